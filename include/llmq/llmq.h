@@ -1,0 +1,179 @@
+/* llmq: quantize, run and measure transformer language models on the CPU.
+ *
+ * This is the whole public API. Handles are opaque; every _open/_create has a
+ * _free that accepts NULL. Functions that can fail return an llmq_status and,
+ * where an llmq_error* is taken, fill it with one human-readable line. */
+#ifndef LLMQ_H
+#define LLMQ_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Stable numbers: never renumber, only append. */
+typedef enum llmq_status {
+    LLMQ_OK = 0,
+    LLMQ_ERR_IO = 1,          /* file missing, unreadable, short write */
+    LLMQ_ERR_FORMAT = 2,      /* structurally malformed input */
+    LLMQ_ERR_BOUNDS = 3,      /* a read or offset past the end of the data */
+    LLMQ_ERR_OVERFLOW = 4,    /* a size computation overflowed / absurd count */
+    LLMQ_ERR_UNSUPPORTED = 5, /* valid but not handled (tensor type, arch) */
+    LLMQ_ERR_NOMEM = 6,
+    LLMQ_ERR_ARG = 7,         /* bad argument from the caller */
+    LLMQ_ERR_MAGIC = 8,       /* wrong magic number */
+    LLMQ_ERR_VERSION = 9,     /* unknown format version */
+    LLMQ_ERR_DUPLICATE = 10,  /* duplicate key or tensor name */
+    LLMQ_ERR_ALIGN = 11,      /* bad alignment value or misaligned offset */
+    LLMQ_ERR_MISSING = 12,    /* a required tensor / key is absent */
+    LLMQ_ERR_SHAPE = 13,      /* tensor shape or hyper-parameter mismatch */
+    LLMQ_ERR_TYPE = 14,       /* unknown or deprecated type id */
+    LLMQ_ERR_JSON = 15,       /* malformed JSON */
+    LLMQ_ERR_OVERLAP = 16,    /* tensor data ranges overlap */
+} llmq_status;
+
+/* Short constant name of a status, e.g. "format error". Never NULL. */
+const char *llmq_status_str(llmq_status st);
+
+/* Error detail filled by failing calls: status plus one line of text. */
+typedef struct llmq_error {
+    llmq_status status;
+    char msg[320];
+} llmq_error;
+
+/* ---------------------------------------------------------------- models */
+
+typedef struct llmq_model llmq_model;
+
+typedef enum llmq_arch {
+    LLMQ_ARCH_LLAMA = 0, /* decoder: text generation, perplexity */
+    LLMQ_ARCH_BERT = 1,  /* encoder: sentence embeddings */
+} llmq_arch;
+
+typedef struct llmq_model_params {
+    const char *tokenizer_path; /* llama2.c tokenizer.bin; NULL otherwise */
+    int n_threads;              /* <= 0: all cores */
+    int max_ctx;                /* KV cache length; <= 0: model's own */
+} llmq_model_params;
+
+llmq_model_params llmq_model_default_params(void);
+
+/* Opens a .gguf file, a llama2.c .bin checkpoint, or a Hugging Face model
+ * directory (config.json + *.safetensors + tokenizer files). On success
+ * *out owns the model; on failure *out is NULL and err says why. */
+llmq_status llmq_model_open(const char *path, const llmq_model_params *params,
+                            llmq_model **out, llmq_error *err);
+void llmq_model_free(llmq_model *m);
+
+typedef struct llmq_model_info {
+    llmq_arch arch;
+    const char *arch_name;   /* "llama", "bert" */
+    const char *format;      /* "gguf", "safetensors", "llama2c" */
+    const char *name;        /* model name from metadata, or "" */
+    int n_vocab, n_embd, n_layer, n_head, n_head_kv, n_ff, n_ctx_train;
+    float norm_eps, rope_theta;
+    int tied_output;         /* output matrix shares the token embedding */
+    int n_tensors;
+    uint64_t n_params;       /* total weights */
+    uint64_t n_bytes;        /* bytes of tensor data as stored in the file */
+} llmq_model_info;
+
+void llmq_model_get_info(const llmq_model *m, llmq_model_info *info);
+
+typedef struct llmq_tensor_info {
+    const char *name;     /* as stored in the file */
+    const char *type;     /* e.g. "F32", "Q4_K" */
+    int n_dims;
+    int64_t shape[4];     /* shape[0] is the contiguous (row) dimension */
+    uint64_t n_elements;
+    uint64_t n_bytes;
+} llmq_tensor_info;
+
+/* i in [0, n_tensors). Pointers stay valid while the model lives. */
+llmq_status llmq_model_tensor_info(const llmq_model *m, int i, llmq_tensor_info *out);
+
+/* Threads used by the model's kernels from now on (<= 0: all cores). */
+void llmq_model_set_threads(llmq_model *m, int n_threads);
+
+/* ------------------------------------------------------------ tokenizer */
+
+/* Tokenizes text. add_special: prepend BOS (decoders) or [CLS]..[SEP]
+ * (encoders). Writes up to max tokens and sets *n_out to the full count;
+ * returns LLMQ_ERR_BOUNDS if max was too small. */
+llmq_status llmq_tokenize(const llmq_model *m, const char *text, size_t len,
+                          int add_special, int32_t *tokens, size_t max, size_t *n_out);
+/* Text piece of one token as it should be printed (bytes decoded). prev is
+ * the previous token or -1 (SentencePiece strips a leading space after BOS).
+ * Returns the number of bytes written (not NUL-terminated beyond cap). */
+size_t llmq_token_to_piece(const llmq_model *m, int32_t prev, int32_t token, char *buf, size_t cap);
+int32_t llmq_token_bos(const llmq_model *m);
+int32_t llmq_token_eos(const llmq_model *m);
+int llmq_n_vocab(const llmq_model *m);
+
+/* ------------------------------------------------------------ decoding */
+
+/* Runs tokens[0..n) at positions pos..pos+n-1 through a decoder, appending
+ * to its KV cache (positions past pos are discarded first). If logits is
+ * non-NULL it receives n_logits rows of n_vocab floats: the logits of the
+ * last n_logits tokens (1 <= n_logits <= n). */
+llmq_status llmq_decode(llmq_model *m, const int32_t *tokens, int n, int pos,
+                        float *logits, int n_logits, llmq_error *err);
+
+typedef struct llmq_sampler_params {
+    float temp;      /* 0: greedy */
+    float top_p;     /* 1: off */
+    uint64_t seed;
+} llmq_sampler_params;
+
+/* Picks a token from one row of logits; *rng is the sampler's state
+ * (initialize it to the seed). Modifies logits in place. */
+int32_t llmq_sample(const llmq_sampler_params *p, float *logits, int n_vocab, uint64_t *rng);
+
+/* ------------------------------------------------------------ encoding */
+
+/* Sentence embedding of text (mean pooling + L2 normalization) for encoder
+ * models. out must hold llmq_model_info.n_embd floats. */
+llmq_status llmq_embed(llmq_model *m, const char *text, size_t len, float *out, llmq_error *err);
+
+/* ----------------------------------------------------------- perplexity */
+
+typedef struct llmq_ppl_params {
+    int n_ctx;      /* tokens per chunk (default 512) */
+    int n_chunks;   /* <= 0: all */
+    int n_batch;    /* tokens per decode call (default n_ctx) */
+    void (*progress)(void *user, int chunk, int n_chunks, double ppl);
+    void *user;
+} llmq_ppl_params;
+
+typedef struct llmq_ppl_result {
+    double ppl, ppl_err;  /* estimate and its standard error */
+    double nll_mean;      /* mean negative log-likelihood (nats) */
+    int n_chunks;         /* chunks evaluated */
+    int64_t n_tokens;     /* tokens in the whole text */
+    int64_t n_scored;     /* tokens scored */
+    double seconds;
+} llmq_ppl_result;
+
+llmq_ppl_params llmq_ppl_default_params(void);
+
+/* Perplexity as llama.cpp's llama-perplexity computes it: tokenize the whole
+ * text (with BOS), cut into non-overlapping chunks of n_ctx tokens whose first
+ * token is replaced by BOS, score the second half of each chunk. */
+llmq_status llmq_perplexity(llmq_model *m, const char *text, size_t len,
+                            const llmq_ppl_params *p, llmq_ppl_result *out, llmq_error *err);
+
+/* --------------------------------------------------------------- misc */
+
+/* Reads a whole file into a malloc'd NUL-terminated buffer. */
+llmq_status llmq_read_file(const char *path, char **data, size_t *len, llmq_error *err);
+
+/* Name of the kernel path chosen at start-up: "ref", "avx2" or "avx512". */
+const char *llmq_isa_name(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

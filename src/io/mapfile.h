@@ -1,0 +1,21 @@
+/* Read-only memory map of a whole file: a thin wrapper so parsers only ever
+ * see (buffer, length). */
+#ifndef LQ_MAPFILE_H
+#define LQ_MAPFILE_H
+
+#include "core/lq.h"
+
+typedef struct lq_mapfile {
+    const uint8_t *data;
+    size_t len;
+} lq_mapfile;
+
+/* Maps path read-only. Empty files map to data == NULL, len == 0. */
+llmq_status lq_map_open(const char *path, lq_mapfile *out, lq_err *e);
+void lq_map_close(lq_mapfile *m);
+
+/* Writes len bytes to path atomically: a temporary file in the same
+ * directory, fsync, rename. Nothing is left behind on failure. */
+llmq_status lq_write_file_atomic(const char *path, const void *data, size_t len, lq_err *e);
+
+#endif

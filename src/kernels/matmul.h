@@ -1,0 +1,28 @@
+/* Float matrix products used by the forward passes.
+ *
+ * Y (n x out) = X (n x in) . W^T, W stored row-major (out x in), i.e. a
+ * linear layer y = W x applied to n rows. n == 1 (generation) goes through a
+ * vectorized, threaded GEMV; n > 1 through BLAS sgemm. */
+#ifndef LQ_MATMUL_H
+#define LQ_MATMUL_H
+
+#include <stdint.h>
+
+/* Dispatching entry point. n_threads <= 0: all cores. */
+void lq_matmul_f32(float *Y, const float *X, const float *W, int n, int in, int out, int n_threads);
+
+/* Kernels behind it, exposed for tests and benchmarks. Each computes rows
+ * [r0, r1) of y = W x for one input row x. */
+typedef void (*lq_gemv_f32_fn)(float *y, const float *x, const float *W, int in, int r0, int r1);
+void lq_gemv_f32_ref(float *y, const float *x, const float *W, int in, int r0, int r1);
+void lq_gemv_f32_avx2(float *y, const float *x, const float *W, int in, int r0, int r1);
+void lq_gemv_f32_avx512(float *y, const float *x, const float *W, int in, int r0, int r1);
+
+/* Function table chosen once from CPUID (or LLMQ_ISA=ref|avx2|avx512). */
+typedef struct lq_kernels {
+    const char *isa;
+    lq_gemv_f32_fn gemv_f32;
+} lq_kernels;
+const lq_kernels *lq_kernels_get(void);
+
+#endif
