@@ -165,6 +165,10 @@ llmq_ppl_params llmq_ppl_default_params(void);
 llmq_status llmq_perplexity(llmq_model *m, const char *text, size_t len,
                             const llmq_ppl_params *p, llmq_ppl_result *out, llmq_error *err);
 
+/* Writes a decoder model as GGUF (architecture "llama", F32 weights in GGUF
+ * layout, tokenizer in the metadata) to path, atomically. */
+llmq_status llmq_model_save_gguf(const llmq_model *m, const char *path, llmq_error *err);
+
 /* --------------------------------------------------------------- misc */
 
 /* Reads a whole file into a malloc'd NUL-terminated buffer. */

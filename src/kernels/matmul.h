@@ -6,6 +6,7 @@
 #ifndef LQ_MATMUL_H
 #define LQ_MATMUL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Dispatching entry point. n_threads <= 0: all cores. */

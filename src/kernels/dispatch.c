@@ -1,0 +1,35 @@
+/* Chooses the kernel set once from CPUID; LLMQ_ISA=ref|avx2|avx512 forces a
+ * path (falling back to ref when the CPU lacks it). */
+#include "core/cpu.h"
+#include "core/lq.h"
+#include "kernels/matmul.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const lq_kernels k_ref = {"ref", lq_gemv_f32_ref};
+static const lq_kernels k_avx2 = {"avx2", lq_gemv_f32_avx2};
+static const lq_kernels k_avx512 = {"avx512", lq_gemv_f32_avx512};
+
+static const lq_kernels *choose(void) {
+    const lq_cpu_features *f = lq_cpu();
+    bool has2 = f->avx2 && f->fma && f->f16c;
+    bool has512 = has2 && f->avx512f && f->avx512bw && f->avx512vl;
+    const char *force = getenv("LLMQ_ISA");
+    if (force && strcmp(force, "ref") == 0) return &k_ref;
+    if (force && strcmp(force, "avx2") == 0) return has2 ? &k_avx2 : &k_ref;
+    if (has512) return &k_avx512;
+    return has2 ? &k_avx2 : &k_ref;
+}
+
+const lq_kernels *lq_kernels_get(void) {
+    static const lq_kernels *chosen;
+    const lq_kernels *k = __atomic_load_n(&chosen, __ATOMIC_ACQUIRE);
+    if (!k) {
+        k = choose();
+        __atomic_store_n(&chosen, k, __ATOMIC_RELEASE);
+    }
+    return k;
+}
+
+const char *llmq_isa_name(void) { return lq_kernels_get()->isa; }

@@ -1,0 +1,37 @@
+/* Linear layers: threaded SIMD GEMV for one row, OpenBLAS sgemm for more. */
+#include "kernels/matmul.h"
+
+#include "core/lq.h"
+
+#include <cblas.h>
+#include <omp.h>
+
+/* OpenBLAS keeps its own thread pool; tell it how many threads to use only
+ * when that changes (the call is not free). */
+static void blas_threads(int n) {
+    static __thread int last = -1;
+    if (n != last) {
+        openblas_set_num_threads(n);
+        last = n;
+    }
+}
+
+void lq_matmul_f32(float *Y, const float *X, const float *W, int n, int in, int out, int n_threads) {
+    if (n_threads <= 0) n_threads = lq_n_cpus();
+    if (n == 1) {
+        lq_gemv_f32_fn gemv = lq_kernels_get()->gemv_f32;
+        /* Rows split into chunks of 16 so each thread streams its own part of W. */
+        int n_chunks = (out + 15) / 16;
+        int nt = n_threads < n_chunks ? n_threads : n_chunks;
+        if ((size_t)out * in < 32768) nt = 1;
+        #pragma omp parallel for num_threads(nt) schedule(static)
+        for (int c = 0; c < n_chunks; c++) {
+            int r0 = c * 16, r1 = r0 + 16 < out ? r0 + 16 : out;
+            gemv(Y, X, W, in, r0, r1);
+        }
+        return;
+    }
+    blas_threads(n_threads);
+    // Y (n, out) = X (n, in) . W^T, W (out, in)
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, out, in, 1.0f, X, in, W, in, 0.0f, Y, out);
+}

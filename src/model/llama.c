@@ -1,0 +1,146 @@
+/* The llama forward pass: a batch of tokens through every layer, attention
+ * over the KV cache, logits for the last rows. */
+#include "model/llama_internal.h"
+#include "model/llama_layers.h"
+
+#include "kernels/matmul.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Grows every layer's K/V cache to hold at least need tokens. */
+static llmq_status kv_reserve(lq_llama *m, int need, lq_err *e) {
+    int limit = m->max_ctx > 0 ? m->max_ctx : m->hp.n_ctx_train;
+    if (limit <= 0) limit = 4096;
+    LQ_CHECK(need <= limit, e, LLMQ_ERR_BOUNDS, "context of %d tokens exceeds the limit of %d", need, limit);
+    if (need <= m->kv_cap) return LLMQ_OK;
+    int cap = m->kv_cap ? m->kv_cap : 256;
+    while (cap < need) cap *= 2;
+    if (cap > limit) cap = limit;
+    size_t kvd = (size_t)m->hp.n_embd / m->hp.n_head * m->hp.n_head_kv;
+    for (int l = 0; l < m->hp.n_layer; l++) {
+        lq_llama_layer *L = &m->layers[l];
+        float *k = lq_alloc_aligned((size_t)cap * kvd * sizeof(float));
+        float *v = lq_alloc_aligned((size_t)cap * kvd * sizeof(float));
+        if (!k || !v) {
+            lq_free_aligned(k);
+            lq_free_aligned(v);
+            return lq_fail(e, LLMQ_ERR_NOMEM, "out of memory for the KV cache");
+        }
+        if (m->kv_cap) {
+            memcpy(k, L->k_cache, (size_t)m->kv_cap * kvd * sizeof(float));
+            memcpy(v, L->v_cache, (size_t)m->kv_cap * kvd * sizeof(float));
+        }
+        lq_free_aligned(L->k_cache);
+        lq_free_aligned(L->v_cache);
+        L->k_cache = k;
+        L->v_cache = v;
+    }
+    m->kv_cap = cap;
+    return LLMQ_OK;
+}
+
+/* Causal attention of T new queries (positions pos..pos+T-1) over the cache.
+ * q (T, H*hd), caches (P, kvd) with P = pos+T, out (T, H*hd), S scratch (T, P). */
+static void attention(float *out, const float *q, const lq_llama_layer *L, const lq_llama_hparams *hp,
+                      int T, int pos, float *S, int nt) {
+    int H = hp->n_head, hd = hp->n_embd / H, kvd = hd * hp->n_head_kv, C = hp->n_embd;
+    int P = pos + T, group = H / hp->n_head_kv;
+    float scale = 1.0f / sqrtf((float)hd);
+    for (int h = 0; h < H; h++) {
+        const float *K = L->k_cache + (size_t)(h / group) * hd;
+        const float *V = L->v_cache + (size_t)(h / group) * hd;
+        // S (T, P) = scale * Q_h (T, hd) . K_h^T (hd, P)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, P, hd, scale, q + (size_t)h * hd, C, K, kvd,
+                    0.0f, S, P);
+        #pragma omp parallel for num_threads(nt) schedule(static) if (T > 1)
+        for (int t = 0; t < T; t++) {
+            float *row = S + (size_t)t * P;
+            int valid = pos + t + 1; /* causal: keys 0..pos+t */
+            lq_softmax_forward(row, valid);
+            for (int j = valid; j < P; j++) row[j] = 0.0f;
+        }
+        // O_h (T, hd) = S (T, P) . V_h (P, hd)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hd, P, 1.0f, S, P, V, kvd, 0.0f,
+                    out + (size_t)h * hd, C);
+    }
+}
+
+typedef struct acts {
+    float *x, *xb, *q, *k, *v, *att, *g, *u, *S;
+} acts;
+
+static void acts_free(acts *a) {
+    float *ps[] = {a->x, a->xb, a->q, a->k, a->v, a->att, a->g, a->u, a->S};
+    for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++) lq_free_aligned(ps[i]);
+}
+
+static llmq_status acts_alloc(acts *a, const lq_llama_hparams *hp, int T, int P, lq_err *e) {
+    size_t C = hp->n_embd, F = hp->n_ff, kvd = C / hp->n_head * hp->n_head_kv;
+    memset(a, 0, sizeof *a);
+    a->x = lq_alloc_aligned(T * C * 4);
+    a->xb = lq_alloc_aligned(T * C * 4);
+    a->q = lq_alloc_aligned(T * C * 4);
+    a->k = lq_alloc_aligned(T * kvd * 4);
+    a->v = lq_alloc_aligned(T * kvd * 4);
+    a->att = lq_alloc_aligned(T * C * 4);
+    a->g = lq_alloc_aligned(T * F * 4);
+    a->u = lq_alloc_aligned(T * F * 4);
+    a->S = lq_alloc_aligned((size_t)T * P * 4);
+    if (!a->x || !a->xb || !a->q || !a->k || !a->v || !a->att || !a->g || !a->u || !a->S) {
+        acts_free(a);
+        return lq_fail(e, LLMQ_ERR_NOMEM, "out of memory for activations");
+    }
+    return LLMQ_OK;
+}
+
+// one transformer block on a->x (T, C), in place
+static void block_forward(lq_llama *m, int l, acts *a, int T, int pos) {
+    const lq_llama_hparams *hp = &m->hp;
+    lq_llama_layer *L = &m->layers[l];
+    int C = hp->n_embd, F = hp->n_ff, hd = C / hp->n_head, kvd = hd * hp->n_head_kv, nt = m->n_threads;
+    lq_rmsnorm_forward(a->xb, a->x, L->attn_norm, T, C, hp->norm_eps, nt);
+    lq_matmul_f32(a->q, a->xb, L->wq, T, C, C, nt);
+    lq_matmul_f32(a->k, a->xb, L->wk, T, C, kvd, nt);
+    lq_matmul_f32(a->v, a->xb, L->wv, T, C, kvd, nt);
+    lq_rope_forward(a->q, T, hp->n_head, hd, pos, hp->rope_theta, nt);
+    lq_rope_forward(a->k, T, hp->n_head_kv, hd, pos, hp->rope_theta, nt);
+    memcpy(L->k_cache + (size_t)pos * kvd, a->k, (size_t)T * kvd * sizeof(float));
+    memcpy(L->v_cache + (size_t)pos * kvd, a->v, (size_t)T * kvd * sizeof(float));
+    attention(a->att, a->q, L, hp, T, pos, a->S, nt);
+    lq_matmul_f32(a->xb, a->att, L->wo, T, C, C, nt);
+    lq_add_forward(a->x, a->xb, (size_t)T * C);
+    lq_rmsnorm_forward(a->xb, a->x, L->ffn_norm, T, C, hp->norm_eps, nt);
+    lq_matmul_f32(a->g, a->xb, L->w_gate, T, C, F, nt);
+    lq_matmul_f32(a->u, a->xb, L->w_up, T, C, F, nt);
+    lq_swiglu_forward(a->g, a->u, (size_t)T * F, nt);
+    lq_matmul_f32(a->xb, a->g, L->w_down, T, F, C, nt);
+    lq_add_forward(a->x, a->xb, (size_t)T * C);
+}
+
+llmq_status lq_llama_decode(lq_llama *m, const int32_t *tokens, int n, int pos, float *logits,
+                            int n_logits, lq_err *e) {
+    const lq_llama_hparams *hp = &m->hp;
+    LQ_CHECK(n > 0 && pos >= 0, e, LLMQ_ERR_ARG, "decode: need at least one token at a non-negative position");
+    LQ_CHECK(!logits || (n_logits >= 1 && n_logits <= n), e, LLMQ_ERR_ARG, "decode: n_logits %d outside 1..%d",
+             n_logits, n);
+    for (int t = 0; t < n; t++)
+        LQ_CHECK(tokens[t] >= 0 && tokens[t] < hp->n_vocab, e, LLMQ_ERR_ARG, "token id %d outside the vocabulary",
+                 tokens[t]);
+    LQ_TRY(kv_reserve(m, pos + n, e));
+    acts a;
+    LQ_TRY(acts_alloc(&a, hp, n, pos + n, e));
+    int C = hp->n_embd;
+    for (int t = 0; t < n; t++)
+        memcpy(a.x + (size_t)t * C, m->tok_embd + (size_t)tokens[t] * C, C * sizeof(float));
+    for (int l = 0; l < hp->n_layer; l++) block_forward(m, l, &a, n, pos);
+    if (logits) {
+        const float *last = a.x + (size_t)(n - n_logits) * C;
+        lq_rmsnorm_forward(a.xb, last, m->output_norm, n_logits, C, hp->norm_eps, m->n_threads);
+        lq_matmul_f32(logits, a.xb, m->output, n_logits, C, hp->n_vocab, m->n_threads);
+    }
+    acts_free(&a);
+    return LLMQ_OK;
+}

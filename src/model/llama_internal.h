@@ -1,0 +1,27 @@
+/* Private state of the llama decoder, shared by its load and forward files. */
+#ifndef LQ_LLAMA_INTERNAL_H
+#define LQ_LLAMA_INTERNAL_H
+
+#include "model/llama.h"
+
+typedef struct lq_llama_layer {
+    float *attn_norm;           // (C)
+    float *wq, *wk, *wv, *wo;   // (C, C) (kvd, C) (kvd, C) (C, C), rows = outputs
+    float *ffn_norm;            // (C)
+    float *w_gate, *w_up;       // (F, C)
+    float *w_down;              // (C, F)
+    float *k_cache, *v_cache;   // (cap, kvd)
+} lq_llama_layer;
+
+struct lq_llama {
+    lq_llama_hparams hp;
+    float *tok_embd;     // (V, C)
+    float *output_norm;  // (C)
+    float *output;       // (V, C); == tok_embd when tied
+    lq_llama_layer *layers;
+    int kv_cap;          // tokens the caches hold now
+    int max_ctx;         // cache limit
+    int n_threads;
+};
+
+#endif

@@ -1,0 +1,66 @@
+/* Llama layer functions over explicit activation buffers. Each takes its
+ * shapes in a comment so a _backward twin can sit beside it later. */
+#include "model/llama_layers.h"
+
+#include <math.h>
+#include <string.h>
+
+// out (T, C) = x (T, C) / rms(x) * w (C)
+void lq_rmsnorm_forward(float *out, const float *x, const float *w, int T, int C, float eps, int nt) {
+    #pragma omp parallel for num_threads(nt) schedule(static) if (T > 1)
+    for (int t = 0; t < T; t++) {
+        const float *xt = x + (size_t)t * C;
+        float *ot = out + (size_t)t * C;
+        double ss = 0.0;
+        for (int i = 0; i < C; i++) ss += (double)(xt[i] * xt[i]);
+        float scale = 1.0f / sqrtf((float)(ss / C) + eps);
+        for (int i = 0; i < C; i++) ot[i] = xt[i] * scale * w[i];
+    }
+}
+
+// x (T, H*hd): rotates adjacent pairs (2i, 2i+1) of each head by pos*theta^(-2i/hd)
+void lq_rope_forward(float *x, int T, int H, int hd, int pos0, float theta, int nt) {
+    float theta_scale = powf(theta, -2.0f / (float)hd);
+    #pragma omp parallel for num_threads(nt) schedule(static) if (T > 1)
+    for (int t = 0; t < T; t++) {
+        float p = (float)(pos0 + t), ang = p;
+        float cs[512], sn[512]; /* hd <= 1024 checked by the loader */
+        for (int i = 0; i < hd / 2; i++) {
+            cs[i] = cosf(ang);
+            sn[i] = sinf(ang);
+            ang *= theta_scale;
+        }
+        for (int h = 0; h < H; h++) {
+            float *v = x + ((size_t)t * H + h) * hd;
+            for (int i = 0; i < hd / 2; i++) {
+                float a = v[2 * i], b = v[2 * i + 1];
+                v[2 * i] = a * cs[i] - b * sn[i];
+                v[2 * i + 1] = a * sn[i] + b * cs[i];
+            }
+        }
+    }
+}
+
+// row (n): softmax in place
+void lq_softmax_forward(float *row, int n) {
+    float mx = -INFINITY;
+    for (int i = 0; i < n; i++) mx = row[i] > mx ? row[i] : mx;
+    double sum = 0.0;
+    for (int i = 0; i < n; i++) {
+        row[i] = expf(row[i] - mx);
+        sum += row[i];
+    }
+    float inv = (float)(1.0 / sum);
+    for (int i = 0; i < n; i++) row[i] *= inv;
+}
+
+// g (T*F) = silu(g) * u
+void lq_swiglu_forward(float *g, const float *u, size_t n, int nt) {
+    #pragma omp parallel for num_threads(nt) schedule(static) if (n > 4096)
+    for (size_t i = 0; i < n; i++) g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+}
+
+// x (n) += y (n)
+void lq_add_forward(float *x, const float *y, size_t n) {
+    for (size_t i = 0; i < n; i++) x[i] += y[i];
+}

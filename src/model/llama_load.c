@@ -1,0 +1,170 @@
+/* Binding llama weights by name and converting them to F32. */
+#include "model/llama_internal.h"
+
+#include "quant/types.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const lq_tensor *find(const lq_tensor *ts, size_t n, const char *name) {
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(ts[i].name, name) == 0) return &ts[i];
+    return NULL;
+}
+
+/* GGUF name -> name in the given layout ("blk.%d.attn_q.weight" style in,
+ * with the layer index already substituted). */
+static void layout_name(char *out, size_t cap, lq_llama_layout layout, int layer, const char *what) {
+    if (layout == LQ_LAYOUT_GGUF) {
+        if (layer < 0) snprintf(out, cap, "%s.weight", what);
+        else snprintf(out, cap, "blk.%d.%s.weight", layer, what);
+        return;
+    }
+    static const char *const map[][2] = {
+        {"token_embd", "model.embed_tokens"}, {"output_norm", "model.norm"},
+        {"output", "lm_head"}, {"attn_norm", "input_layernorm"},
+        {"attn_q", "self_attn.q_proj"}, {"attn_k", "self_attn.k_proj"},
+        {"attn_v", "self_attn.v_proj"}, {"attn_output", "self_attn.o_proj"},
+        {"ffn_norm", "post_attention_layernorm"}, {"ffn_gate", "mlp.gate_proj"},
+        {"ffn_up", "mlp.up_proj"}, {"ffn_down", "mlp.down_proj"},
+    };
+    const char *hf = what;
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (strcmp(map[i][0], what) == 0) hf = map[i][1];
+    if (layer < 0) snprintf(out, cap, "%s.weight", hf);
+    else snprintf(out, cap, "model.layers.%d.%s.weight", layer, hf);
+}
+
+/* Hugging Face stores Q/K rows so that RoPE rotates halves of each head;
+ * GGUF stores them so that it rotates adjacent pairs. Undo the HF order:
+ * new row h*hd + 2i + j <- old row h*hd + j*hd/2 + i. */
+static llmq_status unpermute_rows(float *w, int n_head, int hd, int cols, lq_err *e) {
+    size_t head_bytes = (size_t)hd * cols * sizeof(float);
+    float *tmp = malloc(head_bytes);
+    LQ_CHECK(tmp, e, LLMQ_ERR_NOMEM, "out of memory");
+    for (int h = 0; h < n_head; h++) {
+        float *base = w + (size_t)h * hd * cols;
+        memcpy(tmp, base, head_bytes);
+        for (int i = 0; i < hd / 2; i++)
+            for (int j = 0; j < 2; j++)
+                memcpy(base + (size_t)(2 * i + j) * cols, tmp + (size_t)(j * hd / 2 + i) * cols,
+                       cols * sizeof(float));
+    }
+    free(tmp);
+    return LLMQ_OK;
+}
+
+typedef struct binder {
+    const lq_tensor *ts;
+    size_t n;
+    lq_llama_layout layout;
+    lq_err *e;
+} binder;
+
+/* Finds the tensor, checks its shape is (ne0, ne1) and converts it to a new
+ * F32 buffer in *out. optional: a missing tensor leaves *out NULL. */
+static llmq_status bind(const binder *b, int layer, const char *what, int64_t ne0, int64_t ne1,
+                        bool optional, float **out) {
+    char name[128];
+    layout_name(name, sizeof name, b->layout, layer, what);
+    *out = NULL;
+    const lq_tensor *t = find(b->ts, b->n, name);
+    if (!t && optional) return LLMQ_OK;
+    LQ_CHECK(t, b->e, LLMQ_ERR_MISSING, "missing tensor '%s'", name);
+    bool ok = t->ne[0] == ne0 && t->ne[1] == ne1 && t->ne[2] == 1 && t->ne[3] == 1;
+    LQ_CHECK(ok, b->e, LLMQ_ERR_SHAPE, "tensor '%s' has shape [%lld, %lld, %lld, %lld], expected [%lld, %lld]",
+             name, (long long)t->ne[0], (long long)t->ne[1], (long long)t->ne[2], (long long)t->ne[3],
+             (long long)ne0, (long long)ne1);
+    const lq_type_traits *tr = lq_type_get(t->type);
+    LQ_CHECK(tr && tr->to_float, b->e, LLMQ_ERR_UNSUPPORTED, "tensor '%s': type %s cannot be dequantized",
+             name, lq_type_name(t->type));
+    size_t need = lq_row_size(t->type, ne0);
+    LQ_CHECK(need && t->nbytes == need * (uint64_t)ne1, b->e, LLMQ_ERR_SHAPE,
+             "tensor '%s': %llu bytes do not match its shape", name, (unsigned long long)t->nbytes);
+    float *w = lq_alloc_aligned((size_t)ne0 * (size_t)ne1 * sizeof(float));
+    LQ_CHECK(w, b->e, LLMQ_ERR_NOMEM, "out of memory for '%s'", name);
+    tr->to_float(t->data, w, ne0 * ne1);
+    *out = w;
+    return LLMQ_OK;
+}
+
+static llmq_status check_hparams(const lq_llama_hparams *hp, lq_err *e) {
+    LQ_CHECK(hp->n_vocab > 0 && hp->n_embd > 0 && hp->n_layer > 0 && hp->n_head > 0 && hp->n_ff > 0 &&
+                 hp->n_head_kv > 0,
+             e, LLMQ_ERR_SHAPE, "hyper-parameters must be positive (vocab %d, width %d, layers %d, heads %d/%d, ffn %d)",
+             hp->n_vocab, hp->n_embd, hp->n_layer, hp->n_head, hp->n_head_kv, hp->n_ff);
+    LQ_CHECK(hp->n_embd <= (1 << 20) && hp->n_ff <= (1 << 22) && hp->n_vocab <= (1 << 24) && hp->n_layer <= 4096,
+             e, LLMQ_ERR_SHAPE, "hyper-parameters out of range");
+    LQ_CHECK(hp->n_embd % hp->n_head == 0, e, LLMQ_ERR_SHAPE,
+             "head count %d does not divide the width %d", hp->n_head, hp->n_embd);
+    LQ_CHECK(hp->n_head % hp->n_head_kv == 0, e, LLMQ_ERR_SHAPE,
+             "kv head count %d does not divide the head count %d", hp->n_head_kv, hp->n_head);
+    int hd = hp->n_embd / hp->n_head;
+    LQ_CHECK(hd % 2 == 0 && hd <= 1024, e, LLMQ_ERR_SHAPE, "head size %d is odd or above 1024", hd);
+    return LLMQ_OK;
+}
+
+static llmq_status bind_layer(const binder *b, const lq_llama_hparams *hp, int l, lq_llama_layer *L) {
+    int C = hp->n_embd, F = hp->n_ff, kvd = C / hp->n_head * hp->n_head_kv, hd = C / hp->n_head;
+    LQ_TRY(bind(b, l, "attn_norm", C, 1, false, &L->attn_norm));
+    LQ_TRY(bind(b, l, "attn_q", C, C, false, &L->wq));
+    LQ_TRY(bind(b, l, "attn_k", C, kvd, false, &L->wk));
+    LQ_TRY(bind(b, l, "attn_v", C, kvd, false, &L->wv));
+    LQ_TRY(bind(b, l, "attn_output", C, C, false, &L->wo));
+    LQ_TRY(bind(b, l, "ffn_norm", C, 1, false, &L->ffn_norm));
+    LQ_TRY(bind(b, l, "ffn_gate", C, F, false, &L->w_gate));
+    LQ_TRY(bind(b, l, "ffn_up", C, F, false, &L->w_up));
+    LQ_TRY(bind(b, l, "ffn_down", F, C, false, &L->w_down));
+    if (b->layout == LQ_LAYOUT_HF) {
+        LQ_TRY(unpermute_rows(L->wq, hp->n_head, hd, C, b->e));
+        LQ_TRY(unpermute_rows(L->wk, hp->n_head_kv, hd, C, b->e));
+    }
+    return LLMQ_OK;
+}
+
+llmq_status lq_llama_load(const lq_llama_hparams *hp, const lq_tensor *tensors, size_t n,
+                          lq_llama_layout layout, lq_llama **out, lq_err *e) {
+    *out = NULL;
+    LQ_TRY(check_hparams(hp, e));
+    lq_llama *m = calloc(1, sizeof *m);
+    LQ_CHECK(m, e, LLMQ_ERR_NOMEM, "out of memory");
+    m->hp = *hp;
+    m->n_threads = lq_n_cpus();
+    m->layers = calloc((size_t)hp->n_layer, sizeof *m->layers);
+    binder b = {tensors, n, layout, e};
+    llmq_status st = m->layers ? LLMQ_OK : lq_fail(e, LLMQ_ERR_NOMEM, "out of memory");
+    if (st == LLMQ_OK) st = bind(&b, -1, "token_embd", hp->n_embd, hp->n_vocab, false, &m->tok_embd);
+    if (st == LLMQ_OK) st = bind(&b, -1, "output_norm", hp->n_embd, 1, false, &m->output_norm);
+    if (st == LLMQ_OK) st = bind(&b, -1, "output", hp->n_embd, hp->n_vocab, true, &m->output);
+    for (int l = 0; st == LLMQ_OK && l < hp->n_layer; l++) st = bind_layer(&b, hp, l, &m->layers[l]);
+    if (st != LLMQ_OK) {
+        lq_llama_free(m);
+        return st;
+    }
+    if (!m->output) m->output = m->tok_embd;
+    *out = m;
+    return LLMQ_OK;
+}
+
+void lq_llama_free(lq_llama *m) {
+    if (!m) return;
+    if (m->output != m->tok_embd) lq_free_aligned(m->output);
+    lq_free_aligned(m->tok_embd);
+    lq_free_aligned(m->output_norm);
+    for (int l = 0; m->layers && l < m->hp.n_layer; l++) {
+        lq_llama_layer *L = &m->layers[l];
+        float *ps[] = {L->attn_norm, L->wq, L->wk, L->wv, L->wo, L->ffn_norm,
+                       L->w_gate, L->w_up, L->w_down, L->k_cache, L->v_cache};
+        for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++) lq_free_aligned(ps[i]);
+    }
+    free(m->layers);
+    free(m);
+}
+
+const lq_llama_hparams *lq_llama_hparams_of(const lq_llama *m) { return &m->hp; }
+bool lq_llama_tied(const lq_llama *m) { return m->output == m->tok_embd; }
+void lq_llama_set_max_ctx(lq_llama *m, int max_ctx) { m->max_ctx = max_ctx; }
+void lq_llama_set_threads(lq_llama *m, int n_threads) {
+    m->n_threads = n_threads > 0 ? n_threads : lq_n_cpus();
+}

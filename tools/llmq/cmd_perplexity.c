@@ -1,0 +1,92 @@
+/* llmq perplexity MODEL -f TEXT: perplexity as llama.cpp computes it. */
+#include "cli.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char help[] =
+    "usage: llmq perplexity MODEL -f TEXT [--ctx N] [--chunks N] [-b BATCH] [-t THREADS]\n"
+    "                       [--tokenizer FILE] [--json]\n"
+    "Tokenizes the whole text, cuts it into non-overlapping chunks of N tokens\n"
+    "(default 512) that each start with BOS, scores the second half of each chunk\n"
+    "and prints the perplexity with its standard error. --json prints one JSON\n"
+    "object instead.\n";
+
+typedef struct progress_state {
+    double t0;
+} progress_state;
+
+/* Progress with ETA, only on a terminal. */
+static void progress(void *user, int chunk, int n_chunks, double ppl) {
+    progress_state *ps = user;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    double now = (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec, el = now - ps->t0;
+    double eta = el / chunk * (n_chunks - chunk);
+    fprintf(stderr, "\r[%d/%d] ppl %.4f  %.0fs elapsed, ETA %.0fs   ", chunk, n_chunks, ppl, el, eta);
+    if (chunk == n_chunks) fputc('\n', stderr);
+}
+
+int cmd_perplexity(int argc, char **argv) {
+    const char *model = NULL, *file = NULL, *tok = NULL;
+    long ctx = 512, chunks = 0, threads = 0, batch = 0;
+    bool json = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v;
+        if (cli_is_help(a)) return fputs(help, stdout), CLI_OK;
+        if (!strcmp(a, "--json")) { json = true; continue; }
+        bool known = !strcmp(a, "-f") || !strcmp(a, "--ctx") || !strcmp(a, "-c") || !strcmp(a, "--chunks") ||
+                     !strcmp(a, "-t") || !strcmp(a, "-b") || !strcmp(a, "--tokenizer");
+        if (!known && a[0] == '-' && a[1]) return cli_error("perplexity", CLI_USAGE, "unknown option '%s' (see llmq perplexity --help)", a);
+        if (!known) {
+            if (model) return cli_error("perplexity", CLI_USAGE, "unexpected argument '%s'", a);
+            model = a;
+            continue;
+        }
+        if (!(v = cli_value("perplexity", argc, argv, &i))) return CLI_USAGE;
+        bool ok = true;
+        if (!strcmp(a, "-f")) file = v;
+        else if (!strcmp(a, "--tokenizer")) tok = v;
+        else if (!strcmp(a, "--ctx") || !strcmp(a, "-c")) ok = cli_int("perplexity", a, v, 4, 1 << 20, &ctx);
+        else if (!strcmp(a, "--chunks")) ok = cli_int("perplexity", a, v, 1, 1 << 30, &chunks);
+        else if (!strcmp(a, "-b")) ok = cli_int("perplexity", a, v, 1, 1 << 20, &batch);
+        else ok = cli_int("perplexity", a, v, 1, 1024, &threads);
+        if (!ok) return CLI_USAGE;
+    }
+    if (!model) return cli_error("perplexity", CLI_USAGE, "no MODEL given (see llmq perplexity --help)");
+    if (!file) return cli_error("perplexity", CLI_USAGE, "no text given: -f FILE");
+    char *text;
+    size_t len;
+    llmq_error err = {0};
+    if (llmq_read_file(file, &text, &len, &err) != LLMQ_OK) return cli_fail("perplexity", &err);
+    llmq_model *m = cli_open("perplexity", model, tok, (int)threads, (int)ctx);
+    if (!m) return free(text), CLI_FAIL;
+    llmq_ppl_params p = llmq_ppl_default_params();
+    p.n_ctx = (int)ctx;
+    p.n_chunks = (int)chunks;
+    p.n_batch = (int)batch;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    progress_state ps = {(double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec};
+    if (isatty(2)) {
+        p.progress = progress;
+        p.user = &ps;
+    }
+    llmq_ppl_result r;
+    llmq_status st = llmq_perplexity(m, text, len, &p, &r, &err);
+    free(text);
+    llmq_model_free(m);
+    if (st != LLMQ_OK) return cli_fail("perplexity", &err);
+    if (json)
+        printf("{\"ppl\": %.6f, \"ppl_err\": %.6f, \"nll\": %.8f, \"ctx\": %ld, \"chunks\": %d, \"tokens\": %lld, "
+               "\"scored\": %lld, \"seconds\": %.3f, \"tokens_per_second\": %.1f}\n",
+               r.ppl, r.ppl_err, r.nll_mean, ctx, r.n_chunks, (long long)r.n_tokens, (long long)r.n_scored,
+               r.seconds, (double)r.n_chunks * (double)ctx / r.seconds);
+    else
+        printf("%d chunks of %ld tokens (%lld tokens in the text), %.1f s\nFinal estimate: PPL = %.4f +/- %.5f\n",
+               r.n_chunks, ctx, (long long)r.n_tokens, r.seconds, r.ppl, r.ppl_err);
+    return CLI_OK;
+}

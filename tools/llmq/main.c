@@ -1,0 +1,34 @@
+/* llmq: the command-line tool. Each subcommand lives in its own cmd_*.c. */
+#include "cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char usage[] =
+    "usage: llmq COMMAND [options]\n"
+    "\n"
+    "commands:\n"
+    "  inspect     MODEL                      architecture, tensors, size, bits per weight\n"
+    "  run         MODEL -p PROMPT -n N       generate text\n"
+    "  embed       MODEL [-f FILE | TEXT...]  sentence embeddings (encoder models)\n"
+    "  perplexity  MODEL -f TEXT              perplexity as llama.cpp computes it\n"
+    "  convert     MODEL OUT.gguf             write a model as an F32 GGUF file\n"
+    "\n"
+    "MODEL is a .gguf file, a llama2.c .bin checkpoint (with --tokenizer) or a\n"
+    "Hugging Face model directory. 'llmq COMMAND --help' explains each command.\n";
+
+int main(int argc, char **argv) {
+    if (argc < 2 || cli_is_help(argv[1])) {
+        fputs(usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? CLI_USAGE : CLI_OK;
+    }
+    static const struct {
+        const char *name;
+        int (*fn)(int, char **);
+    } cmds[] = {{"inspect", cmd_inspect}, {"run", cmd_run}, {"embed", cmd_embed},
+                {"perplexity", cmd_perplexity}, {"convert", cmd_convert}};
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+        if (strcmp(argv[1], cmds[i].name) == 0) return cmds[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "llmq: unknown command '%s' (try 'llmq --help')\n", argv[1]);
+    return CLI_USAGE;
+}
