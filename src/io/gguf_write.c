@@ -1,0 +1,232 @@
+/* GGUF v3 writer: metadata and tensors are collected in memory, then
+ * serialized in one pass (header, kvs, tensor infos, aligned data). */
+#include "io/gguf.h"
+
+#include "io/mapfile.h"
+#include "quant/types.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct wbuf {
+    uint8_t *p;
+    size_t n, cap;
+    bool oom;
+} wbuf;
+
+static void put(wbuf *b, const void *src, size_t n) {
+    if (b->oom) return;
+    if (b->n + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->n + n) cap *= 2;
+        uint8_t *p = realloc(b->p, cap);
+        if (!p) { b->oom = true; return; }
+        b->p = p;
+        b->cap = cap;
+    }
+    if (n) memcpy(b->p + b->n, src, n);
+    b->n += n;
+}
+static void put_u32(wbuf *b, uint32_t v) { put(b, &v, 4); }
+static void put_u64(wbuf *b, uint64_t v) { put(b, &v, 8); }
+static void put_str(wbuf *b, const char *s, size_t n) { put_u64(b, n); put(b, s, n); }
+
+typedef struct wtensor {
+    char *name;
+    uint32_t type, n_dims;
+    int64_t ne[4];
+    uint8_t *data;
+    size_t nbytes;
+} wtensor;
+
+struct lq_gguf_writer {
+    uint64_t alignment;
+    wbuf kvs;         /* serialized key-value pairs */
+    uint64_t n_kv;
+    char **keys;      /* for duplicate checks */
+    wtensor *tensors;
+    uint64_t n_tensors;
+};
+
+lq_gguf_writer *lq_gguf_writer_new(uint64_t alignment) {
+    lq_gguf_writer *w = calloc(1, sizeof *w);
+    if (w) w->alignment = alignment ? alignment : 32;
+    return w;
+}
+
+void lq_gguf_writer_free(lq_gguf_writer *w) {
+    if (!w) return;
+    free(w->kvs.p);
+    for (uint64_t i = 0; i < w->n_kv; i++) free(w->keys[i]);
+    free(w->keys);
+    for (uint64_t i = 0; i < w->n_tensors; i++) {
+        free(w->tensors[i].name);
+        free(w->tensors[i].data);
+    }
+    free(w->tensors);
+    free(w);
+}
+
+/* Registers key (rejecting duplicates) and writes it with its type. */
+static llmq_status begin_kv(lq_gguf_writer *w, const char *key, uint32_t type) {
+    for (uint64_t i = 0; i < w->n_kv; i++)
+        if (strcmp(w->keys[i], key) == 0) return LLMQ_ERR_DUPLICATE;
+    char **k = realloc(w->keys, (size_t)(w->n_kv + 1) * sizeof *k);
+    if (!k) return LLMQ_ERR_NOMEM;
+    w->keys = k;
+    if (!(k[w->n_kv] = lq_strndup(key, strlen(key)))) return LLMQ_ERR_NOMEM;
+    w->n_kv++;
+    put_str(&w->kvs, key, strlen(key));
+    put_u32(&w->kvs, type);
+    return w->kvs.oom ? LLMQ_ERR_NOMEM : LLMQ_OK;
+}
+
+static llmq_status add_scalar(lq_gguf_writer *w, const char *key, uint32_t type, const void *v, size_t n) {
+    LQ_TRY(begin_kv(w, key, type));
+    put(&w->kvs, v, n);
+    return w->kvs.oom ? LLMQ_ERR_NOMEM : LLMQ_OK;
+}
+
+llmq_status lq_gguf_add_u32(lq_gguf_writer *w, const char *key, uint32_t v) { return add_scalar(w, key, LQ_GGUF_UINT32, &v, 4); }
+llmq_status lq_gguf_add_i32(lq_gguf_writer *w, const char *key, int32_t v) { return add_scalar(w, key, LQ_GGUF_INT32, &v, 4); }
+llmq_status lq_gguf_add_u64(lq_gguf_writer *w, const char *key, uint64_t v) { return add_scalar(w, key, LQ_GGUF_UINT64, &v, 8); }
+llmq_status lq_gguf_add_f32(lq_gguf_writer *w, const char *key, float v) { return add_scalar(w, key, LQ_GGUF_FLOAT32, &v, 4); }
+llmq_status lq_gguf_add_bool(lq_gguf_writer *w, const char *key, bool v) {
+    uint8_t b = v;
+    return add_scalar(w, key, LQ_GGUF_BOOL, &b, 1);
+}
+
+llmq_status lq_gguf_add_str(lq_gguf_writer *w, const char *key, const char *v) {
+    LQ_TRY(begin_kv(w, key, LQ_GGUF_STRING));
+    put_str(&w->kvs, v, strlen(v));
+    return w->kvs.oom ? LLMQ_ERR_NOMEM : LLMQ_OK;
+}
+
+static size_t elem_size(uint32_t t) {
+    static const size_t s[] = {1, 1, 2, 2, 4, 4, 4, 1, 0, 0, 8, 8, 8};
+    return t < sizeof s / sizeof s[0] ? s[t] : 0;
+}
+
+llmq_status lq_gguf_add_arr(lq_gguf_writer *w, const char *key, uint32_t elem_type, const void *data, uint64_t n) {
+    size_t es = elem_size(elem_type), bytes;
+    if (!es || !lq_mul_ok((size_t)n, es, &bytes)) return LLMQ_ERR_ARG;
+    LQ_TRY(begin_kv(w, key, LQ_GGUF_ARRAY));
+    put_u32(&w->kvs, elem_type);
+    put_u64(&w->kvs, n);
+    put(&w->kvs, data, bytes);
+    return w->kvs.oom ? LLMQ_ERR_NOMEM : LLMQ_OK;
+}
+
+llmq_status lq_gguf_add_arr_str(lq_gguf_writer *w, const char *key, const char *const *strs, const size_t *lens,
+                                uint64_t n) {
+    LQ_TRY(begin_kv(w, key, LQ_GGUF_ARRAY));
+    put_u32(&w->kvs, LQ_GGUF_STRING);
+    put_u64(&w->kvs, n);
+    for (uint64_t i = 0; i < n; i++) put_str(&w->kvs, strs[i], lens ? lens[i] : strlen(strs[i]));
+    return w->kvs.oom ? LLMQ_ERR_NOMEM : LLMQ_OK;
+}
+
+llmq_status lq_gguf_add_kv_copy(lq_gguf_writer *w, const lq_gguf_kv *kv) {
+    char *key = lq_strndup(kv->key.p, (size_t)kv->key.n);
+    if (!key) return LLMQ_ERR_NOMEM;
+    llmq_status st;
+    if (kv->type == LQ_GGUF_STRING) {
+        st = begin_kv(w, key, LQ_GGUF_STRING);
+        if (st == LLMQ_OK) put_str(&w->kvs, kv->v.str.p, (size_t)kv->v.str.n);
+    } else if (kv->type == LQ_GGUF_ARRAY && kv->arr_type == LQ_GGUF_STRING) {
+        st = begin_kv(w, key, LQ_GGUF_ARRAY);
+        put_u32(&w->kvs, LQ_GGUF_STRING);
+        put_u64(&w->kvs, kv->arr_n);
+        for (uint64_t i = 0; st == LLMQ_OK && i < kv->arr_n; i++) put_str(&w->kvs, kv->arr_str[i].p, (size_t)kv->arr_str[i].n);
+    } else if (kv->type == LQ_GGUF_ARRAY) {
+        st = lq_gguf_add_arr(w, key, kv->arr_type, kv->arr_data, kv->arr_n);
+    } else {
+        /* scalars are stored widened; write back the original width */
+        st = begin_kv(w, key, kv->type);
+        uint8_t raw[8];
+        if (kv->type == LQ_GGUF_FLOAT32) { float f = (float)kv->v.f64; memcpy(raw, &f, 4); }
+        else if (kv->type == LQ_GGUF_FLOAT64) memcpy(raw, &kv->v.f64, 8);
+        else if (kv->type == LQ_GGUF_BOOL) raw[0] = kv->v.b;
+        else memcpy(raw, &kv->v.u64, 8); /* little-endian: low bytes first */
+        put(&w->kvs, raw, elem_size(kv->type));
+    }
+    free(key);
+    return st != LLMQ_OK ? st : w->kvs.oom ? LLMQ_ERR_NOMEM : LLMQ_OK;
+}
+
+llmq_status lq_gguf_add_tensor(lq_gguf_writer *w, const char *name, uint32_t type, uint32_t n_dims, const int64_t *ne,
+                               const void *data, size_t nbytes) {
+    if (n_dims < 1 || n_dims > 4) return LLMQ_ERR_SHAPE;
+    int64_t full[4] = {1, 1, 1, 1};
+    size_t rows = 1;
+    for (uint32_t d = 0; d < n_dims; d++) {
+        if (ne[d] < 1) return LLMQ_ERR_SHAPE;
+        full[d] = ne[d];
+        if (d && !lq_mul_ok(rows, (size_t)ne[d], &rows)) return LLMQ_ERR_OVERFLOW;
+    }
+    size_t row = lq_row_size(type, full[0]), need;
+    if (!row || !lq_mul_ok(row, rows, &need) || need != nbytes) return LLMQ_ERR_SHAPE;
+    for (uint64_t i = 0; i < w->n_tensors; i++)
+        if (strcmp(w->tensors[i].name, name) == 0) return LLMQ_ERR_DUPLICATE;
+    wtensor *t = realloc(w->tensors, (size_t)(w->n_tensors + 1) * sizeof *t);
+    if (!t) return LLMQ_ERR_NOMEM;
+    w->tensors = t;
+    t += w->n_tensors;
+    t->name = lq_strndup(name, strlen(name));
+    t->data = malloc(nbytes ? nbytes : 1);
+    if (!t->name || !t->data) {
+        free(t->name);
+        free(t->data);
+        return LLMQ_ERR_NOMEM;
+    }
+    memcpy(t->data, data, nbytes);
+    t->type = type;
+    t->n_dims = n_dims;
+    memcpy(t->ne, full, sizeof full);
+    t->nbytes = nbytes;
+    w->n_tensors++;
+    return LLMQ_OK;
+}
+
+static uint64_t align_up(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
+
+llmq_status lq_gguf_serialize(const lq_gguf_writer *w, uint8_t **buf, size_t *len, lq_err *e) {
+    wbuf b = {0};
+    put(&b, "GGUF", 4);
+    put_u32(&b, 3);
+    put_u64(&b, w->n_tensors);
+    put_u64(&b, w->n_kv);
+    put(&b, w->kvs.p, w->kvs.n);
+    uint64_t off = 0;
+    for (uint64_t i = 0; i < w->n_tensors; i++) {
+        const wtensor *t = &w->tensors[i];
+        put_str(&b, t->name, strlen(t->name));
+        put_u32(&b, t->n_dims);
+        for (uint32_t d = 0; d < t->n_dims; d++) put_u64(&b, (uint64_t)t->ne[d]);
+        put_u32(&b, t->type);
+        put_u64(&b, off);
+        off = align_up(off + t->nbytes, w->alignment);
+    }
+    static const uint8_t zeros[64] = {0};
+    for (uint64_t i = 0; i < w->n_tensors; i++) {
+        /* pad to the alignment before each tensor's data */
+        while (!b.oom && b.n % w->alignment) put(&b, zeros, LQ_MIN(sizeof zeros, w->alignment - b.n % w->alignment));
+        put(&b, w->tensors[i].data, w->tensors[i].nbytes);
+    }
+    if (b.oom) {
+        free(b.p);
+        return lq_fail(e, LLMQ_ERR_NOMEM, "out of memory while writing GGUF");
+    }
+    *buf = b.p;
+    *len = b.n;
+    return LLMQ_OK;
+}
+
+llmq_status lq_gguf_write_file(const lq_gguf_writer *w, const char *path, lq_err *e) {
+    uint8_t *buf;
+    size_t len;
+    LQ_TRY(lq_gguf_serialize(w, &buf, &len, e));
+    llmq_status st = lq_write_file_atomic(path, buf, len, e);
+    free(buf);
+    return st;
+}
