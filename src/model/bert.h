@@ -30,4 +30,12 @@ const lq_bert_hparams *lq_bert_hparams_of(const lq_bert *b);
 llmq_status lq_bert_embed(lq_bert *b, const int32_t *tokens, int n, float *out,
                           int n_threads, lq_err *e);
 
+/* Embeds B sequences at once, each padded to T tokens (right padding, as
+ * Hugging Face tokenizers do): tokens (B, T) row-major; mask (B, T) holds 1
+ * for a real token and 0 for padding (ids there are ignored), NULL when
+ * nothing is padded. T must be at most n_pos. out: B rows of n_embd floats.
+ * Each row matches (up to rounding) lq_bert_embed on that sequence alone. */
+llmq_status lq_bert_embed_batch(lq_bert *b, const int32_t *tokens, const uint8_t *mask, int B, int T,
+                                float *out, int n_threads, lq_err *e);
+
 #endif

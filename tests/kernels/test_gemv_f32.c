@@ -1,5 +1,6 @@
 /* Every float GEMV path against a double-precision reference, with tails,
  * outliers, zero rows and NaN-prefilled outputs. */
+#include "llmq/llmq.h"
 #include "core/cpu.h"
 #include "kernels/matmul.h"
 #include "test.h"

@@ -32,10 +32,11 @@ static const char usage[] =
 
 int main(int argc, char **argv) {
     ensure_passive_openmp(argv);
-    if (argc < 2 || cli_is_help(argv[1])) {
-        fputs(usage, argc < 2 ? stderr : stdout);
-        return argc < 2 ? CLI_USAGE : CLI_OK;
+    if (argc < 2) {
+        fputs("llmq: no command given (try 'llmq --help')\n", stderr);
+        return CLI_USAGE;
     }
+    if (cli_is_help(argv[1])) return fputs(usage, stdout), CLI_OK;
     static const struct {
         const char *name;
         int (*fn)(int, char **);
