@@ -81,9 +81,18 @@ static llmq_status begin_kv(lq_gguf_writer *w, const char *key, uint32_t type) {
     return w->kvs.oom ? LLMQ_ERR_NOMEM : LLMQ_OK;
 }
 
+static bool is_alignment_key(const char *key) { return strcmp(key, "general.alignment") == 0; }
+
 static llmq_status add_scalar(lq_gguf_writer *w, const char *key, uint32_t type, const void *v, size_t n) {
     LQ_TRY(begin_kv(w, key, type));
     put(&w->kvs, v, n);
+    if (is_alignment_key(key) && type == LQ_GGUF_UINT32) {
+        /* the padding must follow the key the reader will see; a bad value
+         * is still written (tests build malformed files this way) */
+        uint32_t a;
+        memcpy(&a, v, 4);
+        if (a && !(a & (a - 1))) w->alignment = a;
+    }
     return w->kvs.oom ? LLMQ_ERR_NOMEM : LLMQ_OK;
 }
 
@@ -135,20 +144,21 @@ llmq_status lq_gguf_add_kv_copy(lq_gguf_writer *w, const lq_gguf_kv *kv) {
         if (st == LLMQ_OK) put_str(&w->kvs, kv->v.str.p, (size_t)kv->v.str.n);
     } else if (kv->type == LQ_GGUF_ARRAY && kv->arr_type == LQ_GGUF_STRING) {
         st = begin_kv(w, key, LQ_GGUF_ARRAY);
-        put_u32(&w->kvs, LQ_GGUF_STRING);
-        put_u64(&w->kvs, kv->arr_n);
+        if (st == LLMQ_OK) {
+            put_u32(&w->kvs, LQ_GGUF_STRING);
+            put_u64(&w->kvs, kv->arr_n);
+        }
         for (uint64_t i = 0; st == LLMQ_OK && i < kv->arr_n; i++) put_str(&w->kvs, kv->arr_str[i].p, (size_t)kv->arr_str[i].n);
     } else if (kv->type == LQ_GGUF_ARRAY) {
         st = lq_gguf_add_arr(w, key, kv->arr_type, kv->arr_data, kv->arr_n);
     } else {
         /* scalars are stored widened; write back the original width */
-        st = begin_kv(w, key, kv->type);
-        uint8_t raw[8];
+        uint8_t raw[8] = {0};
         if (kv->type == LQ_GGUF_FLOAT32) { float f = (float)kv->v.f64; memcpy(raw, &f, 4); }
         else if (kv->type == LQ_GGUF_FLOAT64) memcpy(raw, &kv->v.f64, 8);
         else if (kv->type == LQ_GGUF_BOOL) raw[0] = kv->v.b;
         else memcpy(raw, &kv->v.u64, 8); /* little-endian: low bytes first */
-        put(&w->kvs, raw, elem_size(kv->type));
+        st = elem_size(kv->type) ? add_scalar(w, key, kv->type, raw, elem_size(kv->type)) : LLMQ_ERR_ARG;
     }
     free(key);
     return st != LLMQ_OK ? st : w->kvs.oom ? LLMQ_ERR_NOMEM : LLMQ_OK;
@@ -191,12 +201,23 @@ llmq_status lq_gguf_add_tensor(lq_gguf_writer *w, const char *name, uint32_t typ
 static uint64_t align_up(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
 
 llmq_status lq_gguf_serialize(const lq_gguf_writer *w, uint8_t **buf, size_t *len, lq_err *e) {
+    bool has_key = false;
+    for (uint64_t i = 0; i < w->n_kv; i++) has_key |= is_alignment_key(w->keys[i]);
+    /* a non-default alignment the reader must know about: appended last */
+    bool add_key = !has_key && w->alignment != 32;
+    LQ_CHECK(w->alignment && !(w->alignment & (w->alignment - 1)) && w->alignment <= UINT32_MAX, e, LLMQ_ERR_ALIGN,
+             "GGUF alignment %llu is not a power of two", (unsigned long long)w->alignment);
     wbuf b = {0};
     put(&b, "GGUF", 4);
     put_u32(&b, 3);
     put_u64(&b, w->n_tensors);
-    put_u64(&b, w->n_kv);
+    put_u64(&b, w->n_kv + add_key);
     put(&b, w->kvs.p, w->kvs.n);
+    if (add_key) {
+        put_str(&b, "general.alignment", strlen("general.alignment"));
+        put_u32(&b, LQ_GGUF_UINT32);
+        put_u32(&b, (uint32_t)w->alignment);
+    }
     uint64_t off = 0;
     for (uint64_t i = 0; i < w->n_tensors; i++) {
         const wtensor *t = &w->tensors[i];

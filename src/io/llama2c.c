@@ -59,7 +59,7 @@ static llmq_status l2c_header(lq_cursor *c, lq_llama2c *m, lq_err *e) {
                  "llama2.c header needs %zu bytes, file has %zu", sizeof v, lq_cur_left(c));
         m->version = 0;
         m->shared_classifier = v[5] > 0; /* negative vocab: separate classifier */
-        LQ_CHECK(v[5] != INT32_MIN, e, LLMQ_ERR_FORMAT, "vocab_size %d is invalid", (int)v[5]);
+        LQ_CHECK(v[5] != INT32_MIN, e, LLMQ_ERR_FORMAT, "llama2.c header: vocab_size %d is invalid", (int)v[5]);
         if (v[5] < 0) v[5] = -v[5];
     }
     m->dim = v[0], m->hidden_dim = v[1], m->n_layers = v[2], m->n_heads = v[3];

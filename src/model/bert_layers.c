@@ -70,6 +70,7 @@ static void attend_row(float *ot, float *p, const float *qt, const float *k, con
         }
         const float *ks = k + (size_t)s * C;
         float dot = 0.0f;
+        #pragma omp simd reduction(+ : dot)
         for (int i = 0; i < hd; i++) dot += qt[i] * ks[i];
         p[s] = dot * scale;
         mx = p[s] > mx ? p[s] : mx;
@@ -89,7 +90,9 @@ static void attend_row(float *ot, float *p, const float *qt, const float *k, con
         p[s] *= inv;
         if (p[s] == 0.0f) continue;
         const float *vs = v + (size_t)s * C;
-        for (int i = 0; i < hd; i++) ot[i] += p[s] * vs[i];
+        float ps = p[s];
+        #pragma omp simd
+        for (int i = 0; i < hd; i++) ot[i] += ps * vs[i];
     }
 }
 

@@ -79,6 +79,33 @@ static void check_sentences(lq_bert *bert, const lq_tokenizer *tok, char **sents
     printf("minilm: %.1f sentences/s, %.0f tokens/s (2 threads, tokenize + embed)\n", n / dt, n_tok / dt);
 }
 
+/* The first nb sentences as one right-padded batch (HF ids): every row must
+ * still match its reference (checks the attention and pooling masks). */
+static void check_padded_batch(lq_bert *bert, char **idl, const float *ref, int nb) {
+    int32_t ids[16][128] = {{0}};
+    uint8_t mask[16][128] = {{0}};
+    int T = 0;
+    for (int i = 0; i < nb; i++) {
+        int n = parse_ids(idl[i], ids[i], 128);
+        for (int t = 0; t < n; t++) mask[i][t] = 1;
+        T = n > T ? n : T;
+    }
+    int32_t *tok = malloc(sizeof(int32_t) * nb * T);
+    uint8_t *m = malloc((size_t)nb * T);
+    float *out = malloc(sizeof(float) * nb * DIM);
+    for (int i = 0; i < nb; i++) {
+        memcpy(tok + (size_t)i * T, ids[i], sizeof(int32_t) * T);
+        memcpy(m + (size_t)i * T, mask[i], (size_t)T);
+    }
+    lq_err e = {0};
+    CHECK_EQ_INT(lq_bert_embed_batch(bert, tok, m, nb, T, out, 2, &e), LLMQ_OK);
+    double cmin = 2;
+    for (int i = 0; i < nb; i++) cmin = fmin(cmin, cosine(out + (size_t)i * DIM, ref + (size_t)i * DIM, DIM));
+    CHECK_MSG(cmin >= 0.9999, "padded batch: min cosine %.7f", cmin);
+    printf("minilm: padded batch of %d (T = %d): min cosine %.9f\n", nb, T, cmin);
+    free(tok), free(m), free(out);
+}
+
 int main(void) {
     char *stext = NULL, *itext = NULL, *etext = NULL, *tjson = NULL;
     size_t slen, ilen, elen, tlen;
@@ -113,6 +140,7 @@ int main(void) {
         float *ref = malloc(elen); /* little-endian host assumed, as the fixture */
         memcpy(ref, etext, elen);
         check_sentences(bert, tok, sents, idl, ref, n);
+        check_padded_batch(bert, idl, ref, n < 16 ? n : 16);
         free(ref);
     }
     lq_tok_free(tok);
