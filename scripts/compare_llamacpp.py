@@ -383,9 +383,14 @@ def main():
     ap.add_argument("--skip-llmq", action="store_true")
     ap.add_argument("--json-out", help="write all results as JSON")
     ap.add_argument("--write-doc", action="store_true", help="write docs/COMPARE-llamacpp.md")
+    ap.add_argument("--from-json", help="only render the report of a --json-out file (no runs)")
     args = ap.parse_args()
     args.prompts = args.prompts or DEFAULT_PROMPTS
     os.chdir(REPO)
+    if args.from_json:
+        with open(args.from_json) as f:
+            res = json.load(f)
+        return emit(report(res), args)
     res = {"env": environment(args), "args": vars(args).copy()}
 
     lc = LlamaCpp(args.model, args.threads, args.kv_type)
@@ -417,11 +422,14 @@ def main():
         except RuntimeError as ex:
             res["f32_status"] = f"failed: {ex}"
 
-    md = report(res)
-    print(md)
     if args.json_out:
         with open(args.json_out, "w") as f:
             json.dump(res, f, indent=1, default=str)
+    emit(report(res), args)
+
+
+def emit(md, args):
+    print(md)
     if args.write_doc:
         os.makedirs("docs", exist_ok=True)
         with open("docs/COMPARE-llamacpp.md", "w") as f:
@@ -488,6 +496,11 @@ def ppl_report(res, a):
         diffs.append(f"- {s['model']}: llmq / llama.cpp = {qp['ppl'] / lp['ppl']:.5f} ({d:+.3f} %)"
                      + ("" if qp.get("tokens") == lp["tokens"] else
                         f"; token counts differ ({qp.get('tokens')} vs {lp['tokens']}): the tokenizers disagree"))
+    runs = res["ppl"]
+    if len(runs) == 2 and "error" not in runs[0]["llmq"]:
+        r = runs[0]["llmq"]["ppl"] / runs[1]["llama"]["ppl"]
+        diffs.append(f"- cross: llmq on {runs[0]['model']} / llama.cpp on {runs[1]['model']} = {r:.5f} "
+                     f"({100 * (r - 1):+.3f} %)")
     return out + [""] + diffs + [""]
 
 
@@ -504,6 +517,14 @@ def greedy_report(res, a):
             q = " ".join(map(str, r["llmq_ids"]))
         out.append(f"| {r['model']} | {r['prompt']!r} | {verdict} | {' '.join(map(str, r['ids']))} | {q} |")
         texts.append(f"- {r['model']}, {r['prompt']!r} → llama.cpp: {r['text']!r}")
+    by = {}
+    for r in res["greedy"]:
+        by.setdefault(r["prompt"], []).append(r)
+    for p, rs in by.items():
+        if len(rs) == 2 and "llmq_ids" in rs[0]:
+            fm = compare_ids(rs[1]["ids"], rs[0]["llmq_ids"])
+            texts.append(f"- cross: llmq on {rs[0]['model']} vs llama.cpp on {rs[1]['model']}, {p!r}: "
+                         + ("identical" if fm is None else f"first mismatch at index {fm}"))
     if "f32_status" in res:
         texts.append(f"- F32 copy `{a['f32_model']}`: {res['f32_status']}")
     return out + [""] + texts + [""]
@@ -538,11 +559,15 @@ def notes(res):
             "chunks of n_ctx tokens are decoded in one batch with the KV cache cleared between chunks; logits "
             "at positions n_ctx/2 .. n_ctx-2 predict the next token; NLL and NLL² are summed in double and the "
             "error is PPL·sqrt(var/(count-1)).",
-            "- llama.cpp stores the KV cache in F16 by default and, for Q4_1 weights, quantizes activations to "
-            "Q8_1 before the dot products; llmq keeps F32 activations. Small PPL differences (well under 1 %) "
-            "and late greedy divergences on the Q4_1 file are expected from this alone; on the F32 copy "
-            "(dequantized from the same file with llama_model_quantize, ftype ALL_F32) only the F16 KV cache "
-            "and summation order remain (`--kv-type f32` removes the former).",
+            "- llama.cpp stores the KV cache in F16 by default and, for Q4_1 weights, quantizes the activations "
+            "to Q8_1 before the dot products; llmq keeps F32 activations. So on the Q4_1 file a PPL difference "
+            "of a fraction of a percent and early greedy divergences are expected from this alone (this 135M "
+            "model is very sensitive: llama.cpp's own Q4_1 and F32 runs diverge after ~5 tokens). The F32 copy "
+            "(the same weights dequantized with llama_model_quantize, ftype ALL_F32) takes that out: only the "
+            "F16 KV cache and summation order remain (`--kv-type f32` removes the former). The 'cross' lines "
+            "compare llmq on the quantized file with llama.cpp on the F32 copy, which is the like-for-like "
+            "arithmetic when llmq dequantizes weights exactly and keeps F32 activations.",
+            "- Paths (--model, --text, --llmq) are relative to the repository root.",
             "- Speeds: llama.cpp decodes the prompt in one batch and then generates greedily one token per "
             "decode; llmq numbers come from the stderr line of `llmq run` (a fresh process each run, so it "
             "includes first-touch page faults of the mmapped weights; llama.cpp gets one warm-up). On a "
