@@ -160,8 +160,9 @@ typedef struct llmq_ppl_result {
 llmq_ppl_params llmq_ppl_default_params(void);
 
 /* Perplexity as llama.cpp's llama-perplexity computes it: tokenize the whole
- * text (with BOS), cut into non-overlapping chunks of n_ctx tokens whose first
- * token is replaced by BOS, score the second half of each chunk. */
+ * text, cut into non-overlapping chunks of n_ctx tokens, score the second half
+ * of each chunk. When the vocabulary adds BOS (add_bos_token), the text starts
+ * with BOS and each chunk's first token is replaced by BOS. */
 llmq_status llmq_perplexity(llmq_model *m, const char *text, size_t len,
                             const llmq_ppl_params *p, llmq_ppl_result *out, llmq_error *err);
 

@@ -8,7 +8,7 @@
 
 /* OpenBLAS keeps its own thread pool; tell it how many threads to use only
  * when that changes (the call is not free). */
-static void blas_threads(int n) {
+void lq_blas_threads(int n) {
     static __thread int last = -1;
     if (n != last) {
         openblas_set_num_threads(n);
@@ -31,7 +31,7 @@ void lq_matmul_f32(float *Y, const float *X, const float *W, int n, int in, int 
         }
         return;
     }
-    blas_threads(n_threads);
+    lq_blas_threads(n_threads);
     // Y (n, out) = X (n, in) . W^T, W (out, in)
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, out, in, 1.0f, X, in, W, in, 0.0f, Y, out);
 }

@@ -49,6 +49,9 @@ static void attention(float *out, const float *q, const lq_llama_layer *L, const
     int H = hp->n_head, hd = hp->n_embd / H, kvd = hd * hp->n_head_kv, C = hp->n_embd;
     int P = pos + T, group = H / hp->n_head_kv;
     float scale = 1.0f / sqrtf((float)hd);
+    /* Few queries make tiny products: OpenBLAS's worker threads would only
+     * wake up and then spin against ours. */
+    lq_blas_threads(T >= 16 ? nt : 1);
     for (int h = 0; h < H; h++) {
         const float *K = L->k_cache + (size_t)(h / group) * hd;
         const float *V = L->v_cache + (size_t)(h / group) * hd;

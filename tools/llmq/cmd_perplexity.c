@@ -10,10 +10,11 @@
 static const char help[] =
     "usage: llmq perplexity MODEL -f TEXT [--ctx N] [--chunks N] [-b BATCH] [-t THREADS]\n"
     "                       [--tokenizer FILE] [--json]\n"
-    "Tokenizes the whole text, cuts it into non-overlapping chunks of N tokens\n"
-    "(default 512) that each start with BOS, scores the second half of each chunk\n"
+    "Computed as llama.cpp's llama-perplexity does: tokenizes the whole text,\n"
+    "cuts it into non-overlapping chunks of N tokens (default 512), each starting\n"
+    "with BOS when the vocabulary adds one, scores the second half of each chunk\n"
     "and prints the perplexity with its standard error. --json prints one JSON\n"
-    "object instead.\n";
+    "object (ppl, ppl_err, tokens, seconds, ...) instead.\n";
 
 typedef struct progress_state {
     double t0;
