@@ -6,15 +6,19 @@
 #include <string.h>
 #include <unistd.h>
 
-/* GNU OpenMP reads OMP_WAIT_POLICY once, before main. Its default spinning
- * steals the cores OpenBLAS's own threads need (prompt processing ran 2.6x
- * slower on 2 cores), so unless the user chose a policy, restart once with
- * the passive one. */
-static void ensure_passive_openmp(char **argv) {
-    if (getenv("OMP_WAIT_POLICY")) return;
+/* GNU OpenMP reads its wait policy once, before main. Its default (spin for
+ * ~300000 iterations after every parallel region) steals the cores that
+ * OpenBLAS's own threads need: prompt processing ran 2.6x slower on 2 cores.
+ * Not spinning at all costs generation a third of its speed (each of the
+ * ~200 small GEMVs per token waits for a sleeping thread). A short spin is
+ * the best of both (measured: README, Threads). Unless the user chose, restart
+ * once with those settings. */
+static void ensure_openmp_policy(char **argv) {
+    if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT")) return;
     setenv("OMP_WAIT_POLICY", "passive", 1);
+    setenv("GOMP_SPINCOUNT", "10000", 1);
     execv("/proc/self/exe", argv);
-    /* exec failed: go on with the active policy, slower but correct */
+    /* exec failed: go on with the default policy, slower but correct */
 }
 
 static const char usage[] =
@@ -31,7 +35,7 @@ static const char usage[] =
     "Hugging Face model directory. 'llmq COMMAND --help' explains each command.\n";
 
 int main(int argc, char **argv) {
-    ensure_passive_openmp(argv);
+    ensure_openmp_policy(argv);
     if (argc < 2) {
         fputs("llmq: no command given (try 'llmq --help')\n", stderr);
         return CLI_USAGE;
