@@ -6,14 +6,11 @@
 #include <cblas.h>
 #include <omp.h>
 
-/* OpenBLAS keeps its own thread pool; tell it how many threads to use only
- * when that changes (the call is not free). */
+/* OpenBLAS keeps one process-wide thread count; tell it only when it
+ * changes (the call is not free). */
 void lq_blas_threads(int n) {
-    static __thread int last = -1;
-    if (n != last) {
-        openblas_set_num_threads(n);
-        last = n;
-    }
+    static int last = -1;
+    if (__atomic_exchange_n(&last, n, __ATOMIC_RELAXED) != n) openblas_set_num_threads(n);
 }
 
 void lq_matmul_f32(float *Y, const float *X, const float *W, int n, int in, int out, int n_threads) {

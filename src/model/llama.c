@@ -123,6 +123,56 @@ static void block_forward(lq_llama *m, int l, acts *a, int T, int pos) {
     lq_add_forward(a->x, a->xb, (size_t)T * C);
 }
 
+/* Rows [0, rows) of y = W x inside an enclosing parallel region: chunks of 16
+ * rows are shared out among the team (implicit barrier at the end). */
+static void team_gemv(float *y, const float *x, const float *W, int in, int rows) {
+    lq_gemv_f32_fn gemv = lq_kernels_get()->gemv_f32;
+    int n_chunks = (rows + 15) / 16;
+    #pragma omp for schedule(static)
+    for (int c = 0; c < n_chunks; c++) gemv(y, x, W, in, c * 16, c * 16 + 16 < rows ? c * 16 + 16 : rows);
+}
+
+/* One token through every layer inside a single parallel region. Generation
+ * runs ~7 small GEMVs per layer; opening a region for each costs a thread
+ * wake-up each time, which at 576-wide layers is as long as the GEMV itself.
+ * Here the team stays together and meets at barriers instead. Same arithmetic
+ * as block_forward with T = 1. */
+static void token_forward(lq_llama *m, acts *a, int pos) {
+    const lq_llama_hparams *hp = &m->hp;
+    int C = hp->n_embd, F = hp->n_ff, hd = C / hp->n_head, kvd = hd * hp->n_head_kv;
+    lq_blas_threads(1);
+    #pragma omp parallel num_threads(m->n_threads)
+    for (int l = 0; l < hp->n_layer; l++) {
+        lq_llama_layer *L = &m->layers[l];
+        #pragma omp single
+        lq_rmsnorm_forward(a->xb, a->x, L->attn_norm, 1, C, hp->norm_eps, 1);
+        team_gemv(a->q, a->xb, L->wq, C, C);
+        team_gemv(a->k, a->xb, L->wk, C, kvd);
+        team_gemv(a->v, a->xb, L->wv, C, kvd);
+        #pragma omp single
+        {
+            lq_rope_forward(a->q, 1, hp->n_head, hd, pos, hp->rope_theta, 1);
+            lq_rope_forward(a->k, 1, hp->n_head_kv, hd, pos, hp->rope_theta, 1);
+            memcpy(L->k_cache + (size_t)pos * kvd, a->k, (size_t)kvd * sizeof(float));
+            memcpy(L->v_cache + (size_t)pos * kvd, a->v, (size_t)kvd * sizeof(float));
+            attention(a->att, a->q, L, hp, 1, pos, a->S, 1);
+        }
+        team_gemv(a->xb, a->att, L->wo, C, C);
+        #pragma omp single
+        {
+            lq_add_forward(a->x, a->xb, (size_t)C);
+            lq_rmsnorm_forward(a->xb, a->x, L->ffn_norm, 1, C, hp->norm_eps, 1);
+        }
+        team_gemv(a->g, a->xb, L->w_gate, C, F);
+        team_gemv(a->u, a->xb, L->w_up, C, F);
+        #pragma omp single
+        lq_swiglu_forward(a->g, a->u, (size_t)F, 1);
+        team_gemv(a->xb, a->g, L->w_down, F, C);
+        #pragma omp single
+        lq_add_forward(a->x, a->xb, (size_t)C);
+    }
+}
+
 llmq_status lq_llama_decode(lq_llama *m, const int32_t *tokens, int n, int pos, float *logits,
                             int n_logits, lq_err *e) {
     const lq_llama_hparams *hp = &m->hp;
@@ -138,7 +188,9 @@ llmq_status lq_llama_decode(lq_llama *m, const int32_t *tokens, int n, int pos, 
     int C = hp->n_embd;
     for (int t = 0; t < n; t++)
         memcpy(a.x + (size_t)t * C, m->tok_embd + (size_t)tokens[t] * C, C * sizeof(float));
-    for (int l = 0; l < hp->n_layer; l++) block_forward(m, l, &a, n, pos);
+    if (n == 1) token_forward(m, &a, pos);
+    else
+        for (int l = 0; l < hp->n_layer; l++) block_forward(m, l, &a, n, pos);
     if (logits) {
         const float *last = a.x + (size_t)(n - n_logits) * C;
         lq_rmsnorm_forward(a.xb, last, m->output_norm, n_logits, C, hp->norm_eps, m->n_threads);
