@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kernels/attention.h"
+
 /* Dispatching entry point. n_threads <= 0: all cores. */
 void lq_matmul_f32(float *Y, const float *X, const float *W, int n, int in, int out, int n_threads);
 
@@ -27,6 +29,7 @@ void lq_gemv_f32_avx512(float *y, const float *x, const float *W, int in, int r0
 typedef struct lq_kernels {
     const char *isa;
     lq_gemv_f32_fn gemv_f32;
+    lq_attn_row_fn attn_row_f32; /* avx2 uses the reference */
 } lq_kernels;
 const lq_kernels *lq_kernels_get(void);
 

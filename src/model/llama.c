@@ -91,7 +91,7 @@ static llmq_status acts_alloc(acts *a, const lq_llama_hparams *hp, int T, int P,
     a->att = lq_alloc_aligned(T * C * 4);
     a->g = lq_alloc_aligned(T * F * 4);
     a->u = lq_alloc_aligned(T * F * 4);
-    a->S = lq_alloc_aligned((size_t)T * P * 4);
+    a->S = lq_alloc_aligned((size_t)LQ_MAX(T, hp->n_head) * P * 4); /* (T, P), or (H, P) for one token */
     if (!a->x || !a->xb || !a->q || !a->k || !a->v || !a->att || !a->g || !a->u || !a->S) {
         acts_free(a);
         return lq_fail(e, LLMQ_ERR_NOMEM, "out of memory for activations");
@@ -140,7 +140,8 @@ static void team_gemv(float *y, const float *x, const float *W, int in, int rows
 static void token_forward(lq_llama *m, acts *a, int pos) {
     const lq_llama_hparams *hp = &m->hp;
     int C = hp->n_embd, F = hp->n_ff, hd = C / hp->n_head, kvd = hd * hp->n_head_kv;
-    lq_blas_threads(1);
+    lq_attn_row_fn attn = lq_kernels_get()->attn_row_f32;
+    float scale = 1.0f / sqrtf((float)hd);
     #pragma omp parallel num_threads(m->n_threads)
     for (int l = 0; l < hp->n_layer; l++) {
         lq_llama_layer *L = &m->layers[l];
@@ -155,8 +156,13 @@ static void token_forward(lq_llama *m, acts *a, int pos) {
             lq_rope_forward(a->k, 1, hp->n_head_kv, hd, pos, hp->rope_theta, 1);
             memcpy(L->k_cache + (size_t)pos * kvd, a->k, (size_t)kvd * sizeof(float));
             memcpy(L->v_cache + (size_t)pos * kvd, a->v, (size_t)kvd * sizeof(float));
-            attention(a->att, a->q, L, hp, 1, pos, a->S, 1);
         }
+        /* heads shared out among the team, each with its own score row */
+        int group = hp->n_head / hp->n_head_kv, P = pos + 1;
+        #pragma omp for schedule(static)
+        for (int h = 0; h < hp->n_head; h++)
+            attn(a->att + (size_t)h * hd, a->q + (size_t)h * hd, L->k_cache + (size_t)(h / group) * hd,
+                 L->v_cache + (size_t)(h / group) * hd, P, hd, kvd, scale, a->S + (size_t)h * P);
         team_gemv(a->xb, a->att, L->wo, C, C);
         #pragma omp single
         {
