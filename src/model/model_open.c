@@ -138,6 +138,10 @@ llmq_status lq_model_open_hf(llmq_model *m, const char *dir, lq_err *e) {
     if (strcmp(type, "llama") == 0) {
         m->arch = LLMQ_ARCH_LLAMA;
         st = hf_llama_hparams(cfg, &m->hp, e);
+        /* HF's LlamaConfig unties the output by default: then lm_head must exist */
+        bool tied = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cfg, "tie_word_embeddings"));
+        if (st == LLMQ_OK && !tied && !lq_hf_dir_find(m->hf, "lm_head.weight"))
+            st = lq_fail(e, LLMQ_ERR_MISSING, "missing tensor 'lm_head.weight' (config.json does not tie it to the embedding)");
     } else if (strcmp(type, "bert") == 0) {
         m->arch = LLMQ_ARCH_BERT;
     } else {
