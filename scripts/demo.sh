@@ -8,8 +8,10 @@ scripts/setup.sh
 make >/dev/null
 M=models/SmolLM2-135M-Instruct-Q4_1.gguf
 echo "== llmq inspect $M (first tensors) =="
-build/bin/llmq inspect "$M" | head -n 12
-build/bin/llmq inspect "$M" | tail -n 1
+info=$(build/bin/llmq inspect "$M")
+printf '%s\n' "$info" | sed -n '1,12p'
+echo "  ..."
+printf '%s\n' "$info" | tail -n 1
 echo
 echo "== llmq run: greedy generation =="
 build/bin/llmq run "$M" -p "The history of the printing press" -n 64 --temp 0 -t 2

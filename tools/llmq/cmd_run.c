@@ -90,6 +90,7 @@ static int generate(llmq_model *m, const run_opts *o) {
     }
     clock_gettime(CLOCK_MONOTONIC, &c);
     putchar('\n');
+    fflush(stdout); /* the text ends before the statistics on a shared terminal */
     double tp = (double)(b.tv_sec - a.tv_sec) + 1e-9 * (double)(b.tv_nsec - a.tv_nsec);
     double tg = (double)(c.tv_sec - b.tv_sec) + 1e-9 * (double)(c.tv_nsec - b.tv_nsec);
     if (o->print_tokens) {
