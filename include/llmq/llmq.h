@@ -100,9 +100,11 @@ void llmq_model_set_threads(llmq_model *m, int n_threads);
 
 /* ------------------------------------------------------------ tokenizer */
 
-/* Tokenizes text. add_special: prepend BOS (decoders) or [CLS]..[SEP]
- * (encoders). Writes up to max tokens and sets *n_out to the full count;
- * returns LLMQ_ERR_BOUNDS if max was too small. */
+/* Tokenizes text. add_special: prepend BOS (decoders whose vocabulary adds
+ * one) or wrap in [CLS]..[SEP] (encoders). Writes up to max tokens (tokens may
+ * be NULL to count only) and sets *n_out to the full count; returns
+ * LLMQ_ERR_BOUNDS if max was too small, LLMQ_ERR_MISSING if the model has no
+ * tokenizer (a llama2.c checkpoint opened without one). */
 llmq_status llmq_tokenize(const llmq_model *m, const char *text, size_t len,
                           int add_special, int32_t *tokens, size_t max, size_t *n_out);
 /* Text piece of one token as it should be printed (bytes decoded). prev is
@@ -116,7 +118,8 @@ int llmq_n_vocab(const llmq_model *m);
 /* ------------------------------------------------------------ decoding */
 
 /* Runs tokens[0..n) at positions pos..pos+n-1 through a decoder, appending
- * to its KV cache (positions past pos are discarded first). If logits is
+ * to its KV cache (positions past pos are discarded first; pos may not be
+ * beyond the tokens already in the cache: LLMQ_ERR_ARG). If logits is
  * non-NULL it receives n_logits rows of n_vocab floats: the logits of the
  * last n_logits tokens (1 <= n_logits <= n). */
 llmq_status llmq_decode(llmq_model *m, const int32_t *tokens, int n, int pos,

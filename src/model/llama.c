@@ -188,6 +188,8 @@ llmq_status lq_llama_decode(lq_llama *m, const int32_t *tokens, int n, int pos, 
     for (int t = 0; t < n; t++)
         LQ_CHECK(tokens[t] >= 0 && tokens[t] < hp->n_vocab, e, LLMQ_ERR_ARG, "token id %d outside the vocabulary",
                  tokens[t]);
+    LQ_CHECK(pos <= m->kv_len, e, LLMQ_ERR_ARG, "decode at position %d leaves a gap: the cache holds %d tokens", pos,
+             m->kv_len);
     LQ_TRY(kv_reserve(m, pos + n, e));
     acts a;
     LQ_TRY(acts_alloc(&a, hp, n, pos + n, e));
@@ -197,6 +199,7 @@ llmq_status lq_llama_decode(lq_llama *m, const int32_t *tokens, int n, int pos, 
     if (n == 1) token_forward(m, &a, pos);
     else
         for (int l = 0; l < hp->n_layer; l++) block_forward(m, l, &a, n, pos);
+    m->kv_len = pos + n;
     if (logits) {
         const float *last = a.x + (size_t)(n - n_logits) * C;
         lq_rmsnorm_forward(a.xb, last, m->output_norm, n_logits, C, hp->norm_eps, m->n_threads);

@@ -19,7 +19,8 @@ struct lq_llama {
     float *output_norm;  // (C)
     float *output;       // (V, C); == tok_embd when tied
     lq_llama_layer *layers;
-    int kv_cap;          // tokens the caches hold now
+    int kv_cap;          // tokens the caches have room for
+    int kv_len;          // tokens filled (positions 0..kv_len-1)
     int max_ctx;         // cache limit
     int n_threads;
 };

@@ -75,6 +75,13 @@ static llmq_status open_with(const knobs *k, const char *path) {
         float logits[V];
         CHECK(llmq_decode(m, t, 3, 0, logits, 1, &err) == LLMQ_OK);
         CHECK(isfinite(logits[0]) && isfinite(logits[V - 1]));
+        /* misuse is an error, not a read of unfilled cache or a crash */
+        CHECK(llmq_decode(m, t, 1, 9, logits, 1, &err) == LLMQ_ERR_ARG);     /* gap in positions */
+        int32_t bad = V + 5;
+        CHECK(llmq_decode(m, &bad, 1, 3, logits, 1, &err) == LLMQ_ERR_ARG);  /* token outside vocab */
+        CHECK(llmq_decode(m, t, 3, 0, logits, 4, &err) == LLMQ_ERR_ARG);     /* more logits than tokens */
+        CHECK(llmq_decode(m, t, 1, 63, logits, 1, &err) == LLMQ_ERR_ARG);    /* gap, near the limit */
+        CHECK(llmq_decode(m, t, 1, 3, logits, 1, &err) == LLMQ_OK);          /* continue at the end */
     }
     llmq_model_free(m);
     return st;
