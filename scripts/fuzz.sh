@@ -15,7 +15,7 @@ import json, struct, sys
 d = sys.argv[1]
 def seed(name, tag, data):
     open(f"{d}/{name}", "wb").write(bytes([tag]) + data)
-seed("gguf", 0, open("tests/fixtures/tokenizer/tok512_spm.gguf", "rb").read())
+seed("gguf", 0, open("tests/fixtures/tokenizer/tok512_spm.gguf.fixture", "rb").read())
 hdr = json.dumps({"a": {"dtype": "F32", "shape": [2, 3], "data_offsets": [0, 24]},
                   "b": {"dtype": "BF16", "shape": [4], "data_offsets": [24, 32]}}).encode()
 seed("safetensors", 1, struct.pack("<Q", len(hdr)) + hdr + bytes(32))

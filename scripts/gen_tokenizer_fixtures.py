@@ -17,7 +17,8 @@ Run with the peers venv (it has llama_cpp, tokenizers, gguf):
     all-MiniLM-L6-v2/tokenizer.json, with and without special tokens.
   - tiny_bpe_tokenizer.json + tiny_bpe.txt: a 600-token byte-level BPE
     trained here with `tokenizers`, and its ids;
-  - tok512_spm.gguf + tok512_spm_gguf.txt: tok512.bin as a vocab-only
+  - tok512_spm.gguf.fixture + tok512_spm_gguf.txt: tok512.bin as a vocab-only
+    (11 KB, no weights; the suffix keeps it apart from model files)
     "llama" GGUF and llama.cpp's ids for it.
 Every fixture line is "<add_special> <hex of the UTF-8 text>|<ids space separated>".
 
@@ -265,7 +266,7 @@ def gen_spm_gguf():
     import gguf
     import llama_cpp
     vocab, scores = load_tok512()
-    path = os.path.join(FIX, "tok512_spm.gguf")
+    path = os.path.join(FIX, "tok512_spm.gguf.fixture")
     w = gguf.GGUFWriter(path, "llama")
     w.add_context_length(512)
     w.add_embedding_length(64)

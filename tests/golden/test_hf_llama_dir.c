@@ -5,6 +5,7 @@
  * llama2.c checkpoint the weights came from. */
 #include "io/llama2c.h"
 #include "io/mapfile.h"
+#include "hf_layout.h"
 #include "test.h"
 
 #include <stdio.h>
@@ -13,32 +14,6 @@
 enum { VP = 600 }; /* tokens in tests/fixtures/tokenizer/tiny_bpe_tokenizer.json */
 
 typedef struct entry { char name[96]; const float *data; float *owned; int64_t rows, cols; } entry;
-
-static void hf_name(const char *g, char *out, size_t cap) {
-    static const char *const map[][2] = {
-        {"attn_norm", "input_layernorm"}, {"attn_q", "self_attn.q_proj"}, {"attn_k", "self_attn.k_proj"},
-        {"attn_v", "self_attn.v_proj"}, {"attn_output", "self_attn.o_proj"}, {"ffn_norm", "post_attention_layernorm"},
-        {"ffn_gate", "mlp.gate_proj"}, {"ffn_up", "mlp.up_proj"}, {"ffn_down", "mlp.down_proj"},
-    };
-    int layer;
-    char what[64];
-    snprintf(out, cap, "?");
-    if (!strcmp(g, "token_embd.weight")) snprintf(out, cap, "model.embed_tokens.weight");
-    else if (!strcmp(g, "output_norm.weight")) snprintf(out, cap, "model.norm.weight");
-    else if (sscanf(g, "blk.%d.%63[^.].weight", &layer, what) == 2)
-        for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-            if (!strcmp(map[i][0], what)) snprintf(out, cap, "model.layers.%d.%s.weight", layer, map[i][1]);
-}
-
-static float *permute_to_hf(const float *w, int n_head, int hd, int cols) {
-    float *o = malloc((size_t)n_head * hd * cols * sizeof *o);
-    for (int h = 0; h < n_head; h++)
-        for (int i = 0; i < hd / 2; i++)
-            for (int j = 0; j < 2; j++)
-                memcpy(o + ((size_t)h * hd + j * hd / 2 + i) * cols, w + ((size_t)h * hd + 2 * i + j) * cols,
-                       cols * sizeof *o);
-    return o;
-}
 
 static void write_file(const char *path, const void *p, size_t n) {
     FILE *f = fopen(path, "wb");

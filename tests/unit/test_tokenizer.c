@@ -188,8 +188,8 @@ static void test_smollm_gguf(void) {
 /* tok512 as a "llama" GGUF vocabulary: the llama.cpp SentencePiece path. */
 static void test_spm_gguf(void) {
     lq_mapfile mf;
-    if (lq_map_open(TEST_PATH("tests/fixtures/tokenizer/tok512_spm.gguf"), &mf, NULL) != LLMQ_OK) {
-        CHECK_MSG(0, "missing fixture tok512_spm.gguf");
+    if (lq_map_open(TEST_PATH("tests/fixtures/tokenizer/tok512_spm.gguf.fixture"), &mf, NULL) != LLMQ_OK) {
+        CHECK_MSG(0, "missing fixture tok512_spm.gguf.fixture");
         return;
     }
     lq_gguf *g = NULL;
