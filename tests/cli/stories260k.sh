@@ -19,6 +19,13 @@ echo "gguf:     $out2"
 [ "$out2" = "$out" ] && check ok "" || check no "GGUF text differs: $out2"
 ls "$tmp" | grep -q tmp && check no "temporary file left behind" || check ok ""
 
+# every kernel path gives the same greedy text
+for isa in ref avx2 avx512; do
+  o=$(LLMQ_ISA=$isa "$LLMQ" run $D/stories260K.bin --tokenizer $D/tok512.bin -p "" -n 40 --temp 0 2>"$tmp/isa")
+  [ "$o" = "$out" ] && check ok "" || check no "LLMQ_ISA=$isa text differs: $o"
+done
+grep -qE '\((ref|avx2|avx512)\)' "$tmp/isa" && check ok "" || check no "kernel path not reported"
+
 # a prompt continues the story; sampling with a seed is reproducible
 a=$("$LLMQ" run $D/stories260K.bin --tokenizer $D/tok512.bin -p "Once upon a time" -n 20 --temp 0.8 --seed 7 2>/dev/null)
 b=$("$LLMQ" run $D/stories260K.bin --tokenizer $D/tok512.bin -p "Once upon a time" -n 20 --temp 0.8 --seed 7 2>/dev/null)
