@@ -4,6 +4,7 @@
 
 #include "core/lq.h"
 #include "quant/dequant.h"
+#include "quant/quantize.h"
 
 #include <math.h>
 #include <string.h>
@@ -12,20 +13,22 @@
 
 /* Removed ids keep their old names and layouts so error messages can say
  * what they were; the GGUF reader rejects them. */
-#define DEPRECATED(nm, bs, ts) {nm, bs, ts, true, NULL}
-#define TYPE(nm, bs, ts, fn) {nm, bs, ts, false, fn}
+#define DEPRECATED(nm, bs, ts) {nm, bs, ts, true, NULL, NULL}
+#define TYPE(nm, bs, ts, fn) {nm, bs, ts, false, fn, NULL}
+/* a type with a reference quantizer (byte-identical with ggml's) */
+#define TYPEQ(nm, bs, ts, fn, q) {nm, bs, ts, false, fn, q}
 
 static const lq_type_traits k_traits[LQ_TYPE_GGML_COUNT] = {
     [LQ_TYPE_F32] = TYPE("F32", 1, 4, lq_dequant_f32),
     [LQ_TYPE_F16] = TYPE("F16", 1, 2, lq_dequant_f16),
-    [LQ_TYPE_Q4_0] = TYPE("Q4_0", 32, 18, lq_dequant_q4_0),
-    [LQ_TYPE_Q4_1] = TYPE("Q4_1", 32, 20, lq_dequant_q4_1),
+    [LQ_TYPE_Q4_0] = TYPEQ("Q4_0", 32, 18, lq_dequant_q4_0, lq_quant_q4_0_ref),
+    [LQ_TYPE_Q4_1] = TYPEQ("Q4_1", 32, 20, lq_dequant_q4_1, lq_quant_q4_1_ref),
     [4] = DEPRECATED("Q4_2", 16, 10),
     [5] = DEPRECATED("Q4_3", 16, 12),
-    [LQ_TYPE_Q5_0] = TYPE("Q5_0", 32, 22, lq_dequant_q5_0),
-    [LQ_TYPE_Q5_1] = TYPE("Q5_1", 32, 24, lq_dequant_q5_1),
-    [LQ_TYPE_Q8_0] = TYPE("Q8_0", 32, 34, lq_dequant_q8_0),
-    [LQ_TYPE_Q8_1] = TYPE("Q8_1", 32, 36, lq_dequant_q8_1),
+    [LQ_TYPE_Q5_0] = TYPEQ("Q5_0", 32, 22, lq_dequant_q5_0, lq_quant_q5_0_ref),
+    [LQ_TYPE_Q5_1] = TYPEQ("Q5_1", 32, 24, lq_dequant_q5_1, lq_quant_q5_1_ref),
+    [LQ_TYPE_Q8_0] = TYPEQ("Q8_0", 32, 34, lq_dequant_q8_0, lq_quant_q8_0_ref),
+    [LQ_TYPE_Q8_1] = TYPEQ("Q8_1", 32, 36, lq_dequant_q8_1, lq_quant_q8_1_ref),
     [LQ_TYPE_Q2_K] = TYPE("Q2_K", QK_K, 84, lq_dequant_q2_k),
     [LQ_TYPE_Q3_K] = TYPE("Q3_K", QK_K, 110, lq_dequant_q3_k),
     [LQ_TYPE_Q4_K] = TYPE("Q4_K", QK_K, 144, lq_dequant_q4_k),
@@ -36,7 +39,7 @@ static const lq_type_traits k_traits[LQ_TYPE_GGML_COUNT] = {
     [LQ_TYPE_IQ2_XS] = TYPE("IQ2_XS", QK_K, 74, NULL),
     [LQ_TYPE_IQ3_XXS] = TYPE("IQ3_XXS", QK_K, 98, NULL),
     [LQ_TYPE_IQ1_S] = TYPE("IQ1_S", QK_K, 50, NULL),
-    [LQ_TYPE_IQ4_NL] = TYPE("IQ4_NL", 32, 18, lq_dequant_iq4_nl),
+    [LQ_TYPE_IQ4_NL] = TYPEQ("IQ4_NL", 32, 18, lq_dequant_iq4_nl, lq_quant_iq4_nl_ref),
     [LQ_TYPE_IQ3_S] = TYPE("IQ3_S", QK_K, 110, NULL),
     [LQ_TYPE_IQ2_S] = TYPE("IQ2_S", QK_K, 82, NULL),
     [LQ_TYPE_IQ4_XS] = TYPE("IQ4_XS", QK_K, 136, NULL),

@@ -49,6 +49,8 @@ typedef enum lq_type {
 
 /* Converts n_blocks*blck_size values of one row to float. */
 typedef void (*lq_to_float_fn)(const void *src, float *dst, int64_t n);
+/* Quantizes n values (a multiple of the block size) of one row. */
+typedef void (*lq_from_float_ref_fn)(const float *src, void *dst, int64_t n);
 
 typedef struct lq_type_traits {
     const char *name;      /* "Q4_K"; NULL for ids that do not exist */
@@ -56,6 +58,7 @@ typedef struct lq_type_traits {
     size_t type_size;      /* bytes per block */
     bool deprecated;       /* id was removed from GGML */
     lq_to_float_fn to_float; /* NULL: known but cannot be dequantized here */
+    lq_from_float_ref_fn from_float_ref; /* byte-identical with ggml's _ref; NULL: none yet */
 } lq_type_traits;
 
 /* Traits of type id t, or NULL when t is out of range or never existed. */

@@ -1,0 +1,27 @@
+/* Reference quantizers: n floats (a multiple of the block size) of one row
+ * into GGML blocks, byte-identical to ggml's quantize_row_*_ref (what
+ * llama-quantize writes when no importance matrix is given). Scalar C: these
+ * are the specification later SIMD and calibrated quantizers are held to. */
+#ifndef LQ_QUANT_QUANTIZE_H
+#define LQ_QUANT_QUANTIZE_H
+
+#include <stdint.h>
+
+typedef void (*lq_from_float_fn)(const float *src, void *dst, int64_t n);
+
+void lq_quant_q4_0_ref(const float *x, void *y, int64_t n);
+void lq_quant_q4_1_ref(const float *x, void *y, int64_t n);
+void lq_quant_q5_0_ref(const float *x, void *y, int64_t n);
+void lq_quant_q5_1_ref(const float *x, void *y, int64_t n);
+void lq_quant_q8_0_ref(const float *x, void *y, int64_t n);
+void lq_quant_q8_1_ref(const float *x, void *y, int64_t n);
+void lq_quant_iq4_nl_ref(const float *x, void *y, int64_t n);
+
+void lq_quant_q2_k_ref(const float *x, void *y, int64_t n);
+void lq_quant_q3_k_ref(const float *x, void *y, int64_t n);
+void lq_quant_q4_k_ref(const float *x, void *y, int64_t n);
+void lq_quant_q5_k_ref(const float *x, void *y, int64_t n);
+void lq_quant_q6_k_ref(const float *x, void *y, int64_t n);
+void lq_quant_q8_k_ref(const float *x, void *y, int64_t n);
+
+#endif
