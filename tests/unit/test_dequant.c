@@ -66,5 +66,23 @@ int main(void) {
     CHECK(lq_type_get(4) && lq_type_get(4)->deprecated);
     CHECK(lq_type_get(77) == NULL);
     CHECK(strcmp(lq_type_name(LQ_TYPE_Q6_K), "Q6_K") == 0);
+    /* every GGML format with a reference quantizer is wired into the traits,
+     * and quantize -> dequantize through them stays close on a smooth signal */
+    static const uint32_t quantized[] = {LQ_TYPE_Q4_0, LQ_TYPE_Q4_1, LQ_TYPE_Q5_0, LQ_TYPE_Q5_1, LQ_TYPE_Q8_0,
+                                         LQ_TYPE_Q8_1, LQ_TYPE_IQ4_NL, LQ_TYPE_Q2_K, LQ_TYPE_Q3_K, LQ_TYPE_Q4_K,
+                                         LQ_TYPE_Q5_K, LQ_TYPE_Q6_K, LQ_TYPE_Q8_K};
+    float x[512], y[512];
+    uint8_t q[512 * 2];
+    for (int i = 0; i < 512; i++) x[i] = 0.1f + 2.0f * cosf((float)i);
+    for (size_t i = 0; i < sizeof quantized / sizeof quantized[0]; i++) {
+        const lq_type_traits *tr = lq_type_get(quantized[i]);
+        CHECK_MSG(tr->from_float_ref != NULL, "%s has no reference quantizer", tr->name);
+        if (!tr->from_float_ref) continue;
+        tr->from_float_ref(x, q, 512);
+        tr->to_float(q, y, 512);
+        double se = 0;
+        for (int k = 0; k < 512; k++) se += (double)(x[k] - y[k]) * (x[k] - y[k]);
+        CHECK_MSG(sqrt(se / 512) < 0.2, "%s round trip rms %g", tr->name, sqrt(se / 512));
+    }
     TEST_END();
 }
