@@ -82,7 +82,9 @@ int main(void) {
         tr->to_float(q, y, 512);
         double se = 0;
         for (int k = 0; k < 512; k++) se += (double)(x[k] - y[k]) * (x[k] - y[k]);
-        CHECK_MSG(sqrt(se / 512) < 0.2, "%s round trip rms %g", tr->name, sqrt(se / 512));
+        /* 2 bits over a range of 4 leave steps of ~1.3: rms ~0.3 is expected */
+        double limit = quantized[i] == LQ_TYPE_Q2_K ? 0.4 : 0.2;
+        CHECK_MSG(sqrt(se / 512) < limit, "%s round trip rms %g", tr->name, sqrt(se / 512));
     }
     TEST_END();
 }
