@@ -58,6 +58,17 @@ def main():
         with open(os.path.join(OUT, name + ".bin"), "wb") as f:
             f.write(out)
         print(name, len(out), "bytes")
+    # IQ4_NL as llama-quantize writes it: quantize_iq4_nl (scale search, ntry 7),
+    # not quantize_row_iq4_nl_ref. size_t quantize_iq4_nl(src, dst, nrows, n_per_row, imatrix)
+    fn = lib.quantize_iq4_nl
+    fn.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p]
+    fn.restype = ctypes.c_size_t
+    src = np.ascontiguousarray(rows, dtype=np.float32)
+    dst = (ctypes.c_uint8 * (len(rows) * N // 32 * 18))()
+    fn(src.ctypes.data, ctypes.addressof(dst), len(rows), N, None)
+    with open(os.path.join(OUT, "iq4_nl_search.bin"), "wb") as f:
+        f.write(bytes(dst))
+    print("iq4_nl_search", len(dst), "bytes")
 
 
 if __name__ == "__main__":

@@ -173,6 +173,23 @@ llmq_status llmq_perplexity(llmq_model *m, const char *text, size_t len,
  * layout, tokenizer in the metadata) to path, atomically. */
 llmq_status llmq_model_save_gguf(const llmq_model *m, const char *path, llmq_error *err);
 
+/* Round-to-nearest quantization of a decoder into a GGUF file: every weight
+ * matrix becomes `type` (a GGML name: Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL,
+ * Q2_K..Q6_K, F16, BF16, F32), quantized by the reference quantizers, which
+ * give the same bytes as llama.cpp's; norms stay F32. Rows that do not fit
+ * a 256-value super-block fall back as llama-quantize does (Q4_K -> Q5_0,
+ * ...). Like `llama-quantize --pure`: no per-tensor mixing yet. The file is
+ * written atomically and records the method, type and a checksum of the
+ * source weights. */
+typedef struct llmq_quantize_params {
+    const char *type;
+    int n_threads;   /* <= 0: the model's */
+} llmq_quantize_params;
+
+llmq_quantize_params llmq_quantize_default_params(void);
+llmq_status llmq_model_quantize(const llmq_model *m, const char *path, const llmq_quantize_params *p,
+                                llmq_error *err);
+
 /* --------------------------------------------------------------- misc */
 
 /* Reads a whole file into a malloc'd NUL-terminated buffer. */

@@ -45,6 +45,12 @@ llmq_status lq_write_file_atomic(const char *path, const void *data, size_t len,
     LQ_CHECK(tmp, e, LLMQ_ERR_NOMEM, "out of memory");
     snprintf(tmp, n, "%s.tmpXXXXXX", path);
     int fd = mkstemp(tmp);
+    if (fd >= 0) {
+        /* mkstemp makes the file 0600; give the output the usual permissions */
+        mode_t mask = umask(0);
+        umask(mask);
+        fchmod(fd, 0666 & ~mask);
+    }
     if (fd < 0) {
         llmq_status st = lq_fail(e, LLMQ_ERR_IO, "%s: %s", path, strerror(errno));
         free(tmp);

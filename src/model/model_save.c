@@ -2,6 +2,7 @@
 #include "model/llama_internal.h"
 #include "model/model_internal.h"
 
+#include "algo/rtn.h"
 #include "quant/types.h"
 
 #include <stdio.h>
@@ -82,21 +83,50 @@ static llmq_status add_tokenizer(lq_gguf_writer *w, const llmq_model *m, lq_err 
     return LLMQ_OK;
 }
 
-static llmq_status add_f32(lq_gguf_writer *w, const char *name, const float *data, int64_t ne0, int64_t ne1) {
-    int64_t ne[2] = {ne0, ne1};
-    return lq_gguf_add_tensor(w, name, LQ_TYPE_F32, ne1 > 1 ? 2 : 1, ne, data, (size_t)(ne0 * ne1) * sizeof(float));
+/* How matrices are written: F32 (convert) or quantized by rtn. */
+typedef struct save_opts {
+    uint32_t type;   /* for 2-D weights; vectors (norms) stay F32 */
+    int n_threads;
+    uint64_t fnv;    /* FNV-1a over the source weights, for the metadata */
+    lq_err *e;
+} save_opts;
+
+static uint64_t fnv1a(uint64_t h, const void *p, size_t n) {
+    const uint8_t *b = p;
+    for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 1099511628211ull;
+    return h;
 }
 
-static llmq_status add_weights(lq_gguf_writer *w, const lq_llama *L) {
+// data (ne1, ne0) F32 -> a tensor of the chosen type
+static llmq_status add_matrix(lq_gguf_writer *w, const char *name, const float *data, int64_t ne0, int64_t ne1,
+                              save_opts *o) {
+    int64_t ne[2] = {ne0, ne1};
+    uint32_t type = ne1 > 1 ? lq_rtn_type_for_row(o->type, ne0) : LQ_TYPE_F32;
+    size_t bytes = lq_row_size(type, ne0) * (size_t)ne1;
+    o->fnv = fnv1a(o->fnv, data, (size_t)(ne0 * ne1) * sizeof(float));
+    LQ_CHECK(bytes, o->e, LLMQ_ERR_SHAPE, "%s: rows of %lld values do not fit %s blocks", name, (long long)ne0,
+             lq_type_name(type));
+    void *q = type == LQ_TYPE_F32 ? NULL : malloc(bytes);
+    LQ_CHECK(type == LQ_TYPE_F32 || q, o->e, LLMQ_ERR_NOMEM, "out of memory quantizing %s", name);
+    llmq_status st = q ? lq_rtn_quantize(data, ne1, ne0, type, q, o->n_threads, o->e) : LLMQ_OK;
+    if (st == LLMQ_OK) {
+        st = lq_gguf_add_tensor(w, name, type, ne1 > 1 ? 2 : 1, ne, q ? q : (const void *)data, bytes);
+        if (st != LLMQ_OK) lq_fail(o->e, st, "cannot add tensor %s", name);
+    }
+    free(q);
+    return st;
+}
+
+static llmq_status add_weights(lq_gguf_writer *w, const lq_llama *L, save_opts *o) {
     const lq_llama_hparams *hp = &L->hp;
     int C = hp->n_embd, F = hp->n_ff, kvd = C / hp->n_head * hp->n_head_kv;
-    LQ_TRY(add_f32(w, "token_embd.weight", L->tok_embd, C, hp->n_vocab));
-    LQ_TRY(add_f32(w, "output_norm.weight", L->output_norm, C, 1));
-    if (L->output != L->tok_embd) LQ_TRY(add_f32(w, "output.weight", L->output, C, hp->n_vocab));
+    LQ_TRY(add_matrix(w, "token_embd.weight", L->tok_embd, C, hp->n_vocab, o));
+    LQ_TRY(add_matrix(w, "output_norm.weight", L->output_norm, C, 1, o));
+    if (L->output != L->tok_embd) LQ_TRY(add_matrix(w, "output.weight", L->output, C, hp->n_vocab, o));
     for (int l = 0; l < hp->n_layer; l++) {
         const lq_llama_layer *y = &L->layers[l];
         char n[64];
-#define ADD(what, p, a, b) snprintf(n, sizeof n, "blk.%d." what ".weight", l); LQ_TRY(add_f32(w, n, p, a, b))
+#define ADD(what, p, a, b) snprintf(n, sizeof n, "blk.%d." what ".weight", l); LQ_TRY(add_matrix(w, n, p, a, b, o))
         ADD("attn_norm", y->attn_norm, C, 1);
         ADD("attn_q", y->wq, C, C);
         ADD("attn_k", y->wk, C, kvd);
@@ -111,15 +141,47 @@ static llmq_status add_weights(lq_gguf_writer *w, const lq_llama *L) {
     return LLMQ_OK;
 }
 
-llmq_status llmq_model_save_gguf(const llmq_model *m, const char *path, llmq_error *err) {
-    LQ_CHECK(m->llama, err, LLMQ_ERR_UNSUPPORTED, "convert: only decoder (llama) models can be written to GGUF");
+/* Metadata recording how the file was made. */
+static llmq_status add_provenance(lq_gguf_writer *w, const save_opts *o) {
+    char hex[17];
+    snprintf(hex, sizeof hex, "%016llx", (unsigned long long)o->fnv);
+    LQ_TRY(lq_gguf_add_str(w, "llmq.quantize.method", o->type == LQ_TYPE_F32 ? "none" : "rtn"));
+    LQ_TRY(lq_gguf_add_str(w, "llmq.quantize.type", lq_type_name(o->type)));
+    return lq_gguf_add_str(w, "llmq.source.weights_fnv1a64", hex);
+}
+
+static llmq_status save(const llmq_model *m, const char *path, save_opts *o) {
+    lq_err *err = o->e;
+    LQ_CHECK(m->llama, err, LLMQ_ERR_UNSUPPORTED, "only decoder (llama) models can be written to GGUF");
     lq_gguf_writer *w = lq_gguf_writer_new(32);
     LQ_CHECK(w, err, LLMQ_ERR_NOMEM, "out of memory");
     llmq_status st = add_hparams(w, m);
+    if (st != LLMQ_OK) lq_fail(err, st, "cannot write metadata");
     if (st == LLMQ_OK) st = add_tokenizer(w, m, err);
-    else lq_fail(err, st, "convert: cannot write metadata");
-    if (st == LLMQ_OK && (st = add_weights(w, m->llama)) != LLMQ_OK) lq_fail(err, st, "convert: cannot add weights");
+    if (st == LLMQ_OK) st = add_weights(w, m->llama, o);
+    if (st == LLMQ_OK && (st = add_provenance(w, o)) != LLMQ_OK) lq_fail(err, st, "cannot write metadata");
     if (st == LLMQ_OK) st = lq_gguf_write_file(w, path, err);
     lq_gguf_writer_free(w);
     return st;
+}
+
+llmq_status llmq_model_save_gguf(const llmq_model *m, const char *path, llmq_error *err) {
+    save_opts o = {LQ_TYPE_F32, m->n_threads, 1469598103934665603ull, err};
+    return save(m, path, &o);
+}
+
+llmq_quantize_params llmq_quantize_default_params(void) {
+    llmq_quantize_params p = {"Q8_0", 0};
+    return p;
+}
+
+llmq_status llmq_model_quantize(const llmq_model *m, const char *path, const llmq_quantize_params *p,
+                                llmq_error *err) {
+    llmq_quantize_params qp = p ? *p : llmq_quantize_default_params();
+    uint32_t type;
+    LQ_CHECK(qp.type && lq_rtn_type_from_name(qp.type, &type), err, LLMQ_ERR_ARG,
+             "unknown or unsupported type '%s' (F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, Q2_K, Q3_K, "
+             "Q4_K, Q5_K, Q6_K)", qp.type ? qp.type : "(null)");
+    save_opts o = {type, qp.n_threads > 0 ? qp.n_threads : m->n_threads, 1469598103934665603ull, err};
+    return save(m, path, &o);
 }

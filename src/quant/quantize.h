@@ -16,6 +16,9 @@ void lq_quant_q5_1_ref(const float *x, void *y, int64_t n);
 void lq_quant_q8_0_ref(const float *x, void *y, int64_t n);
 void lq_quant_q8_1_ref(const float *x, void *y, int64_t n);
 void lq_quant_iq4_nl_ref(const float *x, void *y, int64_t n);
+/* IQ4_NL as llama-quantize writes it (quantize_iq4_nl: a 15-step scale
+ * search per block), which differs from ggml's _ref entry point. */
+void lq_quant_iq4_nl(const float *x, void *y, int64_t n);
 
 void lq_quant_q2_k_ref(const float *x, void *y, int64_t n);
 void lq_quant_q3_k_ref(const float *x, void *y, int64_t n);

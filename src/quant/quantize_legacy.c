@@ -218,3 +218,57 @@ void lq_quant_iq4_nl_ref(const float *x, void *y, int64_t n)
         for (int j = 0; j < QK4_NL / 2; j++) b[i].qs[j] = (uint8_t)(L[j] | (L[j + 16] << 4));
     }
 }
+
+/* One block as quantize_row_iq4_nl_impl with ntry = 7 and no importance
+ * weights (what llama-quantize's quantize_iq4_nl runs): the least-squares
+ * scale from max / 127, then 15 trial scales (itry - 127) / max, keeping the
+ * one with the best weighted fit; indices are then re-picked for the fp16-free
+ * float scale. Returns the scale; L gets the indices. */
+static float iq4nl_block_search(const float *x, uint8_t L[QK4_NL])
+{
+    float amax;
+    const float max = block_absmax_signed(x, QK4_NL, &amax);
+    if (amax < IQ4_GROUP_MAX_EPS) {
+        for (int j = 0; j < QK4_NL; j++) L[j] = (uint8_t)best_index_iq4nl(0.0f);
+        return 0.0f;
+    }
+    float d = -max / kvalues_iq4nl[0];
+    float id = 1 / d;
+    float sumqx = 0, sumq2 = 0;
+    for (int j = 0; j < QK4_NL; j++) {
+        const float q = kvalues_iq4nl[best_index_iq4nl(id * x[j])];
+        const float w = x[j] * x[j];
+        sumqx += w * q * x[j];
+        sumq2 += w * q * q;
+    }
+    d = sumqx / sumq2;
+    float best = d * sumqx;
+    for (int itry = -7; itry <= 7; itry++) {
+        id = (itry + kvalues_iq4nl[0]) / max;
+        sumqx = sumq2 = 0;
+        for (int j = 0; j < QK4_NL; j++) {
+            const float q = kvalues_iq4nl[best_index_iq4nl(id * x[j])];
+            const float w = x[j] * x[j];
+            sumqx += w * q * x[j];
+            sumq2 += w * q * q;
+        }
+        if (sumq2 > 0 && sumqx * sumqx > best * sumq2) {
+            d = sumqx / sumq2;
+            best = d * sumqx;
+        }
+    }
+    id = d ? 1 / d : 0;
+    for (int j = 0; j < QK4_NL; j++) L[j] = (uint8_t)best_index_iq4nl(id * x[j]);
+    return d;
+}
+
+void lq_quant_iq4_nl(const float *x, void *y, int64_t n)
+{
+    block_iq4_nl *b = y; /* [n / 32] */
+    uint8_t L[QK4_NL];
+    for (int64_t i = 0; i < n / QK4_NL; i++, x += QK4_NL) {
+        const float d = iq4nl_block_search(x, L);
+        b[i].d = lq_fp32_to_fp16(d);
+        for (int j = 0; j < QK4_NL / 2; j++) b[i].qs[j] = (uint8_t)(L[j] | (L[j + 16] << 4));
+    }
+}

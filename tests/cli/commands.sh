@@ -8,7 +8,7 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 fail=0; pass=0
 ok() { if eval "$1"; then pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL: $2"; fi; }
 
-for c in inspect run embed perplexity convert; do
+for c in inspect run embed perplexity convert quantize; do
   ok '"$LLMQ" $c --help | grep -q "^usage: llmq $c"' "$c --help"
 done
 "$LLMQ" inspect $D/stories260K.bin >"$tmp/i" 2>&1

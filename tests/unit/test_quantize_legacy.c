@@ -21,6 +21,7 @@ static const quant_case CASES[] = {
     {"q5_0", LQ_TYPE_Q5_0, lq_quant_q5_0_ref},   {"q5_1", LQ_TYPE_Q5_1, lq_quant_q5_1_ref},
     {"q8_0", LQ_TYPE_Q8_0, lq_quant_q8_0_ref},   {"q8_1", LQ_TYPE_Q8_1, lq_quant_q8_1_ref},
     {"iq4_nl", LQ_TYPE_IQ4_NL, lq_quant_iq4_nl_ref},
+    {"iq4_nl_search", LQ_TYPE_IQ4_NL, lq_quant_iq4_nl}, /* llama-quantize's quantize_iq4_nl */
 };
 #define N_CASES (sizeof(CASES) / sizeof(CASES[0]))
 
