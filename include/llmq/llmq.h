@@ -149,6 +149,9 @@ typedef struct llmq_ppl_params {
     int n_batch;    /* tokens per decode call (default n_ctx) */
     void (*progress)(void *user, int chunk, int n_chunks, double ppl);
     void *user;
+    llmq_model *kld_base; /* non-NULL: also compare every scored token's
+                             distribution with this model's (same vocabulary),
+                             as llama-perplexity --kl-divergence does */
 } llmq_ppl_params;
 
 typedef struct llmq_ppl_result {
@@ -158,6 +161,11 @@ typedef struct llmq_ppl_result {
     int64_t n_tokens;     /* tokens in the whole text */
     int64_t n_scored;     /* tokens scored */
     double seconds;
+    /* filled when kld_base was given: */
+    double base_ppl;      /* perplexity of the base model on the same tokens */
+    double kld_mean, kld_err; /* mean KL(base || model) per token (nats), standard error */
+    double top1;          /* fraction of tokens whose most likely next token is the same */
+    double top1_err;      /* its standard error */
 } llmq_ppl_result;
 
 llmq_ppl_params llmq_ppl_default_params(void);

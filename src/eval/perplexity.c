@@ -1,21 +1,62 @@
-/* Perplexity exactly as llama.cpp's llama-perplexity computes it. */
+/* Perplexity exactly as llama.cpp's llama-perplexity computes it, and the
+ * KL divergence against a base model as its --kl-divergence mode does. */
 #include "core/lq.h"
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 llmq_ppl_params llmq_ppl_default_params(void) {
-    llmq_ppl_params p = {512, 0, 0, NULL, NULL};
+    llmq_ppl_params p = {512, 0, 0, NULL, NULL, NULL};
     return p;
 }
 
-/* -log softmax(logits)[tok], in double as llama.cpp does. */
-static double nll_of(const float *logits, int n_vocab, int tok) {
-    float mx = logits[0];
-    for (int i = 1; i < n_vocab; i++) mx = logits[i] > mx ? logits[i] : mx;
+/* Sums over the scored tokens. */
+typedef struct acc {
+    double nll, nll2;       /* model */
+    double base_nll;        /* base model */
+    double kld, kld2;
+    int64_t top1, count;
+} acc;
+
+/* Row statistics of one logit row: max and log of sum(exp(l - max)). */
+static void log_norm(const float *l, int n, float *mx, double *lse) {
+    float m = l[0];
+    for (int i = 1; i < n; i++) m = l[i] > m ? l[i] : m;
     double sum = 0.0;
-    for (int i = 0; i < n_vocab; i++) sum += exp((double)(logits[i] - mx));
-    return -((double)(logits[tok] - mx) - log(sum));
+    for (int i = 0; i < n; i++) sum += exp((double)(l[i] - m));
+    *mx = m;
+    *lse = log(sum);
+}
+
+static int argmax(const float *l, int n) {
+    int b = 0;
+    for (int i = 1; i < n; i++)
+        if (l[i] > l[b]) b = i;
+    return b;
+}
+
+/* Scores one position: tok is the true next token. */
+static void score_row(const float *l, const float *bl, int n_vocab, int tok, acc *a) {
+    float mx;
+    double lse;
+    log_norm(l, n_vocab, &mx, &lse);
+    double v = -((double)(l[tok] - mx) - lse); /* -log softmax, in double as llama.cpp */
+    a->nll += v;
+    a->nll2 += v * v;
+    a->count++;
+    if (!bl) return;
+    float bmx;
+    double blse, kl = 0.0;
+    log_norm(bl, n_vocab, &bmx, &blse);
+    a->base_nll += -((double)(bl[tok] - bmx) - blse);
+    for (int i = 0; i < n_vocab; i++) {
+        double lb = (double)(bl[i] - bmx) - blse, lq = (double)(l[i] - mx) - lse;
+        kl += exp(lb) * (lb - lq);
+    }
+    a->kld += kl;
+    a->kld2 += kl * kl;
+    a->top1 += argmax(l, n_vocab) == argmax(bl, n_vocab);
 }
 
 static llmq_status tokenize_all(llmq_model *m, const char *text, size_t len, int32_t **toks, size_t *n,
@@ -34,73 +75,99 @@ static llmq_status tokenize_all(llmq_model *m, const char *text, size_t len, int
     return LLMQ_OK;
 }
 
+typedef struct chunk_ctx {
+    llmq_model *m, *base;
+    int n_ctx, n_batch, n_vocab;
+    bool add_bos;
+    float *logits, *base_logits; /* (n_ctx - n_ctx/2, n_vocab) each */
+    int32_t *buf;                /* (n_ctx) */
+} chunk_ctx;
+
 /* Scores one chunk: tokens c[0..n_ctx) with c[0] replaced by BOS when the
- * vocabulary adds one; adds the NLL of positions first+1..n_ctx-1. */
-static llmq_status score_chunk(llmq_model *m, const int32_t *c, int n_ctx, int n_batch, bool add_bos,
-                               float *logits, double *nll, double *nll2, lq_err *e) {
-    int n_vocab = llmq_n_vocab(m), first = n_ctx / 2;
-    int32_t *buf = malloc((size_t)n_ctx * sizeof *buf);
-    LQ_CHECK(buf, e, LLMQ_ERR_NOMEM, "out of memory");
-    for (int j = 0; j < n_ctx; j++) buf[j] = c[j];
-    if (add_bos) buf[0] = llmq_token_bos(m);
-    llmq_status st = LLMQ_OK;
-    for (int b0 = 0; b0 < n_ctx && st == LLMQ_OK; b0 += n_batch) {
-        int nb = LQ_MIN(n_batch, n_ctx - b0);
+ * vocabulary adds one; scores positions n_ctx/2 .. n_ctx-2. */
+static llmq_status score_chunk(const chunk_ctx *x, const int32_t *c, acc *a, lq_err *e) {
+    int n_ctx = x->n_ctx, first = n_ctx / 2;
+    memcpy(x->buf, c, (size_t)n_ctx * sizeof *x->buf);
+    if (x->add_bos) x->buf[0] = llmq_token_bos(x->m);
+    for (int b0 = 0; b0 < n_ctx; b0 += x->n_batch) {
+        int nb = LQ_MIN(x->n_batch, n_ctx - b0);
         /* logits of the positions in [first, n_ctx) that fall in this batch */
         int lo = LQ_MAX(first, b0), n_log = b0 + nb - lo;
-        st = llmq_decode(m, buf + b0, nb, b0, n_log > 0 ? logits : NULL, n_log > 0 ? n_log : 0, e);
-        for (int j = lo; st == LLMQ_OK && j < b0 + nb; j++) {
-            if (j + 1 >= n_ctx) break;
-            double v = nll_of(logits + (size_t)(j - lo) * n_vocab, n_vocab, c[j + 1]);
-            *nll += v;
-            *nll2 += v * v;
+        LQ_TRY(llmq_decode(x->m, x->buf + b0, nb, b0, n_log > 0 ? x->logits : NULL, LQ_MAX(n_log, 0), e));
+        if (x->base)
+            LQ_TRY(llmq_decode(x->base, x->buf + b0, nb, b0, n_log > 0 ? x->base_logits : NULL, LQ_MAX(n_log, 0), e));
+        for (int j = lo; j < b0 + nb && j + 1 < n_ctx; j++) {
+            size_t row = (size_t)(j - lo) * x->n_vocab;
+            score_row(x->logits + row, x->base ? x->base_logits + row : NULL, x->n_vocab, c[j + 1], a);
         }
     }
-    free(buf);
+    return LLMQ_OK;
+}
+
+static void finish(const acc *a, bool kld, llmq_ppl_result *out) {
+    double n = (double)a->count, mean = a->nll / n, var = a->nll2 / n - mean * mean;
+    out->nll_mean = mean;
+    out->ppl = exp(mean);
+    out->ppl_err = var > 0 && n > 1 ? sqrt(var / (n - 1)) * out->ppl : 0.0;
+    out->n_scored = a->count;
+    if (!kld) return;
+    double km = a->kld / n, kv = a->kld2 / n - km * km, t = (double)a->top1 / n;
+    out->base_ppl = exp(a->base_nll / n);
+    out->kld_mean = km;
+    out->kld_err = kv > 0 && n > 1 ? sqrt(kv / (n - 1)) : 0.0;
+    out->top1 = t;
+    out->top1_err = n > 1 ? sqrt(t * (1 - t) / (n - 1)) : 0.0;
+}
+
+static llmq_status run_chunks(chunk_ctx *x, const int32_t *toks, int n_chunks, const llmq_ppl_params *pp, acc *a,
+                              lq_err *e) {
+    size_t rows = (size_t)(x->n_ctx - x->n_ctx / 2);
+    x->logits = lq_malloc_array(rows * (size_t)x->n_vocab, sizeof(float));
+    x->base_logits = x->base ? lq_malloc_array(rows * (size_t)x->n_vocab, sizeof(float)) : NULL;
+    x->buf = lq_malloc_array((size_t)x->n_ctx, sizeof(int32_t));
+    llmq_status st = x->logits && x->buf && (!x->base || x->base_logits)
+                         ? LLMQ_OK
+                         : lq_fail(e, LLMQ_ERR_NOMEM, "out of memory for logits");
+    for (int i = 0; i < n_chunks && st == LLMQ_OK; i++) {
+        st = score_chunk(x, toks + (size_t)i * x->n_ctx, a, e);
+        if (st == LLMQ_OK && pp->progress) pp->progress(pp->user, i + 1, n_chunks, exp(a->nll / (double)a->count));
+    }
+    free(x->logits);
+    free(x->base_logits);
+    free(x->buf);
     return st;
 }
 
 llmq_status llmq_perplexity(llmq_model *m, const char *text, size_t len, const llmq_ppl_params *p,
                             llmq_ppl_result *out, llmq_error *err) {
     llmq_ppl_params pp = p ? *p : llmq_ppl_default_params();
-    int n_ctx = pp.n_ctx, n_batch = pp.n_batch > 0 ? LQ_MIN(pp.n_batch, n_ctx) : n_ctx;
+    int n_ctx = pp.n_ctx;
     LQ_CHECK(n_ctx >= 4 && n_ctx <= (1 << 20), err, LLMQ_ERR_ARG, "context %d is out of range (4..1048576)", n_ctx);
+    LQ_CHECK(!pp.kld_base || llmq_n_vocab(pp.kld_base) == llmq_n_vocab(m), err, LLMQ_ERR_ARG,
+             "the base model's vocabulary (%d) differs from the model's (%d)",
+             pp.kld_base ? llmq_n_vocab(pp.kld_base) : 0, llmq_n_vocab(m));
     double t0 = lq_now();
+    memset(out, 0, sizeof *out);
     int32_t *toks;
     size_t n_tok;
     LQ_TRY(tokenize_all(m, text, len, &toks, &n_tok, err));
     size_t n_empty = 0;
     llmq_tokenize(m, "", 0, 1, NULL, 0, &n_empty);
-    bool add_bos = n_empty == 1 && llmq_token_bos(m) >= 0;
     int max_chunks = (int)(n_tok / (size_t)n_ctx);
     int n_chunks = pp.n_chunks > 0 ? LQ_MIN(pp.n_chunks, max_chunks) : max_chunks;
     if (n_chunks < 1 || n_tok < 2 * (size_t)n_ctx) {
         free(toks);
         return lq_fail(err, LLMQ_ERR_ARG, "text has %zu tokens: need at least 2 x %d (the context)", n_tok, n_ctx);
     }
-    float *logits = lq_malloc_array((size_t)(n_ctx - n_ctx / 2) * (size_t)llmq_n_vocab(m), sizeof(float));
-    if (!logits) {
-        free(toks);
-        return lq_fail(err, LLMQ_ERR_NOMEM, "out of memory for logits");
-    }
-    double nll = 0.0, nll2 = 0.0;
-    int64_t count = 0;
-    llmq_status st = LLMQ_OK;
-    for (int i = 0; i < n_chunks && st == LLMQ_OK; i++) {
-        st = score_chunk(m, toks + (size_t)i * n_ctx, n_ctx, n_batch, add_bos, logits, &nll, &nll2, err);
-        count += n_ctx - n_ctx / 2 - 1;
-        if (st == LLMQ_OK && pp.progress) pp.progress(pp.user, i + 1, n_chunks, exp(nll / (double)count));
-    }
-    free(logits);
+    chunk_ctx x = {m, pp.kld_base, n_ctx, pp.n_batch > 0 ? LQ_MIN(pp.n_batch, n_ctx) : n_ctx, llmq_n_vocab(m),
+                   n_empty == 1 && llmq_token_bos(m) >= 0, NULL, NULL, NULL};
+    acc a = {0};
+    llmq_status st = run_chunks(&x, toks, n_chunks, &pp, &a, err);
     free(toks);
     LQ_TRY(st);
-    double mean = nll / (double)count, var = nll2 / (double)count - mean * mean;
-    out->nll_mean = mean;
-    out->ppl = exp(mean);
-    out->ppl_err = var > 0 && count > 1 ? sqrt(var / (double)(count - 1)) * out->ppl : 0.0;
+    finish(&a, pp.kld_base != NULL, out);
     out->n_chunks = n_chunks;
     out->n_tokens = (int64_t)n_tok;
-    out->n_scored = count;
     out->seconds = lq_now() - t0;
     return LLMQ_OK;
 }

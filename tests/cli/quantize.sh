@@ -24,5 +24,23 @@ ok '[ $rc = 1 ] && [ "$(wc -l <"$tmp/err")" = 1 ] && [ ! -e "$tmp/bad.gguf" ]' "
 "$LLMQ" quantize $D/stories260K.bin "$tmp/x.gguf" --tokenizer $D/tok512.bin 2>/dev/null; rc=$?
 ok '[ $rc = 2 ]' "missing --type is a usage error"
 ok '[ -z "$(ls "$tmp" | grep tmp)" ]' "no temporary files left"
+# KL divergence against the float model: zero against itself, small for Q8_0, larger for Q4_0
+TXT=../shared/data/wikitext-2/valid.txt
+kld() { "$LLMQ" perplexity "$@" --kld-base $D/stories260K.bin -f $TXT --ctx 128 --chunks 4 --json 2>/dev/null; }
+kld $D/stories260K.bin --tokenizer $D/tok512.bin >"$tmp/k0"
+kld "$tmp/Q8_0.gguf" >"$tmp/k8"
+kld "$tmp/Q4_0.gguf" >"$tmp/k4"
+cat "$tmp/k0" "$tmp/k8" "$tmp/k4"
+ok 'python3 - "$tmp" <<PY
+import json, sys
+d = sys.argv[1]
+k0, k8, k4 = (json.load(open(f"{d}/{n}")) for n in ("k0", "k8", "k4"))
+assert abs(k0["kld"]) < 1e-9 and k0["top1"] == 1.0 and k0["delta_ppl"] == 0, k0
+assert 0 < k8["kld"] < 0.01 and k8["top1"] > 0.95, k8
+assert k8["kld"] < k4["kld"] and k4["top1"] < 1.0, (k8, k4)
+# the GGUF files tokenize with llama.cpp's SentencePiece rules, which differ
+# from llama2.c's encoder on this text: compare base perplexities among them
+assert abs(k4["base_ppl"] - k8["base_ppl"]) < 1e-6 * k8["base_ppl"], (k4, k8)
+PY' "KL divergence: 0 against itself, Q8_0 < Q4_0"
 echo "$pass passed, $fail failed"
 [ $fail = 0 ]
