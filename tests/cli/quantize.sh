@@ -38,8 +38,8 @@ k0, k8, k4 = (json.load(open(f"{d}/{n}")) for n in ("k0", "k8", "k4"))
 assert abs(k0["kld"]) < 1e-9 and k0["top1"] == 1.0 and k0["delta_ppl"] == 0, k0
 assert 0 < k8["kld"] < 0.01 and k8["top1"] > 0.95, k8
 assert k8["kld"] < k4["kld"] and k4["top1"] < 1.0, (k8, k4)
-# the GGUF files tokenize with llama.cpp's SentencePiece rules, which differ
-# from llama2.c's encoder on this text: compare base perplexities among them
+# the GGUF files tokenize with the SentencePiece rules of llama.cpp, which differ
+# from the llama2.c encoder on this text: compare base perplexities among them
 assert abs(k4["base_ppl"] - k8["base_ppl"]) < 1e-6 * k8["base_ppl"], (k4, k8)
 PY' "KL divergence: 0 against itself, Q8_0 < Q4_0"
 echo "$pass passed, $fail failed"
