@@ -192,6 +192,12 @@ llmq_status llmq_model_save_gguf(const llmq_model *m, const char *path, llmq_err
 typedef struct llmq_quantize_params {
     const char *type;
     int n_threads;   /* <= 0: the model's */
+    /* per-tensor overrides "REGEX=TYPE" (llama-quantize --tensor-type): the
+     * first regex found in a tensor's name picks its type */
+    const char *const *tensor_types;
+    int n_tensor_types;
+    void (*progress)(void *user, int done, int total, const char *tensor);
+    void *user;
 } llmq_quantize_params;
 
 llmq_quantize_params llmq_quantize_default_params(void);

@@ -3,6 +3,7 @@
 #include "model/model_internal.h"
 
 #include "algo/rtn.h"
+#include "algo/type_rules.h"
 #include "quant/types.h"
 
 #include <stdio.h>
@@ -89,6 +90,10 @@ typedef struct save_opts {
     int n_threads;
     uint64_t fnv;    /* FNV-1a over the source weights, for the metadata */
     lq_err *e;
+    const lq_type_rules *rules; /* per-tensor overrides, or NULL */
+    void (*progress)(void *user, int done, int total, const char *name);
+    void *user;
+    int done, total;
 } save_opts;
 
 static uint64_t fnv1a(uint64_t h, const void *p, size_t n) {
@@ -101,7 +106,8 @@ static uint64_t fnv1a(uint64_t h, const void *p, size_t n) {
 static llmq_status add_matrix(lq_gguf_writer *w, const char *name, const float *data, int64_t ne0, int64_t ne1,
                               save_opts *o) {
     int64_t ne[2] = {ne0, ne1};
-    uint32_t type = ne1 > 1 ? lq_rtn_type_for_row(o->type, ne0) : LQ_TYPE_F32;
+    uint32_t want = lq_type_rules_pick(o->rules, name, o->type);
+    uint32_t type = ne1 > 1 ? lq_rtn_type_for_row(want, ne0) : LQ_TYPE_F32;
     size_t bytes = lq_row_size(type, ne0) * (size_t)ne1;
     o->fnv = fnv1a(o->fnv, data, (size_t)(ne0 * ne1) * sizeof(float));
     LQ_CHECK(bytes, o->e, LLMQ_ERR_SHAPE, "%s: rows of %lld values do not fit %s blocks", name, (long long)ne0,
@@ -114,12 +120,14 @@ static llmq_status add_matrix(lq_gguf_writer *w, const char *name, const float *
         if (st != LLMQ_OK) lq_fail(o->e, st, "cannot add tensor %s", name);
     }
     free(q);
+    if (st == LLMQ_OK && o->progress) o->progress(o->user, ++o->done, o->total, name);
     return st;
 }
 
 static llmq_status add_weights(lq_gguf_writer *w, const lq_llama *L, save_opts *o) {
     const lq_llama_hparams *hp = &L->hp;
     int C = hp->n_embd, F = hp->n_ff, kvd = C / hp->n_head * hp->n_head_kv;
+    o->total = 2 + (L->output != L->tok_embd) + 9 * hp->n_layer;
     LQ_TRY(add_matrix(w, "token_embd.weight", L->tok_embd, C, hp->n_vocab, o));
     LQ_TRY(add_matrix(w, "output_norm.weight", L->output_norm, C, 1, o));
     if (L->output != L->tok_embd) LQ_TRY(add_matrix(w, "output.weight", L->output, C, hp->n_vocab, o));
@@ -166,12 +174,12 @@ static llmq_status save(const llmq_model *m, const char *path, save_opts *o) {
 }
 
 llmq_status llmq_model_save_gguf(const llmq_model *m, const char *path, llmq_error *err) {
-    save_opts o = {LQ_TYPE_F32, m->n_threads, 1469598103934665603ull, err};
+    save_opts o = {LQ_TYPE_F32, m->n_threads, 1469598103934665603ull, err, NULL, NULL, NULL, 0, 0};
     return save(m, path, &o);
 }
 
 llmq_quantize_params llmq_quantize_default_params(void) {
-    llmq_quantize_params p = {"Q8_0", 0};
+    llmq_quantize_params p = {"Q8_0", 0, NULL, 0, NULL, NULL};
     return p;
 }
 
@@ -182,6 +190,11 @@ llmq_status llmq_model_quantize(const llmq_model *m, const char *path, const llm
     LQ_CHECK(qp.type && lq_rtn_type_from_name(qp.type, &type), err, LLMQ_ERR_ARG,
              "unknown or unsupported type '%s' (F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, Q2_K, Q3_K, "
              "Q4_K, Q5_K, Q6_K)", qp.type ? qp.type : "(null)");
-    save_opts o = {type, qp.n_threads > 0 ? qp.n_threads : m->n_threads, 1469598103934665603ull, err};
-    return save(m, path, &o);
+    lq_type_rules *rules = NULL;
+    LQ_TRY(lq_type_rules_parse(qp.tensor_types, qp.n_tensor_types, &rules, err));
+    save_opts o = {type, qp.n_threads > 0 ? qp.n_threads : m->n_threads, 1469598103934665603ull, err, rules,
+                   qp.progress, qp.user, 0, 0};
+    llmq_status st = save(m, path, &o);
+    lq_type_rules_free(rules);
+    return st;
 }

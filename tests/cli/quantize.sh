@@ -16,6 +16,13 @@ for t in Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 IQ4_NL Q2_K Q3_K Q4_K Q5_K Q6_K F16 BF16; do
 done
 "$LLMQ" inspect "$tmp/Q4_K.gguf" >"$tmp/i"
 ok 'grep -q "blk.0.attn_q.weight  *Q5_0" "$tmp/i" && grep -q "blk.0.ffn_down.weight  *F16" "$tmp/i"' "Q4_K falls back per row size (Q5_0 for 64-wide rows, F16 for 172-wide)"
+# --tensor-type overrides: first matching rule wins, row-size fallbacks still apply
+"$LLMQ" quantize $D/stories260K.bin "$tmp/r.gguf" --type Q4_0 --tensor-type 'attn_v|ffn_down=Q8_0' \
+  --tensor-type 'blk\.0\..*=Q5_1' --tokenizer $D/tok512.bin 2>/dev/null
+"$LLMQ" inspect "$tmp/r.gguf" >"$tmp/ri"
+ok 'grep -q "blk.1.attn_v.weight  *Q8_0" "$tmp/ri" && grep -q "blk.0.attn_v.weight  *Q8_0" "$tmp/ri" && grep -q "blk.0.attn_q.weight  *Q5_1" "$tmp/ri" && grep -q "blk.1.attn_q.weight  *Q4_0" "$tmp/ri" && grep -q "blk.1.ffn_down.weight  *F16" "$tmp/ri"' "--tensor-type rules"
+"$LLMQ" quantize $D/stories260K.bin "$tmp/bad2.gguf" --type Q4_0 --tensor-type 'attn_v(=Q8_0' --tokenizer $D/tok512.bin 2>"$tmp/err"; rc=$?
+ok '[ $rc = 1 ] && grep -q "bad regex" "$tmp/err" && [ ! -e "$tmp/bad2.gguf" ]' "bad --tensor-type regex refused"
 "$LLMQ" quantize $D/stories260K.bin "$tmp/t1.gguf" --type Q4_K --tokenizer $D/tok512.bin -t 1 2>/dev/null
 "$LLMQ" quantize $D/stories260K.bin "$tmp/t2.gguf" --type Q4_K --tokenizer $D/tok512.bin -t 2 2>/dev/null
 ok 'cmp -s "$tmp/t1.gguf" "$tmp/t2.gguf"' "1 and 2 threads give identical files"

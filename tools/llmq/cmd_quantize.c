@@ -3,23 +3,42 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_RULES 64
 
 static const char help[] =
-    "usage: llmq quantize MODEL OUT.gguf --type TYPE [-t THREADS] [--tokenizer FILE]\n"
+    "usage: llmq quantize MODEL OUT.gguf --type TYPE [--tensor-type REGEX=TYPE ...]\n"
+    "                     [-t THREADS] [--tokenizer FILE]\n"
     "Quantizes every weight matrix of a decoder to TYPE by round-to-nearest with\n"
     "the reference quantizers (the same bytes llama-quantize writes without an\n"
     "importance matrix); norms stay F32. TYPE: Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 IQ4_NL\n"
     "Q2_K Q3_K Q4_K Q5_K Q6_K F16 BF16 F32. Rows that are not a multiple of 256\n"
     "fall back as llama-quantize does (Q4_K -> Q5_0, Q5_K -> Q5_1, Q6_K -> Q8_0,\n"
-    "Q2_K/Q3_K -> IQ4_NL). The output appears only when complete.\n";
+    "Q2_K/Q3_K -> Q4_0); rows that fit no block stay F16. --tensor-type (repeatable)\n"
+    "gives the tensors whose name matches REGEX another type; the first match wins,\n"
+    "e.g. --tensor-type 'attn_v|ffn_down=Q6_K'. The output appears only when complete.\n";
+
+/* One line per tensor with an ETA, rewritten in place, on a terminal only. */
+static void progress(void *user, int done, int total, const char *name) {
+    const struct timespec *t0 = user;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    double el = (double)(now.tv_sec - t0->tv_sec) + 1e-9 * (double)(now.tv_nsec - t0->tv_nsec);
+    fprintf(stderr, "\r[%d/%d] %-32s %.0fs elapsed, ETA %.0fs   ", done, total, name, el, el / done * (total - done));
+    if (done == total) fputc('\n', stderr);
+}
 
 int cmd_quantize(int argc, char **argv) {
     const char *in = NULL, *out = NULL, *tok = NULL, *type = NULL;
+    const char *rules[MAX_RULES];
+    int n_rules = 0;
     long threads = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         if (cli_is_help(a)) return fputs(help, stdout), CLI_OK;
-        bool known = !strcmp(a, "--type") || !strcmp(a, "-t") || !strcmp(a, "--tokenizer");
+        bool known = !strcmp(a, "--type") || !strcmp(a, "-t") || !strcmp(a, "--tokenizer") || !strcmp(a, "--tensor-type");
         if (!known && a[0] == '-' && a[1]) return cli_error("quantize", CLI_USAGE, "unknown option '%s' (see llmq quantize --help)", a);
         if (!known) {
             if (!in) in = a;
@@ -29,6 +48,10 @@ int cmd_quantize(int argc, char **argv) {
         }
         if (!(v = cli_value("quantize", argc, argv, &i))) return CLI_USAGE;
         if (!strcmp(a, "--type")) type = v;
+        else if (!strcmp(a, "--tensor-type")) {
+            if (n_rules == MAX_RULES) return cli_error("quantize", CLI_USAGE, "at most %d --tensor-type rules", MAX_RULES);
+            rules[n_rules++] = v;
+        }
         else if (!strcmp(a, "--tokenizer")) tok = v;
         else if (!cli_int("quantize", a, v, 1, 1024, &threads)) return CLI_USAGE;
     }
@@ -39,6 +62,14 @@ int cmd_quantize(int argc, char **argv) {
     llmq_quantize_params p = llmq_quantize_default_params();
     p.type = type;
     p.n_threads = (int)threads;
+    p.tensor_types = rules;
+    p.n_tensor_types = n_rules;
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if (isatty(2)) {
+        p.progress = progress;
+        p.user = &t0;
+    }
     llmq_error err = {0};
     llmq_status st = llmq_model_quantize(m, out, &p, &err);
     llmq_model_free(m);
