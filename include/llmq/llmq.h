@@ -6,6 +6,7 @@
 #ifndef LLMQ_H
 #define LLMQ_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -181,17 +182,18 @@ llmq_status llmq_perplexity(llmq_model *m, const char *text, size_t len,
  * layout, tokenizer in the metadata) to path, atomically. */
 llmq_status llmq_model_save_gguf(const llmq_model *m, const char *path, llmq_error *err);
 
-/* Round-to-nearest quantization of a decoder into a GGUF file: every weight
- * matrix becomes `type` (a GGML name: Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL,
- * Q2_K..Q6_K, F16, BF16, F32), quantized by the reference quantizers, which
- * give the same bytes as llama.cpp's; norms stay F32. Rows that do not fit
- * a 256-value super-block fall back as llama-quantize does (Q4_K -> Q5_0,
- * ...). Like `llama-quantize --pure`: no per-tensor mixing yet. The file is
- * written atomically and records the method, type and a checksum of the
- * source weights. */
+/* Round-to-nearest quantization of a decoder into a GGUF file with the
+ * reference quantizers, which give the same bytes as llama.cpp's. `type` is
+ * one of llama-quantize's mixes (Q4_K_M, Q3_K_S, ..., Q8_0: per-tensor types
+ * chosen as it chooses them) or, with pure or for names that are no mix
+ * (Q4_K, F16, ...), one GGML type for every matrix. Norms stay F32. Rows that
+ * do not fit a 256-value super-block fall back as llama-quantize does (Q4_K ->
+ * Q5_0, ...). The file is written atomically and records the method, type and
+ * a checksum of the source weights. */
 typedef struct llmq_quantize_params {
-    const char *type;
-    int n_threads;   /* <= 0: the model's */
+    const char *type;  /* a llama.cpp mix (Q4_K_M, Q3_K_S, Q8_0, ...) or a GGML type */
+    int n_threads;     /* <= 0: the model's */
+    bool pure;         /* every matrix gets the mix's base type (llama-quantize --pure) */
     /* per-tensor overrides "REGEX=TYPE" (llama-quantize --tensor-type): the
      * first regex found in a tensor's name picks its type */
     const char *const *tensor_types;

@@ -2,6 +2,7 @@
 #include "model/llama_internal.h"
 #include "model/model_internal.h"
 
+#include "algo/presets.h"
 #include "algo/rtn.h"
 #include "algo/type_rules.h"
 #include "quant/types.h"
@@ -10,11 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-static llmq_status add_hparams(lq_gguf_writer *w, const llmq_model *m) {
+static llmq_status add_hparams(lq_gguf_writer *w, const llmq_model *m, uint32_t file_type) {
     const lq_llama_hparams *hp = &m->hp;
     LQ_TRY(lq_gguf_add_str(w, "general.architecture", "llama"));
     LQ_TRY(lq_gguf_add_str(w, "general.name", m->name ? m->name : "llmq"));
-    LQ_TRY(lq_gguf_add_u32(w, "general.file_type", 0)); /* all F32 */
+    LQ_TRY(lq_gguf_add_u32(w, "general.file_type", file_type)); /* llama_ftype */
     LQ_TRY(lq_gguf_add_u32(w, "llama.context_length", (uint32_t)hp->n_ctx_train));
     LQ_TRY(lq_gguf_add_u32(w, "llama.embedding_length", (uint32_t)hp->n_embd));
     LQ_TRY(lq_gguf_add_u32(w, "llama.block_count", (uint32_t)hp->n_layer));
@@ -91,6 +92,8 @@ typedef struct save_opts {
     uint64_t fnv;    /* FNV-1a over the source weights, for the metadata */
     lq_err *e;
     const lq_type_rules *rules; /* per-tensor overrides, or NULL */
+    lq_preset_state *preset;    /* a llama.cpp mix, or NULL for one type everywhere */
+    uint32_t file_type;         /* llama_ftype recorded in general.file_type */
     void (*progress)(void *user, int done, int total, const char *name);
     void *user;
     int done, total;
@@ -106,7 +109,10 @@ static uint64_t fnv1a(uint64_t h, const void *p, size_t n) {
 static llmq_status add_matrix(lq_gguf_writer *w, const char *name, const float *data, int64_t ne0, int64_t ne1,
                               save_opts *o) {
     int64_t ne[2] = {ne0, ne1};
-    uint32_t want = lq_type_rules_pick(o->rules, name, o->type);
+    /* a matching --tensor-type rule wins and, as in llama-quantize, the mix
+     * then does not see the tensor (its layer counters do not advance) */
+    uint32_t want = lq_type_rules_pick(o->rules, name, UINT32_MAX);
+    if (want == UINT32_MAX) want = o->preset && ne1 > 1 ? lq_preset_pick(o->preset, name, ne0) : o->type;
     uint32_t type = ne1 > 1 ? lq_rtn_type_for_row(want, ne0) : LQ_TYPE_F32;
     size_t bytes = lq_row_size(type, ne0) * (size_t)ne1;
     o->fnv = fnv1a(o->fnv, data, (size_t)(ne0 * ne1) * sizeof(float));
@@ -163,7 +169,7 @@ static llmq_status save(const llmq_model *m, const char *path, save_opts *o) {
     LQ_CHECK(m->llama, err, LLMQ_ERR_UNSUPPORTED, "only decoder (llama) models can be written to GGUF");
     lq_gguf_writer *w = lq_gguf_writer_new(32);
     LQ_CHECK(w, err, LLMQ_ERR_NOMEM, "out of memory");
-    llmq_status st = add_hparams(w, m);
+    llmq_status st = add_hparams(w, m, o->file_type);
     if (st != LLMQ_OK) lq_fail(err, st, "cannot write metadata");
     if (st == LLMQ_OK) st = add_tokenizer(w, m, err);
     if (st == LLMQ_OK) st = add_weights(w, m->llama, o);
@@ -174,25 +180,48 @@ static llmq_status save(const llmq_model *m, const char *path, save_opts *o) {
 }
 
 llmq_status llmq_model_save_gguf(const llmq_model *m, const char *path, llmq_error *err) {
-    save_opts o = {LQ_TYPE_F32, m->n_threads, 1469598103934665603ull, err, NULL, NULL, NULL, 0, 0};
+    save_opts o = {LQ_TYPE_F32, m->n_threads, 1469598103934665603ull, err, NULL, NULL, 0, NULL, NULL, 0, 0};
     return save(m, path, &o);
 }
 
 llmq_quantize_params llmq_quantize_default_params(void) {
-    llmq_quantize_params p = {"Q8_0", 0, NULL, 0, NULL, NULL};
+    llmq_quantize_params p = {"Q8_0", 0, false, NULL, 0, NULL, NULL};
     return p;
+}
+
+/* llama_ftype of a single type written everywhere (pure). */
+static uint32_t pure_file_type(uint32_t type) {
+    static const struct { uint32_t type, ftype; } map[] = {
+        {LQ_TYPE_F32, 0}, {LQ_TYPE_F16, 1}, {LQ_TYPE_Q4_0, 2}, {LQ_TYPE_Q4_1, 3}, {LQ_TYPE_Q8_0, 7},
+        {LQ_TYPE_Q5_0, 8}, {LQ_TYPE_Q5_1, 9}, {LQ_TYPE_Q2_K, 10}, {LQ_TYPE_Q3_K, 12}, {LQ_TYPE_Q4_K, 15},
+        {LQ_TYPE_Q5_K, 17}, {LQ_TYPE_Q6_K, 18}, {LQ_TYPE_IQ4_NL, 25}, {LQ_TYPE_BF16, 32},
+    };
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (map[i].type == type) return map[i].ftype;
+    return 0;
 }
 
 llmq_status llmq_model_quantize(const llmq_model *m, const char *path, const llmq_quantize_params *p,
                                 llmq_error *err) {
     llmq_quantize_params qp = p ? *p : llmq_quantize_default_params();
+    LQ_CHECK(m->llama, err, LLMQ_ERR_UNSUPPORTED, "only decoder (llama) models can be quantized");
+    const lq_preset *mix = qp.type ? lq_preset_find(qp.type) : NULL, *preset = qp.pure ? NULL : mix;
+    LQ_CHECK(!preset || !preset->needs_imatrix, err, LLMQ_ERR_UNSUPPORTED,
+             "the %s mix needs an importance matrix, as in llama-quantize (not available yet; --pure works)",
+             preset->name);
     uint32_t type;
-    LQ_CHECK(qp.type && lq_rtn_type_from_name(qp.type, &type), err, LLMQ_ERR_ARG,
-             "unknown or unsupported type '%s' (F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, Q2_K, Q3_K, "
-             "Q4_K, Q5_K, Q6_K)", qp.type ? qp.type : "(null)");
+    if (mix) type = mix->base;
+    else
+        LQ_CHECK(qp.type && lq_rtn_type_from_name(qp.type, &type), err, LLMQ_ERR_ARG,
+                 "unknown or unsupported type '%s' (mixes: Q2_K Q2_K_S Q3_K_S Q3_K_M Q3_K_L Q4_K_S Q4_K_M Q5_K_S "
+                 "Q5_K_M Q6_K Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 IQ4_NL; types: those, Q4_K, Q5_K, Q3_K, F16, BF16, F32)",
+                 qp.type ? qp.type : "(null)");
+    const lq_llama_hparams *hp = lq_llama_hparams_of(m->llama);
+    lq_preset_state ps = {preset, hp->n_layer, hp->n_head / hp->n_head_kv, lq_llama_tied(m->llama), 0, 0};
     lq_type_rules *rules = NULL;
     LQ_TRY(lq_type_rules_parse(qp.tensor_types, qp.n_tensor_types, &rules, err));
     save_opts o = {type, qp.n_threads > 0 ? qp.n_threads : m->n_threads, 1469598103934665603ull, err, rules,
+                   preset ? &ps : NULL, preset ? (uint32_t)preset->ftype : pure_file_type(type),
                    qp.progress, qp.user, 0, 0};
     llmq_status st = save(m, path, &o);
     lq_type_rules_free(rules);

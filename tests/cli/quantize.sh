@@ -16,6 +16,16 @@ for t in Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 IQ4_NL Q2_K Q3_K Q4_K Q5_K Q6_K F16 BF16; do
 done
 "$LLMQ" inspect "$tmp/Q4_K.gguf" >"$tmp/i"
 ok 'grep -q "blk.0.attn_q.weight  *Q5_0" "$tmp/i" && grep -q "blk.0.ffn_down.weight  *F16" "$tmp/i"' "Q4_K falls back per row size (Q5_0 for 64-wide rows, F16 for 172-wide)"
+# mixes choose per tensor as llama-quantize does; --pure gives one type everywhere
+"$LLMQ" quantize $D/stories260K.bin "$tmp/m.gguf" --type Q4_K_M --tokenizer $D/tok512.bin 2>/dev/null
+"$LLMQ" inspect "$tmp/m.gguf" >"$tmp/mi"
+ok 'grep -q "blk.2.attn_v.weight  *Q8_0" "$tmp/mi" && grep -q "blk.1.attn_v.weight  *Q5_0" "$tmp/mi" && grep -q "token_embd.weight  *Q8_0" "$tmp/mi"' "Q4_K_M mix (attn_v of layers 2 and 4 get more bits)"
+"$LLMQ" quantize $D/stories260K.bin "$tmp/p.gguf" --type Q4_K_M --pure --tokenizer $D/tok512.bin 2>/dev/null
+"$LLMQ" inspect "$tmp/p.gguf" >"$tmp/pi"
+ok 'grep -q "blk.2.attn_v.weight  *Q5_0" "$tmp/pi" && grep -q "token_embd.weight  *Q5_0" "$tmp/pi"' "--pure Q4_K_M: one type everywhere"
+"$LLMQ" quantize $D/stories260K.bin "$tmp/s.gguf" --type Q2_K_S --tokenizer $D/tok512.bin 2>"$tmp/err"; rc=$?
+ok '[ $rc = 1 ] && grep -q "importance matrix" "$tmp/err"' "Q2_K_S refused without an importance matrix"
+
 # --tensor-type overrides: first matching rule wins, row-size fallbacks still apply
 "$LLMQ" quantize $D/stories260K.bin "$tmp/r.gguf" --type Q4_0 --tensor-type 'attn_v|ffn_down=Q8_0' \
   --tensor-type 'blk\.0\..*=Q5_1' --tokenizer $D/tok512.bin 2>/dev/null

@@ -9,16 +9,19 @@
 #define MAX_RULES 64
 
 static const char help[] =
-    "usage: llmq quantize MODEL OUT.gguf --type TYPE [--tensor-type REGEX=TYPE ...]\n"
+    "usage: llmq quantize MODEL OUT.gguf --type TYPE [--pure] [--tensor-type REGEX=TYPE ...]\n"
     "                     [-t THREADS] [--tokenizer FILE]\n"
-    "Quantizes every weight matrix of a decoder to TYPE by round-to-nearest with\n"
-    "the reference quantizers (the same bytes llama-quantize writes without an\n"
-    "importance matrix); norms stay F32. TYPE: Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 IQ4_NL\n"
-    "Q2_K Q3_K Q4_K Q5_K Q6_K F16 BF16 F32. Rows that are not a multiple of 256\n"
-    "fall back as llama-quantize does (Q4_K -> Q5_0, Q5_K -> Q5_1, Q6_K -> Q8_0,\n"
-    "Q2_K/Q3_K -> Q4_0); rows that fit no block stay F16. --tensor-type (repeatable)\n"
-    "gives the tensors whose name matches REGEX another type; the first match wins,\n"
-    "e.g. --tensor-type 'attn_v|ffn_down=Q6_K'. The output appears only when complete.\n";
+    "Round-to-nearest quantization with the reference quantizers (the same bytes\n"
+    "llama-quantize writes without an importance matrix); norms stay F32.\n"
+    "TYPE is one of llama-quantize's mixes, which choose each tensor's type as it\n"
+    "does: Q2_K Q2_K_S Q3_K_S Q3_K_M Q3_K_L Q4_K_S Q4_K_M Q5_K_S Q5_K_M Q6_K Q4_0\n"
+    "Q4_1 Q5_0 Q5_1 Q8_0 IQ4_NL; or, with --pure or for a plain type (Q3_K Q4_K\n"
+    "Q5_K F16 BF16 F32), one type for every matrix. Rows that are not a multiple\n"
+    "of 256 fall back as llama-quantize does (Q4_K -> Q5_0, Q5_K -> Q5_1,\n"
+    "Q6_K -> Q8_0, Q2_K/Q3_K -> Q4_0); rows that fit no block stay F16.\n"
+    "--tensor-type (repeatable) gives the tensors whose name matches REGEX another\n"
+    "type; the first match wins, e.g. --tensor-type 'attn_v|ffn_down=Q6_K'.\n"
+    "The output appears only when complete.\n";
 
 /* One line per tensor with an ETA, rewritten in place, on a terminal only. */
 static void progress(void *user, int done, int total, const char *name) {
@@ -35,9 +38,11 @@ int cmd_quantize(int argc, char **argv) {
     const char *rules[MAX_RULES];
     int n_rules = 0;
     long threads = 0;
+    bool pure = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         if (cli_is_help(a)) return fputs(help, stdout), CLI_OK;
+        if (!strcmp(a, "--pure")) { pure = true; continue; }
         bool known = !strcmp(a, "--type") || !strcmp(a, "-t") || !strcmp(a, "--tokenizer") || !strcmp(a, "--tensor-type");
         if (!known && a[0] == '-' && a[1]) return cli_error("quantize", CLI_USAGE, "unknown option '%s' (see llmq quantize --help)", a);
         if (!known) {
@@ -62,6 +67,7 @@ int cmd_quantize(int argc, char **argv) {
     llmq_quantize_params p = llmq_quantize_default_params();
     p.type = type;
     p.n_threads = (int)threads;
+    p.pure = pure;
     p.tensor_types = rules;
     p.n_tensor_types = n_rules;
     struct timespec t0;
