@@ -5,7 +5,7 @@ Calls llama.cpp's own quantize_row_<type>_ref for the 256-value K-quant
 types (libggml-base.so bundled with llama-cpp-python) through ctypes on a
 handful of 2048-value rows and stores the inputs and the expected bytes.
 Writes tests/fixtures/quant_kquants/input.f32 (ROWS x 2048 float32, LE) and
-<type>.bin (ROWS rows of quantized blocks, back to back). The destination
+<type>.blocks (ROWS rows of quantized blocks, back to back). The destination
 buffers start zeroed (ggml leaves Q8_K bsums unwritten for an all-zero block).
 Run: .peers/bin/python scripts/gen_quant_fixtures_kquants.py
 """
@@ -58,7 +58,7 @@ def main():
             dst = (ctypes.c_uint8 * (N // QK_K * bsize))()
             fn(src.ctypes.data, ctypes.addressof(dst), N)
             out += bytes(dst)
-        with open(os.path.join(OUT, name.lower() + ".bin"), "wb") as f:
+        with open(os.path.join(OUT, name.lower() + ".blocks"), "wb") as f:
             f.write(out)
         print(name, len(out), "bytes")
 

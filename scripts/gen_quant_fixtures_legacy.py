@@ -5,7 +5,7 @@ Calls llama.cpp's own quantize_row_<type>_ref (libggml-base.so bundled with
 llama-cpp-python) through ctypes on a handful of 2048-value rows and stores
 the inputs and the expected block bytes.
 Writes tests/fixtures/quant_legacy/input.f32 (ROWS x 2048 float32, LE) and
-<type>.bin (ROWS rows of quantized blocks, back to back).
+<type>.blocks (ROWS rows of quantized blocks, back to back).
 Run: .peers/bin/python scripts/gen_quant_fixtures_legacy.py
 """
 import ctypes
@@ -55,7 +55,7 @@ def main():
             dst = (ctypes.c_uint8 * (N // 32 * bsize))()
             fn(src.ctypes.data, ctypes.addressof(dst), N)
             out += bytes(dst)
-        with open(os.path.join(OUT, name + ".bin"), "wb") as f:
+        with open(os.path.join(OUT, name + ".blocks"), "wb") as f:
             f.write(out)
         print(name, len(out), "bytes")
     # IQ4_NL as llama-quantize writes it: quantize_iq4_nl (scale search, ntry 7),
@@ -66,7 +66,7 @@ def main():
     src = np.ascontiguousarray(rows, dtype=np.float32)
     dst = (ctypes.c_uint8 * (len(rows) * N // 32 * 18))()
     fn(src.ctypes.data, ctypes.addressof(dst), len(rows), N, None)
-    with open(os.path.join(OUT, "iq4_nl_search.bin"), "wb") as f:
+    with open(os.path.join(OUT, "iq4_nl_search.blocks"), "wb") as f:
         f.write(bytes(dst))
     print("iq4_nl_search", len(dst), "bytes")
 

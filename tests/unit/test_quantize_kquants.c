@@ -62,7 +62,7 @@ static void test_bytes(const float *rows, int n_rows)
         const size_t row_bytes = row_bytes_of(CASES[c].type);
         const size_t type_size = lq_type_get(CASES[c].type)->type_size;
         char path[512];
-        snprintf(path, sizeof path, "%s/tests/fixtures/quant_kquants/%s.bin", LLMQ_SOURCE_DIR,
+        snprintf(path, sizeof path, "%s/tests/fixtures/quant_kquants/%s.blocks", LLMQ_SOURCE_DIR,
                  CASES[c].file);
         size_t n = read_all(path, want, sizeof want);
         CHECK_MSG(n == row_bytes * (size_t)n_rows, "%s: fixture size %zu", CASES[c].file, n);

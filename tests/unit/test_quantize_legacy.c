@@ -51,7 +51,7 @@ static void test_bytes(const float *rows, int n_rows)
         const lq_type_traits *tt = lq_type_get(CASES[c].type);
         const size_t row_bytes = (size_t)ROW_N / (size_t)tt->blck_size * tt->type_size;
         char path[512];
-        snprintf(path, sizeof path, "%s/tests/fixtures/quant_legacy/%s.bin", LLMQ_SOURCE_DIR,
+        snprintf(path, sizeof path, "%s/tests/fixtures/quant_legacy/%s.blocks", LLMQ_SOURCE_DIR,
                  CASES[c].file);
         size_t n = read_all(path, want, sizeof want);
         CHECK_MSG(n == row_bytes * (size_t)n_rows, "%s: fixture size %zu", CASES[c].file, n);
