@@ -9,14 +9,13 @@ Writes tests/fixtures/quant_kquants/input.f32 (ROWS x 2048 float32, LE) and
 buffers start zeroed (ggml leaves Q8_K bsums unwritten for an all-zero block).
 Run: .peers/bin/python scripts/gen_quant_fixtures_kquants.py
 """
-import ctypes
 import os
 import numpy as np
-import llama_cpp
+
+import ggml_ref
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "..", "tests", "fixtures", "quant_kquants")
-LIB = os.path.join(os.path.dirname(llama_cpp.__file__), "lib", "libggml-base.so")
 N = 2048
 QK_K = 256
 # type name -> bytes per 256-value block
@@ -44,20 +43,12 @@ def make_rows(rng):
 
 
 def main():
-    lib = ctypes.CDLL(LIB)
+    lib = ggml_ref.load()
     rows = make_rows(np.random.default_rng(20240612))
     os.makedirs(OUT, exist_ok=True)
     rows.astype("<f4").tofile(os.path.join(OUT, "input.f32"))
     for name, bsize in TYPES.items():
-        fn = getattr(lib, "quantize_row_%s_ref" % name)
-        fn.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64]
-        fn.restype = None
-        out = bytearray()
-        for r in rows:
-            src = np.ascontiguousarray(r, dtype=np.float32)
-            dst = (ctypes.c_uint8 * (N // QK_K * bsize))()
-            fn(src.ctypes.data, ctypes.addressof(dst), N)
-            out += bytes(dst)
+        out = ggml_ref.quantize_rows_ref(lib, name, rows, QK_K, bsize)
         with open(os.path.join(OUT, name.lower() + ".blocks"), "wb") as f:
             f.write(out)
         print(name, len(out), "bytes")

@@ -11,11 +11,11 @@ Run: .peers/bin/python scripts/gen_quant_fixtures_legacy.py
 import ctypes
 import os
 import numpy as np
-import llama_cpp
+
+import ggml_ref
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "..", "tests", "fixtures", "quant_legacy")
-LIB = os.path.join(os.path.dirname(llama_cpp.__file__), "lib", "libggml-base.so")
 N = 2048
 # type name -> bytes per 32-value block
 TYPES = {"q4_0": 18, "q4_1": 20, "q5_0": 22, "q5_1": 24, "q8_0": 34, "q8_1": 36, "iq4_nl": 18}
@@ -41,20 +41,12 @@ def make_rows(rng):
 
 
 def main():
-    lib = ctypes.CDLL(LIB)
+    lib = ggml_ref.load()
     rows = make_rows(np.random.default_rng(20240611))
     os.makedirs(OUT, exist_ok=True)
     rows.astype("<f4").tofile(os.path.join(OUT, "input.f32"))
     for name, bsize in TYPES.items():
-        fn = getattr(lib, "quantize_row_%s_ref" % name)
-        fn.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64]
-        fn.restype = None
-        out = bytearray()
-        for r in rows:
-            src = np.ascontiguousarray(r, dtype=np.float32)
-            dst = (ctypes.c_uint8 * (N // 32 * bsize))()
-            fn(src.ctypes.data, ctypes.addressof(dst), N)
-            out += bytes(dst)
+        out = ggml_ref.quantize_rows_ref(lib, name, rows, 32, bsize)
         with open(os.path.join(OUT, name + ".blocks"), "wb") as f:
             f.write(out)
         print(name, len(out), "bytes")

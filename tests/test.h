@@ -49,6 +49,23 @@ static int test_pass_, test_fail_;
         return test_fail_ ? 1 : 0;                                                \
     } while (0)
 
+/* Reads up to cap bytes of a small file; returns the count (0 on failure). */
+static inline size_t test_read_all(const char *path, void *buf, size_t cap) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    size_t got = fread(buf, 1, cap, f);
+    fclose(f);
+    return got;
+}
+
+/* Index of the first differing byte, or -1. */
+static inline long test_first_diff(const void *a, const void *b, size_t n) {
+    const unsigned char *x = a, *y = b;
+    for (size_t i = 0; i < n; i++)
+        if (x[i] != y[i]) return (long)i;
+    return -1;
+}
+
 /* Path of a file in the source tree (tests run from the source root). */
 #define TEST_PATH(rel) (LLMQ_SOURCE_DIR "/" rel)
 #define SHARED_PATH(rel) (LLMQ_SOURCE_DIR "/../shared/" rel)

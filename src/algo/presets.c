@@ -6,7 +6,7 @@
 #include <string.h>
 
 /* llama_ftype numbers, as llama.h numbers them */
-enum { F_Q4_0 = 2, F_Q4_1 = 3, F_Q8_0 = 7, F_Q5_0 = 8, F_Q5_1 = 9, F_Q2_K = 10, F_Q3_K_S = 11, F_Q3_K_M = 12,
+enum { F_ALL_F32 = 0, F_F16 = 1, F_BF16 = 32, F_Q4_0 = 2, F_Q4_1 = 3, F_Q8_0 = 7, F_Q5_0 = 8, F_Q5_1 = 9, F_Q2_K = 10, F_Q3_K_S = 11, F_Q3_K_M = 12,
        F_Q3_K_L = 13, F_Q4_K_S = 14, F_Q4_K_M = 15, F_Q5_K_S = 16, F_Q5_K_M = 17, F_Q6_K = 18, F_Q2_K_S = 21,
        F_IQ4_NL = 25 };
 
@@ -18,6 +18,19 @@ static const lq_preset presets[] = {
     {"Q5_K_S", F_Q5_K_S, LQ_TYPE_Q5_K, false}, {"Q5_K_M", F_Q5_K_M, LQ_TYPE_Q5_K, false}, {"Q6_K", F_Q6_K, LQ_TYPE_Q6_K, false},
     {"IQ4_NL", F_IQ4_NL, LQ_TYPE_IQ4_NL, false},
 };
+
+uint32_t lq_pure_file_type(uint32_t type) {
+    if (type == LQ_TYPE_F16) return F_F16;
+    if (type == LQ_TYPE_BF16) return F_BF16;
+    /* a quantized type names the mix it is the base of (Q4_K: Q4_K_M as llama.cpp does) */
+    static const struct { uint32_t type; int ftype; } more[] = {
+        {LQ_TYPE_Q3_K, F_Q3_K_M}, {LQ_TYPE_Q4_K, F_Q4_K_M}, {LQ_TYPE_Q5_K, F_Q5_K_M}};
+    for (size_t i = 0; i < sizeof more / sizeof more[0]; i++)
+        if (more[i].type == type) return (uint32_t)more[i].ftype;
+    for (size_t i = 0; i < sizeof presets / sizeof presets[0]; i++)
+        if (presets[i].base == type && !presets[i].needs_imatrix) return (uint32_t)presets[i].ftype;
+    return F_ALL_F32;
+}
 
 const lq_preset *lq_preset_find(const char *name) {
     for (size_t i = 0; i < sizeof presets / sizeof presets[0]; i++) {

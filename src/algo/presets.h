@@ -17,6 +17,10 @@ typedef struct lq_preset {
 /* The preset of that name (case-insensitive), or NULL. */
 const lq_preset *lq_preset_find(const char *name);
 
+/* llama_ftype number of a file with one type everywhere (0 for F32 and for
+ * types llama.h has no number for). */
+uint32_t lq_pure_file_type(uint32_t type);
+
 /* Walks the tensors of one model in file order. */
 typedef struct lq_preset_state {
     const lq_preset *p;

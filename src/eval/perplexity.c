@@ -59,14 +59,15 @@ static void score_row(const float *l, const float *bl, int n_vocab, int tok, acc
     a->top1 += argmax(l, n_vocab) == argmax(bl, n_vocab);
 }
 
+/* Tokenizes the whole text once: no tokenizer here makes more than one token
+ * per input byte plus a few specials (BOS, a dummy-prefix space, [CLS]/[SEP]),
+ * so len + 8 slots always suffice. */
 static llmq_status tokenize_all(llmq_model *m, const char *text, size_t len, int32_t **toks, size_t *n,
                                 lq_err *e) {
-    size_t count = 0;
-    llmq_status st = llmq_tokenize(m, text, len, 1, NULL, 0, &count);
-    LQ_CHECK(st == LLMQ_OK, e, st, "tokenizing the text failed (%s)", llmq_status_str(st));
-    *toks = lq_malloc_array(count ? count : 1, sizeof(int32_t));
-    LQ_CHECK(*toks, e, LLMQ_ERR_NOMEM, "out of memory for %zu tokens", count);
-    st = llmq_tokenize(m, text, len, 1, *toks, count, n);
+    size_t cap = len + 8;
+    *toks = lq_malloc_array(cap, sizeof(int32_t));
+    LQ_CHECK(*toks, e, LLMQ_ERR_NOMEM, "out of memory for up to %zu tokens", cap);
+    llmq_status st = llmq_tokenize(m, text, len, 1, *toks, cap, n);
     if (st != LLMQ_OK) {
         free(*toks);
         *toks = NULL;

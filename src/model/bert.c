@@ -71,23 +71,14 @@ static const lq_tensor *find_weight(const lq_hf_dir *d, const char *name) {
     return lq_hf_dir_find(d, pre);
 }
 
-/* Converts n values of an F32/F16/BF16 tensor (possibly unaligned data). */
+/* Converts n values of an F32/F16/BF16 tensor through the type's
+ * dequantizer (which reads unaligned data safely). */
 static llmq_status to_f32(const lq_tensor *t, float *w, size_t n, const char *name, lq_err *e) {
-    const unsigned char *p = t->data;
-    size_t es = t->type == LQ_TYPE_F32 ? 4 : 2;
     LQ_CHECK(t->type == LQ_TYPE_F32 || t->type == LQ_TYPE_F16 || t->type == LQ_TYPE_BF16, e,
              LLMQ_ERR_UNSUPPORTED, "tensor '%s': type %s is not F32, F16 or BF16", name, lq_type_name(t->type));
-    LQ_CHECK(t->nbytes / es == n && t->nbytes % es == 0, e, LLMQ_ERR_SHAPE,
+    LQ_CHECK(t->nbytes == lq_row_size(t->type, (int64_t)n), e, LLMQ_ERR_SHAPE,
              "tensor '%s': %llu bytes do not match its shape", name, (unsigned long long)t->nbytes);
-    if (t->type == LQ_TYPE_F32) {
-        memcpy(w, p, n * sizeof(float));
-        return LLMQ_OK;
-    }
-    for (size_t i = 0; i < n; i++) {
-        uint16_t h;
-        memcpy(&h, p + 2 * i, 2);
-        w[i] = t->type == LQ_TYPE_F16 ? lq_fp16_to_fp32(h) : lq_bf16_to_fp32(h);
-    }
+    lq_type_get(t->type)->to_float(t->data, w, (int64_t)n);
     return LLMQ_OK;
 }
 

@@ -3,6 +3,7 @@
 #include "model/bert_internal.h"
 
 #include "model/bert_layers.h"
+#include "model/layers.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -51,12 +52,12 @@ static void block_forward(const lq_bert *b, const lq_bert_layer *L, const uint8_
     lq_linear_forward(a->v, a->x, L->wv, L->bv, N, C, C, nt);
     lq_bert_attention_forward(a->y, a->att, a->q, a->k, a->v, mask, B, T, H, C / H, nt);
     lq_linear_forward(a->h, a->y, L->wo, L->bo, N, C, C, nt);  // h (B, T, C)
-    lq_residual_forward(a->h, a->x, NC);
+    lq_add_forward(a->h, a->x, NC);
     lq_layernorm_forward(a->x, a->h, L->ln1_w, L->ln1_b, N, C, hp->ln_eps, nt);
     lq_linear_forward(a->ff, a->x, L->w_ff1, L->b_ff1, N, C, F, nt); // ff (B, T, F)
     lq_gelu_forward(a->ff, (size_t)N * F, nt);
     lq_linear_forward(a->h, a->ff, L->w_ff2, L->b_ff2, N, F, C, nt);
-    lq_residual_forward(a->h, a->x, NC);
+    lq_add_forward(a->h, a->x, NC);
     lq_layernorm_forward(a->x, a->h, L->ln2_w, L->ln2_b, N, C, hp->ln_eps, nt);
 }
 

@@ -119,11 +119,6 @@ void lq_gelu_forward(float *x, size_t n, int nt) {
     for (size_t i = 0; i < n; i++) x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * r2));
 }
 
-// x (n) += y (n)
-void lq_residual_forward(float *x, const float *y, size_t n) {
-    for (size_t i = 0; i < n; i++) x[i] += y[i];
-}
-
 // out (B, C) = l2normalize(mean over unmasked t of x (B, T, C))
 void lq_mean_pool_l2_forward(float *out, const float *x, const uint8_t *mask, int B, int T, int C) {
     for (int b = 0; b < B; b++) {

@@ -25,8 +25,7 @@ void lq_bert_attention_forward(float *out, float *att, const float *q, const flo
                                const uint8_t *mask, int B, int T, int H, int hd, int nt);
 /* x (n) = x * Phi(x), the exact (erf) GELU. */
 void lq_gelu_forward(float *x, size_t n, int nt);
-/* x (n) += y (n) */
-void lq_residual_forward(float *x, const float *y, size_t n);
+
 /* out (B, C) = mean of x (B, T, C) over the unmasked tokens of each sequence,
  * then divided by its L2 norm (as torch.nn.functional.normalize, eps 1e-12). */
 void lq_mean_pool_l2_forward(float *out, const float *x, const uint8_t *mask, int B, int T, int C);

@@ -41,26 +41,8 @@ void lq_rope_forward(float *x, int T, int H, int hd, int pos0, float theta, int 
     }
 }
 
-// row (n): softmax in place
-void lq_softmax_forward(float *row, int n) {
-    float mx = -INFINITY;
-    for (int i = 0; i < n; i++) mx = row[i] > mx ? row[i] : mx;
-    double sum = 0.0;
-    for (int i = 0; i < n; i++) {
-        row[i] = expf(row[i] - mx);
-        sum += row[i];
-    }
-    float inv = (float)(1.0 / sum);
-    for (int i = 0; i < n; i++) row[i] *= inv;
-}
-
 // g (T*F) = silu(g) * u
 void lq_swiglu_forward(float *g, const float *u, size_t n, int nt) {
     #pragma omp parallel for num_threads(nt) schedule(static) if (n > 4096)
     for (size_t i = 0; i < n; i++) g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
-}
-
-// x (n) += y (n)
-void lq_add_forward(float *x, const float *y, size_t n) {
-    for (size_t i = 0; i < n; i++) x[i] += y[i];
 }

@@ -4,10 +4,10 @@
 
 #include <stddef.h>
 
+#include "model/layers.h" /* softmax, residual add */
+
 void lq_rmsnorm_forward(float *out, const float *x, const float *w, int T, int C, float eps, int nt);
 void lq_rope_forward(float *x, int T, int H, int hd, int pos0, float theta, int nt);
-void lq_softmax_forward(float *row, int n);
 void lq_swiglu_forward(float *g, const float *u, size_t n, int nt);
-void lq_add_forward(float *x, const float *y, size_t n);
 
 #endif

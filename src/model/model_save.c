@@ -80,8 +80,8 @@ static llmq_status add_tokenizer(lq_gguf_writer *w, const llmq_model *m, lq_err 
         return LLMQ_OK;
     }
     LQ_CHECK(m->tok && m->l2c, e, LLMQ_ERR_UNSUPPORTED,
-             "convert: only GGUF and llama2.c (with --tokenizer) tokenizers can be written to GGUF");
-    LQ_CHECK(add_spm_vocab(w, m->tok) == LLMQ_OK, e, LLMQ_ERR_NOMEM, "convert: out of memory for the vocabulary");
+             "only GGUF and llama2.c (with --tokenizer) tokenizers can be written to GGUF");
+    LQ_CHECK(add_spm_vocab(w, m->tok) == LLMQ_OK, e, LLMQ_ERR_NOMEM, "out of memory for the vocabulary");
     return LLMQ_OK;
 }
 
@@ -189,18 +189,6 @@ llmq_quantize_params llmq_quantize_default_params(void) {
     return p;
 }
 
-/* llama_ftype of a single type written everywhere (pure). */
-static uint32_t pure_file_type(uint32_t type) {
-    static const struct { uint32_t type, ftype; } map[] = {
-        {LQ_TYPE_F32, 0}, {LQ_TYPE_F16, 1}, {LQ_TYPE_Q4_0, 2}, {LQ_TYPE_Q4_1, 3}, {LQ_TYPE_Q8_0, 7},
-        {LQ_TYPE_Q5_0, 8}, {LQ_TYPE_Q5_1, 9}, {LQ_TYPE_Q2_K, 10}, {LQ_TYPE_Q3_K, 12}, {LQ_TYPE_Q4_K, 15},
-        {LQ_TYPE_Q5_K, 17}, {LQ_TYPE_Q6_K, 18}, {LQ_TYPE_IQ4_NL, 25}, {LQ_TYPE_BF16, 32},
-    };
-    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-        if (map[i].type == type) return map[i].ftype;
-    return 0;
-}
-
 llmq_status llmq_model_quantize(const llmq_model *m, const char *path, const llmq_quantize_params *p,
                                 llmq_error *err) {
     llmq_quantize_params qp = p ? *p : llmq_quantize_default_params();
@@ -221,7 +209,7 @@ llmq_status llmq_model_quantize(const llmq_model *m, const char *path, const llm
     lq_type_rules *rules = NULL;
     LQ_TRY(lq_type_rules_parse(qp.tensor_types, qp.n_tensor_types, &rules, err));
     save_opts o = {type, qp.n_threads > 0 ? qp.n_threads : m->n_threads, 1469598103934665603ull, err, rules,
-                   preset ? &ps : NULL, preset ? (uint32_t)preset->ftype : pure_file_type(type),
+                   preset ? &ps : NULL, preset ? (uint32_t)preset->ftype : lq_pure_file_type(type),
                    qp.progress, qp.user, 0, 0};
     llmq_status st = save(m, path, &o);
     lq_type_rules_free(rules);

@@ -29,48 +29,56 @@ static inline int kq_nearest_int(float v)
     return (i & 0x007fffff) - 0x00400000;
 }
 
+/* The value of largest magnitude (sign kept); *amax gets its magnitude. */
+static float kq_signed_absmax(int n, const float *x, float *amax)
+{
+    float max = 0, am = 0;
+    for (int i = 0; i < n; ++i) {
+        float ax = fabsf(x[i]);
+        if (ax > am) { am = ax; max = x[i]; }
+    }
+    *amax = am;
+    return max;
+}
+
+/* Levels l = clamp(round(iscale * x), -nmax, nmax-1) and their x^2-weighted
+ * sums sum w*x*l and sum w*l*l. L (may be NULL) gets l + offset. */
+static void kq_level_sums(int n, int nmax, const float *x, float iscale, int8_t *L, int offset, float *sumlx,
+                          float *suml2)
+{
+    float slx = 0, sl2 = 0;
+    for (int i = 0; i < n; ++i) {
+        int l = kq_nearest_int(iscale * x[i]);
+        l = kq_max_i(-nmax, kq_min_i(nmax - 1, l));
+        if (L) L[i] = (int8_t)(l + offset);
+        float w = x[i] * x[i];
+        slx += w * x[i] * l;
+        sl2 += w * l * l;
+    }
+    *sumlx = slx;
+    *suml2 = sl2;
+}
+
 /* Signed symmetric levels in [-nmax, nmax-1] for n values with weights
  * x^2 (ggml's make_qx_quants with rmse_type 1 and no importance): tries 19
  * scales around nmax/max and keeps the best weighted fit. L gets l + nmax. */
 static float kq_make_qx_quants(int n, int nmax, const float *x, int8_t *L)
 {
-    float max = 0, amax = 0;
-    for (int i = 0; i < n; ++i) {
-        float ax = fabsf(x[i]);
-        if (ax > amax) { amax = ax; max = x[i]; }
-    }
+    float amax, max = kq_signed_absmax(n, x, &amax);
     if (amax < KQ_GROUP_MAX_EPS) {
         for (int i = 0; i < n; ++i) L[i] = 0;
         return 0.f;
     }
-    float iscale = -nmax / max;
-    float sumlx = 0, suml2 = 0;
-    for (int i = 0; i < n; ++i) {
-        int l = kq_nearest_int(iscale * x[i]);
-        l = kq_max_i(-nmax, kq_min_i(nmax - 1, l));
-        L[i] = (int8_t)(l + nmax);
-        float w = x[i] * x[i];
-        sumlx += w * x[i] * l;
-        suml2 += w * l * l;
-    }
+    float sumlx, suml2;
+    kq_level_sums(n, nmax, x, -nmax / max, L, nmax, &sumlx, &suml2);
     float scale = suml2 ? sumlx / suml2 : 0.0f;
     float best = scale * sumlx;
     for (int is = -9; is <= 9; ++is) {
         if (is == 0) continue;
-        iscale = -(nmax + 0.1f * is) / max;
-        sumlx = suml2 = 0;
-        for (int i = 0; i < n; ++i) {
-            int l = kq_nearest_int(iscale * x[i]);
-            l = kq_max_i(-nmax, kq_min_i(nmax - 1, l));
-            float w = x[i] * x[i];
-            sumlx += w * x[i] * l;
-            suml2 += w * l * l;
-        }
+        float iscale = -(nmax + 0.1f * is) / max;
+        kq_level_sums(n, nmax, x, iscale, NULL, 0, &sumlx, &suml2);
         if (suml2 > 0 && sumlx * sumlx > best * suml2) {
-            for (int i = 0; i < n; ++i) {
-                int l = kq_nearest_int(iscale * x[i]);
-                L[i] = (int8_t)(nmax + kq_max_i(-nmax, kq_min_i(nmax - 1, l)));
-            }
+            kq_level_sums(n, nmax, x, iscale, L, nmax, &sumlx, &suml2); /* same sums, now keep L */
             scale = sumlx / suml2;
             best = scale * sumlx;
         }
@@ -82,25 +90,13 @@ static float kq_make_qx_quants(int n, int nmax, const float *x, int8_t *L)
  * passes of coordinate descent on each level (weights x^2). L gets l + nmax. */
 static float kq_make_q3_quants(int n, int nmax, const float *x, int8_t *L)
 {
-    float max = 0, amax = 0;
-    for (int i = 0; i < n; ++i) {
-        float ax = fabsf(x[i]);
-        if (ax > amax) { amax = ax; max = x[i]; }
-    }
+    float amax, max = kq_signed_absmax(n, x, &amax);
     if (amax < KQ_GROUP_MAX_EPS) {
         for (int i = 0; i < n; ++i) L[i] = 0;
         return 0.f;
     }
-    float iscale = -nmax / max;
-    float sumlx = 0, suml2 = 0;
-    for (int i = 0; i < n; ++i) {
-        int l = kq_nearest_int(iscale * x[i]);
-        l = kq_max_i(-nmax, kq_min_i(nmax - 1, l));
-        L[i] = (int8_t)l;
-        float w = x[i] * x[i];
-        sumlx += w * x[i] * l;
-        suml2 += w * l * l;
-    }
+    float sumlx, suml2;
+    kq_level_sums(n, nmax, x, -nmax / max, L, 0, &sumlx, &suml2);
     for (int itry = 0; itry < 5; ++itry) {
         int n_changed = 0;
         for (int i = 0; i < n; ++i) {
@@ -233,11 +229,7 @@ void lq_quant_q8_k_ref(const float *x, void *vy, int64_t n)
     block_q8_K *y = vy;
     const int64_t nb = n / QK_K;
     for (int64_t i = 0; i < nb; i++, x += QK_K) {
-        float max = 0, amax = 0;
-        for (int j = 0; j < QK_K; ++j) {
-            float ax = fabsf(x[j]);
-            if (ax > amax) { amax = ax; max = x[j]; }
-        }
+        float amax, max = kq_signed_absmax(QK_K, x, &amax);
         if (!amax) {
             /* ggml leaves bsums unwritten here; zero them to be deterministic */
             memset(&y[i], 0, sizeof y[i]);

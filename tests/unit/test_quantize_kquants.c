@@ -30,23 +30,6 @@ static const quant_case CASES[] = {
 };
 #define N_CASES (sizeof(CASES) / sizeof(CASES[0]))
 
-/* Reads a whole small file; returns its size or 0 on failure. */
-static size_t read_all(const char *path, void *buf, size_t cap)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return 0;
-    size_t got = fread(buf, 1, cap, f);
-    fclose(f);
-    return got;
-}
-
-static int first_diff(const uint8_t *a, const uint8_t *b, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (a[i] != b[i]) return (int)i;
-    return -1;
-}
-
 static size_t row_bytes_of(uint32_t type)
 {
     const lq_type_traits *tt = lq_type_get(type);
@@ -64,14 +47,14 @@ static void test_bytes(const float *rows, int n_rows)
         char path[512];
         snprintf(path, sizeof path, "%s/tests/fixtures/quant_kquants/%s.blocks", LLMQ_SOURCE_DIR,
                  CASES[c].file);
-        size_t n = read_all(path, want, sizeof want);
+        size_t n = test_read_all(path, want, sizeof want);
         CHECK_MSG(n == row_bytes * (size_t)n_rows, "%s: fixture size %zu", CASES[c].file, n);
         if (n != row_bytes * (size_t)n_rows) continue;
         int rows_ok = 0;
         for (int r = 0; r < n_rows; r++) {
             memset(got, 0xA5, sizeof got); /* every byte must be written */
             CASES[c].quant(rows + (size_t)r * ROW_N, got, ROW_N);
-            int d = first_diff(got, want + (size_t)r * row_bytes, row_bytes);
+            int d = (int)test_first_diff(got, want + (size_t)r * row_bytes, row_bytes);
             CHECK_MSG(d < 0, "%s row %d: first differing byte %d (block %d, offset %d)",
                       CASES[c].file, r, d, d / (int)type_size, d % (int)type_size);
             rows_ok += d < 0;
@@ -129,7 +112,7 @@ static void test_finite_and_zeros(const float *rows, int n_rows)
 int main(void)
 {
     static float rows[MAX_ROWS * ROW_N]; /* [n_rows][ROW_N] */
-    size_t n = read_all(TEST_PATH("tests/fixtures/quant_kquants/input.f32"), rows, sizeof rows);
+    size_t n = test_read_all(TEST_PATH("tests/fixtures/quant_kquants/input.f32"), rows, sizeof rows);
     int n_rows = (int)(n / (ROW_N * sizeof(float)));
     CHECK(n > 0 && n % (ROW_N * sizeof(float)) == 0);
     CHECK(n_rows >= 5);

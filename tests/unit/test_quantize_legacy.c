@@ -25,23 +25,6 @@ static const quant_case CASES[] = {
 };
 #define N_CASES (sizeof(CASES) / sizeof(CASES[0]))
 
-/* Reads a whole small file; returns its size or 0 on failure. */
-static size_t read_all(const char *path, void *buf, size_t cap)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return 0;
-    size_t got = fread(buf, 1, cap, f);
-    fclose(f);
-    return got;
-}
-
-static int first_diff(const uint8_t *a, const uint8_t *b, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (a[i] != b[i]) return (int)i;
-    return -1;
-}
-
 /* (1) every fixture row quantizes to exactly ggml's bytes */
 static void test_bytes(const float *rows, int n_rows)
 {
@@ -53,12 +36,12 @@ static void test_bytes(const float *rows, int n_rows)
         char path[512];
         snprintf(path, sizeof path, "%s/tests/fixtures/quant_legacy/%s.blocks", LLMQ_SOURCE_DIR,
                  CASES[c].file);
-        size_t n = read_all(path, want, sizeof want);
+        size_t n = test_read_all(path, want, sizeof want);
         CHECK_MSG(n == row_bytes * (size_t)n_rows, "%s: fixture size %zu", CASES[c].file, n);
         if (n != row_bytes * (size_t)n_rows) continue;
         for (int r = 0; r < n_rows; r++) {
             CASES[c].quant(rows + (size_t)r * ROW_N, got, ROW_N);
-            int d = first_diff(got, want + (size_t)r * row_bytes, row_bytes);
+            int d = (int)test_first_diff(got, want + (size_t)r * row_bytes, row_bytes);
             CHECK_MSG(d < 0, "%s row %d: first differing byte %d (block %d)", CASES[c].file, r, d,
                       d / (int)tt->type_size);
         }
@@ -117,7 +100,7 @@ static void test_nan_free_and_zero(const float *rows, int n_rows)
 int main(void)
 {
     static float rows[MAX_ROWS * ROW_N]; /* [n_rows][2048] */
-    size_t n = read_all(TEST_PATH("tests/fixtures/quant_legacy/input.f32"), rows, sizeof rows);
+    size_t n = test_read_all(TEST_PATH("tests/fixtures/quant_legacy/input.f32"), rows, sizeof rows);
     const int n_rows = (int)(n / (ROW_N * sizeof(float)));
     CHECK(n > 0 && n % (ROW_N * sizeof(float)) == 0);
     CHECK(n_rows >= 7);

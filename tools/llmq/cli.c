@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 int cli_error(const char *cmd, int code, const char *fmt, ...) {
     va_list ap;
@@ -66,4 +67,16 @@ llmq_model *cli_open(const char *cmd, const char *path, const char *tokenizer, i
         return NULL;
     }
     return m;
+}
+
+double cli_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void cli_progress(double t0, int done, int total, const char *label) {
+    double el = cli_now() - t0, eta = done > 0 ? el / done * (total - done) : 0.0;
+    fprintf(stderr, "\r[%d/%d] %-32s %.0fs elapsed, ETA %.0fs   ", done, total, label, el, eta);
+    if (done == total) fputc('\n', stderr);
 }

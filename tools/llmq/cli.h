@@ -29,6 +29,12 @@ bool cli_int(const char *cmd, const char *opt, const char *s, long lo, long hi, 
 bool cli_float(const char *cmd, const char *opt, const char *s, double lo, double hi, double *out);
 bool cli_is_help(const char *arg);
 
+/* Seconds from a monotonic clock. */
+double cli_now(void);
+/* "[done/total] label  Ns elapsed, ETA Ns" rewritten in place on stderr
+ * (call it only when stderr is a terminal); ends the line when done == total. */
+void cli_progress(double t0, int done, int total, const char *label);
+
 /* Opens a model; prints the error line on failure. */
 llmq_model *cli_open(const char *cmd, const char *path, const char *tokenizer, int threads, int max_ctx);
 

@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 static const char help[] =
@@ -21,19 +20,11 @@ static const char help[] =
     "the change in perplexity. The text is tokenized by MODEL's tokenizer; BASE\n"
     "needs none (--base-tokenizer only if BASE is a llama2.c file and you want it).\n";
 
-typedef struct progress_state {
-    double t0;
-} progress_state;
-
 /* Progress with ETA, only on a terminal. */
 static void progress(void *user, int chunk, int n_chunks, double ppl) {
-    progress_state *ps = user;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    double now = (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec, el = now - ps->t0;
-    double eta = el / chunk * (n_chunks - chunk);
-    fprintf(stderr, "\r[%d/%d] ppl %.4f  %.0fs elapsed, ETA %.0fs   ", chunk, n_chunks, ppl, el, eta);
-    if (chunk == n_chunks) fputc('\n', stderr);
+    char label[48];
+    snprintf(label, sizeof label, "ppl %.4f", ppl);
+    cli_progress(*(const double *)user, chunk, n_chunks, label);
 }
 
 static void print_result(const llmq_ppl_result *r, long ctx, bool kld, bool json) {
@@ -100,12 +91,10 @@ int cmd_perplexity(int argc, char **argv) {
     p.n_chunks = (int)chunks;
     p.n_batch = (int)batch;
     p.kld_base = base;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    progress_state ps = {(double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec};
+    double t0 = cli_now();
     if (isatty(2)) {
         p.progress = progress;
-        p.user = &ps;
+        p.user = &t0;
     }
     llmq_ppl_result r;
     llmq_status st = llmq_perplexity(m, text, len, &p, &r, &err);

@@ -3,7 +3,6 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #define MAX_RULES 64
@@ -23,14 +22,9 @@ static const char help[] =
     "type; the first match wins, e.g. --tensor-type 'attn_v|ffn_down=Q6_K'.\n"
     "The output appears only when complete.\n";
 
-/* One line per tensor with an ETA, rewritten in place, on a terminal only. */
+/* One line per tensor with an ETA, on a terminal only. */
 static void progress(void *user, int done, int total, const char *name) {
-    const struct timespec *t0 = user;
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    double el = (double)(now.tv_sec - t0->tv_sec) + 1e-9 * (double)(now.tv_nsec - t0->tv_nsec);
-    fprintf(stderr, "\r[%d/%d] %-32s %.0fs elapsed, ETA %.0fs   ", done, total, name, el, el / done * (total - done));
-    if (done == total) fputc('\n', stderr);
+    cli_progress(*(const double *)user, done, total, name);
 }
 
 int cmd_quantize(int argc, char **argv) {
@@ -70,8 +64,7 @@ int cmd_quantize(int argc, char **argv) {
     p.pure = pure;
     p.tensor_types = rules;
     p.n_tensor_types = n_rules;
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    double t0 = cli_now();
     if (isatty(2)) {
         p.progress = progress;
         p.user = &t0;

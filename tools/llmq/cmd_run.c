@@ -73,10 +73,9 @@ static int generate(llmq_model *m, const run_opts *o) {
     llmq_error err = {0};
     llmq_sampler_params sp = {(float)o->temp, (float)o->top_p, o->seed >= 0 ? (uint64_t)o->seed : (uint64_t)time(NULL)};
     uint64_t rng = sp.seed;
-    struct timespec a, b, c;
-    clock_gettime(CLOCK_MONOTONIC, &a);
+    double ta = cli_now();
     st = llmq_decode(m, toks, (int)n_prompt, 0, logits, 1, &err);
-    clock_gettime(CLOCK_MONOTONIC, &b);
+    double tb = cli_now();
     int n_gen = 0, pos = (int)n_prompt;
     while (st == LLMQ_OK && n_gen < o->n) {
         int32_t t = llmq_sample(&sp, logits, n_vocab, &rng);
@@ -88,11 +87,10 @@ static int generate(llmq_model *m, const run_opts *o) {
         st = llmq_decode(m, &toks[pos], 1, pos, logits, 1, &err);
         pos++;
     }
-    clock_gettime(CLOCK_MONOTONIC, &c);
+    double tc = cli_now();
     putchar('\n');
     fflush(stdout); /* the text ends before the statistics on a shared terminal */
-    double tp = (double)(b.tv_sec - a.tv_sec) + 1e-9 * (double)(b.tv_nsec - a.tv_nsec);
-    double tg = (double)(c.tv_sec - b.tv_sec) + 1e-9 * (double)(c.tv_nsec - b.tv_nsec);
+    double tp = tb - ta, tg = tc - tb;
     if (o->print_tokens) {
         fprintf(stderr, "tokens:");
         for (int i = 0; i < n_gen; i++) fprintf(stderr, " %d", toks[n_prompt + i]);
