@@ -1,0 +1,278 @@
+/* AVX-512 (VNNI) K-quant GEMV kernels, bit-exact with ref/qdot_kquants_ref.c.
+ *
+ * Integer part of one super-block: vpdpbusd of the unsigned weight codes
+ * (0..63) with the int8 activations gives int32 lanes of 4 products that
+ * fit int16, so two such vectors pack to int16 without saturation and one
+ * vpmaddwd / vpdpwssd applies the sub-block scales. Signed codes (Q3_K's
+ * q + 4, Q6_K's q + 32) have their offset taken out with the bsums, as do
+ * the mins. The activations are copied once per call into the order the
+ * weight codes come out of their bytes, so every load is one full vector.
+ *
+ * Each super-block leaves one vector [8 lanes summing to isum | 8 lanes
+ * summing to imin (or the offset)]. Sixteen of them are reduced together
+ * by a transpose, the float part runs 16 super-blocks wide, and only the
+ * running sum acc = acc + t[i] stays scalar, in the reference order. */
+#include "kernels/qdot.h"
+#include "quant/blocks.h"
+
+#include <immintrin.h>
+#include <stddef.h>
+#include <string.h>
+
+#define GROUP 64 /* super-blocks of activations prepared per pass */
+
+enum kq { KQ2, KQ3, KQ4, KQ5, KQ6 };
+
+/* Activations of up to GROUP super-blocks in kernel order, with their d. */
+typedef struct {
+    int8_t qs[GROUP * QK_K];
+    float d[GROUP];
+} prepared_x;
+
+/* 32-value chunk order of the prepared activations per format */
+static const uint8_t CHUNKS_2BIT[8] = {0, 4, 1, 5, 2, 6, 3, 7}; /* Q2_K, Q3_K */
+static const uint8_t CHUNKS_NIBBLE[8] = {0, 2, 1, 3, 4, 6, 5, 7}; /* Q4_K, Q5_K */
+static const uint8_t CHUNKS_SAME[8] = {0, 1, 2, 3, 4, 5, 6, 7};   /* Q6_K */
+
+static void prepare_x(prepared_x *p, const block_q8_K *xb, int count, const uint8_t chunks[8]) {
+    for (int i = 0; i < count; i++) {
+        for (int c = 0; c < 8; c++) memcpy(p->qs + i * QK_K + 32 * c, xb[i].qs + 32 * chunks[c], 32);
+        p->d[i] = xb[i].d;
+    }
+}
+
+/* vpermw index for packs(a, b): int16 i comes from the 128-bit lane
+ * k = i / 8 of a (i % 8 < 4) or b; sa[k] / sb[k] are the sub-blocks of
+ * those lanes, so the index picks that sub-block's scale. */
+static __m512i pack_scale_index(const int sa[4], const int sb[4]) {
+    uint16_t idx[32];
+    for (int i = 0; i < 32; i++) idx[i] = (uint16_t)(i % 8 < 4 ? sa[i / 8] : sb[i / 8]);
+    return _mm512_loadu_si512(idx);
+}
+
+typedef struct {
+    __m512i idx0, idx1;  /* scale layouts of the two packed vectors */
+    __m256i min_pairs;   /* Q4_K/Q5_K: each min twice, against the 16 bsums */
+    __m512i qh_bits[4];  /* Q3_K/Q5_K: high-bit masks per code vector */
+    __m512i q6_shift[2]; /* Q6_K: per-half shifts bringing qh bits to 4-5 */
+} consts;
+
+static consts make_consts(enum kq t) {
+    consts c;
+    memset(&c, 0, sizeof c);
+    if (t == KQ2 || t == KQ3) {
+        static const int a0[4] = {0, 1, 8, 9}, b0[4] = {2, 3, 10, 11}, a1[4] = {4, 5, 12, 13}, b1[4] = {6, 7, 14, 15};
+        c.idx0 = pack_scale_index(a0, b0), c.idx1 = pack_scale_index(a1, b1);
+        /* code vector s: bytes 0-31 are values 32 s + l (hmask bit s),
+         * bytes 32-63 are 128 + 32 s + l (bit 4 + s) */
+        for (int s = 0; s < 4; s++)
+            c.qh_bits[s] = _mm512_inserti64x4(_mm512_set1_epi8((char)(1 << s)), _mm256_set1_epi8((char)(16 << s)), 1);
+    } else if (t == KQ4 || t == KQ5) {
+        static const int a0[4] = {0, 0, 2, 2}, b0[4] = {1, 1, 3, 3}, a1[4] = {4, 4, 6, 6}, b1[4] = {5, 5, 7, 7};
+        c.idx0 = pack_scale_index(a0, b0), c.idx1 = pack_scale_index(a1, b1);
+        c.min_pairs = _mm256_setr_epi16(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
+        /* code vectors lo0, hi0, lo1, hi1 hold values of 32-chunks
+         * (0,2), (1,3), (4,6), (5,7); chunk c takes qh bit c */
+        static const int bit_lo[4] = {0, 1, 4, 5};
+        for (int v = 0; v < 4; v++)
+            c.qh_bits[v] = _mm512_inserti64x4(_mm512_set1_epi8((char)(1 << bit_lo[v])),
+                                              _mm256_set1_epi8((char)(4 << bit_lo[v])), 1);
+    } else {
+        static const int a0[4] = {0, 1, 2, 3}, b0[4] = {4, 5, 6, 7}, a1[4] = {8, 9, 10, 11}, b1[4] = {12, 13, 14, 15};
+        c.idx0 = pack_scale_index(a0, b0), c.idx1 = pack_scale_index(a1, b1);
+        /* low nibbles: qh bits 0-1 (values l), 2-3 (32 + l) go up by 4, 2;
+         * high nibbles: bits 4-5 stay, 6-7 go down by 2 */
+        c.q6_shift[0] = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(2), 1);
+        c.q6_shift[1] = _mm512_inserti64x4(_mm512_set1_epi16(0), _mm256_set1_epi16(2), 1);
+    }
+    return c;
+}
+
+static inline __m512i dot4(__m512i u, const int8_t *x) {
+    return _mm512_dpbusd_epi32(_mm512_setzero_si512(), u, _mm512_loadu_si512(x));
+}
+
+/* sum of scaled sub-block dots: p0..p3 are dpbusd results, s16 the scales
+ * as int16 (indices 0-15 of the low 256 bits) */
+static inline __m256i scaled_sum(const consts *c, __m512i p0, __m512i p1, __m512i p2, __m512i p3, __m256i s16) {
+    const __m512i s = _mm512_castsi256_si512(s16);
+    const __m512i a = _mm512_madd_epi16(_mm512_packs_epi32(p0, p1), _mm512_permutexvar_epi16(c->idx0, s));
+    const __m512i b = _mm512_dpwssd_epi32(a, _mm512_packs_epi32(p2, p3), _mm512_permutexvar_epi16(c->idx1, s));
+    return _mm256_add_epi32(_mm512_castsi512_si256(b), _mm512_extracti64x4_epi64(b, 1));
+}
+
+static inline __m512i join(__m256i lo, __m256i hi) { return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1); }
+
+/* Q4_K/Q5_K 6-bit scales (bytes 0-7) and mins (bytes 8-15) as int16 */
+static inline __m256i k4_scales_mins(const uint8_t *packed) {
+    const uint32_t kmask1 = 0x3f3f3f3f, kmask2 = 0x0f0f0f0f, kmask3 = 0x03030303;
+    uint32_t u0, u1, u2;
+    memcpy(&u0, packed, 4), memcpy(&u1, packed + 4, 4), memcpy(&u2, packed + 8, 4);
+    const uint32_t s_lo = u0 & kmask1, m_lo = u1 & kmask1;
+    const uint32_t s_hi = (u2 & kmask2) | (((u0 >> 6) & kmask3) << 4);
+    const uint32_t m_hi = ((u2 >> 4) & kmask2) | (((u1 >> 6) & kmask3) << 4);
+    return _mm256_cvtepu8_epi16(_mm_setr_epi32((int)s_lo, (int)s_hi, (int)m_lo, (int)m_hi));
+}
+
+/* Q3_K scales, 6 bits each, minus 32, as int16 */
+static inline __m256i q3_scales(const uint8_t *packed) {
+    const uint32_t kmask1 = 0x03030303, kmask2 = 0x0f0f0f0f;
+    uint32_t a0, a1, tmp;
+    memcpy(&a0, packed, 4), memcpy(&a1, packed + 4, 4), memcpy(&tmp, packed + 8, 4);
+    const uint32_t s2 = ((a0 >> 4) & kmask2) | (((tmp >> 4) & kmask1) << 4);
+    const uint32_t s3 = ((a1 >> 4) & kmask2) | (((tmp >> 6) & kmask1) << 4);
+    const uint32_t s0 = (a0 & kmask2) | (((tmp >> 0) & kmask1) << 4);
+    const uint32_t s1 = (a1 & kmask2) | (((tmp >> 2) & kmask1) << 4);
+    const __m256i s = _mm256_cvtepu8_epi16(_mm_setr_epi32((int)s0, (int)s1, (int)s2, (int)s3));
+    return _mm256_sub_epi16(s, _mm256_set1_epi16(32));
+}
+
+/* One super-block: [8 lanes summing to isum | 8 lanes summing to imin]
+ * (Q3_K, Q6_K: the second half is the code offset, isum = first - second). */
+static inline __attribute__((always_inline)) __m512i superblock(enum kq t, const consts *c, const uint8_t *blk,
+                                                                const int8_t *x, const int16_t *bsums) {
+    const __m256i bs = _mm256_loadu_si256((const __m256i *)bsums);
+    const __m512i m2 = _mm512_set1_epi8(3), m4 = _mm512_set1_epi8(0xF);
+    if (t == KQ2 || t == KQ3) {
+        const uint8_t *qs = t == KQ2 ? ((const block_q2_K *)blk)->qs : ((const block_q3_K *)blk)->qs;
+        const __m512i z = _mm512_loadu_si512(qs);
+        __m512i u[4] = {_mm512_and_si512(z, m2), _mm512_and_si512(_mm512_srli_epi16(z, 2), m2),
+                        _mm512_and_si512(_mm512_srli_epi16(z, 4), m2), _mm512_and_si512(_mm512_srli_epi16(z, 6), m2)};
+        __m256i s16, second;
+        if (t == KQ2) {
+            const __m128i sc = _mm_loadu_si128((const __m128i *)((const block_q2_K *)blk)->scales);
+            s16 = _mm256_cvtepu8_epi16(_mm_and_si128(sc, _mm_set1_epi8(0xF)));
+            const __m256i mins = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(sc, 4), _mm_set1_epi8(0xF)));
+            second = _mm256_madd_epi16(mins, bs);
+        } else {
+            const block_q3_K *b = (const block_q3_K *)blk;
+            const __m512i hm = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)b->hmask));
+            for (int s = 0; s < 4; s++)
+                u[s] = _mm512_mask_add_epi8(u[s], _mm512_test_epi8_mask(hm, c->qh_bits[s]), u[s], _mm512_set1_epi8(4));
+            s16 = q3_scales(b->scales);
+            second = _mm256_slli_epi32(_mm256_madd_epi16(s16, bs), 2);
+        }
+        const __m256i first = scaled_sum(c, dot4(u[0], x), dot4(u[1], x + 64), dot4(u[2], x + 128),
+                                         dot4(u[3], x + 192), s16);
+        return join(first, second);
+    }
+    if (t == KQ4 || t == KQ5) {
+        const uint8_t *qs = blk + (t == KQ4 ? 16 : 48); /* after d, dmin, scales[12] (, qh[32]) */
+        const __m512i z0 = _mm512_loadu_si512(qs), z1 = _mm512_loadu_si512(qs + 64);
+        __m512i u[4] = {_mm512_and_si512(z0, m4), _mm512_and_si512(_mm512_srli_epi16(z0, 4), m4),
+                        _mm512_and_si512(z1, m4), _mm512_and_si512(_mm512_srli_epi16(z1, 4), m4)};
+        if (t == KQ5) {
+            const __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(blk + 16)));
+            for (int v = 0; v < 4; v++)
+                u[v] = _mm512_mask_add_epi8(u[v], _mm512_test_epi8_mask(qh, c->qh_bits[v]), u[v], _mm512_set1_epi8(16));
+        }
+        const __m256i sm = k4_scales_mins(blk + 4);
+        const __m256i first = scaled_sum(c, dot4(u[0], x), dot4(u[1], x + 64), dot4(u[2], x + 128),
+                                         dot4(u[3], x + 192), sm);
+        const __m256i second = _mm256_madd_epi16(_mm256_permutexvar_epi16(c->min_pairs, sm), bs);
+        return join(first, second);
+    }
+    /* Q6_K */
+    const block_q6_K *b = (const block_q6_K *)blk;
+    const __m512i m30 = _mm512_set1_epi8(0x30);
+    __m512i p[4];
+    for (int h = 0; h < 2; h++) {
+        const __m512i z = _mm512_loadu_si512(b->ql + 64 * h);
+        const __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(b->qh + 32 * h)));
+        const __m512i hl = _mm512_and_si512(_mm512_sllv_epi16(qh, c->q6_shift[0]), m30);
+        const __m512i hh = _mm512_and_si512(_mm512_srlv_epi16(qh, c->q6_shift[1]), m30);
+        /* (a & 0x0F) | b, b holding only bits 4-5: ternary-logic 0xEC = (a & c) | b */
+        const __m512i lo = _mm512_ternarylogic_epi32(z, hl, m4, 0xEC);
+        const __m512i hi = _mm512_ternarylogic_epi32(_mm512_srli_epi16(z, 4), hh, m4, 0xEC);
+        p[2 * h] = dot4(lo, x + 128 * h);
+        p[2 * h + 1] = dot4(hi, x + 128 * h + 64);
+    }
+    const __m256i s16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)b->scales));
+    const __m256i first = scaled_sum(c, p[0], p[1], p[2], p[3], s16);
+    return join(first, _mm256_slli_epi32(_mm256_madd_epi16(s16, bs), 5));
+}
+
+/* v[0..15], each [A parts | B parts] -> *a, *b: lane k = sum of v[k]'s halves */
+static inline void reduce16(const __m512i v[16], __m512i *a, __m512i *b) {
+    __m512i s1[8], s2[4];
+    for (int p = 0; p < 8; p++)
+        s1[p] = _mm512_add_epi32(_mm512_unpacklo_epi32(v[2 * p], v[2 * p + 1]),
+                                 _mm512_unpackhi_epi32(v[2 * p], v[2 * p + 1]));
+    /* s2[p], 128-bit lane L: the lane-L sums of v[4p .. 4p+3] */
+    for (int p = 0; p < 4; p++)
+        s2[p] = _mm512_add_epi32(_mm512_unpacklo_epi64(s1[2 * p], s1[2 * p + 1]),
+                                 _mm512_unpackhi_epi64(s1[2 * p], s1[2 * p + 1]));
+    __m512i z[2];
+    for (int p = 0; p < 2; p++) /* [A 4 of them, B, A next 4, B] */
+        z[p] = _mm512_add_epi32(_mm512_shuffle_i32x4(s2[2 * p], s2[2 * p + 1], 0x88),
+                                _mm512_shuffle_i32x4(s2[2 * p], s2[2 * p + 1], 0xDD));
+    *a = _mm512_shuffle_i32x4(z[0], z[1], 0x88);
+    *b = _mm512_shuffle_i32x4(z[0], z[1], 0xDD);
+}
+
+static const size_t BLOCK_BYTES[5] = {sizeof(block_q2_K), sizeof(block_q3_K), sizeof(block_q4_K),
+                                      sizeof(block_q5_K), sizeof(block_q6_K)};
+/* offset of d and (when the format has mins) dmin in a block */
+static const size_t D_OFFSET[5] = {offsetof(block_q2_K, d), offsetof(block_q3_K, d), offsetof(block_q4_K, d),
+                                   offsetof(block_q5_K, d), offsetof(block_q6_K, d)};
+static const size_t DMIN_OFFSET[5] = {offsetof(block_q2_K, dmin), 0, offsetof(block_q4_K, dmin),
+                                      offsetof(block_q5_K, dmin), 0};
+
+static inline __attribute__((always_inline)) void qdot_rows(enum kq t, float *y, const void *W, size_t row_bytes,
+                                                            const block_q8_K *xb, int n, int r0, int r1) {
+    const int nb = n / QK_K, has_min = t == KQ2 || t == KQ4 || t == KQ5;
+    const size_t bsize = BLOCK_BYTES[t];
+    const consts c = make_consts(t);
+    _Alignas(64) prepared_x px;
+    for (int g0 = 0; g0 < nb; g0 += GROUP) {
+        const int gn = nb - g0 < GROUP ? nb - g0 : GROUP;
+        prepare_x(&px, xb + g0, gn, t == KQ6 ? CHUNKS_SAME : t == KQ4 || t == KQ5 ? CHUNKS_NIBBLE : CHUNKS_2BIT);
+        for (int r = r0; r < r1; r++) {
+            const uint8_t *row = (const uint8_t *)W + (size_t)r * row_bytes + (size_t)g0 * bsize;
+            float acc = g0 ? y[r] : 0.0f;
+            for (int b0 = 0; b0 < gn; b0 += 16) {
+                const int cnt = gn - b0 < 16 ? gn - b0 : 16;
+                __m512i v[16];
+                uint16_t dw[16], dmw[16];
+                for (int k = 0; k < cnt; k++) {
+                    const uint8_t *blk = row + (size_t)(b0 + k) * bsize;
+                    v[k] = superblock(t, &c, blk, px.qs + (size_t)(b0 + k) * QK_K, xb[g0 + b0 + k].bsums);
+                    memcpy(&dw[k], blk + D_OFFSET[t], 2);
+                    if (has_min) memcpy(&dmw[k], blk + DMIN_OFFSET[t], 2);
+                }
+                for (int k = cnt; k < 16; k++) v[k] = _mm512_setzero_si512(), dw[k] = dmw[k] = 0;
+                __m512i ia, ib;
+                reduce16(v, &ia, &ib);
+                const __m512 xd = _mm512_maskz_loadu_ps((__mmask16)((1u << cnt) - 1), px.d + b0);
+                const __m512 dd = _mm512_mul_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)dw)), xd);
+                __m512 tv;
+                if (has_min) {
+                    const __m512 dm = _mm512_mul_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)dmw)), xd);
+                    tv = _mm512_sub_ps(_mm512_mul_ps(dd, _mm512_cvtepi32_ps(ia)), _mm512_mul_ps(dm, _mm512_cvtepi32_ps(ib)));
+                } else {
+                    tv = _mm512_mul_ps(dd, _mm512_cvtepi32_ps(_mm512_sub_epi32(ia, ib)));
+                }
+                float tb[16];
+                _mm512_storeu_ps(tb, tv);
+                for (int k = 0; k < cnt; k++) acc = acc + tb[k];
+            }
+            y[r] = acc;
+        }
+    }
+}
+
+void lq_qdot_q2_k_avx512(float *y, const void *W, size_t row_bytes, const void *xq, int n, int r0, int r1) {
+    qdot_rows(KQ2, y, W, row_bytes, xq, n, r0, r1);
+}
+void lq_qdot_q3_k_avx512(float *y, const void *W, size_t row_bytes, const void *xq, int n, int r0, int r1) {
+    qdot_rows(KQ3, y, W, row_bytes, xq, n, r0, r1);
+}
+void lq_qdot_q4_k_avx512(float *y, const void *W, size_t row_bytes, const void *xq, int n, int r0, int r1) {
+    qdot_rows(KQ4, y, W, row_bytes, xq, n, r0, r1);
+}
+void lq_qdot_q5_k_avx512(float *y, const void *W, size_t row_bytes, const void *xq, int n, int r0, int r1) {
+    qdot_rows(KQ5, y, W, row_bytes, xq, n, r0, r1);
+}
+void lq_qdot_q6_k_avx512(float *y, const void *W, size_t row_bytes, const void *xq, int n, int r0, int r1) {
+    qdot_rows(KQ6, y, W, row_bytes, xq, n, r0, r1);
+}
