@@ -1,0 +1,211 @@
+/* AVX2 GEMV kernels for the 32-value block types; same bits as
+ * ref/qdot_legacy_ref.c. The same plan as qdot_legacy_avx512.c with 8-wide
+ * vectors: 8 rows per group, each row turns 8 blocks at a time into 8 float
+ * terms, the terms of the group are transposed (lanes = rows) and added in
+ * block order. Integer dots: _mm256_maddubs_epi16 where the unsigned codes
+ * are small enough that no int16 pair sum can saturate (nibble codes, MXFP4
+ * shifted by 12), int16 madd on widened values otherwise (Q8_0, IQ4_NL). */
+#include "kernels/qdot.h"
+#include "kernels/qdot_legacy_block.h"
+
+#include <immintrin.h>
+
+#define CHUNK 256 /* blocks per column chunk (a multiple of 8) */
+#define ROWS 8
+
+typedef struct {
+    _Alignas(32) float dx[CHUNK];
+    _Alignas(32) float sx[CHUNK];
+    _Alignas(32) int32_t xsum[CHUNK];
+    _Alignas(32) int16_t x16[CHUNK * 32]; /* widened x.qs (Q8_0, IQ4_NL) */
+    const uint8_t *xqs0;                  /* qs of the chunk's first block */
+    size_t xbs;                           /* bytes per activation block */
+} xchunk;
+
+static inline __m256i xqs_at(const xchunk *c, int b) {
+    return _mm256_loadu_si256((const __m256i *)(c->xqs0 + (size_t)b * c->xbs));
+}
+
+/* v_j: 8 int32 partial sums of block j; returns the 8 block sums */
+static inline __m256i isum8(const __m256i *v) {
+    const __m256i s01 = _mm256_add_epi32(_mm256_unpacklo_epi32(v[0], v[1]), _mm256_unpackhi_epi32(v[0], v[1]));
+    const __m256i s23 = _mm256_add_epi32(_mm256_unpacklo_epi32(v[2], v[3]), _mm256_unpackhi_epi32(v[2], v[3]));
+    const __m256i s45 = _mm256_add_epi32(_mm256_unpacklo_epi32(v[4], v[5]), _mm256_unpackhi_epi32(v[4], v[5]));
+    const __m256i s67 = _mm256_add_epi32(_mm256_unpacklo_epi32(v[6], v[7]), _mm256_unpackhi_epi32(v[6], v[7]));
+    const __m256i t0 = _mm256_add_epi32(_mm256_unpacklo_epi64(s01, s23), _mm256_unpackhi_epi64(s01, s23));
+    const __m256i t1 = _mm256_add_epi32(_mm256_unpacklo_epi64(s45, s67), _mm256_unpackhi_epi64(s45, s67));
+    return _mm256_add_epi32(_mm256_permute2x128_si256(t0, t1, 0x20), _mm256_permute2x128_si256(t0, t1, 0x31));
+}
+
+static void prep_chunk(xchunk *c, const uint8_t *xb0, int nfull, int q81, int widen) {
+    c->xbs = q81 ? sizeof(block_q8_1) : sizeof(block_q8_0);
+    c->xqs0 = xb0 + (q81 ? 4 : 2);
+    for (int b = 0; b < nfull; b++) {
+        uint16_t h[2];
+        memcpy(h, xb0 + (size_t)b * c->xbs, 4);
+        c->dx[b] = _cvtsh_ss(h[0]);
+        c->sx[b] = _cvtsh_ss(h[1]); /* meaningful for Q8_1 only */
+    }
+    const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
+    for (int b = 0; b < nfull; b += 8) {
+        __m256i v[8];
+        for (int j = 0; j < 8; j++) v[j] = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, xqs_at(c, b + j)), ones16);
+        _mm256_store_si256((__m256i *)(c->xsum + b), isum8(v));
+    }
+    if (widen)
+        for (int b = 0; b < nfull; b++) {
+            const __m256i x = xqs_at(c, b);
+            _mm256_store_si256((__m256i *)(c->x16 + b * 32), _mm256_cvtepi8_epi16(_mm256_castsi256_si128(x)));
+            _mm256_store_si256((__m256i *)(c->x16 + b * 32 + 16), _mm256_cvtepi8_epi16(_mm256_extracti128_si256(x, 1)));
+        }
+}
+
+/* 32 nibbles of a block as bytes: values 0..15 then 16..31 */
+static inline __m256i nibbles(const uint8_t *qs) {
+    const __m128i q = _mm_loadu_si128((const __m128i *)qs);
+    const __m256i v = _mm256_inserti128_si256(_mm256_castsi128_si256(q), _mm_srli_epi16(q, 4), 1);
+    return _mm256_and_si256(v, _mm256_set1_epi8(0x0F));
+}
+
+/* byte j = 0x10 where bit j of qh is set */
+static inline __m256i qh_bits(const uint8_t *qhp) {
+    uint32_t qh;
+    memcpy(&qh, qhp, 4);
+    const __m256i spread = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2,
+                                            3, 3, 3, 3, 3, 3, 3, 3);
+    const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ull);
+    const __m256i b = _mm256_and_si256(_mm256_shuffle_epi8(_mm256_set1_epi32((int)qh), spread), bit);
+    return _mm256_and_si256(_mm256_cmpeq_epi8(b, bit), _mm256_set1_epi8(0x10));
+}
+
+static inline __m256i udot(__m256i u, __m256i x) {
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(u, x), _mm256_set1_epi16(1));
+}
+
+enum { K_Q4_0, K_Q4_1, K_Q5_0, K_Q5_1, K_Q8_0, K_IQ4_NL, K_MXFP4 };
+
+/* 8 blocks of one row: P[0..7]. kind is a constant at each call site. */
+static inline __attribute__((always_inline)) void row8(const uint8_t *w, const xchunk *c, int bi, float *P,
+                                                        int kind) {
+    static const int bsize[] = {18, 20, 22, 24, 34, 18, 17};
+    const int bs = bsize[kind];
+    __m256i v[8];
+    _Alignas(16) uint16_t d16[8], m16[8];
+    _Alignas(32) float dwf[8];
+    for (int j = 0; j < 8; j++) {
+        const uint8_t *p = w + (size_t)j * bs;
+        const int b = bi + j;
+        switch (kind) {
+        case K_Q4_0: v[j] = udot(nibbles(p + 2), xqs_at(c, b)); break;
+        case K_Q4_1: v[j] = udot(nibbles(p + 4), xqs_at(c, b)); break;
+        case K_Q5_0: v[j] = udot(_mm256_or_si256(nibbles(p + 6), qh_bits(p + 2)), xqs_at(c, b)); break;
+        case K_Q5_1: v[j] = udot(_mm256_or_si256(nibbles(p + 8), qh_bits(p + 4)), xqs_at(c, b)); break;
+        case K_Q8_0: {
+            const __m256i a = _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(p + 2))),
+                                                _mm256_load_si256((const __m256i *)(c->x16 + b * 32)));
+            const __m256i e = _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(p + 18))),
+                                                _mm256_load_si256((const __m256i *)(c->x16 + b * 32 + 16)));
+            v[j] = _mm256_add_epi32(a, e);
+            break;
+        }
+        case K_IQ4_NL: {
+            const __m128i tab = _mm_loadu_si128((const __m128i *)lq_kvalues_iq4nl);
+            const __m128i q = _mm_loadu_si128((const __m128i *)(p + 2)), m = _mm_set1_epi8(0x0F);
+            const __m128i lo = _mm_shuffle_epi8(tab, _mm_and_si128(q, m));
+            const __m128i hi = _mm_shuffle_epi8(tab, _mm_and_si128(_mm_srli_epi16(q, 4), m));
+            const __m256i a = _mm256_madd_epi16(_mm256_cvtepi8_epi16(lo), _mm256_load_si256((const __m256i *)(c->x16 + b * 32)));
+            const __m256i e = _mm256_madd_epi16(_mm256_cvtepi8_epi16(hi), _mm256_load_si256((const __m256i *)(c->x16 + b * 32 + 16)));
+            v[j] = _mm256_add_epi32(a, e);
+            break;
+        }
+        default: { /* MXFP4: code + 12 in [0, 24] */
+            _Alignas(16) int8_t t[16];
+            for (int i = 0; i < 16; i++) t[i] = (int8_t)(lq_kvalues_mxfp4[i] + 12);
+            const __m256i tab = _mm256_broadcastsi128_si256(_mm_load_si128((const __m128i *)t));
+            v[j] = udot(_mm256_shuffle_epi8(tab, nibbles(p + 1)), xqs_at(c, b));
+            dwf[j] = lq_e8m0_to_fp32_half(p[0]);
+            break;
+        }
+        }
+        if (kind != K_MXFP4) memcpy(&d16[j], p, 2);
+        if (kind == K_Q4_1 || kind == K_Q5_1) memcpy(&m16[j], p + 2, 2);
+    }
+    __m256i isum = isum8(v);
+    const __m256i xs = _mm256_load_si256((const __m256i *)(c->xsum + bi));
+    if (kind == K_Q4_0) isum = _mm256_sub_epi32(isum, _mm256_slli_epi32(xs, 3));
+    if (kind == K_Q5_0) isum = _mm256_sub_epi32(isum, _mm256_slli_epi32(xs, 4));
+    if (kind == K_MXFP4) isum = _mm256_sub_epi32(isum, _mm256_mullo_epi32(xs, _mm256_set1_epi32(12)));
+    const __m256 dw = kind == K_MXFP4 ? _mm256_load_ps(dwf) : _mm256_cvtph_ps(_mm_load_si128((const __m128i *)d16));
+    __m256 t = _mm256_mul_ps(_mm256_mul_ps(dw, _mm256_load_ps(c->dx + bi)), _mm256_cvtepi32_ps(isum));
+    if (kind == K_Q4_1 || kind == K_Q5_1)
+        t = _mm256_add_ps(t, _mm256_mul_ps(_mm256_cvtph_ps(_mm_load_si128((const __m128i *)m16)),
+                                           _mm256_load_ps(c->sx + bi)));
+    _mm256_storeu_ps(P, t);
+}
+
+static inline void transpose_add8(__m256 *acc, const float (*P)[CHUNK], int t) {
+    __m256 r[8], u[8];
+    for (int i = 0; i < 8; i++) r[i] = _mm256_load_ps(&P[i][t]);
+    for (int i = 0; i < 8; i += 4) {
+        const __m256 t0 = _mm256_unpacklo_ps(r[i], r[i + 1]), t1 = _mm256_unpackhi_ps(r[i], r[i + 1]);
+        const __m256 t2 = _mm256_unpacklo_ps(r[i + 2], r[i + 3]), t3 = _mm256_unpackhi_ps(r[i + 2], r[i + 3]);
+        u[i + 0] = _mm256_shuffle_ps(t0, t2, 0x44);
+        u[i + 1] = _mm256_shuffle_ps(t0, t2, 0xEE);
+        u[i + 2] = _mm256_shuffle_ps(t1, t3, 0x44);
+        u[i + 3] = _mm256_shuffle_ps(t1, t3, 0xEE);
+    }
+    __m256 col[8];
+    for (int k = 0; k < 4; k++) {
+        col[k] = _mm256_permute2f128_ps(u[k], u[4 + k], 0x20);
+        col[4 + k] = _mm256_permute2f128_ps(u[k], u[4 + k], 0x31);
+    }
+    for (int j = 0; j < 8; j++) *acc = _mm256_add_ps(*acc, col[j]);
+}
+
+typedef float (*term_fn)(const void *wb, const void *xb);
+
+static inline __attribute__((always_inline)) void drive(float *y, const void *W, size_t row_bytes, const void *xq,
+                                                         int n, int r0, int r1, int kind, term_fn tail) {
+    static const int bsize[] = {18, 20, 22, 24, 34, 18, 17};
+    const size_t wbs = (size_t)bsize[kind];
+    const int q81 = kind == K_Q4_1 || kind == K_Q5_1, widen = kind == K_Q8_0 || kind == K_IQ4_NL;
+    xchunk c;
+    _Alignas(32) float P[ROWS][CHUNK];
+    const int nb = n / 32;
+    const size_t xbs = q81 ? sizeof(block_q8_1) : sizeof(block_q8_0);
+    for (int g0 = r0; g0 < r1; g0 += ROWS) {
+        const int R = r1 - g0 < ROWS ? r1 - g0 : ROWS;
+        __m256 acc = _mm256_setzero_ps();
+        for (int c0 = 0; c0 < nb; c0 += CHUNK) {
+            const int nbc = nb - c0 < CHUNK ? nb - c0 : CHUNK, nfull = nbc & ~7, npad = (nbc + 7) & ~7;
+            const uint8_t *xb0 = (const uint8_t *)xq + (size_t)c0 * xbs;
+            prep_chunk(&c, xb0, nfull, q81, widen);
+            for (int r = 0; r < R; r++) {
+                const uint8_t *row = (const uint8_t *)W + (size_t)(g0 + r) * row_bytes + (size_t)c0 * wbs;
+                for (int bi = 0; bi < nfull; bi += 8) row8(row + (size_t)bi * wbs, &c, bi, &P[r][bi], kind);
+                for (int b = nfull; b < nbc; b++) P[r][b] = tail(row + (size_t)b * wbs, xb0 + (size_t)b * xbs);
+                for (int b = nbc; b < npad; b++) P[r][b] = 0.0f;
+            }
+            for (int r = R; r < ROWS; r++) memset(P[r], 0, (size_t)npad * sizeof(float));
+            for (int t = 0; t < npad; t += 8) transpose_add8(&acc, (const float (*)[CHUNK])P, t);
+        }
+        _Alignas(32) float out[ROWS];
+        _mm256_store_ps(out, acc);
+        memcpy(y + g0, out, (size_t)R * sizeof(float));
+    }
+}
+
+#define AVX2_KERNEL(name, kind)                                                                          \
+    static float name##_tail(const void *wb, const void *xb) { return lq_legacy_term_##name(wb, xb); }  \
+    void lq_qdot_##name##_avx2(float *y, const void *W, size_t row_bytes, const void *xq, int n, int r0,  \
+                               int r1) {                                                                \
+        drive(y, W, row_bytes, xq, n, r0, r1, kind, name##_tail);                                       \
+    }
+
+AVX2_KERNEL(q4_0, K_Q4_0)
+AVX2_KERNEL(q4_1, K_Q4_1)
+AVX2_KERNEL(q5_0, K_Q5_0)
+AVX2_KERNEL(q5_1, K_Q5_1)
+AVX2_KERNEL(q8_0, K_Q8_0)
+AVX2_KERNEL(iq4_nl, K_IQ4_NL)
+AVX2_KERNEL(mxfp4, K_MXFP4)

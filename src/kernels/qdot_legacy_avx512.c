@@ -1,0 +1,304 @@
+/* AVX-512 (VNNI) GEMV kernels for the 32-value block types; same bits as
+ * ref/qdot_legacy_ref.c.
+ *
+ * Layout of the work: rows go in groups of 16 and columns in chunks of up
+ * to CHUNK blocks. Per chunk the activation is unpacked once for the group
+ * (scales to float, exact block sums of x.qs, x.qs rearranged to match the
+ * weight vectors). Each row then turns 16 blocks at a time into 16 float
+ * terms P[b] (isums by _mm512_dpbusd_epi32, unsigned weight codes times
+ * signed activations, signed codes shifted by a constant and corrected with
+ * the block sum). The terms of the 16 rows are transposed so that lanes are
+ * rows, and added into the row sums block by block, in block order, as the
+ * reference does: the float chain stays sequential per row, the adds of 16
+ * rows run side by side. Terms past the row's last block are +0.0f, which
+ * leaves a sum that starts at +0.0f unchanged. */
+#include "kernels/qdot.h"
+#include "kernels/qdot_legacy_block.h"
+
+#include <immintrin.h>
+
+#define CHUNK 256 /* blocks per column chunk (a multiple of 16) */
+#define ROWS 16
+
+typedef struct {
+    _Alignas(64) int8_t xqs[CHUNK * 32]; /* split (nibble types) or plain layout */
+    _Alignas(64) float dx[CHUNK];
+    _Alignas(64) float sx[CHUNK];
+    _Alignas(64) int32_t xsum[CHUNK];
+} xchunk;
+
+/* Split layout: per 4 blocks, 64 bytes of their values 0..15 (block k in
+ * 128-bit lane k), then 64 bytes of their values 16..31. Plain: 32 bytes
+ * per block. */
+static inline int8_t *split_lo(xchunk *c, int b) { return c->xqs + (b / 4) * 128 + (b % 4) * 16; }
+
+/* a_g holds blocks 4g+k in 128-bit lane k as 4 int32 partial sums; returns
+ * the 16 block sums in block order. */
+static inline __m512i isum16_groups(__m512i a0, __m512i a1, __m512i a2, __m512i a3) {
+    const __m512i s01 = _mm512_add_epi32(_mm512_unpacklo_epi32(a0, a1), _mm512_unpackhi_epi32(a0, a1));
+    const __m512i s23 = _mm512_add_epi32(_mm512_unpacklo_epi32(a2, a3), _mm512_unpackhi_epi32(a2, a3));
+    const __m512i t = _mm512_add_epi32(_mm512_unpacklo_epi64(s01, s23), _mm512_unpackhi_epi64(s01, s23));
+    /* t: dword 4k+j holds block 4j+k */
+    const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+    return _mm512_permutexvar_epi32(order, t);
+}
+
+/* z_j holds blocks 2j, 2j+1 as 8 partial sums each: to the group form */
+static inline __m512i pairs_to_group(__m512i z0, __m512i z1) {
+    return _mm512_add_epi32(_mm512_shuffle_i32x4(z0, z1, _MM_SHUFFLE(2, 0, 2, 0)),
+                            _mm512_shuffle_i32x4(z0, z1, _MM_SHUFFLE(3, 1, 3, 1)));
+}
+
+static void prep_chunk(xchunk *c, const uint8_t *xb0, int nfull, int q81, int split) {
+    const size_t xbs = q81 ? sizeof(block_q8_1) : sizeof(block_q8_0);
+    const int qoff = q81 ? 4 : 2;
+    for (int b = 0; b < nfull; b++) {
+        const uint8_t *xb = xb0 + (size_t)b * xbs;
+        uint16_t h[2];
+        memcpy(h, xb, 4);
+        c->dx[b] = _cvtsh_ss(h[0]);
+        c->sx[b] = _cvtsh_ss(h[1]); /* meaningful for Q8_1 only */
+        const __m128i lo = _mm_loadu_si128((const __m128i *)(xb + qoff));
+        const __m128i hi = _mm_loadu_si128((const __m128i *)(xb + qoff + 16));
+        int8_t *dlo = split ? split_lo(c, b) : c->xqs + b * 32;
+        _mm_storeu_si128((__m128i *)dlo, lo);
+        _mm_storeu_si128((__m128i *)(dlo + (split ? 64 : 16)), hi);
+    }
+    const __m512i ones = _mm512_set1_epi8(1), zero = _mm512_setzero_si512();
+    for (int b = 0; b < nfull; b += 16) {
+        __m512i g[4];
+        for (int k = 0; k < 4; k++) {
+            const int8_t *p = c->xqs + (b + 4 * k) * 32; /* both layouts: 4 blocks in 128 bytes */
+            const __m512i z0 = _mm512_dpbusd_epi32(zero, ones, _mm512_load_si512(p));
+            const __m512i z1 = _mm512_dpbusd_epi32(zero, ones, _mm512_load_si512(p + 64));
+            g[k] = split ? _mm512_add_epi32(z0, z1) : pairs_to_group(z0, z1);
+        }
+        _mm512_store_si512(c->xsum + b, isum16_groups(g[0], g[1], g[2], g[3]));
+    }
+}
+
+/* Index for _mm512_permutex2var_epi16 over A = bytes [0,64) and B = bytes
+ * [bofs, bofs+64) of a 4-block group: word w of the group. */
+static inline uint16_t group_word(int w, int bofs) { return (uint16_t)(w < 32 ? w : 32 + w - bofs / 2); }
+
+/* Word-aligned nibble formats (Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL). */
+typedef struct {
+    __m512i qs_idx;     /* qs of the 4 blocks, block k in lane k */
+    __m512i qh_idx;     /* words 0..3: low 16 qh bits of blocks 0..3, 4..7: high */
+    __m512i hdr_idx[4]; /* d of block 4g+k to word 4g+k, m to word 16+4g+k */
+    __mmask32 hdr_mask[4];
+    __m512i table;      /* nibble to code + 128 (IQ4_NL) */
+} nib_consts;
+
+static void nib_consts_init(nib_consts *k, int bs, int qs_off, int qh_off, int has_m, const int8_t *tab) {
+    const int bofs = 4 * bs - 64;
+    _Alignas(64) uint16_t q[32], h[32] = {0}, hd[4][32];
+    for (int b = 0; b < 4; b++)
+        for (int i = 0; i < 8; i++) q[8 * b + i] = group_word((b * bs + qs_off) / 2 + i, bofs);
+    if (qh_off >= 0)
+        for (int b = 0; b < 4; b++) {
+            h[b] = group_word((b * bs + qh_off) / 2, bofs);
+            h[4 + b] = group_word((b * bs + qh_off) / 2 + 1, bofs);
+        }
+    k->qs_idx = _mm512_load_si512(q);
+    k->qh_idx = _mm512_load_si512(h);
+    for (int g = 0; g < 4; g++) {
+        memset(hd[g], 0, sizeof hd[g]);
+        uint32_t m = 0;
+        for (int b = 0; b < 4; b++) {
+            hd[g][4 * g + b] = group_word(b * bs / 2, bofs);
+            m |= 1u << (4 * g + b);
+            if (has_m) {
+                hd[g][16 + 4 * g + b] = group_word(b * bs / 2 + 1, bofs);
+                m |= 1u << (16 + 4 * g + b);
+            }
+        }
+        k->hdr_idx[g] = _mm512_load_si512(hd[g]);
+        k->hdr_mask[g] = m;
+    }
+    _Alignas(16) int8_t t[16];
+    for (int i = 0; i < 16; i++) t[i] = tab ? (int8_t)(tab[i] + 128) : 0;
+    k->table = _mm512_broadcast_i32x4(_mm_load_si128((const __m128i *)t));
+}
+
+/* 16 blocks of one row: P[0..15]. bs, qh_off, has_m, use_table, shift are
+ * constants at each call site, so each type gets its own straight code. */
+static inline __attribute__((always_inline)) void nib16(const uint8_t *w, const xchunk *c, int bi,
+                                                         float *P, const nib_consts *k, int bs,
+                                                         int qh_off, int has_m, int use_table,
+                                                         int shift) {
+    const int bofs = 4 * bs - 64;
+    const __m512i m0f = _mm512_set1_epi8(0x0F), c16 = _mm512_set1_epi8(0x10), zero = _mm512_setzero_si512();
+    __m512i acc[4], hdr = zero;
+    for (int g = 0; g < 4; g++) {
+        const uint8_t *p = w + (size_t)g * 4 * bs;
+        const __m512i A = _mm512_loadu_si512(p), B = _mm512_loadu_si512(p + bofs);
+        const __m512i q = _mm512_permutex2var_epi16(A, k->qs_idx, B);
+        __m512i lo = _mm512_and_si512(q, m0f);
+        __m512i hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), m0f);
+        if (qh_off >= 0) {
+            const __m128i h = _mm512_castsi512_si128(_mm512_permutex2var_epi16(A, k->qh_idx, B));
+            lo = _mm512_mask_add_epi8(lo, _cvtu64_mask64((uint64_t)_mm_cvtsi128_si64(h)), lo, c16);
+            hi = _mm512_mask_add_epi8(hi, _cvtu64_mask64((uint64_t)_mm_extract_epi64(h, 1)), hi, c16);
+        }
+        if (use_table) {
+            lo = _mm512_shuffle_epi8(k->table, lo);
+            hi = _mm512_shuffle_epi8(k->table, hi);
+        }
+        const int8_t *xp = c->xqs + (bi + 4 * g) * 32;
+        acc[g] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(zero, lo, _mm512_load_si512(xp)), hi,
+                                     _mm512_load_si512(xp + 64));
+        hdr = _mm512_or_si512(hdr, _mm512_maskz_permutex2var_epi16(k->hdr_mask[g], A, k->hdr_idx[g], B));
+    }
+    __m512i isum = isum16_groups(acc[0], acc[1], acc[2], acc[3]);
+    if (shift) isum = _mm512_sub_epi32(isum, _mm512_slli_epi32(_mm512_load_si512(c->xsum + bi), shift));
+    const __m512 dw = _mm512_cvtph_ps(_mm512_castsi512_si256(hdr));
+    __m512 t = _mm512_mul_ps(_mm512_mul_ps(dw, _mm512_load_ps(c->dx + bi)), _mm512_cvtepi32_ps(isum));
+    if (has_m) {
+        const __m512 mw = _mm512_cvtph_ps(_mm512_extracti64x4_epi64(hdr, 1));
+        t = _mm512_add_ps(t, _mm512_mul_ps(mw, _mm512_load_ps(c->sx + bi)));
+    }
+    _mm512_storeu_ps(P, t);
+}
+
+static inline void q8_0_16(const uint8_t *w, const xchunk *c, int bi, float *P) {
+    const __m512i flip = _mm512_set1_epi8((char)0x80), zero = _mm512_setzero_si512();
+    __m512i z[8];
+    for (int j = 0; j < 8; j++) {
+        const uint8_t *p = w + (size_t)j * 2 * sizeof(block_q8_0);
+        __m512i v = _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(p + 2)));
+        v = _mm512_inserti64x4(v, _mm256_loadu_si256((const __m256i *)(p + 2 + sizeof(block_q8_0))), 1);
+        /* code + 128 as unsigned; isum = dot - 128 * sum(x) */
+        z[j] = _mm512_dpbusd_epi32(zero, _mm512_xor_si512(v, flip), _mm512_load_si512(c->xqs + (bi + 2 * j) * 32));
+    }
+    __m512i isum = isum16_groups(pairs_to_group(z[0], z[1]), pairs_to_group(z[2], z[3]),
+                                 pairs_to_group(z[4], z[5]), pairs_to_group(z[6], z[7]));
+    isum = _mm512_sub_epi32(isum, _mm512_slli_epi32(_mm512_load_si512(c->xsum + bi), 7));
+    const __m512i offs = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                            _mm512_set1_epi32((int)sizeof(block_q8_0)));
+    const __m512i d16 = _mm512_and_si512(_mm512_i32gather_epi32(offs, w, 1), _mm512_set1_epi32(0xFFFF));
+    const __m512 dw = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(d16));
+    _mm512_storeu_ps(P, _mm512_mul_ps(_mm512_mul_ps(dw, _mm512_load_ps(c->dx + bi)), _mm512_cvtepi32_ps(isum)));
+}
+
+static inline void mxfp4_16(const uint8_t *w, const xchunk *c, int bi, float *P, __m512i table) {
+    const __m512i m0f = _mm512_set1_epi8(0x0F), zero = _mm512_setzero_si512();
+    const size_t bs = sizeof(block_mxfp4);
+    __m512i acc[4];
+    for (int g = 0; g < 4; g++) {
+        const uint8_t *p = w + (size_t)g * 4 * bs + 1;
+        __m512i q = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)p));
+        q = _mm512_inserti32x4(q, _mm_loadu_si128((const __m128i *)(p + bs)), 1);
+        q = _mm512_inserti32x4(q, _mm_loadu_si128((const __m128i *)(p + 2 * bs)), 2);
+        q = _mm512_inserti32x4(q, _mm_loadu_si128((const __m128i *)(p + 3 * bs)), 3);
+        const __m512i lo = _mm512_shuffle_epi8(table, _mm512_and_si512(q, m0f));
+        const __m512i hi = _mm512_shuffle_epi8(table, _mm512_and_si512(_mm512_srli_epi16(q, 4), m0f));
+        const int8_t *xp = c->xqs + (bi + 4 * g) * 32;
+        acc[g] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(zero, lo, _mm512_load_si512(xp)), hi,
+                                     _mm512_load_si512(xp + 64));
+    }
+    __m512i isum = isum16_groups(acc[0], acc[1], acc[2], acc[3]);
+    isum = _mm512_sub_epi32(isum, _mm512_slli_epi32(_mm512_load_si512(c->xsum + bi), 7));
+    /* E8M0 halved: 2^(e-128), i.e. bits (e-1) << 23, or 0x00200000 << e below 2 */
+    const __m512i offs = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                            _mm512_set1_epi32((int)bs));
+    const __m512i e = _mm512_and_si512(_mm512_i32gather_epi32(offs, w, 1), _mm512_set1_epi32(0xFF));
+    const __mmask16 small = _mm512_cmplt_epu32_mask(e, _mm512_set1_epi32(2));
+    const __m512i bits = _mm512_mask_blend_epi32(small, _mm512_slli_epi32(_mm512_sub_epi32(e, _mm512_set1_epi32(1)), 23),
+                                                 _mm512_sllv_epi32(_mm512_set1_epi32(0x00200000), e));
+    const __m512 dw = _mm512_castsi512_ps(bits);
+    _mm512_storeu_ps(P, _mm512_mul_ps(_mm512_mul_ps(dw, _mm512_load_ps(c->dx + bi)), _mm512_cvtepi32_ps(isum)));
+}
+
+/* rows: 16 terms per row from row pointer w (block bi of the chunk) */
+typedef void (*row16_fn)(const uint8_t *w, const xchunk *c, int bi, float *P, const nib_consts *k);
+typedef float (*term_fn)(const void *wb, const void *xb);
+
+static inline void transpose_add16(__m512 *acc, const float (*P)[CHUNK], int t) {
+    __m512 r[16], u[16];
+    for (int i = 0; i < 16; i++) r[i] = _mm512_load_ps(&P[i][t]);
+    for (int i = 0; i < 16; i += 4) {
+        const __m512 t0 = _mm512_unpacklo_ps(r[i], r[i + 1]), t1 = _mm512_unpackhi_ps(r[i], r[i + 1]);
+        const __m512 t2 = _mm512_unpacklo_ps(r[i + 2], r[i + 3]), t3 = _mm512_unpackhi_ps(r[i + 2], r[i + 3]);
+        /* u[4c + R]: rows 4R..4R+3 at column 4l+c in 128-bit lane l */
+        u[0 + i / 4] = _mm512_shuffle_ps(t0, t2, 0x44);
+        u[4 + i / 4] = _mm512_shuffle_ps(t0, t2, 0xEE);
+        u[8 + i / 4] = _mm512_shuffle_ps(t1, t3, 0x44);
+        u[12 + i / 4] = _mm512_shuffle_ps(t1, t3, 0xEE);
+    }
+    __m512 col[16];
+    for (int cc = 0; cc < 4; cc++) {
+        const __m512 v = _mm512_shuffle_f32x4(u[4 * cc], u[4 * cc + 1], 0x88);
+        const __m512 wv = _mm512_shuffle_f32x4(u[4 * cc], u[4 * cc + 1], 0xDD);
+        const __m512 v2 = _mm512_shuffle_f32x4(u[4 * cc + 2], u[4 * cc + 3], 0x88);
+        const __m512 w2 = _mm512_shuffle_f32x4(u[4 * cc + 2], u[4 * cc + 3], 0xDD);
+        col[cc] = _mm512_shuffle_f32x4(v, v2, 0x88);
+        col[8 + cc] = _mm512_shuffle_f32x4(v, v2, 0xDD);
+        col[4 + cc] = _mm512_shuffle_f32x4(wv, w2, 0x88);
+        col[12 + cc] = _mm512_shuffle_f32x4(wv, w2, 0xDD);
+    }
+    for (int j = 0; j < 16; j++) *acc = _mm512_add_ps(*acc, col[j]);
+}
+
+static inline __attribute__((always_inline)) void drive(float *y, const void *W, size_t row_bytes, const void *xq,
+                                                         int n, int r0, int r1, size_t wbs, int q81, int split,
+                                                         row16_fn f16, term_fn tail, const nib_consts *k) {
+    xchunk c;
+    _Alignas(64) float P[ROWS][CHUNK];
+    const int nb = n / 32;
+    const size_t xbs = q81 ? sizeof(block_q8_1) : sizeof(block_q8_0);
+    for (int g0 = r0; g0 < r1; g0 += ROWS) {
+        const int R = r1 - g0 < ROWS ? r1 - g0 : ROWS;
+        __m512 acc = _mm512_setzero_ps();
+        for (int c0 = 0; c0 < nb; c0 += CHUNK) {
+            const int nbc = nb - c0 < CHUNK ? nb - c0 : CHUNK, nfull = nbc & ~15, npad = (nbc + 15) & ~15;
+            const uint8_t *xb0 = (const uint8_t *)xq + (size_t)c0 * xbs;
+            prep_chunk(&c, xb0, nfull, q81, split);
+            for (int r = 0; r < R; r++) {
+                const uint8_t *row = (const uint8_t *)W + (size_t)(g0 + r) * row_bytes + (size_t)c0 * wbs;
+                for (int bi = 0; bi < nfull; bi += 16) f16(row + (size_t)bi * wbs, &c, bi, &P[r][bi], k);
+                for (int b = nfull; b < nbc; b++) P[r][b] = tail(row + (size_t)b * wbs, xb0 + (size_t)b * xbs);
+                for (int b = nbc; b < npad; b++) P[r][b] = 0.0f;
+            }
+            for (int r = R; r < ROWS; r++) memset(P[r], 0, (size_t)npad * sizeof(float));
+            for (int t = 0; t < npad; t += 16) transpose_add16(&acc, (const float (*)[CHUNK])P, t);
+        }
+        _mm512_mask_storeu_ps(y + g0, (__mmask16)((1u << R) - 1), acc);
+    }
+}
+
+#define NIB_KERNEL(name, wblock, q81, qs_off, qh_off, has_m, use_tab, tab, shift)                       \
+    static void name##_16(const uint8_t *w, const xchunk *c, int bi, float *P, const nib_consts *k) {   \
+        nib16(w, c, bi, P, k, (int)sizeof(wblock), qh_off, has_m, use_tab, shift);                  \
+    }                                                                                                   \
+    static float name##_tail(const void *wb, const void *xb) { return lq_legacy_term_##name(wb, xb); }  \
+    void lq_qdot_##name##_avx512(float *y, const void *W, size_t row_bytes, const void *xq, int n, int r0, \
+                                 int r1) {                                                              \
+        nib_consts k;                                                                                   \
+        nib_consts_init(&k, (int)sizeof(wblock), qs_off, qh_off, has_m, tab);                           \
+        drive(y, W, row_bytes, xq, n, r0, r1, sizeof(wblock), q81, 1, name##_16, name##_tail, &k);     \
+    }
+
+NIB_KERNEL(q4_0, block_q4_0, 0, 2, -1, 0, 0, NULL, 3)
+NIB_KERNEL(q4_1, block_q4_1, 1, 4, -1, 1, 0, NULL, 0)
+NIB_KERNEL(q5_0, block_q5_0, 0, 6, 2, 0, 0, NULL, 4)
+NIB_KERNEL(q5_1, block_q5_1, 1, 8, 4, 1, 0, NULL, 0)
+NIB_KERNEL(iq4_nl, block_iq4_nl, 0, 2, -1, 0, 1, lq_kvalues_iq4nl, 7)
+
+static void q8_0_16w(const uint8_t *w, const xchunk *c, int bi, float *P, const nib_consts *k) { q8_0_16(w, c, bi, P); }
+static float q8_0_tail(const void *wb, const void *xb) { return lq_legacy_term_q8_0(wb, xb); }
+
+void lq_qdot_q8_0_avx512(float *y, const void *W, size_t row_bytes, const void *xq, int n, int r0, int r1) {
+    drive(y, W, row_bytes, xq, n, r0, r1, sizeof(block_q8_0), 0, 0, q8_0_16w, q8_0_tail, NULL);
+}
+
+static void mxfp4_16w(const uint8_t *w, const xchunk *c, int bi, float *P, const nib_consts *k) {
+    mxfp4_16(w, c, bi, P, k->table);
+}
+static float mxfp4_tail(const void *wb, const void *xb) { return lq_legacy_term_mxfp4(wb, xb); }
+
+void lq_qdot_mxfp4_avx512(float *y, const void *W, size_t row_bytes, const void *xq, int n, int r0, int r1) {
+    nib_consts k;
+    nib_consts_init(&k, 18, 2, -1, 0, lq_kvalues_mxfp4); /* only the table is used */
+    drive(y, W, row_bytes, xq, n, r0, r1, sizeof(block_mxfp4), 0, 1, mxfp4_16w, mxfp4_tail, &k);
+}
