@@ -6,6 +6,7 @@
  * a second vpdpbusd of the activations. */
 #include <immintrin.h>
 
+#include "core/lq.h"
 #include "kernels/qdot_llmq.h"
 #include "quant/blocks.h"
 
@@ -24,84 +25,146 @@ INLINE float reduce16(__m512 acc) {
     return _mm_cvtss_f32(_mm_add_ss(r, _mm_movehdup_ps(r)));
 }
 
-/* 32 unsigned code fields of a unit in value order (8 bit: the raw bytes) */
-INLINE __m256i unit_codes(int bits, const uint8_t *u) {
-    if (bits == 8) return _mm256_loadu_si256((const __m256i *)u);
-    if (bits == 4) {
-        const __m128i v = _mm_loadu_si128((const __m128i *)u), m = _mm_set1_epi8(0x0F);
-        return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), m), _mm_and_si128(v, m));
+/* Code fields of units b, b+1 (u1 NULL: zeros) in value order, 64 bytes;
+ * 8-bit symmetric codes come back offset by 128 (xor 0x80). contig: u1
+ * follows u0 directly. */
+INLINE __m512i pair_codes(int bits, bool asym, bool contig, const uint8_t *u0, const uint8_t *u1) {
+    if (bits == 8) {
+        __m512i c;
+        if (contig && u1) c = _mm512_loadu_si512(u0);
+        else c = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)u0)),
+                                    u1 ? _mm256_loadu_si256((const __m256i *)u1) : _mm256_setzero_si256(), 1);
+        return asym ? c : _mm512_xor_si512(c, _mm512_set1_epi8((char)0x80));
     }
-    int64_t q;
-    memcpy(&q, u, 8);
-    __m256i c = _mm256_and_si256(_mm256_srlv_epi64(_mm256_set1_epi64x(q), _mm256_set_epi64x(6, 4, 2, 0)),
-                                 _mm256_set1_epi8(3));
+    if (bits == 4) {
+        __m256i v;
+        if (contig && u1) v = _mm256_loadu_si256((const __m256i *)u0);
+        else v = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)u0)),
+                                         u1 ? _mm_loadu_si128((const __m128i *)u1) : _mm_setzero_si128(), 1);
+        /* 128-bit lanes [u0, u0, u1, u1], the odd ones shifted to their high nibbles */
+        const __m512i z = _mm512_permutexvar_epi64(_mm512_set_epi64(3, 2, 3, 2, 1, 0, 1, 0), _mm512_castsi256_si512(v));
+        return _mm512_and_si512(_mm512_srlv_epi64(z, _mm512_set_epi64(4, 4, 0, 0, 4, 4, 0, 0)), _mm512_set1_epi8(0x0F));
+    }
+    /* 2 bit (and the low bits of 3 bit): each 8-byte word to 4 qwords shifted by 0, 2, 4, 6 */
+    int64_t q0, q1 = 0;
+    memcpy(&q0, u0, 8);
+    if (u1) memcpy(&q1, u1, 8);
+    const __m512i z = _mm512_permutexvar_epi64(_mm512_set_epi64(1, 1, 1, 1, 0, 0, 0, 0),
+                                               _mm512_castsi128_si512(_mm_set_epi64x(q1, q0)));
+    __m512i c = _mm512_and_si512(_mm512_srlv_epi64(z, _mm512_set_epi64(6, 4, 2, 0, 6, 4, 2, 0)), _mm512_set1_epi8(3));
     if (bits == 3) {
-        uint32_t hi;
-        memcpy(&hi, u + 8, 4);
-        c = _mm256_or_si256(c, _mm256_maskz_set1_epi8((__mmask32)hi, 4));
+        uint32_t h0, h1 = 0;
+        memcpy(&h0, u0 + 8, 4);
+        if (u1) memcpy(&h1, u1 + 8, 4);
+        c = _mm512_or_si512(c, _mm512_maskz_set1_epi8((__mmask64)h0 | (__mmask64)h1 << 32, 4));
     }
     return c;
 }
 
-/* unit b of a row: code bytes, group scale and min */
-INLINE const uint8_t *int_unit(const uint8_t *row, int bits, int group, bool asym, int b, float *dw, float *m) {
-    if (group == 0) {
-        memcpy(dw, row, 4);
-        *m = 0.0f;
-        return row + 4 + 32 * (size_t)b;
+/* The activations of two units, prepared once per call: the int8 values,
+ * the per-lane offset term (symmetric: -2^(bits-1) * sum a as the int32
+ * start of vpdpbusd; asymmetric: sum a as float) and the fp16 scales
+ * [da0 x 8, da1 x 8] as floats. */
+typedef struct act_pair {
+    __m512i a;
+    __m512i corr;
+    __m512 da;
+} act_pair;
+
+INLINE void prepare_acts(int bits, bool asym, const block_q8_0 *xb, int nb, act_pair *ap) {
+    const __m512i off = _mm512_set1_epi8((char)(asym ? 1 : 1 << (bits - 1)));
+    for (int b = 0; b < nb; b += 2) {
+        const bool pair = b + 1 < nb;
+        const __m512i a = _mm512_inserti64x4(
+            _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)xb[b].qs)),
+            pair ? _mm256_loadu_si256((const __m256i *)xb[b + 1].qs) : _mm256_setzero_si256(), 1);
+        const __m512i sa = _mm512_dpbusd_epi32(_mm512_setzero_si512(), off, a);
+        act_pair *p = &ap[b / 2];
+        p->a = a;
+        p->corr = asym ? _mm512_castps_si512(_mm512_cvtepi32_ps(sa)) : _mm512_sub_epi32(_mm512_setzero_si512(), sa);
+        p->da = _mm512_mask_blend_ps(0xFF00, _mm512_set1_ps(_cvtsh_ss(xb[b].d)),
+                                     _mm512_set1_ps(pair ? _cvtsh_ss(xb[b + 1].d) : 0.0f));
     }
-    const int upg = group / 32, ub = bits * 4, hdr = asym ? 4 : 2;
-    const uint8_t *blk = row + (size_t)(b / upg) * (size_t)(hdr + upg * ub);
-    *dw = f16(blk);
-    *m = asym ? f16(blk + 2) : 0.0f;
-    return blk + hdr + (b % upg) * ub;
 }
 
-INLINE void int_rows(int bits, int group, bool asym, float *y, const void *W, size_t row_bytes, const void *xq, int n,
-                     int r0, int r1) {
-    const block_q8_0 *xb = xq;
-    const int nb = n / 32;
-    /* asym: sums of activations; sym: 2^(bits-1) times them, the offset of
-     * the stored fields (int8 codes are offset by xor 0x80) */
-    const __m512i off = _mm512_set1_epi8((char)(asym ? 1 : 1 << (bits - 1)));
-    const __m256i flip = _mm256_set1_epi8((char)0x80);
+/* [v0 x 8, v1 x 8] of two fp16 values */
+INLINE __m512 pair_f16(const uint8_t *p0, const uint8_t *p1) {
+    uint16_t h0, h1;
+    memcpy(&h0, p0, 2);
+    memcpy(&h1, p1, 2);
+    const __m128 two = _mm_cvtph_ps(_mm_cvtsi32_si128((int)((uint32_t)h0 | (uint32_t)h1 << 16)));
+    return _mm512_permutexvar_ps(_mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0),
+                                 _mm512_castps128_ps512(two));
+}
+
+/* the ref's t of units b, b+1 (c: their codes, dwv / mv: scale and min per lane) */
+INLINE __m512 pair_term(bool asym, __m512i c, __m512 dwv, __m512 mv, const act_pair *a) {
+    const __m512i p = _mm512_dpbusd_epi32(asym ? _mm512_setzero_si512() : a->corr, c, a->a);
+    __m512 t = _mm512_mul_ps(_mm512_mul_ps(dwv, a->da), _mm512_cvtepi32_ps(p));
+    if (asym) t = _mm512_add_ps(t, _mm512_mul_ps(_mm512_mul_ps(mv, a->da), _mm512_castsi512_ps(a->corr)));
+    return t;
+}
+
+INLINE void int_rows_prepared(int bits, int group, bool asym, float *y, const uint8_t *W, size_t row_bytes,
+                              const act_pair *ap, int nb, int r0, int r1) {
+    const int ub = bits * 4, hdr = asym ? 4 : 2, upg = group / 32, bsz = hdr + upg * ub;
+    const __m512 zero = _mm512_setzero_ps();
     for (int r = r0; r < r1; r++) {
-        const uint8_t *row = (const uint8_t *)W + (size_t)r * row_bytes;
+        const uint8_t *row = W + (size_t)r * row_bytes;
         __m512 acc = _mm512_setzero_ps();
-        for (int b = 0; b < nb; b += 2) {
-            const bool pair = b + 1 < nb;
-            float dw0, m0, dw1 = 0.0f, m1 = 0.0f;
-            const uint8_t *u0 = int_unit(row, bits, group, asym, b, &dw0, &m0);
-            __m256i c0 = unit_codes(bits, u0), c1 = _mm256_setzero_si256();
-            __m256i a1 = _mm256_setzero_si256();
-            float da1 = 0.0f;
-            if (pair) {
-                const uint8_t *u1 = int_unit(row, bits, group, asym, b + 1, &dw1, &m1);
-                c1 = unit_codes(bits, u1);
-                a1 = _mm256_loadu_si256((const __m256i *)xb[b + 1].qs);
-                da1 = _cvtsh_ss(xb[b + 1].d);
+        if (group == 0) { /* row-wise: fp32 scale, then the int8 codes */
+            float s;
+            memcpy(&s, row, 4);
+            const __m512 dwv = _mm512_set1_ps(s);
+            int b = 0;
+            for (; b + 1 < nb; b += 2)
+                acc = _mm512_add_ps(acc, pair_term(asym, pair_codes(bits, asym, true, row + 4 + 32 * b, row + 36 + 32 * b),
+                                                   dwv, zero, &ap[b / 2]));
+            if (b < nb)
+                acc = _mm512_mask_add_ps(acc, 0x00FF, acc,
+                                         pair_term(asym, pair_codes(bits, asym, true, row + 4 + 32 * b, NULL), dwv, zero,
+                                                   &ap[b / 2]));
+        } else if (group == 32) { /* a pair of units spans two blocks */
+            int b = 0;
+            for (; b + 1 < nb; b += 2) {
+                const uint8_t *b0 = row + (size_t)b * bsz, *b1 = b0 + bsz;
+                const __m512 mv = asym ? pair_f16(b0 + 2, b1 + 2) : zero;
+                acc = _mm512_add_ps(acc, pair_term(asym, pair_codes(bits, asym, false, b0 + hdr, b1 + hdr),
+                                                   pair_f16(b0, b1), mv, &ap[b / 2]));
             }
-            if (bits == 8 && !asym) {
-                c0 = _mm256_xor_si256(c0, flip);
-                c1 = _mm256_xor_si256(c1, flip);
+            if (b < nb) {
+                const uint8_t *b0 = row + (size_t)b * bsz;
+                const __m512 mv = asym ? pair_f16(b0 + 2, b0 + 2) : zero;
+                acc = _mm512_mask_add_ps(acc, 0x00FF, acc,
+                                         pair_term(asym, pair_codes(bits, asym, false, b0 + hdr, NULL), pair_f16(b0, b0),
+                                                   mv, &ap[b / 2]));
             }
-            const float da0 = _cvtsh_ss(xb[b].d);
-            const __m512i cz = _mm512_inserti64x4(_mm512_castsi256_si512(c0), c1, 1);
-            const __m512i az =
-                _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)xb[b].qs)), a1, 1);
-            __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), cz, az);
-            const __m512i sa = _mm512_dpbusd_epi32(_mm512_setzero_si512(), off, az);
-            if (!asym) p = _mm512_sub_epi32(p, sa);
-            const __m512 sw = _mm512_mask_blend_ps(0xFF00, _mm512_set1_ps(dw0 * da0), _mm512_set1_ps(dw1 * da1));
-            __m512 t = _mm512_mul_ps(sw, _mm512_cvtepi32_ps(p));
-            if (asym) {
-                const __m512 sm = _mm512_mask_blend_ps(0xFF00, _mm512_set1_ps(m0 * da0), _mm512_set1_ps(m1 * da1));
-                t = _mm512_add_ps(t, _mm512_mul_ps(sm, _mm512_cvtepi32_ps(sa)));
+        } else { /* 64 / 128: whole pairs inside a block */
+            for (int g = 0; g < nb / upg; g++) {
+                const uint8_t *blk = row + (size_t)g * bsz;
+                const __m512 dwv = _mm512_set1_ps(f16(blk)), mv = asym ? _mm512_set1_ps(f16(blk + 2)) : zero;
+                for (int k = 0; k < upg; k += 2) {
+                    const uint8_t *u = blk + hdr + k * ub;
+                    acc = _mm512_add_ps(acc, pair_term(asym, pair_codes(bits, asym, true, u, u + ub), dwv, mv,
+                                                       &ap[(g * upg + k) / 2]));
+                }
             }
-            acc = _mm512_mask_add_ps(acc, pair ? 0xFFFF : 0x00FF, acc, t);
         }
         y[r] = reduce16(acc);
     }
+}
+
+INLINE void int_rows(int bits, int group, bool asym, lq_qdot_rows_fn ref, float *y, const void *W, size_t row_bytes,
+                     const void *xq, int n, int r0, int r1) {
+    const int nb = n / 32, np = (nb + 1) / 2;
+    act_pair stack[64], *ap = stack; /* 12 KiB: rows up to 4096 values */
+    if (np > 64 && !(ap = lq_alloc_aligned((size_t)np * sizeof *ap))) {
+        ref(y, W, row_bytes, xq, n, r0, r1); /* same bits, without the prepared activations */
+        return;
+    }
+    prepare_acts(bits, asym, xq, nb, ap);
+    int_rows_prepared(bits, group, asym, y, W, row_bytes, ap, nb, r0, r1);
+    if (ap != stack) lq_free_aligned(ap);
 }
 
 /* ---------------------------------------------------------- float formats */
@@ -173,7 +236,7 @@ INLINE void f32_rows(int kind, int group, float *y, const void *W, size_t row_by
 
 #define INT_K(name, bits, group, asym)                                                                        \
     void lq_qdot_llmq_##name##_avx512(float *y, const void *W, size_t rb, const void *xq, int n, int r0, int r1) { \
-        int_rows(bits, group, asym, y, W, rb, xq, n, r0, r1);                                                 \
+        int_rows(bits, group, asym, lq_qdot_llmq_##name##_ref, y, W, rb, xq, n, r0, r1);                                                 \
     }
 #define F32_K(name, kind, group)                                                                              \
     void lq_qdot_llmq_##name##_avx512(float *y, const void *W, size_t rb, const void *xq, int n, int r0, int r1) { \
