@@ -4,9 +4,8 @@
  * lane sums of 4 products come from vpmaddubsw + vpmaddwd, exact because
  * |code * activation| pairs stay below 2^15 (codes < 16 unsigned, or int8
  * codes through the abs/sign trick, activations |a| <= 127 as
- * lq_quant_q8_0_ref makes them). The float formats (NF4, E4M3) call the
- * reference kernels on AVX2: they need a 16-entry float lookup per value,
- * which AVX-512's vpermps does in one step. */
+ * lq_quant_q8_0_ref makes them). Float formats (NF4, E4M3): the ref's 16
+ * lanes as two ymm, values i % 16 < 8 in the first. */
 #include <immintrin.h>
 
 #include "kernels/qdot_llmq.h"
@@ -103,13 +102,95 @@ INLINE void int_rows(int bits, int group, bool asym, float *y, const void *W, si
     }
 }
 
+/* 8 E4M3 codes (int32) to floats, exactly as lq_e4m3_to_fp32 (see the
+ * AVX-512 file: integer rebias for normals, magnitude * 2^-9 below 8) */
+INLINE __m256 e4m3_decode(__m256i c) {
+    const __m256i mag = _mm256_and_si256(c, _mm256_set1_epi32(0x7F));
+    const __m256i sign = _mm256_slli_epi32(_mm256_and_si256(c, _mm256_set1_epi32(0x80)), 24);
+    const __m256 normal = _mm256_castsi256_ps(_mm256_add_epi32(_mm256_slli_epi32(mag, 20), _mm256_set1_epi32(120 << 23)));
+    const __m256 sub = _mm256_mul_ps(_mm256_cvtepi32_ps(mag), _mm256_set1_ps(0x1p-9f));
+    __m256 v = _mm256_blendv_ps(normal, sub, _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32(8), mag)));
+    v = _mm256_blendv_ps(v, _mm256_castsi256_ps(_mm256_set1_epi32(0x7FC00000)),
+                         _mm256_castsi256_ps(_mm256_cmpeq_epi32(mag, _mm256_set1_epi32(0x7F))));
+    return _mm256_or_ps(v, _mm256_castsi256_ps(sign));
+}
+
+/* NF4 values of 8 codes (int32 0..15): two 8-entry permutes, chosen by bit 3 */
+INLINE __m256 nf4_lookup(__m256i c, __m256 lo, __m256 hi) {
+    return _mm256_blendv_ps(_mm256_permutevar8x32_ps(lo, c), _mm256_permutevar8x32_ps(hi, c),
+                            _mm256_castsi256_ps(_mm256_slli_epi32(c, 28)));
+}
+
+INLINE __m256 mul_add(__m256 acc, __m256 w, const float *x) { return _mm256_add_ps(acc, _mm256_mul_ps(w, _mm256_loadu_ps(x))); }
+
+INLINE __m256i bytes8(const uint8_t *p) {
+    int64_t v;
+    memcpy(&v, p, 8);
+    return _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(v));
+}
+
+INLINE void f32_rows(int kind, int group, float *y, const void *W, size_t row_bytes, const void *xq, int n, int r0,
+                     int r1) {
+    const float *x = xq;
+    const int tail = kind == 1 ? n % 16 : 0;
+    for (int r = r0; r < r1; r++) {
+        const uint8_t *row = (const uint8_t *)W + (size_t)r * row_bytes;
+        __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+        if (kind == 0) {
+            const __m256 lo = _mm256_loadu_ps(lq_nf4_values), hi = _mm256_loadu_ps(lq_nf4_values + 8);
+            const __m256i m4 = _mm256_set1_epi32(0xF);
+            for (int b = 0; b < n / 64; b++) {
+                const uint8_t *blk = row + (size_t)b * 34;
+                const __m256 d = _mm256_set1_ps(f16(blk));
+                for (int h = 0; h < 2; h++) {
+                    const uint8_t *q = blk + 2 + 16 * h;
+                    const float *xs = x + 64 * b + 32 * h;
+                    const __m256i c0 = bytes8(q), c1 = bytes8(q + 8);
+                    acc0 = mul_add(acc0, _mm256_mul_ps(nf4_lookup(_mm256_and_si256(c0, m4), lo, hi), d), xs);
+                    acc1 = mul_add(acc1, _mm256_mul_ps(nf4_lookup(_mm256_and_si256(c1, m4), lo, hi), d), xs + 8);
+                    acc0 = mul_add(acc0, _mm256_mul_ps(nf4_lookup(_mm256_srli_epi32(c0, 4), lo, hi), d), xs + 16);
+                    acc1 = mul_add(acc1, _mm256_mul_ps(nf4_lookup(_mm256_srli_epi32(c1, 4), lo, hi), d), xs + 24);
+                }
+            }
+            y[r] = reduce16(acc0, acc1);
+        } else if (kind == 1) {
+            const uint8_t *c = row + 4;
+            for (int i = 0; i + 16 <= n; i += 16) {
+                acc0 = mul_add(acc0, e4m3_decode(bytes8(c + i)), x + i);
+                acc1 = mul_add(acc1, e4m3_decode(bytes8(c + i + 8)), x + i + 8);
+            }
+            float s;
+            memcpy(&s, row, 4);
+            if (tail) { /* the last n % 16 values: lanes in the ref's order, others untouched */
+                float a[16];
+                _mm256_storeu_ps(a, acc0);
+                _mm256_storeu_ps(a + 8, acc1);
+                for (int i = n - tail; i < n; i++) a[i % 16] = a[i % 16] + lq_e4m3_to_fp32(c[i]) * x[i];
+                acc0 = _mm256_loadu_ps(a);
+                acc1 = _mm256_loadu_ps(a + 8);
+            }
+            y[r] = s * reduce16(acc0, acc1);
+        } else {
+            for (int g = 0; g < n / group; g++) {
+                const uint8_t *blk = row + (size_t)g * (size_t)(2 + group);
+                const __m256 d = _mm256_set1_ps(f16(blk));
+                for (int i = 0; i < group; i += 16) {
+                    acc0 = mul_add(acc0, _mm256_mul_ps(e4m3_decode(bytes8(blk + 2 + i)), d), x + g * group + i);
+                    acc1 = mul_add(acc1, _mm256_mul_ps(e4m3_decode(bytes8(blk + 10 + i)), d), x + g * group + i + 8);
+                }
+            }
+            y[r] = reduce16(acc0, acc1);
+        }
+    }
+}
+
 #define INT_K(name, bits, group, asym)                                                                      \
     void lq_qdot_llmq_##name##_avx2(float *y, const void *W, size_t rb, const void *xq, int n, int r0, int r1) { \
         int_rows(bits, group, asym, y, W, rb, xq, n, r0, r1);                                               \
     }
 #define F32_K(name, kind, group)                                                                            \
     void lq_qdot_llmq_##name##_avx2(float *y, const void *W, size_t rb, const void *xq, int n, int r0, int r1) { \
-        lq_qdot_llmq_##name##_ref(y, W, rb, xq, n, r0, r1);                                                 \
+        f32_rows(kind, group, y, W, rb, xq, n, r0, r1);                                                     \
     }
 LQ_LLMQ_INT_TYPES(INT_K)
 LQ_LLMQ_F32_TYPES(F32_K)
