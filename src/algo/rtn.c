@@ -4,6 +4,7 @@
 
 #include "quant/quantize.h"
 #include "quant/types.h"
+#include "quant/types_llmq.h"
 
 #include <ctype.h>
 #include <string.h>
@@ -32,8 +33,8 @@ static lq_from_float_ref_fn converter(uint32_t type) {
 }
 
 bool lq_rtn_type_from_name(const char *name, uint32_t *type) {
-    for (uint32_t t = 0; t < LQ_TYPE_GGML_COUNT; t++) {
-        const lq_type_traits *tr = lq_type_get(t);
+    for (uint32_t t = 0; t < LQ_TYPE_LLMQ_END; t++) {
+        const lq_type_traits *tr = lq_type_get(t); /* GGML's ids, then llmq's from 64 */
         if (!tr || tr->deprecated || !converter(t) || strlen(tr->name) != strlen(name)) continue;
         bool same = true;
         for (size_t i = 0; name[i] && same; i++) same = toupper((unsigned char)name[i]) == toupper((unsigned char)tr->name[i]);

@@ -168,7 +168,7 @@ static llmq_status read_tensor_info(lq_cursor *c, lq_gguf_tensor *t, lq_err *e) 
     LQ_CHECK(t->ne[0] % tr->blck_size == 0, e, LLMQ_ERR_SHAPE, "tensor '%.*s': row of %lld is not a multiple of the %s block size %d",
              nl, t->name.p, (long long)t->ne[0], tr->name, tr->blck_size);
     uint64_t rows = nelem / (uint64_t)t->ne[0];
-    uint64_t row = (uint64_t)t->ne[0] / (uint64_t)tr->blck_size * tr->type_size;
+    uint64_t row = (uint64_t)t->ne[0] / (uint64_t)tr->blck_size * tr->type_size + tr->row_header;
     LQ_CHECK(lq_mul_u64_ok(row, rows, &t->nbytes), e, LLMQ_ERR_OVERFLOW, "tensor '%.*s': byte size overflows", nl, t->name.p);
     return LLMQ_OK;
 }

@@ -41,18 +41,19 @@ static void prepare_x(prepared_x *p, const block_q8_K *xb, int count, const uint
     }
 }
 
-/* vpermw index for packs(a, b): int16 i comes from the 128-bit lane
+/* Scale layout for packs(a, b): int16 i comes from the 128-bit lane
  * k = i / 8 of a (i % 8 < 4) or b; sa[k] / sb[k] are the sub-blocks of
- * those lanes, so the index picks that sub-block's scale. */
-static __m512i pack_scale_index(const int sa[4], const int sb[4]) {
+ * those lanes. As vpshufb bytes (scale byte, zero high byte) over a vector
+ * with all scale bytes in every 128-bit lane, or as vpermw int16 indices. */
+static __m512i pack_scale_layout(const int sa[4], const int sb[4], int as_bytes) {
     uint16_t idx[32];
-    for (int i = 0; i < 32; i++) idx[i] = (uint16_t)(i % 8 < 4 ? sa[i / 8] : sb[i / 8]);
+    for (int i = 0; i < 32; i++) idx[i] = (uint16_t)((i % 8 < 4 ? sa[i / 8] : sb[i / 8]) | (as_bytes ? 0x8000 : 0));
     return _mm512_loadu_si512(idx);
 }
 
 typedef struct {
-    __m512i idx0, idx1;  /* scale layouts of the two packed vectors */
-    __m256i min_pairs;   /* Q4_K/Q5_K: each min twice, against the 16 bsums */
+    __m512i lay0, lay1;  /* scale layouts of the two packed vectors */
+    __m256i min_shuf;    /* vpshufb: min (Q4_K/Q5_K: each twice) as int16 against the 16 bsums */
     __m512i qh_bits[4];  /* Q3_K/Q5_K: high-bit masks per code vector */
     __m512i q6_shift[2]; /* Q6_K: per-half shifts bringing qh bits to 4-5 */
 } consts;
@@ -60,17 +61,19 @@ typedef struct {
 static consts make_consts(enum kq t) {
     consts c;
     memset(&c, 0, sizeof c);
+    uint16_t ms[16];
     if (t == KQ2 || t == KQ3) {
         static const int a0[4] = {0, 1, 8, 9}, b0[4] = {2, 3, 10, 11}, a1[4] = {4, 5, 12, 13}, b1[4] = {6, 7, 14, 15};
-        c.idx0 = pack_scale_index(a0, b0), c.idx1 = pack_scale_index(a1, b1);
+        c.lay0 = pack_scale_layout(a0, b0, 1), c.lay1 = pack_scale_layout(a1, b1, 1);
+        for (int j = 0; j < 16; j++) ms[j] = (uint16_t)(0x8000 | j);
         /* code vector s: bytes 0-31 are values 32 s + l (hmask bit s),
          * bytes 32-63 are 128 + 32 s + l (bit 4 + s) */
         for (int s = 0; s < 4; s++)
             c.qh_bits[s] = _mm512_inserti64x4(_mm512_set1_epi8((char)(1 << s)), _mm256_set1_epi8((char)(16 << s)), 1);
     } else if (t == KQ4 || t == KQ5) {
         static const int a0[4] = {0, 0, 2, 2}, b0[4] = {1, 1, 3, 3}, a1[4] = {4, 4, 6, 6}, b1[4] = {5, 5, 7, 7};
-        c.idx0 = pack_scale_index(a0, b0), c.idx1 = pack_scale_index(a1, b1);
-        c.min_pairs = _mm256_setr_epi16(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
+        c.lay0 = pack_scale_layout(a0, b0, 1), c.lay1 = pack_scale_layout(a1, b1, 1);
+        for (int j = 0; j < 16; j++) ms[j] = (uint16_t)(0x8000 | j / 2);
         /* code vectors lo0, hi0, lo1, hi1 hold values of 32-chunks
          * (0,2), (1,3), (4,6), (5,7); chunk c takes qh bit c */
         static const int bit_lo[4] = {0, 1, 4, 5};
@@ -79,43 +82,48 @@ static consts make_consts(enum kq t) {
                                               _mm256_set1_epi8((char)(4 << bit_lo[v])), 1);
     } else {
         static const int a0[4] = {0, 1, 2, 3}, b0[4] = {4, 5, 6, 7}, a1[4] = {8, 9, 10, 11}, b1[4] = {12, 13, 14, 15};
-        c.idx0 = pack_scale_index(a0, b0), c.idx1 = pack_scale_index(a1, b1);
+        c.lay0 = pack_scale_layout(a0, b0, 0), c.lay1 = pack_scale_layout(a1, b1, 0);
+        for (int j = 0; j < 16; j++) ms[j] = 0;
         /* low nibbles: qh bits 0-1 (values l), 2-3 (32 + l) go up by 4, 2;
          * high nibbles: bits 4-5 stay, 6-7 go down by 2 */
         c.q6_shift[0] = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(2), 1);
         c.q6_shift[1] = _mm512_inserti64x4(_mm512_set1_epi16(0), _mm256_set1_epi16(2), 1);
     }
+    c.min_shuf = _mm256_loadu_si256((const __m256i *)ms);
     return c;
 }
 
-static inline __m512i dot4(__m512i u, const int8_t *x) {
-    return _mm512_dpbusd_epi32(_mm512_setzero_si512(), u, _mm512_loadu_si512(x));
+static inline __m512i dot4(__m512i u, __m512i x) {
+    return _mm512_dpbusd_epi32(_mm512_setzero_si512(), u, x);
 }
 
-/* sum of scaled sub-block dots: p0..p3 are dpbusd results, s16 the scales
- * as int16 (indices 0-15 of the low 256 bits) */
-static inline __m256i scaled_sum(const consts *c, __m512i p0, __m512i p1, __m512i p2, __m512i p3, __m256i s16) {
-    const __m512i s = _mm512_castsi256_si512(s16);
-    const __m512i a = _mm512_madd_epi16(_mm512_packs_epi32(p0, p1), _mm512_permutexvar_epi16(c->idx0, s));
-    const __m512i b = _mm512_dpwssd_epi32(a, _mm512_packs_epi32(p2, p3), _mm512_permutexvar_epi16(c->idx1, s));
-    return _mm256_add_epi32(_mm512_castsi512_si256(b), _mm512_extracti64x4_epi64(b, 1));
+/* 16 lanes summing to sum_j scale_j * dot_j: p0..p3 are the dpbusd results,
+ * s0 / s1 the int16 scales laid out for packs(p0, p1) / packs(p2, p3) */
+static inline __m512i scaled_sum(__m512i p0, __m512i p1, __m512i p2, __m512i p3, __m512i s0, __m512i s1) {
+    const __m512i a = _mm512_madd_epi16(_mm512_packs_epi32(p0, p1), s0);
+    return _mm512_dpwssd_epi32(a, _mm512_packs_epi32(p2, p3), s1);
+}
+
+static inline __m256i fold(__m512i v) {
+    return _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1));
 }
 
 static inline __m512i join(__m256i lo, __m256i hi) { return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1); }
 
-/* Q4_K/Q5_K 6-bit scales (bytes 0-7) and mins (bytes 8-15) as int16 */
-static inline __m256i k4_scales_mins(const uint8_t *packed) {
+/* Q4_K/Q5_K 6-bit scales (bytes 0-7) and mins (bytes 8-15) */
+static inline void k4_scales_mins(const uint8_t *packed, uint64_t *scales, uint64_t *mins) {
     const uint32_t kmask1 = 0x3f3f3f3f, kmask2 = 0x0f0f0f0f, kmask3 = 0x03030303;
     uint32_t u0, u1, u2;
     memcpy(&u0, packed, 4), memcpy(&u1, packed + 4, 4), memcpy(&u2, packed + 8, 4);
     const uint32_t s_lo = u0 & kmask1, m_lo = u1 & kmask1;
     const uint32_t s_hi = (u2 & kmask2) | (((u0 >> 6) & kmask3) << 4);
     const uint32_t m_hi = ((u2 >> 4) & kmask2) | (((u1 >> 6) & kmask3) << 4);
-    return _mm256_cvtepu8_epi16(_mm_setr_epi32((int)s_lo, (int)s_hi, (int)m_lo, (int)m_hi));
+    *scales = s_lo | (uint64_t)s_hi << 32;
+    *mins = m_lo | (uint64_t)m_hi << 32;
 }
 
-/* Q3_K scales, 6 bits each, minus 32, as int16 */
-static inline __m256i q3_scales(const uint8_t *packed) {
+/* Q3_K 6-bit scales (not yet minus 32) in every 128-bit lane */
+static inline __m512i q3_scales(const uint8_t *packed) {
     const uint32_t kmask1 = 0x03030303, kmask2 = 0x0f0f0f0f;
     uint32_t a0, a1, tmp;
     memcpy(&a0, packed, 4), memcpy(&a1, packed + 4, 4), memcpy(&tmp, packed + 8, 4);
@@ -123,38 +131,44 @@ static inline __m256i q3_scales(const uint8_t *packed) {
     const uint32_t s3 = ((a1 >> 4) & kmask2) | (((tmp >> 6) & kmask1) << 4);
     const uint32_t s0 = (a0 & kmask2) | (((tmp >> 0) & kmask1) << 4);
     const uint32_t s1 = (a1 & kmask2) | (((tmp >> 2) & kmask1) << 4);
-    const __m256i s = _mm256_cvtepu8_epi16(_mm_setr_epi32((int)s0, (int)s1, (int)s2, (int)s3));
-    return _mm256_sub_epi16(s, _mm256_set1_epi16(32));
+    return _mm512_broadcast_i32x4(_mm_set_epi64x((long long)(s2 | (uint64_t)s3 << 32), (long long)(s0 | (uint64_t)s1 << 32)));
 }
 
-/* One super-block: [8 lanes summing to isum | 8 lanes summing to imin]
- * (Q3_K, Q6_K: the second half is the code offset, isum = first - second). */
+/* One super-block as 16 int32 lanes. Q2_K/Q4_K/Q5_K: [8 lanes summing to
+ * isum | 8 lanes summing to imin]; Q3_K/Q6_K: all 16 lanes sum to isum. */
 static inline __attribute__((always_inline)) __m512i superblock(enum kq t, const consts *c, const uint8_t *blk,
-                                                                const int8_t *x, const int16_t *bsums) {
-    const __m256i bs = _mm256_loadu_si256((const __m256i *)bsums);
+                                                                const __m512i x[4], __m256i bs) {
     const __m512i m2 = _mm512_set1_epi8(3), m4 = _mm512_set1_epi8(0xF);
     if (t == KQ2 || t == KQ3) {
         const uint8_t *qs = t == KQ2 ? ((const block_q2_K *)blk)->qs : ((const block_q3_K *)blk)->qs;
         const __m512i z = _mm512_loadu_si512(qs);
         __m512i u[4] = {_mm512_and_si512(z, m2), _mm512_and_si512(_mm512_srli_epi16(z, 2), m2),
                         _mm512_and_si512(_mm512_srli_epi16(z, 4), m2), _mm512_and_si512(_mm512_srli_epi16(z, 6), m2)};
-        __m256i s16, second;
-        if (t == KQ2) {
-            const __m128i sc = _mm_loadu_si128((const __m128i *)((const block_q2_K *)blk)->scales);
-            s16 = _mm256_cvtepu8_epi16(_mm_and_si128(sc, _mm_set1_epi8(0xF)));
-            const __m256i mins = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(sc, 4), _mm_set1_epi8(0xF)));
-            second = _mm256_madd_epi16(mins, bs);
-        } else {
+        __m512i sc; /* the 16 scale bytes in every 128-bit lane */
+        if (t == KQ3) {
             const block_q3_K *b = (const block_q3_K *)blk;
             const __m512i hm = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)b->hmask));
             for (int s = 0; s < 4; s++)
                 u[s] = _mm512_mask_add_epi8(u[s], _mm512_test_epi8_mask(hm, c->qh_bits[s]), u[s], _mm512_set1_epi8(4));
-            s16 = q3_scales(b->scales);
-            second = _mm256_slli_epi32(_mm256_madd_epi16(s16, bs), 2);
+            sc = q3_scales(b->scales);
+        } else {
+            sc = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)((const block_q2_K *)blk)->scales));
         }
-        const __m256i first = scaled_sum(c, dot4(u[0], x), dot4(u[1], x + 64), dot4(u[2], x + 128),
-                                         dot4(u[3], x + 192), s16);
-        return join(first, second);
+        const __m512i lo = t == KQ2 ? _mm512_and_si512(sc, m4) : sc;
+        __m512i s0 = _mm512_shuffle_epi8(lo, c->lay0), s1 = _mm512_shuffle_epi8(lo, c->lay1);
+        __m256i s16 = _mm256_shuffle_epi8(_mm512_castsi512_si256(t == KQ2 ? _mm512_srli_epi16(sc, 4) : sc), c->min_shuf);
+        if (t == KQ2) s16 = _mm256_and_si256(s16, _mm256_set1_epi16(0xF));
+        if (t == KQ3) {
+            const __m512i k32 = _mm512_set1_epi16(32);
+            s0 = _mm512_sub_epi16(s0, k32), s1 = _mm512_sub_epi16(s1, k32);
+            s16 = _mm256_sub_epi16(s16, _mm256_set1_epi16(32));
+        }
+        const __m512i first = scaled_sum(dot4(u[0], x[0]), dot4(u[1], x[1]), dot4(u[2], x[2]),
+                                         dot4(u[3], x[3]), s0, s1);
+        const __m256i second = _mm256_madd_epi16(s16, bs);
+        if (t == KQ2) return join(fold(first), second);
+        /* codes are q + 4: take out 4 sum_j s_j bsum_j */
+        return _mm512_sub_epi32(first, _mm512_zextsi256_si512(_mm256_slli_epi32(second, 2)));
     }
     if (t == KQ4 || t == KQ5) {
         const uint8_t *qs = blk + (t == KQ4 ? 16 : 48); /* after d, dmin, scales[12] (, qh[32]) */
@@ -166,11 +180,13 @@ static inline __attribute__((always_inline)) __m512i superblock(enum kq t, const
             for (int v = 0; v < 4; v++)
                 u[v] = _mm512_mask_add_epi8(u[v], _mm512_test_epi8_mask(qh, c->qh_bits[v]), u[v], _mm512_set1_epi8(16));
         }
-        const __m256i sm = k4_scales_mins(blk + 4);
-        const __m256i first = scaled_sum(c, dot4(u[0], x), dot4(u[1], x + 64), dot4(u[2], x + 128),
-                                         dot4(u[3], x + 192), sm);
-        const __m256i second = _mm256_madd_epi16(_mm256_permutexvar_epi16(c->min_pairs, sm), bs);
-        return join(first, second);
+        uint64_t scales, mins;
+        k4_scales_mins(blk + 4, &scales, &mins);
+        const __m512i sc = _mm512_set1_epi64((long long)scales);
+        const __m512i first = scaled_sum(dot4(u[0], x[0]), dot4(u[1], x[1]), dot4(u[2], x[2]), dot4(u[3], x[3]),
+                                         _mm512_shuffle_epi8(sc, c->lay0), _mm512_shuffle_epi8(sc, c->lay1));
+        const __m256i mn = _mm256_shuffle_epi8(_mm256_set1_epi64x((long long)mins), c->min_shuf);
+        return join(fold(first), _mm256_madd_epi16(mn, bs));
     }
     /* Q6_K */
     const block_q6_K *b = (const block_q6_K *)blk;
@@ -184,15 +200,18 @@ static inline __attribute__((always_inline)) __m512i superblock(enum kq t, const
         /* (a & 0x0F) | b, b holding only bits 4-5: ternary-logic 0xEC = (a & c) | b */
         const __m512i lo = _mm512_ternarylogic_epi32(z, hl, m4, 0xEC);
         const __m512i hi = _mm512_ternarylogic_epi32(_mm512_srli_epi16(z, 4), hh, m4, 0xEC);
-        p[2 * h] = dot4(lo, x + 128 * h);
-        p[2 * h + 1] = dot4(hi, x + 128 * h + 64);
+        p[2 * h] = dot4(lo, x[2 * h]);
+        p[2 * h + 1] = dot4(hi, x[2 * h + 1]);
     }
     const __m256i s16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)b->scales));
-    const __m256i first = scaled_sum(c, p[0], p[1], p[2], p[3], s16);
-    return join(first, _mm256_slli_epi32(_mm256_madd_epi16(s16, bs), 5));
+    const __m512i s = _mm512_castsi256_si512(s16);
+    const __m512i first = scaled_sum(p[0], p[1], p[2], p[3], _mm512_permutexvar_epi16(c->lay0, s),
+                                     _mm512_permutexvar_epi16(c->lay1, s));
+    /* codes are q + 32: take out 32 sum_j s_j bsum_j */
+    return _mm512_sub_epi32(first, _mm512_zextsi256_si512(_mm256_slli_epi32(_mm256_madd_epi16(s16, bs), 5)));
 }
 
-/* v[0..15], each [A parts | B parts] -> *a, *b: lane k = sum of v[k]'s halves */
+/* v[0..15] -> *a, *b: lane k = sum of the low / high 8 lanes of v[k] */
 static inline void reduce16(const __m512i v[16], __m512i *a, __m512i *b) {
     __m512i s1[8], s2[4];
     for (int p = 0; p < 8; p++)
@@ -218,45 +237,72 @@ static const size_t D_OFFSET[5] = {offsetof(block_q2_K, d), offsetof(block_q3_K,
 static const size_t DMIN_OFFSET[5] = {offsetof(block_q2_K, dmin), 0, offsetof(block_q4_K, dmin),
                                       offsetof(block_q5_K, dmin), 0};
 
+/* Rows row[0..nr) (nr = 1 or 2, sharing the activation loads) over the
+ * gn prepared super-blocks, continuing their sums acc[]. */
+static inline __attribute__((always_inline)) void row_group(enum kq t, int nr, const consts *c, const prepared_x *px,
+                                                            const block_q8_K *xb, int gn, const uint8_t *row0,
+                                                            size_t row_bytes, float acc[2]) {
+    const int has_min = t == KQ2 || t == KQ4 || t == KQ5;
+    const size_t bsize = BLOCK_BYTES[t];
+    for (int b0 = 0; b0 < gn; b0 += 16) {
+        const int cnt = gn - b0 < 16 ? gn - b0 : 16;
+        __m512i v[2][16];
+        uint16_t dw[2][16], dmw[2][16];
+        for (int k = 0; k < cnt; k++) {
+            const int8_t *xq = px->qs + (size_t)(b0 + k) * QK_K;
+            const __m512i x[4] = {_mm512_load_si512(xq), _mm512_load_si512(xq + 64), _mm512_load_si512(xq + 128),
+                                  _mm512_load_si512(xq + 192)};
+            const __m256i bs = _mm256_loadu_si256((const __m256i *)xb[b0 + k].bsums);
+            for (int q = 0; q < nr; q++) {
+                const uint8_t *blk = row0 + q * row_bytes + (size_t)(b0 + k) * bsize;
+                v[q][k] = superblock(t, c, blk, x, bs);
+                memcpy(&dw[q][k], blk + D_OFFSET[t], 2);
+                if (has_min) memcpy(&dmw[q][k], blk + DMIN_OFFSET[t], 2);
+            }
+        }
+        const __m512 xd = _mm512_maskz_loadu_ps((__mmask16)((1u << cnt) - 1), px->d + b0);
+        float tb[2][16];
+        for (int q = 0; q < nr; q++) {
+            for (int k = cnt; k < 16; k++) v[q][k] = _mm512_setzero_si512(), dw[q][k] = dmw[q][k] = 0;
+            __m512i ia, ib;
+            reduce16(v[q], &ia, &ib);
+            const __m512 dd = _mm512_mul_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)dw[q])), xd);
+            __m512 tv;
+            if (has_min) {
+                const __m512 dm = _mm512_mul_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)dmw[q])), xd);
+                tv = _mm512_sub_ps(_mm512_mul_ps(dd, _mm512_cvtepi32_ps(ia)), _mm512_mul_ps(dm, _mm512_cvtepi32_ps(ib)));
+            } else {
+                tv = _mm512_mul_ps(dd, _mm512_cvtepi32_ps(_mm512_add_epi32(ia, ib)));
+            }
+            _mm512_storeu_ps(tb[q], tv);
+        }
+        /* the running sums in reference order, the rows interleaved */
+        for (int k = 0; k < cnt; k++)
+            for (int q = 0; q < nr; q++) acc[q] = acc[q] + tb[q][k];
+    }
+}
+
 static inline __attribute__((always_inline)) void qdot_rows(enum kq t, float *y, const void *W, size_t row_bytes,
                                                             const block_q8_K *xb, int n, int r0, int r1) {
-    const int nb = n / QK_K, has_min = t == KQ2 || t == KQ4 || t == KQ5;
+    const int nb = n / QK_K;
     const size_t bsize = BLOCK_BYTES[t];
     const consts c = make_consts(t);
     _Alignas(64) prepared_x px;
     for (int g0 = 0; g0 < nb; g0 += GROUP) {
         const int gn = nb - g0 < GROUP ? nb - g0 : GROUP;
         prepare_x(&px, xb + g0, gn, t == KQ6 ? CHUNKS_SAME : t == KQ4 || t == KQ5 ? CHUNKS_NIBBLE : CHUNKS_2BIT);
-        for (int r = r0; r < r1; r++) {
+        int r = r0;
+        for (; r < r1; r += 2) {
             const uint8_t *row = (const uint8_t *)W + (size_t)r * row_bytes + (size_t)g0 * bsize;
-            float acc = g0 ? y[r] : 0.0f;
-            for (int b0 = 0; b0 < gn; b0 += 16) {
-                const int cnt = gn - b0 < 16 ? gn - b0 : 16;
-                __m512i v[16];
-                uint16_t dw[16], dmw[16];
-                for (int k = 0; k < cnt; k++) {
-                    const uint8_t *blk = row + (size_t)(b0 + k) * bsize;
-                    v[k] = superblock(t, &c, blk, px.qs + (size_t)(b0 + k) * QK_K, xb[g0 + b0 + k].bsums);
-                    memcpy(&dw[k], blk + D_OFFSET[t], 2);
-                    if (has_min) memcpy(&dmw[k], blk + DMIN_OFFSET[t], 2);
-                }
-                for (int k = cnt; k < 16; k++) v[k] = _mm512_setzero_si512(), dw[k] = dmw[k] = 0;
-                __m512i ia, ib;
-                reduce16(v, &ia, &ib);
-                const __m512 xd = _mm512_maskz_loadu_ps((__mmask16)((1u << cnt) - 1), px.d + b0);
-                const __m512 dd = _mm512_mul_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)dw)), xd);
-                __m512 tv;
-                if (has_min) {
-                    const __m512 dm = _mm512_mul_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)dmw)), xd);
-                    tv = _mm512_sub_ps(_mm512_mul_ps(dd, _mm512_cvtepi32_ps(ia)), _mm512_mul_ps(dm, _mm512_cvtepi32_ps(ib)));
-                } else {
-                    tv = _mm512_mul_ps(dd, _mm512_cvtepi32_ps(_mm512_sub_epi32(ia, ib)));
-                }
-                float tb[16];
-                _mm512_storeu_ps(tb, tv);
-                for (int k = 0; k < cnt; k++) acc = acc + tb[k];
+            float acc[2] = {g0 ? y[r] : 0.0f, 0.0f};
+            if (r + 1 < r1) {
+                acc[1] = g0 ? y[r + 1] : 0.0f;
+                row_group(t, 2, &c, &px, xb + g0, gn, row, row_bytes, acc);
+                y[r + 1] = acc[1];
+            } else {
+                row_group(t, 1, &c, &px, xb + g0, gn, row, row_bytes, acc);
             }
-            y[r] = acc;
+            y[r] = acc[0];
         }
     }
 }

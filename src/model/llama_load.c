@@ -84,7 +84,8 @@ static llmq_status bind(const binder *b, int layer, const char *what, int64_t ne
              "tensor '%s': %llu bytes do not match its shape", name, (unsigned long long)t->nbytes);
     float *w = lq_alloc_aligned((size_t)ne0 * (size_t)ne1 * sizeof(float));
     LQ_CHECK(w, b->e, LLMQ_ERR_NOMEM, "out of memory for '%s'", name);
-    tr->to_float(t->data, w, ne0 * ne1);
+    /* row by row: row-wise types (a scale before each row) convert one row per call */
+    for (int64_t r = 0; r < ne1; r++) tr->to_float((const uint8_t *)t->data + (size_t)r * need, w + r * ne0, ne0);
     *out = w;
     return LLMQ_OK;
 }

@@ -5,6 +5,7 @@
 #include "core/lq.h"
 #include "quant/dequant.h"
 #include "quant/quantize.h"
+#include "quant/types_llmq.h"
 
 #include <math.h>
 #include <string.h>
@@ -62,8 +63,8 @@ static const lq_type_traits k_traits[LQ_TYPE_GGML_COUNT] = {
 };
 
 const lq_type_traits *lq_type_get(uint32_t t) {
-    if (t >= LQ_TYPE_GGML_COUNT || !k_traits[t].name) return NULL;
-    return &k_traits[t];
+    if (t < LQ_TYPE_GGML_COUNT) return k_traits[t].name ? &k_traits[t] : NULL;
+    return lq_type_llmq_get(t);
 }
 
 const char *lq_type_name(uint32_t t) {
@@ -76,6 +77,8 @@ size_t lq_row_size(uint32_t t, int64_t n) {
     if (!tr || tr->deprecated || n < 0 || n % tr->blck_size != 0) return 0;
     size_t bytes;
     if (!lq_mul_ok((size_t)(n / tr->blck_size), tr->type_size, &bytes)) return 0;
+    if (tr->row_header && n == 0) return 0; /* a row-wise type needs values to scale */
+    if (!lq_add_ok(bytes, tr->row_header, &bytes)) return 0;
     return bytes;
 }
 

@@ -47,7 +47,9 @@ typedef enum lq_type {
     LQ_TYPE_GGML_COUNT = 40,
 } lq_type;
 
-/* Converts n_blocks*blck_size values of one row to float. */
+/* Converts n_blocks*blck_size values of one row to float (several rows at
+ * once for types without a row header; exactly one row of n values for
+ * types with row_header > 0). */
 typedef void (*lq_to_float_fn)(const void *src, float *dst, int64_t n);
 /* Quantizes n values (a multiple of the block size) of one row. */
 typedef void (*lq_from_float_ref_fn)(const float *src, void *dst, int64_t n);
@@ -59,14 +61,17 @@ typedef struct lq_type_traits {
     bool deprecated;       /* id was removed from GGML */
     lq_to_float_fn to_float; /* NULL: known but cannot be dequantized here */
     lq_from_float_ref_fn from_float_ref; /* byte-identical with ggml's _ref; NULL: none yet */
+    size_t row_header;     /* bytes before each row's blocks (a per-row scale of
+                              llmq's row-wise types); 0 for every GGML type */
 } lq_type_traits;
 
 /* Traits of type id t, or NULL when t is out of range or never existed. */
 const lq_type_traits *lq_type_get(uint32_t t);
 /* Name of type id t, or "?" */
 const char *lq_type_name(uint32_t t);
-/* Bytes of a row of n values of type t; 0 if n is not a multiple of the
- * block size, t is unknown, or the size overflows. */
+/* Bytes of a row of n values of type t (row_header + n/blck_size blocks);
+ * 0 if n is not a multiple of the block size, t is unknown, or the size
+ * overflows. */
 size_t lq_row_size(uint32_t t, int64_t n);
 
 /* Scalar conversions, exact as GGML's reference. */

@@ -32,7 +32,7 @@ i = b.index(key) + len(key) + 4 + 8          # past the key, its type and the st
 open(d + "/arch.gguf", "wb").write(b[:i] + b"gpt9!" + b[i + 5:])
 k = b.index(b"blk.0.attn_q.weight")           # its tensor info: name, n_dims, 2 dims, type
 t = k + len(b"blk.0.attn_q.weight") + 4 + 16
-open(d + "/type.gguf", "wb").write(b[:t] + (77).to_bytes(4, "little") + b[t + 4:])
+open(d + "/type.gguf", "wb").write(b[:t] + (50).to_bytes(4, "little") + b[t + 4:])
 open(d + "/half.gguf", "wb").write(b[: len(b) // 2])
 PY
 expect 2 "no command" --
@@ -53,7 +53,7 @@ for f in arch type half; do
   expect 1 "bad GGUF ($f), run" -- run "$tmp/$f.gguf" -p hi
 done
 grep -q "unsupported architecture 'gpt9!'" <("$LLMQ" inspect "$tmp/arch.gguf" 2>&1) && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: arch message"; }
-grep -q "unknown type 77" <("$LLMQ" run "$tmp/type.gguf" -p hi 2>&1) && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: type message"; }
+grep -q "unknown type 50" <("$LLMQ" run "$tmp/type.gguf" -p hi 2>&1) && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: type message"; }
 expect 1 "convert into a missing directory" -- convert $D/stories260K.bin "$tmp/nodir/x.gguf" --tokenizer $D/tok512.bin
 [ ! -e "$tmp/nodir" ] && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: partial output"; }
 expect 1 "directory without config" -- inspect "$tmp/emptydir"

@@ -64,7 +64,8 @@ int main(void) {
     CHECK_EQ_INT(lq_row_size(LQ_TYPE_Q4_K, 512), 288);
     CHECK_EQ_INT(lq_row_size(LQ_TYPE_Q4_0, 33), 0);
     CHECK(lq_type_get(4) && lq_type_get(4)->deprecated);
-    CHECK(lq_type_get(77) == NULL);
+    CHECK(lq_type_get(50) == NULL); /* 40..63: neither GGML nor llmq */
+    CHECK(lq_type_get(200) == NULL);
     CHECK(strcmp(lq_type_name(LQ_TYPE_Q6_K), "Q6_K") == 0);
     /* every GGML format with a reference quantizer is wired into the traits,
      * and quantize -> dequantize through them stays close on a smooth signal */

@@ -1,0 +1,63 @@
+/* Shared between the llmq-format GEMV kernels (ref, AVX2, AVX-512): the
+ * list of types with their shapes, and how to find a 32-value unit of a
+ * weight row. The float order every kernel follows is in
+ * kernels/ref/qdot_llmq_ref.c. */
+#ifndef LQ_KERNELS_QDOT_LLMQ_H
+#define LQ_KERNELS_QDOT_LLMQ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "kernels/qdot.h"
+#include "quant/types_llmq.h"
+
+/* X(name, bits, group, asym): integer formats against Q8_0 activations;
+ * group 0 is the row-wise I8_CH (fp32 scale before the row). */
+#define LQ_LLMQ_INT_TYPES(X)                                                               \
+    X(I8_CH, 8, 0, 0)                                                                      \
+    X(I2_G32S, 2, 32, 0) X(I2_G32A, 2, 32, 1) X(I2_G64S, 2, 64, 0) X(I2_G64A, 2, 64, 1)      \
+    X(I2_G128S, 2, 128, 0) X(I2_G128A, 2, 128, 1)                                          \
+    X(I3_G32S, 3, 32, 0) X(I3_G32A, 3, 32, 1) X(I3_G64S, 3, 64, 0) X(I3_G64A, 3, 64, 1)      \
+    X(I3_G128S, 3, 128, 0) X(I3_G128A, 3, 128, 1)                                          \
+    X(I4_G32S, 4, 32, 0) X(I4_G32A, 4, 32, 1) X(I4_G64S, 4, 64, 0) X(I4_G64A, 4, 64, 1)      \
+    X(I4_G128S, 4, 128, 0) X(I4_G128A, 4, 128, 1)                                          \
+    X(I8_G32S, 8, 32, 0) X(I8_G32A, 8, 32, 1) X(I8_G64S, 8, 64, 0) X(I8_G64A, 8, 64, 1)      \
+    X(I8_G128S, 8, 128, 0) X(I8_G128A, 8, 128, 1)
+
+/* X(name, kind, group): float formats against F32 activations. kind 0: NF4
+ * (4-bit codes, fp16 scale), 1: E4M3 per channel (fp32 row header, group
+ * 0), 2: E4M3 per group (fp16 scale). */
+#define LQ_LLMQ_F32_TYPES(X) X(NF4, 0, 64) X(F8_E4M3_CH, 1, 0) X(F8_E4M3_G32, 2, 32) X(F8_E4M3_G128, 2, 128)
+
+#define LQ_LLMQ_QDOT_DECL_INT(name, a, b, c) LQ_QDOT_DECL(llmq_##name)
+#define LQ_LLMQ_QDOT_DECL_F32(name, a, b) LQ_QDOT_DECL(llmq_##name)
+LQ_LLMQ_INT_TYPES(LQ_LLMQ_QDOT_DECL_INT)
+LQ_LLMQ_F32_TYPES(LQ_LLMQ_QDOT_DECL_F32)
+#undef LQ_LLMQ_QDOT_DECL_INT
+#undef LQ_LLMQ_QDOT_DECL_F32
+
+static inline float lq_llmq_rd_f16(const uint8_t *p) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    return lq_fp16_to_fp32(h);
+}
+
+/* Unit b (values 32b .. 32b+31) of an integer-format row: its code bytes,
+ * and the scale dw and min m (asymmetric) of the group holding it. */
+static inline __attribute__((always_inline)) const uint8_t *lq_llmq_int_unit(const uint8_t *row, int bits, int group,
+                                                                             bool asym, int b, float *dw, float *m) {
+    if (group == 0) {
+        memcpy(dw, row, 4);
+        *m = 0.0f;
+        return row + 4 + 32 * (size_t)b;
+    }
+    const int upg = group / 32, ub = bits * 4, hdr = asym ? 4 : 2;
+    const uint8_t *blk = row + (size_t)(b / upg) * (size_t)(hdr + upg * ub);
+    *dw = lq_llmq_rd_f16(blk);
+    *m = asym ? lq_llmq_rd_f16(blk + 2) : 0.0f;
+    return blk + hdr + (b % upg) * ub;
+}
+
+#endif

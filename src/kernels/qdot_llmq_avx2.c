@@ -1,0 +1,196 @@
+/* AVX2 GEMV kernels of llmq's formats, bit-exact with
+ * kernels/ref/qdot_llmq_ref.c. Integer formats: one 32-value unit per ymm,
+ * two accumulators (acc_even: lanes 0-7 of the ref, acc_odd: lanes 8-15);
+ * lane sums of 4 products come from vpmaddubsw + vpmaddwd, exact because
+ * |code * activation| pairs stay below 2^15 (codes < 16 unsigned, or int8
+ * codes through the abs/sign trick, activations |a| <= 127 as
+ * lq_quant_q8_0_ref makes them). Float formats (NF4, E4M3): the ref's 16
+ * lanes as two ymm, values i % 16 < 8 in the first. */
+#include <immintrin.h>
+
+#include "kernels/qdot_llmq.h"
+#include "quant/blocks.h"
+
+#define INLINE static inline __attribute__((always_inline))
+
+INLINE float f16(const uint8_t *p) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    return _cvtsh_ss(h);
+}
+
+INLINE float reduce16(__m256 lo, __m256 hi) {
+    const __m256 h = _mm256_add_ps(lo, hi);
+    const __m128 q = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+    const __m128 r = _mm_add_ps(q, _mm_movehl_ps(q, q));
+    return _mm_cvtss_f32(_mm_add_ss(r, _mm_movehdup_ps(r)));
+}
+
+/* 32 unsigned code fields of a unit in value order (8 bit: the raw bytes) */
+INLINE __m256i unit_codes(int bits, const uint8_t *u) {
+    if (bits == 8) return _mm256_loadu_si256((const __m256i *)u);
+    if (bits == 4) {
+        const __m128i v = _mm_loadu_si128((const __m128i *)u), m = _mm_set1_epi8(0x0F);
+        return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), m), _mm_and_si128(v, m));
+    }
+    int64_t q;
+    memcpy(&q, u, 8);
+    __m256i c = _mm256_and_si256(_mm256_srlv_epi64(_mm256_set1_epi64x(q), _mm256_set_epi64x(6, 4, 2, 0)),
+                                 _mm256_set1_epi8(3));
+    if (bits == 3) {
+        /* bit i of the word -> byte i: byte k of the word to bytes 8k..8k+7, then test bit i % 8 */
+        int32_t hi;
+        memcpy(&hi, u + 8, 4);
+        const __m256i spread = _mm256_shuffle_epi8(
+            _mm256_set1_epi32(hi), _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202, 0x0101010101010101, 0));
+        const __m256i bit = _mm256_set1_epi64x((int64_t)0x8040201008040201);
+        const __m256i set = _mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit);
+        c = _mm256_or_si256(c, _mm256_and_si256(set, _mm256_set1_epi8(4)));
+    }
+    return c;
+}
+
+INLINE const uint8_t *int_unit(const uint8_t *row, int bits, int group, bool asym, int b, float *dw, float *m) {
+    if (group == 0) {
+        memcpy(dw, row, 4);
+        *m = 0.0f;
+        return row + 4 + 32 * (size_t)b;
+    }
+    const int upg = group / 32, ub = bits * 4, hdr = asym ? 4 : 2;
+    const uint8_t *blk = row + (size_t)(b / upg) * (size_t)(hdr + upg * ub);
+    *dw = f16(blk);
+    *m = asym ? f16(blk + 2) : 0.0f;
+    return blk + hdr + (b % upg) * ub;
+}
+
+/* the ref's t of one unit: 8 lanes */
+INLINE __m256 unit_term(int bits, bool asym, const uint8_t *u, float dw, float m, const block_q8_0 *xb) {
+    const __m256i a = _mm256_loadu_si256((const __m256i *)xb->qs);
+    const __m256i ones16 = _mm256_set1_epi16(1);
+    const __m256i sa = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), a), ones16);
+    __m256i c = unit_codes(bits, u), p;
+    if (bits == 8) {
+        /* signed codes q (sym: stored; asym: field - 128) via |q| * sign(a, q) */
+        if (asym) c = _mm256_xor_si256(c, _mm256_set1_epi8((char)0x80));
+        p = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_abs_epi8(c), _mm256_sign_epi8(a, c)), ones16);
+        if (asym) p = _mm256_add_epi32(p, _mm256_slli_epi32(sa, 7));
+    } else {
+        p = _mm256_madd_epi16(_mm256_maddubs_epi16(c, a), ones16);
+        if (!asym) p = _mm256_sub_epi32(p, _mm256_slli_epi32(sa, bits - 1));
+    }
+    const float da = _cvtsh_ss(xb->d);
+    __m256 t = _mm256_mul_ps(_mm256_set1_ps(dw * da), _mm256_cvtepi32_ps(p));
+    if (asym) t = _mm256_add_ps(t, _mm256_mul_ps(_mm256_set1_ps(m * da), _mm256_cvtepi32_ps(sa)));
+    return t;
+}
+
+INLINE void int_rows(int bits, int group, bool asym, float *y, const void *W, size_t row_bytes, const void *xq, int n,
+                     int r0, int r1) {
+    const block_q8_0 *xb = xq;
+    const int nb = n / 32;
+    for (int r = r0; r < r1; r++) {
+        const uint8_t *row = (const uint8_t *)W + (size_t)r * row_bytes;
+        __m256 acc_even = _mm256_setzero_ps(), acc_odd = _mm256_setzero_ps();
+        for (int b = 0; b < nb; b++) {
+            float dw, m;
+            const uint8_t *u = int_unit(row, bits, group, asym, b, &dw, &m);
+            const __m256 t = unit_term(bits, asym, u, dw, m, xb + b);
+            if (b % 2) acc_odd = _mm256_add_ps(acc_odd, t);
+            else acc_even = _mm256_add_ps(acc_even, t);
+        }
+        y[r] = reduce16(acc_even, acc_odd);
+    }
+}
+
+/* 8 E4M3 codes (int32) to floats, exactly as lq_e4m3_to_fp32 (see the
+ * AVX-512 file: integer rebias for normals, magnitude * 2^-9 below 8) */
+INLINE __m256 e4m3_decode(__m256i c) {
+    const __m256i mag = _mm256_and_si256(c, _mm256_set1_epi32(0x7F));
+    const __m256i sign = _mm256_slli_epi32(_mm256_and_si256(c, _mm256_set1_epi32(0x80)), 24);
+    const __m256 normal = _mm256_castsi256_ps(_mm256_add_epi32(_mm256_slli_epi32(mag, 20), _mm256_set1_epi32(120 << 23)));
+    const __m256 sub = _mm256_mul_ps(_mm256_cvtepi32_ps(mag), _mm256_set1_ps(0x1p-9f));
+    __m256 v = _mm256_blendv_ps(normal, sub, _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32(8), mag)));
+    v = _mm256_blendv_ps(v, _mm256_castsi256_ps(_mm256_set1_epi32(0x7FC00000)),
+                         _mm256_castsi256_ps(_mm256_cmpeq_epi32(mag, _mm256_set1_epi32(0x7F))));
+    return _mm256_or_ps(v, _mm256_castsi256_ps(sign));
+}
+
+/* NF4 values of 8 codes (int32 0..15): two 8-entry permutes, chosen by bit 3 */
+INLINE __m256 nf4_lookup(__m256i c, __m256 lo, __m256 hi) {
+    return _mm256_blendv_ps(_mm256_permutevar8x32_ps(lo, c), _mm256_permutevar8x32_ps(hi, c),
+                            _mm256_castsi256_ps(_mm256_slli_epi32(c, 28)));
+}
+
+INLINE __m256 mul_add(__m256 acc, __m256 w, const float *x) { return _mm256_add_ps(acc, _mm256_mul_ps(w, _mm256_loadu_ps(x))); }
+
+INLINE __m256i bytes8(const uint8_t *p) {
+    int64_t v;
+    memcpy(&v, p, 8);
+    return _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(v));
+}
+
+INLINE void f32_rows(int kind, int group, float *y, const void *W, size_t row_bytes, const void *xq, int n, int r0,
+                     int r1) {
+    const float *x = xq;
+    const int tail = kind == 1 ? n % 16 : 0;
+    for (int r = r0; r < r1; r++) {
+        const uint8_t *row = (const uint8_t *)W + (size_t)r * row_bytes;
+        __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+        if (kind == 0) {
+            const __m256 lo = _mm256_loadu_ps(lq_nf4_values), hi = _mm256_loadu_ps(lq_nf4_values + 8);
+            const __m256i m4 = _mm256_set1_epi32(0xF);
+            for (int b = 0; b < n / 64; b++) {
+                const uint8_t *blk = row + (size_t)b * 34;
+                const __m256 d = _mm256_set1_ps(f16(blk));
+                for (int h = 0; h < 2; h++) {
+                    const uint8_t *q = blk + 2 + 16 * h;
+                    const float *xs = x + 64 * b + 32 * h;
+                    const __m256i c0 = bytes8(q), c1 = bytes8(q + 8);
+                    acc0 = mul_add(acc0, _mm256_mul_ps(nf4_lookup(_mm256_and_si256(c0, m4), lo, hi), d), xs);
+                    acc1 = mul_add(acc1, _mm256_mul_ps(nf4_lookup(_mm256_and_si256(c1, m4), lo, hi), d), xs + 8);
+                    acc0 = mul_add(acc0, _mm256_mul_ps(nf4_lookup(_mm256_srli_epi32(c0, 4), lo, hi), d), xs + 16);
+                    acc1 = mul_add(acc1, _mm256_mul_ps(nf4_lookup(_mm256_srli_epi32(c1, 4), lo, hi), d), xs + 24);
+                }
+            }
+            y[r] = reduce16(acc0, acc1);
+        } else if (kind == 1) {
+            const uint8_t *c = row + 4;
+            for (int i = 0; i + 16 <= n; i += 16) {
+                acc0 = mul_add(acc0, e4m3_decode(bytes8(c + i)), x + i);
+                acc1 = mul_add(acc1, e4m3_decode(bytes8(c + i + 8)), x + i + 8);
+            }
+            float s;
+            memcpy(&s, row, 4);
+            if (tail) { /* the last n % 16 values: lanes in the ref's order, others untouched */
+                float a[16];
+                _mm256_storeu_ps(a, acc0);
+                _mm256_storeu_ps(a + 8, acc1);
+                for (int i = n - tail; i < n; i++) a[i % 16] = a[i % 16] + lq_e4m3_to_fp32(c[i]) * x[i];
+                acc0 = _mm256_loadu_ps(a);
+                acc1 = _mm256_loadu_ps(a + 8);
+            }
+            y[r] = s * reduce16(acc0, acc1);
+        } else {
+            for (int g = 0; g < n / group; g++) {
+                const uint8_t *blk = row + (size_t)g * (size_t)(2 + group);
+                const __m256 d = _mm256_set1_ps(f16(blk));
+                for (int i = 0; i < group; i += 16) {
+                    acc0 = mul_add(acc0, _mm256_mul_ps(e4m3_decode(bytes8(blk + 2 + i)), d), x + g * group + i);
+                    acc1 = mul_add(acc1, _mm256_mul_ps(e4m3_decode(bytes8(blk + 10 + i)), d), x + g * group + i + 8);
+                }
+            }
+            y[r] = reduce16(acc0, acc1);
+        }
+    }
+}
+
+#define INT_K(name, bits, group, asym)                                                                      \
+    void lq_qdot_llmq_##name##_avx2(float *y, const void *W, size_t rb, const void *xq, int n, int r0, int r1) { \
+        int_rows(bits, group, asym, y, W, rb, xq, n, r0, r1);                                               \
+    }
+#define F32_K(name, kind, group)                                                                            \
+    void lq_qdot_llmq_##name##_avx2(float *y, const void *W, size_t rb, const void *xq, int n, int r0, int r1) { \
+        f32_rows(kind, group, y, W, rb, xq, n, r0, r1);                                                     \
+    }
+LQ_LLMQ_INT_TYPES(INT_K)
+LQ_LLMQ_F32_TYPES(F32_K)

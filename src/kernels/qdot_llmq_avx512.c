@@ -1,0 +1,246 @@
+/* AVX-512 (VNNI) GEMV kernels of llmq's formats: the float order of
+ * kernels/ref/qdot_llmq_ref.c, so results equal _ref bit for bit.
+ * Integer formats: two 32-value units per zmm (lanes 0-7 even unit, 8-15
+ * odd unit); vpdpbusd gives the exact lane sums of 4 code * activation
+ * products, the codes as unsigned fields and the sign offset taken off with
+ * a second vpdpbusd of the activations. */
+#include <immintrin.h>
+
+#include "core/lq.h"
+#include "kernels/qdot_llmq.h"
+#include "quant/blocks.h"
+
+#define INLINE static inline __attribute__((always_inline))
+
+INLINE float f16(const uint8_t *p) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    return _cvtsh_ss(h);
+}
+
+INLINE float reduce16(__m512 acc) {
+    const __m256 h = _mm256_add_ps(_mm512_castps512_ps256(acc), _mm512_extractf32x8_ps(acc, 1));
+    const __m128 q = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+    const __m128 r = _mm_add_ps(q, _mm_movehl_ps(q, q));
+    return _mm_cvtss_f32(_mm_add_ss(r, _mm_movehdup_ps(r)));
+}
+
+/* Code fields of units b, b+1 (u1 NULL: zeros) in value order, 64 bytes;
+ * 8-bit symmetric codes come back offset by 128 (xor 0x80). contig: u1
+ * follows u0 directly. */
+INLINE __m512i pair_codes(int bits, bool asym, bool contig, const uint8_t *u0, const uint8_t *u1) {
+    if (bits == 8) {
+        __m512i c;
+        if (contig && u1) c = _mm512_loadu_si512(u0);
+        else c = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)u0)),
+                                    u1 ? _mm256_loadu_si256((const __m256i *)u1) : _mm256_setzero_si256(), 1);
+        return asym ? c : _mm512_xor_si512(c, _mm512_set1_epi8((char)0x80));
+    }
+    if (bits == 4) {
+        __m256i v;
+        if (contig && u1) v = _mm256_loadu_si256((const __m256i *)u0);
+        else v = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)u0)),
+                                         u1 ? _mm_loadu_si128((const __m128i *)u1) : _mm_setzero_si128(), 1);
+        /* 128-bit lanes [u0, u0, u1, u1], the odd ones shifted to their high nibbles */
+        const __m512i z = _mm512_permutexvar_epi64(_mm512_set_epi64(3, 2, 3, 2, 1, 0, 1, 0), _mm512_castsi256_si512(v));
+        return _mm512_and_si512(_mm512_srlv_epi64(z, _mm512_set_epi64(4, 4, 0, 0, 4, 4, 0, 0)), _mm512_set1_epi8(0x0F));
+    }
+    /* 2 bit (and the low bits of 3 bit): each 8-byte word to 4 qwords shifted by 0, 2, 4, 6 */
+    int64_t q0, q1 = 0;
+    memcpy(&q0, u0, 8);
+    if (u1) memcpy(&q1, u1, 8);
+    const __m512i z = _mm512_permutexvar_epi64(_mm512_set_epi64(1, 1, 1, 1, 0, 0, 0, 0),
+                                               _mm512_castsi128_si512(_mm_set_epi64x(q1, q0)));
+    __m512i c = _mm512_and_si512(_mm512_srlv_epi64(z, _mm512_set_epi64(6, 4, 2, 0, 6, 4, 2, 0)), _mm512_set1_epi8(3));
+    if (bits == 3) {
+        uint32_t h0, h1 = 0;
+        memcpy(&h0, u0 + 8, 4);
+        if (u1) memcpy(&h1, u1 + 8, 4);
+        c = _mm512_or_si512(c, _mm512_maskz_set1_epi8((__mmask64)h0 | (__mmask64)h1 << 32, 4));
+    }
+    return c;
+}
+
+/* The activations of two units, prepared once per call: the int8 values,
+ * the per-lane offset term (symmetric: -2^(bits-1) * sum a as the int32
+ * start of vpdpbusd; asymmetric: sum a as float) and the fp16 scales
+ * [da0 x 8, da1 x 8] as floats. */
+typedef struct act_pair {
+    __m512i a;
+    __m512i corr;
+    __m512 da;
+} act_pair;
+
+INLINE void prepare_acts(int bits, bool asym, const block_q8_0 *xb, int nb, act_pair *ap) {
+    const __m512i off = _mm512_set1_epi8((char)(asym ? 1 : 1 << (bits - 1)));
+    for (int b = 0; b < nb; b += 2) {
+        const bool pair = b + 1 < nb;
+        const __m512i a = _mm512_inserti64x4(
+            _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)xb[b].qs)),
+            pair ? _mm256_loadu_si256((const __m256i *)xb[b + 1].qs) : _mm256_setzero_si256(), 1);
+        const __m512i sa = _mm512_dpbusd_epi32(_mm512_setzero_si512(), off, a);
+        act_pair *p = &ap[b / 2];
+        p->a = a;
+        p->corr = asym ? _mm512_castps_si512(_mm512_cvtepi32_ps(sa)) : _mm512_sub_epi32(_mm512_setzero_si512(), sa);
+        p->da = _mm512_mask_blend_ps(0xFF00, _mm512_set1_ps(_cvtsh_ss(xb[b].d)),
+                                     _mm512_set1_ps(pair ? _cvtsh_ss(xb[b + 1].d) : 0.0f));
+    }
+}
+
+/* [v0 x 8, v1 x 8] of two fp16 values */
+INLINE __m512 pair_f16(const uint8_t *p0, const uint8_t *p1) {
+    uint16_t h0, h1;
+    memcpy(&h0, p0, 2);
+    memcpy(&h1, p1, 2);
+    const __m128 two = _mm_cvtph_ps(_mm_cvtsi32_si128((int)((uint32_t)h0 | (uint32_t)h1 << 16)));
+    return _mm512_permutexvar_ps(_mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0),
+                                 _mm512_castps128_ps512(two));
+}
+
+/* the ref's t of units b, b+1 (c: their codes, dwv / mv: scale and min per lane) */
+INLINE __m512 pair_term(bool asym, __m512i c, __m512 dwv, __m512 mv, const act_pair *a) {
+    const __m512i p = _mm512_dpbusd_epi32(asym ? _mm512_setzero_si512() : a->corr, c, a->a);
+    __m512 t = _mm512_mul_ps(_mm512_mul_ps(dwv, a->da), _mm512_cvtepi32_ps(p));
+    if (asym) t = _mm512_add_ps(t, _mm512_mul_ps(_mm512_mul_ps(mv, a->da), _mm512_castsi512_ps(a->corr)));
+    return t;
+}
+
+INLINE void int_rows_prepared(int bits, int group, bool asym, float *y, const uint8_t *W, size_t row_bytes,
+                              const act_pair *ap, int nb, int r0, int r1) {
+    const int ub = bits * 4, hdr = asym ? 4 : 2, upg = group / 32, bsz = hdr + upg * ub;
+    const __m512 zero = _mm512_setzero_ps();
+    for (int r = r0; r < r1; r++) {
+        const uint8_t *row = W + (size_t)r * row_bytes;
+        __m512 acc = _mm512_setzero_ps();
+        if (group == 0) { /* row-wise: fp32 scale, then the int8 codes */
+            float s;
+            memcpy(&s, row, 4);
+            const __m512 dwv = _mm512_set1_ps(s);
+            int b = 0;
+            for (; b + 1 < nb; b += 2)
+                acc = _mm512_add_ps(acc, pair_term(asym, pair_codes(bits, asym, true, row + 4 + 32 * b, row + 36 + 32 * b),
+                                                   dwv, zero, &ap[b / 2]));
+            if (b < nb)
+                acc = _mm512_mask_add_ps(acc, 0x00FF, acc,
+                                         pair_term(asym, pair_codes(bits, asym, true, row + 4 + 32 * b, NULL), dwv, zero,
+                                                   &ap[b / 2]));
+        } else if (group == 32) { /* a pair of units spans two blocks */
+            int b = 0;
+            for (; b + 1 < nb; b += 2) {
+                const uint8_t *b0 = row + (size_t)b * bsz, *b1 = b0 + bsz;
+                const __m512 mv = asym ? pair_f16(b0 + 2, b1 + 2) : zero;
+                acc = _mm512_add_ps(acc, pair_term(asym, pair_codes(bits, asym, false, b0 + hdr, b1 + hdr),
+                                                   pair_f16(b0, b1), mv, &ap[b / 2]));
+            }
+            if (b < nb) {
+                const uint8_t *b0 = row + (size_t)b * bsz;
+                const __m512 mv = asym ? pair_f16(b0 + 2, b0 + 2) : zero;
+                acc = _mm512_mask_add_ps(acc, 0x00FF, acc,
+                                         pair_term(asym, pair_codes(bits, asym, false, b0 + hdr, NULL), pair_f16(b0, b0),
+                                                   mv, &ap[b / 2]));
+            }
+        } else { /* 64 / 128: whole pairs inside a block */
+            for (int g = 0; g < nb / upg; g++) {
+                const uint8_t *blk = row + (size_t)g * bsz;
+                const __m512 dwv = _mm512_set1_ps(f16(blk)), mv = asym ? _mm512_set1_ps(f16(blk + 2)) : zero;
+                for (int k = 0; k < upg; k += 2) {
+                    const uint8_t *u = blk + hdr + k * ub;
+                    acc = _mm512_add_ps(acc, pair_term(asym, pair_codes(bits, asym, true, u, u + ub), dwv, mv,
+                                                       &ap[(g * upg + k) / 2]));
+                }
+            }
+        }
+        y[r] = reduce16(acc);
+    }
+}
+
+INLINE void int_rows(int bits, int group, bool asym, lq_qdot_rows_fn ref, float *y, const void *W, size_t row_bytes,
+                     const void *xq, int n, int r0, int r1) {
+    const int nb = n / 32, np = (nb + 1) / 2;
+    act_pair stack[64], *ap = stack; /* 12 KiB: rows up to 4096 values */
+    if (np > 64 && !(ap = lq_alloc_aligned((size_t)np * sizeof *ap))) {
+        ref(y, W, row_bytes, xq, n, r0, r1); /* same bits, without the prepared activations */
+        return;
+    }
+    prepare_acts(bits, asym, xq, nb, ap);
+    int_rows_prepared(bits, group, asym, y, W, row_bytes, ap, nb, r0, r1);
+    if (ap != stack) lq_free_aligned(ap);
+}
+
+/* ---------------------------------------------------------- float formats */
+
+/* 16 E4M3 codes (as int32) to floats, exactly as lq_e4m3_to_fp32: normal
+ * codes by rebiasing the exponent in the integer domain, subnormals
+ * (magnitude < 8) as magnitude * 2^-9, which avoids denormal operands. */
+INLINE __m512 e4m3_decode(__m512i c) {
+    const __m512i mag = _mm512_and_si512(c, _mm512_set1_epi32(0x7F));
+    const __m512i sign = _mm512_slli_epi32(_mm512_and_si512(c, _mm512_set1_epi32(0x80)), 24);
+    __m512i bits = _mm512_add_epi32(_mm512_slli_epi32(mag, 20), _mm512_set1_epi32(120 << 23));
+    const __m512 sub = _mm512_mul_ps(_mm512_cvtepi32_ps(mag), _mm512_set1_ps(0x1p-9f));
+    bits = _mm512_mask_mov_epi32(bits, _mm512_cmplt_epi32_mask(mag, _mm512_set1_epi32(8)), _mm512_castps_si512(sub));
+    bits = _mm512_mask_mov_epi32(bits, _mm512_cmpeq_epi32_mask(mag, _mm512_set1_epi32(0x7F)),
+                                 _mm512_set1_epi32(0x7FC00000));
+    return _mm512_castsi512_ps(_mm512_or_si512(bits, sign));
+}
+
+INLINE __m512 fma_free(__m512 acc, __m512 w, const float *x) { return _mm512_add_ps(acc, _mm512_mul_ps(w, _mm512_loadu_ps(x))); }
+
+INLINE void f32_rows(int kind, int group, float *y, const void *W, size_t row_bytes, const void *xq, int n, int r0,
+                     int r1) {
+    const float *x = xq;
+    for (int r = r0; r < r1; r++) {
+        const uint8_t *row = (const uint8_t *)W + (size_t)r * row_bytes;
+        __m512 acc = _mm512_setzero_ps();
+        if (kind == 0) {
+            const __m512 cb = _mm512_loadu_ps(lq_nf4_values);
+            const __m512i m4 = _mm512_set1_epi32(0xF);
+            for (int b = 0; b < n / 64; b++) {
+                const uint8_t *blk = row + (size_t)b * 34;
+                const __m512 d = _mm512_set1_ps(f16(blk));
+                for (int h = 0; h < 2; h++) {
+                    const __m512i c = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(blk + 2 + 16 * h)));
+                    const float *xs = x + 64 * b + 32 * h;
+                    const __m512 wlo = _mm512_mul_ps(_mm512_permutexvar_ps(_mm512_and_si512(c, m4), cb), d);
+                    acc = fma_free(acc, wlo, xs);
+                    const __m512 whi = _mm512_mul_ps(_mm512_permutexvar_ps(_mm512_srli_epi32(c, 4), cb), d);
+                    acc = fma_free(acc, whi, xs + 16);
+                }
+            }
+            y[r] = reduce16(acc);
+        } else if (kind == 1) {
+            int i = 0;
+            for (; i + 16 <= n; i += 16)
+                acc = fma_free(acc, e4m3_decode(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(row + 4 + i)))),
+                               x + i);
+            if (i < n) {
+                const __mmask16 k = (__mmask16)((1u << (n - i)) - 1);
+                const __m512 w = e4m3_decode(_mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(k, row + 4 + i)));
+                acc = _mm512_mask_add_ps(acc, k, acc, _mm512_mul_ps(w, _mm512_maskz_loadu_ps(k, x + i)));
+            }
+            float s;
+            memcpy(&s, row, 4);
+            y[r] = s * reduce16(acc);
+        } else {
+            for (int g = 0; g < n / group; g++) {
+                const uint8_t *blk = row + (size_t)g * (size_t)(2 + group);
+                const __m512 d = _mm512_set1_ps(f16(blk));
+                for (int i = 0; i < group; i += 16) {
+                    const __m512i c = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(blk + 2 + i)));
+                    acc = fma_free(acc, _mm512_mul_ps(e4m3_decode(c), d), x + g * group + i);
+                }
+            }
+            y[r] = reduce16(acc);
+        }
+    }
+}
+
+#define INT_K(name, bits, group, asym)                                                                        \
+    void lq_qdot_llmq_##name##_avx512(float *y, const void *W, size_t rb, const void *xq, int n, int r0, int r1) { \
+        int_rows(bits, group, asym, lq_qdot_llmq_##name##_ref, y, W, rb, xq, n, r0, r1);                                                 \
+    }
+#define F32_K(name, kind, group)                                                                              \
+    void lq_qdot_llmq_##name##_avx512(float *y, const void *W, size_t rb, const void *xq, int n, int r0, int r1) { \
+        f32_rows(kind, group, y, W, rb, xq, n, r0, r1);                                                       \
+    }
+LQ_LLMQ_INT_TYPES(INT_K)
+LQ_LLMQ_F32_TYPES(F32_K)

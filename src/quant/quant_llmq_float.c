@@ -1,0 +1,130 @@
+/* Reference codecs of llmq's non-uniform formats: NF4 (bitsandbytes'
+ * normal-float code book) and FP8 E4M3 with a per-channel or per-group
+ * scale. Deterministic; all-zero blocks get scale 0 and decode to zeros. */
+#include "quant/types_llmq.h"
+
+#include <math.h>
+#include <string.h>
+
+/* bitsandbytes' NF4 code book (create_normal_map), as stored in float32 */
+const float lq_nf4_values[16] = {
+    -1.0f, -0.6961928009986877f, -0.5250730514526367f, -0.39491748809814453f,
+    -0.28444138169288635f, -0.18477343022823334f, -0.09105003625154495f, 0.0f,
+    0.07958029955625534f, 0.16093020141124725f, 0.24611230194568634f, 0.33791524171829224f,
+    0.44070982933044434f, 0.5626170039176941f, 0.7229568362236023f, 1.0f,
+};
+
+static float absmax(const float *x, int64_t n) {
+    float a = 0.0f;
+    for (int64_t i = 0; i < n; i++)
+        if (fabsf(x[i]) > a) a = fabsf(x[i]);
+    return a;
+}
+
+/* fp16 scale of a group: v rounded to fp16, capped at the largest finite
+ * fp16 so an extreme group saturates instead of decoding to inf*0 */
+static uint16_t scale_fp16(float v) { return lq_fp32_to_fp16(v < 65504.0f ? v : 65504.0f); }
+
+/* ------------------------------------------------------------------ NF4 */
+
+#define NF4_BLOCK 64
+
+static int nf4_nearest(float v) {
+    int best = 7;
+    float err = INFINITY;
+    for (int k = 0; k < 16; k++) {
+        const float e = fabsf(v - lq_nf4_values[k]);
+        if (e < err) { /* ties keep the lower code */
+            err = e;
+            best = k;
+        }
+    }
+    return best;
+}
+
+/* block: fp16 absmax d, then two 16-byte halves of 32 codes each (byte j:
+ * value j low nibble, value j+16 high nibble); value = d * nf4[code] */
+void lq_quant_nf4_ref(const float *x, void *y, int64_t n) {
+    uint8_t *out = y;
+    for (int64_t b = 0; b < n / NF4_BLOCK; b++, x += NF4_BLOCK, out += 34) {
+        const uint16_t d16 = scale_fp16(absmax(x, NF4_BLOCK));
+        const float d = lq_fp16_to_fp32(d16);
+        memcpy(out, &d16, 2);
+        uint8_t codes[NF4_BLOCK];
+        for (int i = 0; i < NF4_BLOCK; i++) codes[i] = (uint8_t)(d != 0.0f ? nf4_nearest(x[i] / d) : 7);
+        for (int h = 0; h < 2; h++)
+            for (int j = 0; j < 16; j++)
+                out[2 + 16 * h + j] = (uint8_t)(codes[32 * h + j] | codes[32 * h + j + 16] << 4);
+    }
+}
+
+void lq_dequant_nf4(const void *src, float *dst, int64_t n) {
+    const uint8_t *in = src;
+    for (int64_t b = 0; b < n / NF4_BLOCK; b++, in += 34, dst += NF4_BLOCK) {
+        uint16_t d16;
+        memcpy(&d16, in, 2);
+        const float d = lq_fp16_to_fp32(d16);
+        for (int h = 0; h < 2; h++)
+            for (int j = 0; j < 16; j++) {
+                const uint8_t q = in[2 + 16 * h + j];
+                dst[32 * h + j] = lq_nf4_values[q & 0xF] * d;
+                dst[32 * h + j + 16] = lq_nf4_values[q >> 4] * d;
+            }
+    }
+}
+
+/* ----------------------------------------------------------------- E4M3 */
+
+uint8_t lq_fp32_to_e4m3(float v) {
+    if (isnan(v)) return 0x7F;
+    const uint8_t sign = signbit(v) ? 0x80 : 0;
+    const float a = fabsf(v);
+    if (a >= 448.0f) return sign | 0x7E; /* saturate: no inf in E4M3 */
+    if (a < 0x1p-6f) return sign | (uint8_t)nearbyintf(a * 0x1p9f); /* subnormal steps of 2^-9 */
+    int e;
+    frexpf(a, &e); /* a = f * 2^e, f in [0.5, 1) */
+    const int exp = e - 1;
+    const int q = (int)nearbyintf((ldexpf(a, -exp) - 1.0f) * 8.0f); /* 0..8, 8 carries */
+    int code = ((exp + 7) << 3) + q;
+    if (code > 0x7E) code = 0x7E;
+    return sign | (uint8_t)code;
+}
+
+/* row: fp32 scale s = absmax / 448, then n E4M3 bytes; value = e4m3 * s */
+void lq_quant_f8_e4m3_ch_ref(const float *x, void *y, int64_t n) {
+    uint8_t *out = y;
+    const float s = absmax(x, n) / 448.0f;
+    memcpy(out, &s, 4);
+    for (int64_t i = 0; i < n; i++) out[4 + i] = s != 0.0f ? lq_fp32_to_e4m3(x[i] / s) : 0;
+}
+
+void lq_dequant_f8_e4m3_ch(const void *src, float *dst, int64_t n) {
+    const uint8_t *in = src;
+    float s;
+    memcpy(&s, in, 4);
+    for (int64_t i = 0; i < n; i++) dst[i] = lq_e4m3_to_fp32(in[4 + i]) * s;
+}
+
+/* block: fp16 scale d = absmax / 448, then group E4M3 bytes */
+static void quant_f8_group(const float *x, uint8_t *out, int64_t n, int group) {
+    for (int64_t g = 0; g < n / group; g++, x += group, out += 2 + group) {
+        const uint16_t d16 = scale_fp16(absmax(x, group) / 448.0f);
+        const float d = lq_fp16_to_fp32(d16);
+        memcpy(out, &d16, 2);
+        for (int i = 0; i < group; i++) out[2 + i] = d != 0.0f ? lq_fp32_to_e4m3(x[i] / d) : 0;
+    }
+}
+
+static void dequant_f8_group(const uint8_t *in, float *dst, int64_t n, int group) {
+    for (int64_t g = 0; g < n / group; g++, in += 2 + group, dst += group) {
+        uint16_t d16;
+        memcpy(&d16, in, 2);
+        const float d = lq_fp16_to_fp32(d16);
+        for (int i = 0; i < group; i++) dst[i] = lq_e4m3_to_fp32(in[2 + i]) * d;
+    }
+}
+
+void lq_quant_f8_e4m3_g32_ref(const float *x, void *y, int64_t n) { quant_f8_group(x, y, n, 32); }
+void lq_dequant_f8_e4m3_g32(const void *src, float *dst, int64_t n) { dequant_f8_group(src, dst, n, 32); }
+void lq_quant_f8_e4m3_g128_ref(const float *x, void *y, int64_t n) { quant_f8_group(x, y, n, 128); }
+void lq_dequant_f8_e4m3_g128(const void *src, float *dst, int64_t n) { dequant_f8_group(src, dst, n, 128); }

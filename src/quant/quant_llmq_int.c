@@ -1,0 +1,156 @@
+/* Reference codecs of llmq's integer formats: per-channel INT8 (I8_CH) and
+ * the group-wise INTn types (I<bits>_G<group><S|A>). Round to nearest
+ * (ties to even, the default rounding mode), deterministic, and an all-zero
+ * group or row gets scale 0 and decodes to zeros (no 0/0). */
+#include "quant/types_llmq.h"
+
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+static uint16_t rd16(const uint8_t *p) {
+    uint16_t v;
+    memcpy(&v, p, 2);
+    return v;
+}
+
+static void wr16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
+
+/* round to nearest even, clamped to [lo, hi]; NaN -> 0 */
+static int round_clamp(float v, int lo, int hi) {
+    if (!(v == v)) v = 0.0f;
+    v = nearbyintf(v);
+    if (v < (float)lo) return lo;
+    if (v > (float)hi) return hi;
+    return (int)v;
+}
+
+/* ------------------------------------------------------------- I8_CH */
+
+void lq_quant_i8_ch_ref(const float *x, void *y, int64_t n) {
+    uint8_t *out = y;
+    float amax = 0.0f;
+    for (int64_t i = 0; i < n; i++)
+        if (fabsf(x[i]) > amax) amax = fabsf(x[i]);
+    const float s = amax / 127.0f;
+    const float id = s != 0.0f ? 1.0f / s : 0.0f;
+    memcpy(out, &s, 4);
+    int8_t *q = (int8_t *)(out + 4);
+    for (int64_t i = 0; i < n; i++) q[i] = (int8_t)round_clamp(x[i] * id, -127, 127);
+}
+
+void lq_dequant_i8_ch(const void *src, float *dst, int64_t n) {
+    const uint8_t *in = src;
+    float s;
+    memcpy(&s, in, 4);
+    const int8_t *q = (const int8_t *)(in + 4);
+    for (int64_t i = 0; i < n; i++) dst[i] = s * (float)q[i];
+}
+
+/* ------------------------------------------------------ group INTn codes */
+
+/* Unit packing (32 values, value order i = 0..31):
+ *   2 bit: 8 bytes, byte j holds values j, j+8, j+16, j+24 in bits 0-1, 2-3, 4-5, 6-7
+ *   3 bit: the low 2 bits as the 2-bit unit (8 bytes), then a little-endian
+ *          32-bit word whose bit i is bit 2 of value i (4 bytes)
+ *   4 bit: 16 bytes, byte j holds value j (low nibble) and j+16 (high nibble)
+ *   8 bit: 32 bytes, one per value */
+static void pack_unit(int bits, const uint8_t codes[32], uint8_t *unit) {
+    if (bits == 8) {
+        memcpy(unit, codes, 32);
+    } else if (bits == 4) {
+        for (int j = 0; j < 16; j++) unit[j] = (uint8_t)(codes[j] | (codes[j + 16] << 4));
+    } else {
+        for (int j = 0; j < 8; j++)
+            unit[j] = (uint8_t)((codes[j] & 3) | (codes[j + 8] & 3) << 2 | (codes[j + 16] & 3) << 4 |
+                                (codes[j + 24] & 3) << 6);
+        if (bits == 3) {
+            uint32_t hi = 0;
+            for (int i = 0; i < 32; i++) hi |= (uint32_t)(codes[i] >> 2 & 1) << i;
+            for (int k = 0; k < 4; k++) unit[8 + k] = (uint8_t)(hi >> (8 * k));
+        }
+    }
+}
+
+void lq_llmq_unpack_unit(int bits, const uint8_t *unit, uint8_t codes[32]) {
+    if (bits == 8) {
+        memcpy(codes, unit, 32);
+    } else if (bits == 4) {
+        for (int j = 0; j < 16; j++) {
+            codes[j] = unit[j] & 0xF;
+            codes[j + 16] = unit[j] >> 4;
+        }
+    } else {
+        for (int j = 0; j < 8; j++)
+            for (int k = 0; k < 4; k++) codes[j + 8 * k] = unit[j] >> (2 * k) & 3;
+        if (bits == 3)
+            for (int i = 0; i < 32; i++) codes[i] |= (uint8_t)((unit[8 + i / 8] >> (i % 8) & 1) << 2);
+    }
+}
+
+/* Symmetric: d = m / -2^(bits-1) where m is the value of largest magnitude
+ * (first one wins), so m itself maps to code -2^(bits-1) exactly and all
+ * 2^bits codes are used (as Q4_0 does). Code q in [-2^(b-1), 2^(b-1)-1] is
+ * stored as q + 2^(b-1) (bits < 8) or as the int8 q (bits 8).
+ * Asymmetric: d = (max - min) / (2^b - 1), m = min, code u in [0, 2^b - 1],
+ * value = d * u + m. */
+void lq_quant_llmq_group_ref(uint32_t t, const float *x, void *y, int64_t n) {
+    int bits, group;
+    bool asym;
+    if (!lq_llmq_group_params(t, &bits, &group, &asym)) return;
+    const int half = 1 << (bits - 1), top = (1 << bits) - 1, ub = lq_llmq_unit_bytes(bits);
+    uint8_t *out = y;
+    for (int64_t g = 0; g < n / group; g++, x += group) {
+        uint8_t codes[128];
+        if (asym) {
+            float min = FLT_MAX, max = -FLT_MAX;
+            for (int i = 0; i < group; i++) {
+                if (x[i] < min) min = x[i];
+                if (x[i] > max) max = x[i];
+            }
+            const float d = (max - min) / (float)top;
+            const float id = d != 0.0f ? 1.0f / d : 0.0f;
+            wr16(out, lq_fp32_to_fp16(d));
+            wr16(out + 2, lq_fp32_to_fp16(min));
+            for (int i = 0; i < group; i++) codes[i] = (uint8_t)round_clamp((x[i] - min) * id, 0, top);
+            out += 4;
+        } else {
+            float amax = 0.0f, m = 0.0f;
+            for (int i = 0; i < group; i++)
+                if (fabsf(x[i]) > amax) {
+                    amax = fabsf(x[i]);
+                    m = x[i];
+                }
+            const float d = m / (float)-half;
+            const float id = d != 0.0f ? 1.0f / d : 0.0f;
+            wr16(out, lq_fp32_to_fp16(d));
+            for (int i = 0; i < group; i++) {
+                const int q = round_clamp(x[i] * id, -half, half - 1);
+                codes[i] = bits == 8 ? (uint8_t)(int8_t)q : (uint8_t)(q + half);
+            }
+            out += 2;
+        }
+        for (int u = 0; u < group / 32; u++, out += ub) pack_unit(bits, codes + 32 * u, out);
+    }
+}
+
+void lq_dequant_llmq_group(uint32_t t, const void *src, float *dst, int64_t n) {
+    int bits, group;
+    bool asym;
+    if (!lq_llmq_group_params(t, &bits, &group, &asym)) return;
+    const int half = 1 << (bits - 1), ub = lq_llmq_unit_bytes(bits);
+    const uint8_t *in = src;
+    for (int64_t g = 0; g < n / group; g++) {
+        const float d = lq_fp16_to_fp32(rd16(in));
+        const float m = asym ? lq_fp16_to_fp32(rd16(in + 2)) : 0.0f;
+        in += asym ? 4 : 2;
+        for (int u = 0; u < group / 32; u++, in += ub, dst += 32) {
+            uint8_t c[32];
+            lq_llmq_unpack_unit(bits, in, c);
+            for (int i = 0; i < 32; i++) {
+                if (asym) dst[i] = d * (float)c[i] + m;
+                else dst[i] = d * (float)(bits == 8 ? (int8_t)c[i] : c[i] - half);
+            }
+        }
+    }
+}

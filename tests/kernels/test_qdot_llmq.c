@@ -1,0 +1,166 @@
+/* GEMV kernels of llmq's formats: the reference against a double
+ * dequantize-then-dot, and the AVX2 / AVX-512 kernels against the reference
+ * with memcmp, on several rows (an all-zero row, an outlier row), lengths
+ * with odd unit counts and tails, NaN-prefilled outputs and row subranges.
+ * LLMQ_BENCH=1 also times 16384 x 4096 matrices on 2 threads. */
+#include "core/cpu.h"
+#include "core/lq.h"
+#include "kernels/qdot.h"
+#include "quant/dequant.h"
+#include "quant/quantize.h"
+#include "quant/types_llmq.h"
+#include "test.h"
+
+#include <omp.h>
+#include <stdint.h>
+
+static uint64_t rng = 7;
+static float frand(void) {
+    rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+    return (float)((rng >> 40) & 0xFFFFFF) / 16777216.0f * 2.0f - 1.0f;
+}
+
+enum { ROWS = 6 };
+
+static bool isa_ok(int isa) {
+    const lq_cpu_features *f = lq_cpu();
+    if (isa == 1) return f->avx2 && f->fma && f->f16c;
+    if (isa == 2) return f->avx512f && f->avx512bw && f->avx512vl && f->avx512vnni && f->avx2 && f->f16c;
+    return true;
+}
+
+static void check_type(uint32_t t, int n) {
+    const lq_type_traits *tr = lq_type_get(t);
+    const lq_qdot_info *ref = lq_qdot_llmq_lookup(t, 0);
+    const size_t rb = lq_row_size(t, n);
+    float *w = malloc((size_t)ROWS * n * sizeof *w), *wd = malloc((size_t)n * sizeof *wd);
+    float *x = malloc((size_t)n * sizeof *x), *xd = malloc((size_t)n * sizeof *xd);
+    uint8_t *W = malloc((size_t)ROWS * rb), *xq = malloc((size_t)n * 4 + 64);
+    for (int i = 0; i < ROWS * n; i++) w[i] = frand() + 0.3f * sinf((float)i * 0.01f);
+    for (int i = 0; i < n; i++) {
+        w[n + i] = 0.0f;      /* row 1: all zeros */
+        x[i] = frand();
+    }
+    w[2 * n + n / 2] = 50.0f; /* row 2: one outlier */
+    for (int r = 0; r < ROWS; r++) tr->from_float_ref(w + (size_t)r * n, W + (size_t)r * rb, n);
+    if (ref->act_type == LQ_TYPE_Q8_0) {
+        lq_quant_q8_0_ref(x, xq, n);
+        lq_dequant_q8_0(xq, xd, n);
+    } else {
+        memcpy(xq, x, (size_t)n * sizeof *x);
+        memcpy(xd, x, (size_t)n * sizeof *x);
+    }
+    float y_ref[ROWS];
+    for (int r = 0; r < ROWS; r++) y_ref[r] = NAN;
+    ref->rows(y_ref, W, rb, xq, n, 0, ROWS);
+    for (int r = 0; r < ROWS; r++) {
+        tr->to_float(W + (size_t)r * rb, wd, n);
+        double dot = 0.0, mag = 0.0;
+        for (int i = 0; i < n; i++) {
+            dot += (double)wd[i] * xd[i];
+            mag += fabs((double)wd[i] * xd[i]);
+        }
+        CHECK_MSG(fabs(y_ref[r] - dot) <= 1e-5 * mag + 1e-30, "%s n %d row %d: ref %.9g, double %.9g (sum|wx| %g)",
+                  tr->name, n, r, y_ref[r], dot, mag);
+    }
+    CHECK_MSG(y_ref[1] == 0.0f, "%s: zero row gives %g", tr->name, y_ref[1]);
+    for (int isa = 1; isa <= 2; isa++) {
+        if (!isa_ok(isa)) continue;
+        const lq_qdot_info *k = lq_qdot_llmq_lookup(t, isa);
+        CHECK(k && k->act_type == ref->act_type);
+        float y[ROWS + 1];
+        for (int r = 0; r <= ROWS; r++) y[r] = NAN;
+        k->rows(y, W, rb, xq, n, 0, ROWS);
+        CHECK_MSG(memcmp(y, y_ref, sizeof y_ref) == 0, "%s isa %d n %d differs from ref (row 0: %.9g vs %.9g)",
+                  tr->name, isa, n, y[0], y_ref[0]);
+        CHECK(isnan(y[ROWS])); /* nothing past r1 */
+        for (int r = 0; r <= ROWS; r++) y[r] = NAN;
+        k->rows(y, W, rb, xq, n, 2, 5); /* a subrange writes only its rows */
+        CHECK_MSG(isnan(y[0]) && isnan(y[1]) && isnan(y[5]) && memcmp(y + 2, y_ref + 2, 3 * sizeof(float)) == 0,
+                  "%s isa %d: rows 2..5", tr->name, isa);
+    }
+    free(w);
+    free(wd);
+    free(x);
+    free(xd);
+    free(W);
+    free(xq);
+}
+
+static void check_lookup(void) {
+    for (uint32_t t = LQ_TYPE_LLMQ_FIRST; t < LQ_TYPE_LLMQ_END; t++)
+        for (int isa = 0; isa <= 2; isa++) {
+            const lq_qdot_info *k = lq_qdot_llmq_lookup(t, isa);
+            CHECK_MSG(k && k->rows, "type %u isa %d", t, isa);
+            const bool flt = t == LQ_TYPE_NF4 || t >= LQ_TYPE_F8_E4M3_CH;
+            CHECK(k && k->act_type == (flt ? LQ_TYPE_F32 : LQ_TYPE_Q8_0));
+        }
+    CHECK(lq_qdot_llmq_lookup(LQ_TYPE_Q4_0, 0) == NULL);
+    CHECK(lq_qdot_llmq_lookup(LQ_TYPE_LLMQ_END, 0) == NULL);
+    CHECK(lq_qdot_llmq_lookup(LQ_TYPE_I4_G32S, 3) == NULL);
+    CHECK(lq_qdot_llmq_lookup(LQ_TYPE_I4_G32S, -1) == NULL);
+}
+
+/* rows x 4096 on nt threads: GB/s of weight bytes read (16384 rows: the
+ * memory-bound case; 128 rows on 1 thread: in-cache compute speed) */
+static void bench(uint32_t t, int isa, int rows, int nt) {
+    const int n = 4096;
+    const lq_qdot_info *k = lq_qdot_llmq_lookup(t, isa);
+    const size_t rb = lq_row_size(t, n);
+    uint8_t *W = lq_alloc_aligned((size_t)rows * rb);
+    float *x = malloc((size_t)n * sizeof *x), *y = malloc((size_t)rows * sizeof *y);
+    uint8_t *xq = malloc((size_t)n * 4 + 64);
+    float *row = malloc((size_t)n * sizeof *row);
+    for (int r = 0; r < rows; r++) {
+        for (int i = 0; i < n; i++) row[i] = frand();
+        lq_type_get(t)->from_float_ref(row, W + (size_t)r * rb, n);
+    }
+    for (int i = 0; i < n; i++) x[i] = frand();
+    if (k->act_type == LQ_TYPE_Q8_0) lq_quant_q8_0_ref(x, xq, n);
+    else memcpy(xq, x, (size_t)n * sizeof *x);
+    double best = 1e9;
+    for (int rep = 0; rep < (rows < 1024 ? 200 : 12); rep++) {
+        const double t0 = lq_now();
+        #pragma omp parallel num_threads(nt)
+        {
+            const int id = omp_get_thread_num(), part = rows / nt;
+            k->rows(y, W, rb, xq, n, id * part, id * part + part);
+        }
+        const double dt = lq_now() - t0;
+        if (dt < best) best = dt;
+    }
+    printf("%-13s isa %d, %5d rows, %d threads: %.3f ms, %.1f GB/s of weights\n", lq_type_name(t), isa, rows, nt, best * 1e3,
+           (double)rows * rb / best / 1e9);
+    lq_free_aligned(W);
+    free(x);
+    free(y);
+    free(xq);
+    free(row);
+}
+
+int main(void) {
+    check_lookup();
+    for (uint32_t t = LQ_TYPE_LLMQ_FIRST; t < LQ_TYPE_LLMQ_END; t++) {
+        const int blk = lq_type_get(t)->blck_size, unit = blk < 32 ? 32 : blk;
+        const int sizes[] = {unit, 3 * unit, 7 * unit, 4096};
+        for (int s = 0; s < 4; s++) check_type(t, sizes[s]);
+        if (t == LQ_TYPE_F8_E4M3_CH) { /* float activations: any length */
+            check_type(t, 5);
+            check_type(t, 37);
+        }
+    }
+    if (getenv("LLMQ_BENCH")) {
+        const uint32_t types[] = {LQ_TYPE_I4_G32S, LQ_TYPE_I4_G64S, LQ_TYPE_I4_G128S, LQ_TYPE_I4_G128A,
+                                  LQ_TYPE_I8_G32S, LQ_TYPE_I8_G128S, LQ_TYPE_I8_CH, LQ_TYPE_I2_G64S,
+                                  LQ_TYPE_I3_G64S, LQ_TYPE_NF4, LQ_TYPE_F8_E4M3_G128};
+        for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+            for (int isa = 1; isa <= 2; isa++)
+                if (isa_ok(isa)) {
+                    bench(types[i], isa, 128, 1);
+                    /* LLMQ_BENCH=2: the memory-bound case on 2 threads (=3: on 1) */
+                    const int mode = atoi(getenv("LLMQ_BENCH"));
+                    if (mode > 1) bench(types[i], isa, 16384, mode == 3 ? 1 : 2);
+                }
+    }
+    TEST_END();
+}

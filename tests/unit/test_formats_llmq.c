@@ -1,0 +1,213 @@
+/* llmq's own formats (ids 64..92): names, ids, row sizes, round-trip error
+ * on llama.cpp's synthetic signal, all-zero groups, outliers, NaN-filled
+ * outputs, several rows at once, and exact E4M3 / NF4 code points. */
+#include "quant/types_llmq.h"
+#include "test.h"
+
+#include <stdint.h>
+
+#define N 4096 /* test-quantize-fns' test_size (32 * 128) */
+
+/* llama.cpp's test-quantize-fns data: 0.1 + 2 cos(i + offset) */
+static void smooth(float *x, int n, float offset) {
+    for (int i = 0; i < n; i++) x[i] = 0.1f + 2.0f * cosf((float)i + offset);
+}
+
+/* test-quantize-fns' metric: sqrt(sum d^2) / n (its "RMSE"; the true RMS
+ * error is this times sqrt(n) = 64 at n = 4096) */
+static double ggml_rmse(const float *a, const float *b, int n) {
+    double s = 0.0;
+    for (int i = 0; i < n; i++) s += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
+    return sqrt(s) / n;
+}
+
+/* Round-trip limit in test-quantize-fns' metric. For uniform codes the RMS
+ * error is about step / sqrt(12), the step (max - min) / (2^b - 1) of a
+ * group of this signal (range about 4.1): 2-bit 1.37 -> 0.40, 3-bit 0.59 ->
+ * 0.17, 4-bit 0.27 -> 0.079, 8-bit 0.016 -> 0.0046, i.e. 0.0062, 0.0027,
+ * 0.0012 and 0.00007 in the metric. Limits: llama.cpp's 2-bit (0.0075) and
+ * 3-bit (0.004) bounds, the general 0.002 for 4-bit, NF4 and FP8 (E4M3's 3
+ * mantissa bits: relative step 2^-4 -> RMS about 0.036 -> 0.0006), and
+ * 0.0002 for 8-bit so an INT8 regression to 4-bit-like error fails. The
+ * signed (symmetric) grid of 2-bit spends one code on a single extreme, so
+ * its step is range/2 instead of range/3: 2-bit S gets 0.012. NF4's code
+ * book is dense near 0 for normal weights, while this cosine puts its mass
+ * at the extremes, where NF4's steps are widest (0.28 of the scale): it
+ * gets llama.cpp's FP4 (MXFP4) limit, 0.003. */
+static double limit_for(uint32_t t) {
+    int bits, group;
+    bool asym;
+    if (t == LQ_TYPE_I8_CH) return 0.0002;
+    if (lq_llmq_group_params(t, &bits, &group, &asym)) {
+        if (bits == 2) return asym ? 0.0075 : 0.012;
+        if (bits == 3) return 0.004;
+        if (bits == 4) return 0.002;
+        return 0.0002;
+    }
+    if (t == LQ_TYPE_NF4) return 0.003;
+    return 0.002;
+}
+
+static void test_names_and_sizes(void) {
+    static const char *names[] = {
+        "I8_CH", "I2_G32S", "I2_G32A", "I2_G64S", "I2_G64A", "I2_G128S", "I2_G128A", "I3_G32S", "I3_G32A",
+        "I3_G64S", "I3_G64A", "I3_G128S", "I3_G128A", "I4_G32S", "I4_G32A", "I4_G64S", "I4_G64A", "I4_G128S",
+        "I4_G128A", "I8_G32S", "I8_G32A", "I8_G64S", "I8_G64A", "I8_G128S", "I8_G128A", "NF4", "F8_E4M3_CH",
+        "F8_E4M3_G32", "F8_E4M3_G128"};
+    CHECK_EQ_INT(sizeof names / sizeof names[0], LQ_TYPE_LLMQ_END - LQ_TYPE_LLMQ_FIRST);
+    for (uint32_t t = LQ_TYPE_LLMQ_FIRST; t < LQ_TYPE_LLMQ_END; t++) {
+        const lq_type_traits *tr = lq_type_get(t);
+        CHECK_MSG(tr && strcmp(tr->name, names[t - 64]) == 0, "id %u", t);
+        CHECK_MSG(tr && strcmp(lq_type_name(t), names[t - 64]) == 0, "id %u", t);
+        CHECK(tr && !tr->deprecated && tr->to_float && tr->from_float_ref);
+    }
+    for (uint32_t t = LQ_TYPE_GGML_COUNT; t < LQ_TYPE_LLMQ_FIRST; t++) CHECK(lq_type_get(t) == NULL);
+    CHECK(lq_type_get(LQ_TYPE_LLMQ_END) == NULL);
+    CHECK(lq_type_get(UINT32_MAX) == NULL);
+    for (uint32_t t = 0; t < LQ_TYPE_GGML_COUNT; t++)
+        if (lq_type_get(t)) CHECK_EQ_INT(lq_type_get(t)->row_header, 0);
+    CHECK_EQ_INT(lq_row_size(LQ_TYPE_Q4_0, 4096), 2304); /* GGML types unchanged */
+    CHECK_EQ_INT(lq_row_size(LQ_TYPE_I8_CH, 4096), 4 + 4096);
+    CHECK_EQ_INT(lq_row_size(LQ_TYPE_I8_CH, 7), 4 + 7);
+    CHECK_EQ_INT(lq_row_size(LQ_TYPE_I8_CH, 0), 0);
+    CHECK_EQ_INT(lq_row_size(LQ_TYPE_I2_G32S, 4096), 128 * 10);
+    CHECK_EQ_INT(lq_row_size(LQ_TYPE_I2_G128A, 4096), 32 * 36);
+    CHECK_EQ_INT(lq_row_size(LQ_TYPE_I3_G32S, 4096), 128 * 14);
+    CHECK_EQ_INT(lq_row_size(LQ_TYPE_I3_G64A, 4096), 64 * 28);
+    CHECK_EQ_INT(lq_row_size(LQ_TYPE_I4_G32S, 4096), 128 * 18);
+    CHECK_EQ_INT(lq_row_size(LQ_TYPE_I4_G64A, 4096), 64 * 36);
+    CHECK_EQ_INT(lq_row_size(LQ_TYPE_I4_G128S, 4096), 32 * 66);
+    CHECK_EQ_INT(lq_row_size(LQ_TYPE_I8_G32A, 4096), 128 * 36);
+    CHECK_EQ_INT(lq_row_size(LQ_TYPE_I8_G128S, 4096), 32 * 130);
+    CHECK_EQ_INT(lq_row_size(LQ_TYPE_I4_G64S, 96), 0); /* not a multiple of the group */
+    CHECK_EQ_INT(lq_row_size(LQ_TYPE_NF4, 4096), 64 * 34);
+    CHECK_EQ_INT(lq_row_size(LQ_TYPE_F8_E4M3_CH, 100), 104);
+    CHECK_EQ_INT(lq_row_size(LQ_TYPE_F8_E4M3_G32, 4096), 128 * 34);
+    CHECK_EQ_INT(lq_row_size(LQ_TYPE_F8_E4M3_G128, 4096), 32 * 130);
+    CHECK_EQ_INT(lq_row_size(LQ_TYPE_F8_E4M3_G32, 33), 0);
+    CHECK_EQ_INT(lq_row_size(LQ_TYPE_I8_CH, -32), 0);
+}
+
+static void test_round_trip(void) {
+    float *x = malloc(N * sizeof *x), *z = malloc(N * sizeof *z);
+    uint8_t *q = malloc(2 * N + 64);
+    smooth(x, N, 0.0f);
+    for (uint32_t t = LQ_TYPE_LLMQ_FIRST; t < LQ_TYPE_LLMQ_END; t++) {
+        const lq_type_traits *tr = lq_type_get(t);
+        const int n = N;
+        for (int i = 0; i < n; i++) z[i] = NAN;
+        tr->from_float_ref(x, q, n);
+        tr->to_float(q, z, n);
+        const double e = ggml_rmse(x, z, n);
+        CHECK_MSG(e < limit_for(t), "%s: round-trip error %.6f (limit %.4f)", tr->name, e, limit_for(t));
+        if (getenv("LLMQ_VERBOSE")) printf("%-13s rmse %.6f (true RMS %.5f) limit %.4f\n", tr->name, e, e * 64, limit_for(t));
+        /* deterministic: a second run gives the same bytes */
+        uint8_t *q2 = malloc(2 * N + 64);
+        tr->from_float_ref(x, q2, n);
+        CHECK_MSG(memcmp(q, q2, lq_row_size(t, n)) == 0, "%s not deterministic", tr->name);
+        free(q2);
+    }
+    free(x);
+    free(z);
+    free(q);
+}
+
+/* all-zero input decodes to exact zeros (no NaN from 0/0); a single
+ * outlier survives within a step of its own scale; several rows through
+ * one to_float call (types without a row header) */
+static void test_edges(void) {
+    enum { ROWS = 3, M = 256 };
+    float x[ROWS * M], z[ROWS * M];
+    uint8_t q[ROWS * 2 * M + 64];
+    for (uint32_t t = LQ_TYPE_LLMQ_FIRST; t < LQ_TYPE_LLMQ_END; t++) {
+        const lq_type_traits *tr = lq_type_get(t);
+        const size_t rb = lq_row_size(t, M);
+        memset(x, 0, sizeof x);
+        for (int i = 0; i < M; i++) z[i] = NAN;
+        tr->from_float_ref(x, q, M);
+        tr->to_float(q, z, M);
+        int bad = 0;
+        for (int i = 0; i < M; i++) bad += !(z[i] == 0.0f);
+        CHECK_MSG(bad == 0, "%s: %d non-zero values from an all-zero row", tr->name, bad);
+
+        /* rows: smooth, a zero group inside, and a single outlier */
+        for (int r = 0; r < ROWS; r++) smooth(x + r * M, M, (float)r);
+        for (int i = 0; i < 128; i++) x[M + 128 + i] = 0.0f; /* a whole group of every size */
+        x[2 * M + 77] = 100.0f;
+        for (int r = 0; r < ROWS; r++) tr->from_float_ref(x + r * M, q + r * rb, M);
+        for (int i = 0; i < ROWS * M; i++) z[i] = NAN;
+        if (tr->row_header) {
+            for (int r = 0; r < ROWS; r++) tr->to_float(q + r * rb, z + r * M, M);
+        } else {
+            tr->to_float(q, z, ROWS * M);
+        }
+        bad = 0;
+        for (int i = 0; i < 128; i++) bad += !(z[M + 128 + i] == 0.0f);
+        CHECK_MSG(bad == 0, "%s: zero group decodes to %d non-zeros", tr->name, bad);
+        CHECK_MSG(fabsf(z[2 * M + 77] - 100.0f) <= 100.0f / 8, "%s: outlier 100 -> %g", tr->name, z[2 * M + 77]);
+        int nan = 0;
+        for (int i = 0; i < ROWS * M; i++) nan += isnan(z[i]);
+        CHECK_MSG(nan == 0, "%s: %d values left NaN", tr->name, nan);
+        /* the first row alone gives the same values as inside the batch */
+        float z1[M];
+        tr->to_float(q, z1, M);
+        CHECK_MSG(memcmp(z1, z, sizeof z1) == 0, "%s: first row differs", tr->name);
+    }
+}
+
+static void test_codes(void) {
+    /* E4M3: every finite code decodes and re-encodes to itself */
+    int bad = 0;
+    for (int c = 0; c < 256; c++) {
+        if ((c & 0x7F) == 0x7F) {
+            bad += !isnan(lq_e4m3_to_fp32((uint8_t)c));
+            continue;
+        }
+        bad += lq_fp32_to_e4m3(lq_e4m3_to_fp32((uint8_t)c)) != c;
+    }
+    CHECK_EQ_INT(bad, 0);
+    CHECK(lq_e4m3_to_fp32(0x7E) == 448.0f);
+    CHECK(lq_e4m3_to_fp32(0x01) == 0x1p-9f);
+    CHECK(lq_e4m3_to_fp32(0x08) == 0x1p-6f);
+    CHECK_EQ_INT(lq_fp32_to_e4m3(1000.0f), 0x7E); /* saturates */
+    CHECK_EQ_INT(lq_fp32_to_e4m3(-1e30f), 0xFE);
+    CHECK_EQ_INT(lq_fp32_to_e4m3(INFINITY), 0x7E);
+    CHECK_EQ_INT(lq_fp32_to_e4m3(1.0625f), 0x38); /* halfway 1 .. 1.125: to even (1) */
+    CHECK_EQ_INT(lq_fp32_to_e4m3(1.1875f), 0x3A); /* halfway 1.125 .. 1.25: to even (1.25) */
+    CHECK_EQ_INT(lq_fp32_to_e4m3(0x1p-10f), 0x00); /* half the smallest subnormal: to even (0) */
+    CHECK_EQ_INT(lq_fp32_to_e4m3(3 * 0x1p-10f), 0x02);
+    CHECK_EQ_INT(lq_fp32_to_e4m3(464.0f), 0x7E);
+    /* NF4: the code book round-trips, 0 is exact */
+    uint8_t q[34];
+    float x[64], z[64];
+    for (int i = 0; i < 64; i++) x[i] = lq_nf4_values[i % 16] * 3.0f;
+    lq_quant_nf4_ref(x, q, 64);
+    lq_dequant_nf4(q, z, 64);
+    bad = 0;
+    for (int i = 0; i < 64; i++) bad += fabsf(z[i] - x[i]) > 1e-6f;
+    CHECK_EQ_INT(bad, 0);
+    /* INT3 codes cover -4..3 (sym) and use all 8 levels */
+    float v[32];
+    for (int i = 0; i < 32; i++) v[i] = (float)(i % 8) - 4.0f;
+    uint8_t b3[14];
+    lq_quant_llmq_group_ref(LQ_TYPE_I3_G32S, v, b3, 32);
+    lq_dequant_llmq_group(LQ_TYPE_I3_G32S, b3, z, 32);
+    bad = 0;
+    for (int i = 0; i < 32; i++) bad += z[i] != v[i];
+    CHECK_EQ_INT(bad, 0);
+    for (int i = 0; i < 32; i++) v[i] = 10.0f + 0.5f * (float)(i % 8);
+    uint8_t b3a[16];
+    lq_quant_llmq_group_ref(LQ_TYPE_I3_G32A, v, b3a, 32);
+    lq_dequant_llmq_group(LQ_TYPE_I3_G32A, b3a, z, 32);
+    bad = 0;
+    for (int i = 0; i < 32; i++) bad += fabsf(z[i] - v[i]) > 0.01f;
+    CHECK_EQ_INT(bad, 0);
+}
+
+int main(void) {
+    test_names_and_sizes();
+    test_round_trip();
+    test_edges();
+    test_codes();
+    TEST_END();
+}
