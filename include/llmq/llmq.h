@@ -206,6 +206,27 @@ llmq_quantize_params llmq_quantize_default_params(void);
 llmq_status llmq_model_quantize(const llmq_model *m, const char *path, const llmq_quantize_params *p,
                                 llmq_error *err);
 
+/* --------------------------------------------------------------- bench */
+
+/* Throughput of one weight format on a rows x cols matrix of synthetic
+ * weights: quantize (reference quantizer), dequantize to F32 and GEMV (one
+ * activation row, quantized as the kernel needs, as in generation). Each
+ * figure is the median of reps timed runs after a warm-up (quantize: one run). The GEMV result is
+ * checked against a dequantize-then-dot reference first (FORMAT on mismatch). */
+typedef struct llmq_bench_format_result {
+    double bits_per_weight;
+    double quantize_gws, dequantize_gws, gemv_gws; /* G weights per second */
+    double gemv_gbs;                               /* GB/s of weight bytes streamed by GEMV */
+    bool gemv_native;  /* false: no kernel for the type, the GEMV ran on F32 */
+} llmq_bench_format_result;
+
+llmq_status llmq_bench_format(const char *type, int rows, int cols, int n_threads, int reps,
+                              llmq_bench_format_result *r, llmq_error *err);
+
+/* Read bandwidth in GB/s: a read-sum over a bytes-long array (every cache
+ * line touched) with n_threads, median of reps. 0 when out of memory. */
+double llmq_bench_read_bw(size_t bytes, int n_threads, int reps);
+
 /* --------------------------------------------------------------- misc */
 
 /* Reads a whole file into a malloc'd NUL-terminated buffer. */

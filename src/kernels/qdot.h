@@ -34,6 +34,9 @@ LQ_QDOT_DECL(q5_1)
 LQ_QDOT_DECL(q8_0)
 LQ_QDOT_DECL(iq4_nl)
 LQ_QDOT_DECL(mxfp4)
+/* 16-bit floats: activations F32 */
+LQ_QDOT_DECL(f16)
+LQ_QDOT_DECL(bf16)
 /* K-quants: activations Q8_K */
 LQ_QDOT_DECL(q2_k)
 LQ_QDOT_DECL(q3_k)
@@ -47,6 +50,7 @@ LQ_QDOT_DECL(q6_k)
 const struct lq_qdot_info *lq_qdot_legacy_lookup(uint32_t t, int isa);
 const struct lq_qdot_info *lq_qdot_kquants_lookup(uint32_t t, int isa);
 const struct lq_qdot_info *lq_qdot_llmq_lookup(uint32_t t, int isa);
+const struct lq_qdot_info *lq_qdot_float_lookup(uint32_t t, int isa);
 
 /* Kernels of a weight type for the running CPU (or LLMQ_ISA), NULL when the
  * type has none (the caller then dequantizes to F32). */

@@ -73,10 +73,12 @@ static void attention(float *out, const float *q, const lq_llama_layer *L, const
 
 typedef struct acts {
     float *x, *xb, *q, *k, *v, *att, *g, *u, *S;
+    lq_qact xq; /* one activation row quantized for the qdot kernels */
 } acts;
 
 static void acts_free(acts *a) {
-    float *ps[] = {a->x, a->xb, a->q, a->k, a->v, a->att, a->g, a->u, a->S};
+    void *ps[] = {a->x, a->xb, a->q, a->k, a->v, a->att, a->g, a->u, a->S,
+                  a->xq.slot[0], a->xq.slot[1], a->xq.slot[2], a->xq.slot[3]};
     for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++) lq_free_aligned(ps[i]);
 }
 
@@ -91,8 +93,11 @@ static llmq_status acts_alloc(acts *a, const lq_llama_hparams *hp, int T, int P,
     a->att = lq_alloc_aligned(T * C * 4);
     a->g = lq_alloc_aligned(T * F * 4);
     a->u = lq_alloc_aligned(T * F * 4);
+    bool xq_ok = true;
+    for (int i = 0; i < LQ_QACT_SLOTS; i++)
+        xq_ok &= (a->xq.slot[i] = lq_alloc_aligned(lq_qact_slot_bytes((int)LQ_MAX(C, F)))) != NULL;
     a->S = lq_alloc_aligned((size_t)LQ_MAX(T, hp->n_head) * P * 4); /* (T, P), or (H, P) for one token */
-    if (!a->x || !a->xb || !a->q || !a->k || !a->v || !a->att || !a->g || !a->u || !a->S) {
+    if (!a->x || !a->xb || !a->q || !a->k || !a->v || !a->att || !a->g || !a->u || !a->S || !xq_ok) {
         acts_free(a);
         return lq_fail(e, LLMQ_ERR_NOMEM, "out of memory for activations");
     }
@@ -105,31 +110,22 @@ static void block_forward(lq_llama *m, int l, acts *a, int T, int pos) {
     lq_llama_layer *L = &m->layers[l];
     int C = hp->n_embd, F = hp->n_ff, hd = C / hp->n_head, kvd = hd * hp->n_head_kv, nt = m->n_threads;
     lq_rmsnorm_forward(a->xb, a->x, L->attn_norm, T, C, hp->norm_eps, nt);
-    lq_matmul_f32(a->q, a->xb, L->wq, T, C, C, nt);
-    lq_matmul_f32(a->k, a->xb, L->wk, T, C, kvd, nt);
-    lq_matmul_f32(a->v, a->xb, L->wv, T, C, kvd, nt);
+    lq_qmatmul(a->q, a->xb, &L->wq, T, nt);
+    lq_qmatmul(a->k, a->xb, &L->wk, T, nt);
+    lq_qmatmul(a->v, a->xb, &L->wv, T, nt);
     lq_rope_forward(a->q, T, hp->n_head, hd, pos, hp->rope_theta, nt);
     lq_rope_forward(a->k, T, hp->n_head_kv, hd, pos, hp->rope_theta, nt);
     memcpy(L->k_cache + (size_t)pos * kvd, a->k, (size_t)T * kvd * sizeof(float));
     memcpy(L->v_cache + (size_t)pos * kvd, a->v, (size_t)T * kvd * sizeof(float));
     attention(a->att, a->q, L, hp, T, pos, a->S, nt);
-    lq_matmul_f32(a->xb, a->att, L->wo, T, C, C, nt);
+    lq_qmatmul(a->xb, a->att, &L->wo, T, nt);
     lq_add_forward(a->x, a->xb, (size_t)T * C);
     lq_rmsnorm_forward(a->xb, a->x, L->ffn_norm, T, C, hp->norm_eps, nt);
-    lq_matmul_f32(a->g, a->xb, L->w_gate, T, C, F, nt);
-    lq_matmul_f32(a->u, a->xb, L->w_up, T, C, F, nt);
+    lq_qmatmul(a->g, a->xb, &L->w_gate, T, nt);
+    lq_qmatmul(a->u, a->xb, &L->w_up, T, nt);
     lq_swiglu_forward(a->g, a->u, (size_t)T * F, nt);
-    lq_matmul_f32(a->xb, a->g, L->w_down, T, F, C, nt);
+    lq_qmatmul(a->xb, a->g, &L->w_down, T, nt);
     lq_add_forward(a->x, a->xb, (size_t)T * C);
-}
-
-/* Rows [0, rows) of y = W x inside an enclosing parallel region: chunks of 16
- * rows are shared out among the team (implicit barrier at the end). */
-static void team_gemv(float *y, const float *x, const float *W, int in, int rows) {
-    lq_gemv_f32_fn gemv = lq_kernels_get()->gemv_f32;
-    int n_chunks = (rows + 15) / 16;
-    #pragma omp for schedule(static)
-    for (int c = 0; c < n_chunks; c++) gemv(y, x, W, in, c * 16, c * 16 + 16 < rows ? c * 16 + 16 : rows);
 }
 
 /* One token through every layer inside a single parallel region. Generation
@@ -145,11 +141,14 @@ static void token_forward(lq_llama *m, acts *a, int pos) {
     #pragma omp parallel num_threads(m->n_threads)
     for (int l = 0; l < hp->n_layer; l++) {
         lq_llama_layer *L = &m->layers[l];
+        const lq_qweight *qkv[3] = {&L->wq, &L->wk, &L->wv}, *wo[1] = {&L->wo};
+        const lq_qweight *gu[2] = {&L->w_gate, &L->w_up}, *down[1] = {&L->w_down};
         #pragma omp single
-        lq_rmsnorm_forward(a->xb, a->x, L->attn_norm, 1, C, hp->norm_eps, 1);
-        team_gemv(a->q, a->xb, L->wq, C, C);
-        team_gemv(a->k, a->xb, L->wk, C, kvd);
-        team_gemv(a->v, a->xb, L->wv, C, kvd);
+        {
+            lq_rmsnorm_forward(a->xb, a->x, L->attn_norm, 1, C, hp->norm_eps, 1);
+            lq_qact_prepare(&a->xq, a->xb, qkv, 3);
+        }
+        lq_qgemv_team((float *[]){a->q, a->k, a->v}, qkv, 3, &a->xq);
         #pragma omp single
         {
             lq_rope_forward(a->q, 1, hp->n_head, hd, pos, hp->rope_theta, 1);
@@ -163,17 +162,22 @@ static void token_forward(lq_llama *m, acts *a, int pos) {
         for (int h = 0; h < hp->n_head; h++)
             attn(a->att + (size_t)h * hd, a->q + (size_t)h * hd, L->k_cache + (size_t)(h / group) * hd,
                  L->v_cache + (size_t)(h / group) * hd, P, hd, kvd, scale, a->S + (size_t)h * P);
-        team_gemv(a->xb, a->att, L->wo, C, C);
+        #pragma omp single
+        lq_qact_prepare(&a->xq, a->att, wo, 1);
+        lq_qgemv_team((float *[]){a->xb}, wo, 1, &a->xq);
         #pragma omp single
         {
             lq_add_forward(a->x, a->xb, (size_t)C);
             lq_rmsnorm_forward(a->xb, a->x, L->ffn_norm, 1, C, hp->norm_eps, 1);
+            lq_qact_prepare(&a->xq, a->xb, gu, 2);
         }
-        team_gemv(a->g, a->xb, L->w_gate, C, F);
-        team_gemv(a->u, a->xb, L->w_up, C, F);
+        lq_qgemv_team((float *[]){a->g, a->u}, gu, 2, &a->xq);
         #pragma omp single
-        lq_swiglu_forward(a->g, a->u, (size_t)F, 1);
-        team_gemv(a->xb, a->g, L->w_down, F, C);
+        {
+            lq_swiglu_forward(a->g, a->u, (size_t)F, 1);
+            lq_qact_prepare(&a->xq, a->g, down, 1);
+        }
+        lq_qgemv_team((float *[]){a->xb}, down, 1, &a->xq);
         #pragma omp single
         lq_add_forward(a->x, a->xb, (size_t)C);
     }
@@ -195,7 +199,7 @@ llmq_status lq_llama_decode(lq_llama *m, const int32_t *tokens, int n, int pos, 
     LQ_TRY(acts_alloc(&a, hp, n, pos + n, e));
     int C = hp->n_embd;
     for (int t = 0; t < n; t++)
-        memcpy(a.x + (size_t)t * C, m->tok_embd + (size_t)tokens[t] * C, C * sizeof(float));
+        lq_qweight_row(&m->tok_embd, tokens[t], a.x + (size_t)t * C);
     if (n == 1) token_forward(m, &a, pos);
     else
         for (int l = 0; l < hp->n_layer; l++) block_forward(m, l, &a, n, pos);
@@ -203,7 +207,7 @@ llmq_status lq_llama_decode(lq_llama *m, const int32_t *tokens, int n, int pos, 
     if (logits) {
         const float *last = a.x + (size_t)(n - n_logits) * C;
         lq_rmsnorm_forward(a.xb, last, m->output_norm, n_logits, C, hp->norm_eps, m->n_threads);
-        lq_matmul_f32(logits, a.xb, m->output, n_logits, C, hp->n_vocab, m->n_threads);
+        lq_qmatmul(logits, a.xb, &m->output, n_logits, m->n_threads);
     }
     acts_free(&a);
     return LLMQ_OK;

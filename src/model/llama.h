@@ -1,6 +1,6 @@
 /* Llama-family decoder: RMSNorm, RoPE (GGUF/Meta interleaved-pair layout),
  * grouped-query attention with a KV cache, SwiGLU feed-forward, tied or
- * separate output matrix. Weights are held as F32. */
+ * separate output matrix. Matrices stay in their quantized type where a kernel runs it (kernels/qdot.h), else F32. */
 #ifndef LQ_LLAMA_H
 #define LQ_LLAMA_H
 

@@ -1,4 +1,5 @@
-/* Binding llama weights by name and converting them to F32. */
+/* Binding llama weights by name: matrices kept quantized where a kernel
+ * runs their type, everything else converted to F32. */
 #include "model/llama_internal.h"
 
 #include "quant/types.h"
@@ -62,10 +63,10 @@ typedef struct binder {
     lq_err *e;
 } binder;
 
-/* Finds the tensor, checks its shape is (ne0, ne1) and converts it to a new
- * F32 buffer in *out. optional: a missing tensor leaves *out NULL. */
-static llmq_status bind(const binder *b, int layer, const char *what, int64_t ne0, int64_t ne1,
-                        bool optional, float **out) {
+/* Finds the tensor and checks its shape is (ne0, ne1) and its size; NULL
+ * (and OK) when it is optional and missing. */
+static llmq_status find_checked(const binder *b, int layer, const char *what, int64_t ne0, int64_t ne1,
+                                bool optional, const lq_tensor **out) {
     char name[128];
     layout_name(name, sizeof name, b->layout, layer, what);
     *out = NULL;
@@ -82,11 +83,35 @@ static llmq_status bind(const binder *b, int layer, const char *what, int64_t ne
     size_t need = lq_row_size(t->type, ne0);
     LQ_CHECK(need && t->nbytes == need * (uint64_t)ne1, b->e, LLMQ_ERR_SHAPE,
              "tensor '%s': %llu bytes do not match its shape", name, (unsigned long long)t->nbytes);
-    float *w = lq_alloc_aligned((size_t)ne0 * (size_t)ne1 * sizeof(float));
-    LQ_CHECK(w, b->e, LLMQ_ERR_NOMEM, "out of memory for '%s'", name);
-    /* row by row: row-wise types (a scale before each row) convert one row per call */
-    for (int64_t r = 0; r < ne1; r++) tr->to_float((const uint8_t *)t->data + (size_t)r * need, w + r * ne0, ne0);
+    *out = t;
+    return LLMQ_OK;
+}
+
+/* A vector (norm weights) converted to a new F32 buffer. */
+static llmq_status bind_vec(const binder *b, int layer, const char *what, int64_t ne0, float **out) {
+    const lq_tensor *t;
+    *out = NULL;
+    LQ_TRY(find_checked(b, layer, what, ne0, 1, false, &t));
+    float *w = lq_alloc_aligned((size_t)ne0 * sizeof(float));
+    LQ_CHECK(w, b->e, LLMQ_ERR_NOMEM, "out of memory for '%s'", t->name);
+    lq_type_get(t->type)->to_float(t->data, w, ne0);
     *out = w;
+    return LLMQ_OK;
+}
+
+/* A matrix of ne1 rows of ne0 values: kept in its type when a kernel runs it
+ * (GGUF layout), else converted to F32; HF Q/K rows are reordered (n_head > 0). */
+static llmq_status bind_mat(const binder *b, int layer, const char *what, int64_t ne0, int64_t ne1,
+                            bool optional, int n_head, lq_qweight *out) {
+    const lq_tensor *t;
+    memset(out, 0, sizeof *out);
+    LQ_TRY(find_checked(b, layer, what, ne0, ne1, optional, &t));
+    if (!t) return LLMQ_OK;
+    bool keep = b->layout == LQ_LAYOUT_GGUF;
+    LQ_CHECK(lq_qweight_init(out, t->type, t->data, (int)ne1, (int)ne0, keep), b->e, LLMQ_ERR_NOMEM,
+             "out of memory for '%s'", t->name);
+    if (n_head > 0 && b->layout == LQ_LAYOUT_HF)
+        return unpermute_rows(lq_qweight_f32(out), n_head, (int)(ne1 / n_head), (int)ne0, b->e);
     return LLMQ_OK;
 }
 
@@ -107,20 +132,16 @@ static llmq_status check_hparams(const lq_llama_hparams *hp, lq_err *e) {
 }
 
 static llmq_status bind_layer(const binder *b, const lq_llama_hparams *hp, int l, lq_llama_layer *L) {
-    int C = hp->n_embd, F = hp->n_ff, kvd = C / hp->n_head * hp->n_head_kv, hd = C / hp->n_head;
-    LQ_TRY(bind(b, l, "attn_norm", C, 1, false, &L->attn_norm));
-    LQ_TRY(bind(b, l, "attn_q", C, C, false, &L->wq));
-    LQ_TRY(bind(b, l, "attn_k", C, kvd, false, &L->wk));
-    LQ_TRY(bind(b, l, "attn_v", C, kvd, false, &L->wv));
-    LQ_TRY(bind(b, l, "attn_output", C, C, false, &L->wo));
-    LQ_TRY(bind(b, l, "ffn_norm", C, 1, false, &L->ffn_norm));
-    LQ_TRY(bind(b, l, "ffn_gate", C, F, false, &L->w_gate));
-    LQ_TRY(bind(b, l, "ffn_up", C, F, false, &L->w_up));
-    LQ_TRY(bind(b, l, "ffn_down", F, C, false, &L->w_down));
-    if (b->layout == LQ_LAYOUT_HF) {
-        LQ_TRY(unpermute_rows(L->wq, hp->n_head, hd, C, b->e));
-        LQ_TRY(unpermute_rows(L->wk, hp->n_head_kv, hd, C, b->e));
-    }
+    int C = hp->n_embd, F = hp->n_ff, kvd = C / hp->n_head * hp->n_head_kv;
+    LQ_TRY(bind_vec(b, l, "attn_norm", C, &L->attn_norm));
+    LQ_TRY(bind_mat(b, l, "attn_q", C, C, false, hp->n_head, &L->wq));
+    LQ_TRY(bind_mat(b, l, "attn_k", C, kvd, false, hp->n_head_kv, &L->wk));
+    LQ_TRY(bind_mat(b, l, "attn_v", C, kvd, false, 0, &L->wv));
+    LQ_TRY(bind_mat(b, l, "attn_output", C, C, false, 0, &L->wo));
+    LQ_TRY(bind_vec(b, l, "ffn_norm", C, &L->ffn_norm));
+    LQ_TRY(bind_mat(b, l, "ffn_gate", C, F, false, 0, &L->w_gate));
+    LQ_TRY(bind_mat(b, l, "ffn_up", C, F, false, 0, &L->w_up));
+    LQ_TRY(bind_mat(b, l, "ffn_down", F, C, false, 0, &L->w_down));
     return LLMQ_OK;
 }
 
@@ -135,28 +156,33 @@ llmq_status lq_llama_load(const lq_llama_hparams *hp, const lq_tensor *tensors, 
     m->layers = calloc((size_t)hp->n_layer, sizeof *m->layers);
     binder b = {tensors, n, layout, e};
     llmq_status st = m->layers ? LLMQ_OK : lq_fail(e, LLMQ_ERR_NOMEM, "out of memory");
-    if (st == LLMQ_OK) st = bind(&b, -1, "token_embd", hp->n_embd, hp->n_vocab, false, &m->tok_embd);
-    if (st == LLMQ_OK) st = bind(&b, -1, "output_norm", hp->n_embd, 1, false, &m->output_norm);
-    if (st == LLMQ_OK) st = bind(&b, -1, "output", hp->n_embd, hp->n_vocab, true, &m->output);
+    if (st == LLMQ_OK) st = bind_mat(&b, -1, "token_embd", hp->n_embd, hp->n_vocab, false, 0, &m->tok_embd);
+    if (st == LLMQ_OK) st = bind_vec(&b, -1, "output_norm", hp->n_embd, &m->output_norm);
+    if (st == LLMQ_OK) st = bind_mat(&b, -1, "output", hp->n_embd, hp->n_vocab, true, 0, &m->output);
     for (int l = 0; st == LLMQ_OK && l < hp->n_layer; l++) st = bind_layer(&b, hp, l, &m->layers[l]);
     if (st != LLMQ_OK) {
         lq_llama_free(m);
         return st;
     }
-    if (!m->output) m->output = m->tok_embd;
+    if (!m->output.data) {
+        m->output = m->tok_embd;
+        m->output.owned = NULL; /* tok_embd frees it */
+        m->tied = true;
+    }
     *out = m;
     return LLMQ_OK;
 }
 
 void lq_llama_free(lq_llama *m) {
     if (!m) return;
-    if (m->output != m->tok_embd) lq_free_aligned(m->output);
-    lq_free_aligned(m->tok_embd);
+    lq_qweight_free(&m->output);
+    lq_qweight_free(&m->tok_embd);
     lq_free_aligned(m->output_norm);
     for (int l = 0; m->layers && l < m->hp.n_layer; l++) {
         lq_llama_layer *L = &m->layers[l];
-        float *ps[] = {L->attn_norm, L->wq, L->wk, L->wv, L->wo, L->ffn_norm,
-                       L->w_gate, L->w_up, L->w_down, L->k_cache, L->v_cache};
+        lq_qweight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
+        for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++) lq_qweight_free(ws[i]);
+        float *ps[] = {L->attn_norm, L->ffn_norm, L->k_cache, L->v_cache};
         for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++) lq_free_aligned(ps[i]);
     }
     free(m->layers);
@@ -164,7 +190,7 @@ void lq_llama_free(lq_llama *m) {
 }
 
 const lq_llama_hparams *lq_llama_hparams_of(const lq_llama *m) { return &m->hp; }
-bool lq_llama_tied(const lq_llama *m) { return m->output == m->tok_embd; }
+bool lq_llama_tied(const lq_llama *m) { return m->tied; }
 void lq_llama_set_max_ctx(lq_llama *m, int max_ctx) { m->max_ctx = max_ctx; }
 void lq_llama_set_threads(lq_llama *m, int n_threads) {
     m->n_threads = n_threads > 0 ? n_threads : lq_n_cpus();

@@ -130,27 +130,43 @@ static llmq_status add_matrix(lq_gguf_writer *w, const char *name, const float *
     return st;
 }
 
+/* A weight matrix as floats: quantized sources are dequantized first. */
+static llmq_status add_weight(lq_gguf_writer *w, const char *name, const lq_qweight *q, save_opts *o) {
+    float *f = lq_qweight_f32(q);
+    if (f) return add_matrix(w, name, f, q->cols, q->rows, o);
+    f = lq_alloc_aligned((size_t)q->rows * q->cols * sizeof(float));
+    LQ_CHECK(f, o->e, LLMQ_ERR_NOMEM, "out of memory dequantizing %s", name);
+    for (int r = 0; r < q->rows; r++) lq_qweight_row(q, r, f + (size_t)r * q->cols);
+    llmq_status st = add_matrix(w, name, f, q->cols, q->rows, o);
+    lq_free_aligned(f);
+    return st;
+}
+
 static llmq_status add_weights(lq_gguf_writer *w, const lq_llama *L, save_opts *o) {
     const lq_llama_hparams *hp = &L->hp;
-    int C = hp->n_embd, F = hp->n_ff, kvd = C / hp->n_head * hp->n_head_kv;
-    o->total = 2 + (L->output != L->tok_embd) + 9 * hp->n_layer;
-    LQ_TRY(add_matrix(w, "token_embd.weight", L->tok_embd, C, hp->n_vocab, o));
+    int C = hp->n_embd;
+    o->total = 2 + !L->tied + 9 * hp->n_layer;
+    LQ_TRY(add_weight(w, "token_embd.weight", &L->tok_embd, o));
     LQ_TRY(add_matrix(w, "output_norm.weight", L->output_norm, C, 1, o));
-    if (L->output != L->tok_embd) LQ_TRY(add_matrix(w, "output.weight", L->output, C, hp->n_vocab, o));
+    if (!L->tied) LQ_TRY(add_weight(w, "output.weight", &L->output, o));
     for (int l = 0; l < hp->n_layer; l++) {
         const lq_llama_layer *y = &L->layers[l];
         char n[64];
-#define ADD(what, p, a, b) snprintf(n, sizeof n, "blk.%d." what ".weight", l); LQ_TRY(add_matrix(w, n, p, a, b, o))
-        ADD("attn_norm", y->attn_norm, C, 1);
-        ADD("attn_q", y->wq, C, C);
-        ADD("attn_k", y->wk, C, kvd);
-        ADD("attn_v", y->wv, C, kvd);
-        ADD("attn_output", y->wo, C, C);
-        ADD("ffn_norm", y->ffn_norm, C, 1);
-        ADD("ffn_gate", y->w_gate, C, F);
-        ADD("ffn_up", y->w_up, C, F);
-        ADD("ffn_down", y->w_down, F, C);
+#define NAME(what) snprintf(n, sizeof n, "blk.%d." what ".weight", l)
+#define ADD(what, q) NAME(what); LQ_TRY(add_weight(w, n, &q, o))
+        NAME("attn_norm");
+        LQ_TRY(add_matrix(w, n, y->attn_norm, C, 1, o));
+        ADD("attn_q", y->wq);
+        ADD("attn_k", y->wk);
+        ADD("attn_v", y->wv);
+        ADD("attn_output", y->wo);
+        NAME("ffn_norm");
+        LQ_TRY(add_matrix(w, n, y->ffn_norm, C, 1, o));
+        ADD("ffn_gate", y->w_gate);
+        ADD("ffn_up", y->w_up);
+        ADD("ffn_down", y->w_down);
 #undef ADD
+#undef NAME
     }
     return LLMQ_OK;
 }

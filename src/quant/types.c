@@ -6,6 +6,7 @@
 #include "quant/dequant.h"
 #include "quant/quantize.h"
 #include "quant/types_llmq.h"
+#include "quant/quantize_mxfp4.h"
 
 #include <math.h>
 #include <string.h>
@@ -59,7 +60,7 @@ static const lq_type_traits k_traits[LQ_TYPE_GGML_COUNT] = {
     [36] = DEPRECATED("IQ4_NL_4_4", 32, 18),
     [37] = DEPRECATED("IQ4_NL_4_8", 32, 18),
     [38] = DEPRECATED("IQ4_NL_8_8", 32, 18),
-    [LQ_TYPE_MXFP4] = TYPE("MXFP4", 32, 17, lq_dequant_mxfp4),
+    [LQ_TYPE_MXFP4] = TYPEQ("MXFP4", 32, 17, lq_dequant_mxfp4, lq_quant_mxfp4_ref),
 };
 
 const lq_type_traits *lq_type_get(uint32_t t) {

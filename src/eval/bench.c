@@ -1,0 +1,134 @@
+/* Format throughput and read bandwidth for `llmq bench` (llmq.h). */
+#include "llmq/llmq.h"
+
+#include "algo/rtn.h"
+#include "core/lq.h"
+#include "kernels/qmatmul.h"
+#include "quant/types.h"
+
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+enum { MAX_REPS = 64 };
+
+static double median(double *t, int n) {
+    qsort(t, (size_t)n, sizeof t[0], cmp_double);
+    return t[n / 2];
+}
+
+double llmq_bench_read_bw(size_t bytes, int n_threads, int reps) {
+    size_t n = bytes / sizeof(float) / 16 * 16;
+    float *a = lq_alloc_aligned(n * sizeof(float));
+    if (!a || n == 0) return lq_free_aligned(a), 0.0;
+    if (reps < 1) reps = 1;
+    if (reps > MAX_REPS) reps = MAX_REPS;
+    #pragma omp parallel for num_threads(n_threads) schedule(static)
+    for (size_t i = 0; i < n; i++) a[i] = (float)(i & 1023);
+    double t[MAX_REPS];
+    volatile float sink = 0;
+    for (int r = 0; r <= reps; r++) {
+        double t0 = lq_now();
+        float s = 0;
+        /* one load per 64-byte line: the hardware still moves every byte */
+        #pragma omp parallel for num_threads(n_threads) reduction(+ : s) schedule(static)
+        for (size_t i = 0; i < n; i += 16) s += a[i];
+        if (r > 0) t[r - 1] = lq_now() - t0; /* the first pass is a warm-up */
+        sink += s;
+    }
+    (void)sink;
+    lq_free_aligned(a);
+    return (double)n * sizeof(float) / median(t, reps) / 1e9;
+}
+
+/* deterministic weights with a few larger values, as trained weights have */
+static void fill_weights(float *w, size_t n) {
+    uint64_t s = 0x9E3779B97F4A7C15ull;
+    for (size_t i = 0; i < n; i++) {
+        s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+        float u = (float)((s >> 40) & 0xFFFFFF) / 16777216.0f - 0.5f;
+        w[i] = (i % 997 == 0) ? 8.0f * u : u * 0.1f;
+    }
+}
+
+llmq_status llmq_bench_format(const char *type_name, int rows, int cols, int n_threads, int reps,
+                              llmq_bench_format_result *res, llmq_error *err) {
+    memset(res, 0, sizeof *res);
+    uint32_t type;
+    LQ_CHECK(lq_rtn_type_from_name(type_name, &type), err, LLMQ_ERR_ARG, "unknown or unsupported type '%s'",
+             type_name);
+    LQ_CHECK(rows > 0 && cols > 0 && reps > 0 && reps <= MAX_REPS, err, LLMQ_ERR_ARG,
+             "bench: rows, cols and reps (1..%d) must be positive", MAX_REPS);
+    size_t rb = lq_row_size(type, cols);
+    LQ_CHECK(rb, err, LLMQ_ERR_SHAPE, "rows of %d values do not fit %s blocks", cols, type_name);
+    if (n_threads <= 0) n_threads = lq_n_cpus();
+    size_t n = (size_t)rows * cols;
+    float *w = lq_alloc_aligned(n * sizeof(float)), *x = lq_alloc_aligned((size_t)cols * sizeof(float));
+    float *y = lq_alloc_aligned((size_t)rows * sizeof(float));
+    void *q = lq_alloc_aligned(rb * rows);
+    llmq_status st = LLMQ_OK;
+    lq_qweight W = {0};
+    if (!w || !x || !y || !q) {
+        st = lq_fail(err, LLMQ_ERR_NOMEM, "out of memory for a %d x %d matrix", rows, cols);
+        goto done;
+    }
+    fill_weights(w, n);
+    for (int i = 0; i < cols; i++) x[i] = sinf(0.37f * (float)i);
+    /* quantizing is slow and long enough to time once */
+    double t[MAX_REPS], tq = lq_now();
+    st = lq_rtn_quantize(w, rows, cols, type, q, n_threads, err);
+    if (st != LLMQ_OK) goto done;
+    res->quantize_gws = n / (lq_now() - tq) / 1e9;
+    res->bits_per_weight = 8.0 * rb / cols;
+    lq_to_float_fn to_float = lq_type_get(type)->to_float;
+    for (int r = 0; r <= reps; r++) {
+        double t0 = lq_now();
+        #pragma omp parallel for num_threads(n_threads) schedule(static)
+        for (int i = 0; i < rows; i++) to_float((const char *)q + (size_t)i * rb, w + (size_t)i * cols, cols);
+        if (r > 0) t[r - 1] = lq_now() - t0;
+    }
+    res->dequantize_gws = n / median(t, reps) / 1e9;
+    if (!lq_qweight_init(&W, type, q, rows, cols, true)) {
+        st = lq_fail(err, LLMQ_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    res->gemv_native = W.dot != NULL;
+    /* check: w now holds the dequantized weights; compare with a double dot */
+    lq_qmatmul(y, x, &W, 1, n_threads);
+    double worst = 0, scale = 0;
+    for (int i = 0; i < rows; i++) {
+        double ref = 0, mag = 0;
+        for (int j = 0; j < cols; j++) {
+            ref += (double)w[(size_t)i * cols + j] * x[j];
+            mag += fabs((double)w[(size_t)i * cols + j] * x[j]);
+        }
+        worst = fmax(worst, fabs(y[i] - ref));
+        scale = fmax(scale, mag);
+    }
+    /* 8-bit activations: error up to ~1% of the sum of magnitudes */
+    if (!(worst <= 0.02 * scale + 1e-6)) {
+        st = lq_fail(err, LLMQ_ERR_FORMAT, "%s GEMV check failed: error %g of %g", type_name, worst, scale);
+        goto done;
+    }
+    for (int r = 0; r <= reps; r++) {
+        double t0 = lq_now();
+        lq_qmatmul(y, x, &W, 1, n_threads);
+        if (r > 0) t[r - 1] = lq_now() - t0;
+    }
+    double tg = median(t, reps);
+    res->gemv_gws = n / tg / 1e9;
+    res->gemv_gbs = (double)W.row_bytes * rows / tg / 1e9;
+done:
+    lq_qweight_free(&W);
+    lq_free_aligned(w);
+    lq_free_aligned(x);
+    lq_free_aligned(y);
+    lq_free_aligned(q);
+    return st;
+}

@@ -1,0 +1,61 @@
+/* F16 / BF16 rows x F32 activations, AVX-512: one zmm of 16 running sums is
+ * exactly the reference's 16 sums (qdot_float_ref.c); the tail is a masked
+ * load whose missing lanes keep their sums (masked add). Two rows at a time
+ * so the two add chains overlap. */
+#include "kernels/qdot.h"
+
+#include <immintrin.h>
+
+static inline float fold(__m512 v) {
+    __m256 a = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1)); /* s[j] + s[j+8] */
+    __m128 b = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));       /* + s[j+4] */
+    __m128 c = _mm_add_ps(b, _mm_movehl_ps(b, b));                                       /* + s[j+2] */
+    return _mm_cvtss_f32(_mm_add_ss(c, _mm_movehdup_ps(c)));                             /* s0 + s1 */
+}
+
+static inline __m512 load_f16(const uint16_t *p, __mmask16 m) {
+    return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, p));
+}
+
+static inline __m512 load_bf16(const uint16_t *p, __mmask16 m) {
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, p)), 16));
+}
+
+#define FLOAT_ROWS_AVX512(name, load)                                                                       \
+    void lq_qdot_##name##_avx512(float *y, const void *W, size_t row_bytes, const void *xq, int n, int r0,  \
+                                 int r1) {                                                                  \
+        const float *x = xq;                                                                                \
+        int full = n / 16 * 16;                                                                             \
+        __mmask16 tail = (__mmask16)((1u << (n - full)) - 1);                                               \
+        int r = r0;                                                                                         \
+        for (; r + 1 < r1; r += 2) {                                                                        \
+            const uint16_t *a = (const uint16_t *)((const char *)W + (size_t)r * row_bytes);                \
+            const uint16_t *b = (const uint16_t *)((const char *)a + row_bytes);                            \
+            __m512 sa = _mm512_setzero_ps(), sb = _mm512_setzero_ps();                                      \
+            for (int i = 0; i < full; i += 16) {                                                            \
+                __m512 xv = _mm512_loadu_ps(x + i);                                                         \
+                sa = _mm512_add_ps(sa, _mm512_mul_ps(load(a + i, 0xFFFF), xv));                             \
+                sb = _mm512_add_ps(sb, _mm512_mul_ps(load(b + i, 0xFFFF), xv));                             \
+            }                                                                                               \
+            if (tail) {                                                                                     \
+                __m512 xv = _mm512_maskz_loadu_ps(tail, x + full);                                          \
+                sa = _mm512_mask_add_ps(sa, tail, sa, _mm512_mul_ps(load(a + full, tail), xv));             \
+                sb = _mm512_mask_add_ps(sb, tail, sb, _mm512_mul_ps(load(b + full, tail), xv));             \
+            }                                                                                               \
+            y[r] = fold(sa);                                                                                \
+            y[r + 1] = fold(sb);                                                                            \
+        }                                                                                                   \
+        for (; r < r1; r++) {                                                                               \
+            const uint16_t *a = (const uint16_t *)((const char *)W + (size_t)r * row_bytes);                \
+            __m512 sa = _mm512_setzero_ps();                                                                \
+            for (int i = 0; i < full; i += 16)                                                              \
+                sa = _mm512_add_ps(sa, _mm512_mul_ps(load(a + i, 0xFFFF), _mm512_loadu_ps(x + i)));         \
+            if (tail)                                                                                       \
+                sa = _mm512_mask_add_ps(sa, tail, sa,                                                       \
+                                        _mm512_mul_ps(load(a + full, tail), _mm512_maskz_loadu_ps(tail, x + full))); \
+            y[r] = fold(sa);                                                                                \
+        }                                                                                                   \
+    }
+
+FLOAT_ROWS_AVX512(f16, load_f16)
+FLOAT_ROWS_AVX512(bf16, load_bf16)

@@ -1,0 +1,137 @@
+/* Linear layers over quantized or F32 weights (see qmatmul.h). */
+#include "kernels/qmatmul.h"
+
+#include "core/lq.h"
+#include "kernels/matmul.h"
+#include "quant/types.h"
+
+#include <cblas.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+bool lq_qweight_init(lq_qweight *w, uint32_t type, const void *data, int rows, int cols, bool keep_quantized) {
+    memset(w, 0, sizeof *w);
+    const lq_type_traits *tr = lq_type_get(type);
+    size_t rb = lq_row_size(type, cols);
+    if (!tr || !rb) return false;
+    const lq_qdot_info *dot = type == LQ_TYPE_F32 ? NULL : lq_qdot_get(type);
+    if (keep_quantized && dot) {
+        *w = (lq_qweight){type, rows, cols, rb, data, NULL, dot, lq_row_size(dot->act_type, cols)};
+        return w->act_bytes != 0;
+    }
+    if (!tr->to_float) return false;
+    float *f = lq_alloc_aligned((size_t)rows * cols * sizeof(float));
+    if (!f) return false;
+    for (int r = 0; r < rows; r++) tr->to_float((const char *)data + (size_t)r * rb, f + (size_t)r * cols, cols);
+    lq_qweight_from_f32(w, f, rows, cols);
+    return true;
+}
+
+void lq_qweight_from_f32(lq_qweight *w, float *data, int rows, int cols) {
+    *w = (lq_qweight){LQ_TYPE_F32, rows, cols, (size_t)cols * sizeof(float), data, data, NULL, 0};
+}
+
+void lq_qweight_free(lq_qweight *w) {
+    lq_free_aligned(w->owned);
+    memset(w, 0, sizeof *w);
+}
+
+void lq_qweight_row(const lq_qweight *w, int r, float *out) {
+    lq_type_get(w->type)->to_float((const char *)w->data + (size_t)r * w->row_bytes, out, w->cols);
+}
+
+/* x (n floats) -> one activation row of type t */
+static void quantize_act(uint32_t t, const float *x, void *xq, int n) {
+    if (t == LQ_TYPE_F32) memcpy(xq, x, (size_t)n * sizeof(float));
+    else lq_type_get(t)->from_float_ref(x, xq, n);
+}
+
+enum { CHUNK = 16 }; /* rows per work item: each thread streams its own part of W */
+
+static void qgemv(float *y, const float *x, const lq_qweight *W, int n_threads) {
+    if (!W->dot) {
+        lq_matmul_f32(y, x, W->data, 1, W->cols, W->rows, n_threads);
+        return;
+    }
+    void *xq = lq_alloc_aligned(W->act_bytes);
+    if (!xq) abort(); /* a few KiB; callers already hold far larger buffers */
+    quantize_act(W->dot->act_type, x, xq, W->cols);
+    int n_chunks = (W->rows + CHUNK - 1) / CHUNK;
+    int nt = LQ_MIN(n_threads, n_chunks);
+    if ((size_t)W->rows * W->row_bytes < 32768) nt = 1;
+    #pragma omp parallel for num_threads(nt) schedule(static)
+    for (int c = 0; c < n_chunks; c++)
+        W->dot->rows(y, W->data, W->row_bytes, xq, W->cols, c * CHUNK, LQ_MIN(c * CHUNK + CHUNK, W->rows));
+    lq_free_aligned(xq);
+}
+
+static int act_slot(uint32_t t) {
+    switch (t) {
+    case LQ_TYPE_Q8_0: return 1;
+    case LQ_TYPE_Q8_1: return 2;
+    case LQ_TYPE_Q8_K: return 3;
+    default: return 0;
+    }
+}
+
+size_t lq_qact_slot_bytes(int n) { return (size_t)n * sizeof(float) + 4096; }
+
+void lq_qact_prepare(lq_qact *a, const float *x, const lq_qweight *const *ws, int nw) {
+    bool done[LQ_QACT_SLOTS] = {false};
+    a->x = x;
+    for (int i = 0; i < nw; i++) {
+        if (!ws[i]->dot) continue;
+        int s = act_slot(ws[i]->dot->act_type);
+        if (!done[s]) quantize_act(ws[i]->dot->act_type, x, a->slot[s], ws[i]->cols);
+        done[s] = true;
+    }
+}
+
+void lq_qgemv_team(float *const *ys, const lq_qweight *const *ws, int nw, const lq_qact *a) {
+    int first[8], total = 0; /* chunk index where each matrix starts */
+    for (int i = 0; i < nw && i < 8; i++) first[i] = total, total += (ws[i]->rows + CHUNK - 1) / CHUNK;
+    lq_gemv_f32_fn gemv = lq_kernels_get()->gemv_f32;
+    #pragma omp for schedule(static)
+    for (int c = 0; c < total; c++) {
+        int i = 0;
+        while (i + 1 < nw && c >= first[i + 1]) i++;
+        const lq_qweight *W = ws[i];
+        int r0 = (c - first[i]) * CHUNK, r1 = LQ_MIN(r0 + CHUNK, W->rows);
+        if (W->dot) W->dot->rows(ys[i], W->data, W->row_bytes, a->slot[act_slot(W->dot->act_type)], W->cols, r0, r1);
+        else gemv(ys[i], a->x, W->data, W->cols, r0, r1);
+    }
+}
+
+/* Few rows: one quantized GEMV per row, each row read from cache after the
+ * first. Beyond this, dequantized tiles through sgemm win. */
+enum { GEMV_ROWS_MAX = 4 };
+
+void lq_qmatmul(float *Y, const float *X, const lq_qweight *W, int n, int n_threads) {
+    if (n_threads <= 0) n_threads = lq_n_cpus();
+    if (!W->dot && n > 1) {
+        lq_matmul_f32(Y, X, W->data, n, W->cols, W->rows, n_threads);
+        return;
+    }
+    if (n <= GEMV_ROWS_MAX) {
+        for (int t = 0; t < n; t++) qgemv(Y + (size_t)t * W->rows, X + (size_t)t * W->cols, W, n_threads);
+        return;
+    }
+    /* Tiles of about 4 MiB of floats: dequantized by the team, then one
+     * threaded sgemm per tile writing columns [r0, r0+tr) of Y. */
+    int tile = LQ_MAX(64, (1 << 20) / W->cols);
+    tile = LQ_MIN(tile, W->rows);
+    float *buf = lq_alloc_aligned((size_t)tile * W->cols * sizeof(float));
+    if (!buf) abort();
+    lq_to_float_fn to_float = lq_type_get(W->type)->to_float;
+    for (int r0 = 0; r0 < W->rows; r0 += tile) {
+        int tr = LQ_MIN(tile, W->rows - r0);
+        #pragma omp parallel for num_threads(n_threads) schedule(static)
+        for (int r = 0; r < tr; r++)
+            to_float((const char *)W->data + (size_t)(r0 + r) * W->row_bytes, buf + (size_t)r * W->cols, W->cols);
+        lq_blas_threads(n_threads);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, tr, W->cols, 1.0f, X, W->cols, buf, W->cols, 0.0f,
+                    Y + r0, W->rows);
+    }
+    lq_free_aligned(buf);
+}
