@@ -58,10 +58,14 @@ GGML_ENTRIES = [
 def llmq_types(llmq):
     """llmq's own formats as `llmq quantize --help` lists them (none if it lists none)."""
     out = subprocess.run([llmq, "quantize", "--help"], capture_output=True, text=True).stdout
-    names = []
+    names, on = [], False
     for line in out.splitlines():
         if line.startswith("llmq formats:"):
-            names = line.split(":", 1)[1].split()
+            on, line = True, line.split(":", 1)[1]
+        elif not line.startswith("  "):
+            on = False
+        if on:
+            names += line.split()
     return [(n, ["--type", n], None, False) for n in names]
 
 
@@ -154,8 +158,11 @@ def main():
             subprocess.run([a.llmq, "quantize", a.f32, out, *args, "-t", str(a.threads)], check=True,
                            stderr=subprocess.DEVNULL)
             tq = time.perf_counter() - t0
+            # the float model's logits are computed once and read back for every entry
+            blog = f"models/quality/base-ctx{a.ctx}-chunks{a.chunks}.logits"
+            base = [] if os.path.exists(blog) else ["--kld-base", a.f32]
             p = subprocess.run([a.llmq, "perplexity", out, "-f", a.text, "--ctx", str(a.ctx), "--chunks",
-                                str(a.chunks), "--kld-base", a.f32, "-t", str(a.threads), "--json"],
+                                str(a.chunks), *base, "--kld-base-logits", blog, "-t", str(a.threads), "--json"],
                                check=True, capture_output=True, text=True)
             j = json.loads(p.stdout)
             row["llmq"] = {"ppl": j["ppl"], "ppl_err": j["ppl_err"], "kld": j["kld"],

@@ -153,6 +153,12 @@ typedef struct llmq_ppl_params {
     llmq_model *kld_base; /* non-NULL: also compare every scored token's
                              distribution with this model's (same vocabulary),
                              as llama-perplexity --kl-divergence does */
+    /* Base logits file (as llama-perplexity --kl-divergence-base): with
+     * kld_base set, the base model's scored logit rows are also written there
+     * (atomically); without it, they are read from there instead of running a
+     * base model. The file records the context, chunk count, vocabulary and a
+     * checksum of the tokens, and is refused (ARG) for other ones. */
+    const char *kld_base_logits;
 } llmq_ppl_params;
 
 typedef struct llmq_ppl_result {

@@ -57,6 +57,11 @@ uint32_t lq_rtn_type_for_row(uint32_t want, int64_t ne0) {
         default: break;
         }
     }
+    /* llmq's group types halve the group (same bits and symmetry) until rows fit */
+    int bits, group;
+    bool asym;
+    while (lq_llmq_group_params(t, &bits, &group, &asym) && ne0 % group != 0 && group > 32) t -= 2;
+    if (t == LQ_TYPE_F8_E4M3_G128 && ne0 % 128 != 0) t = LQ_TYPE_F8_E4M3_G32;
     /* rows that fit no block of the format at all stay F16, as llama-quantize does */
     const lq_type_traits *tr = lq_type_get(t);
     return tr && ne0 % tr->blck_size == 0 ? t : LQ_TYPE_F16;

@@ -12,7 +12,8 @@ bool lq_rtn_type_from_name(const char *name, uint32_t *type);
 /* The type a row of ne0 values actually gets when want is asked for: the
  * 256-value super-block formats fall back as llama.cpp does for rows that are
  * not a multiple of 256 (Q2_K, Q3_K -> IQ4_NL, Q4_K -> Q5_0, Q5_K -> Q5_1,
- * Q6_K -> Q8_0); rows that fit no block of the result are kept in F16. */
+ * Q6_K -> Q8_0), llmq's group types take the next smaller group (G128 -> G64
+ * -> G32); rows that fit no block of the result are kept in F16. */
 uint32_t lq_rtn_type_for_row(uint32_t want, int64_t ne0);
 
 /* x (rows, cols) F32 -> rows of type into out (rows * lq_row_size(type, cols)

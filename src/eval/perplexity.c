@@ -3,11 +3,13 @@
 #include "core/lq.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 llmq_ppl_params llmq_ppl_default_params(void) {
-    llmq_ppl_params p = {512, 0, 0, NULL, NULL, NULL};
+    llmq_ppl_params p = {512, 0, 0, NULL, NULL, NULL, NULL};
     return p;
 }
 
@@ -82,7 +84,25 @@ typedef struct chunk_ctx {
     bool add_bos;
     float *logits, *base_logits; /* (n_ctx - n_ctx/2, n_vocab) each */
     int32_t *buf;                /* (n_ctx) */
+    FILE *base_in, *base_out;    /* base logits file being read / written */
+    bool base_logits_used;       /* KLD figures are meaningful */
 } chunk_ctx;
+
+/* Base logits file: this header, then the scored rows' logits (float32) of
+ * every chunk in order. */
+typedef struct base_header {
+    char magic[8]; /* "LLMQKLD1" */
+    int32_t n_vocab, n_ctx, n_chunks, pad;
+    uint64_t tokens_fnv;
+} base_header;
+
+static base_header make_header(const chunk_ctx *x, int n_chunks, const int32_t *toks) {
+    base_header h = {{'L', 'L', 'M', 'Q', 'K', 'L', 'D', '1'}, x->n_vocab, x->n_ctx, n_chunks, 0,
+                     1469598103934665603ull};
+    const uint8_t *b = (const uint8_t *)toks;
+    for (size_t i = 0; i < (size_t)n_chunks * x->n_ctx * sizeof *toks; i++) h.tokens_fnv = (h.tokens_fnv ^ b[i]) * 1099511628211ull;
+    return h;
+}
 
 /* Scores one chunk: tokens c[0..n_ctx) with c[0] replaced by BOS when the
  * vocabulary adds one; scores positions n_ctx/2 .. n_ctx-2. */
@@ -95,14 +115,58 @@ static llmq_status score_chunk(const chunk_ctx *x, const int32_t *c, acc *a, lq_
         /* logits of the positions in [first, n_ctx) that fall in this batch */
         int lo = LQ_MAX(first, b0), n_log = b0 + nb - lo;
         LQ_TRY(llmq_decode(x->m, x->buf + b0, nb, b0, n_log > 0 ? x->logits : NULL, LQ_MAX(n_log, 0), e));
-        if (x->base)
+        size_t nf = (size_t)LQ_MAX(n_log, 0) * x->n_vocab;
+        if (x->base) {
             LQ_TRY(llmq_decode(x->base, x->buf + b0, nb, b0, n_log > 0 ? x->base_logits : NULL, LQ_MAX(n_log, 0), e));
+            LQ_CHECK(!x->base_out || fwrite(x->base_logits, sizeof(float), nf, x->base_out) == nf, e, LLMQ_ERR_IO,
+                     "cannot write the base logits file");
+        } else if (x->base_in) {
+            LQ_CHECK(fread(x->base_logits, sizeof(float), nf, x->base_in) == nf, e, LLMQ_ERR_FORMAT,
+                     "the base logits file is truncated");
+        }
         for (int j = lo; j < b0 + nb && j + 1 < n_ctx; j++) {
             size_t row = (size_t)(j - lo) * x->n_vocab;
-            score_row(x->logits + row, x->base ? x->base_logits + row : NULL, x->n_vocab, c[j + 1], a);
+            score_row(x->logits + row, x->base_logits ? x->base_logits + row : NULL, x->n_vocab, c[j + 1], a);
         }
     }
     return LLMQ_OK;
+}
+
+/* With a base model: the file (if named) is written to path.tmp. Without:
+ * the file is opened for reading and its header checked. */
+static llmq_status open_base_file(chunk_ctx *x, const char *path, int n_chunks, const int32_t *toks, lq_err *e) {
+    x->base_logits_used = x->base != NULL;
+    if (!path) return LLMQ_OK;
+    base_header want = make_header(x, n_chunks, toks), got;
+    if (x->base) {
+        char tmp[4096];
+        LQ_CHECK(snprintf(tmp, sizeof tmp, "%s.tmp", path) < (int)sizeof tmp, e, LLMQ_ERR_ARG, "path too long");
+        x->base_out = fopen(tmp, "wb");
+        LQ_CHECK(x->base_out, e, LLMQ_ERR_IO, "cannot create %s", tmp);
+        LQ_CHECK(fwrite(&want, sizeof want, 1, x->base_out) == 1, e, LLMQ_ERR_IO, "cannot write %s", tmp);
+        return LLMQ_OK;
+    }
+    x->base_in = fopen(path, "rb");
+    LQ_CHECK(x->base_in, e, LLMQ_ERR_IO, "cannot open the base logits file %s", path);
+    LQ_CHECK(fread(&got, sizeof got, 1, x->base_in) == 1 && memcmp(got.magic, want.magic, 8) == 0, e,
+             LLMQ_ERR_FORMAT, "%s is not an llmq base logits file", path);
+    LQ_CHECK(got.n_vocab == want.n_vocab && got.n_ctx == want.n_ctx && got.n_chunks == want.n_chunks &&
+                 got.tokens_fnv == want.tokens_fnv,
+             e, LLMQ_ERR_ARG, "%s was made for other tokens or settings (vocab %d, ctx %d, %d chunks)", path,
+             got.n_vocab, got.n_ctx, got.n_chunks);
+    x->base_logits_used = true;
+    return LLMQ_OK;
+}
+
+static llmq_status close_base_file(chunk_ctx *x, const char *path, llmq_status st, lq_err *e) {
+    if (x->base_in) fclose(x->base_in);
+    if (!x->base_out) return st;
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    bool ok = fclose(x->base_out) == 0 && st == LLMQ_OK;
+    if (ok && rename(tmp, path) == 0) return st;
+    unlink(tmp);
+    return st != LLMQ_OK ? st : lq_fail(e, LLMQ_ERR_IO, "cannot write the base logits file %s", path);
 }
 
 static void finish(const acc *a, bool kld, llmq_ppl_result *out) {
@@ -124,9 +188,10 @@ static llmq_status run_chunks(chunk_ctx *x, const int32_t *toks, int n_chunks, c
                               lq_err *e) {
     size_t rows = (size_t)(x->n_ctx - x->n_ctx / 2);
     x->logits = lq_malloc_array(rows * (size_t)x->n_vocab, sizeof(float));
-    x->base_logits = x->base ? lq_malloc_array(rows * (size_t)x->n_vocab, sizeof(float)) : NULL;
+    bool kld = x->base || x->base_in;
+    x->base_logits = kld ? lq_malloc_array(rows * (size_t)x->n_vocab, sizeof(float)) : NULL;
     x->buf = lq_malloc_array((size_t)x->n_ctx, sizeof(int32_t));
-    llmq_status st = x->logits && x->buf && (!x->base || x->base_logits)
+    llmq_status st = x->logits && x->buf && (!kld || x->base_logits)
                          ? LLMQ_OK
                          : lq_fail(e, LLMQ_ERR_NOMEM, "out of memory for logits");
     for (int i = 0; i < n_chunks && st == LLMQ_OK; i++) {
@@ -161,12 +226,14 @@ llmq_status llmq_perplexity(llmq_model *m, const char *text, size_t len, const l
         return lq_fail(err, LLMQ_ERR_ARG, "text has %zu tokens: need at least 2 x %d (the context)", n_tok, n_ctx);
     }
     chunk_ctx x = {m, pp.kld_base, n_ctx, pp.n_batch > 0 ? LQ_MIN(pp.n_batch, n_ctx) : n_ctx, llmq_n_vocab(m),
-                   n_empty == 1 && llmq_token_bos(m) >= 0, NULL, NULL, NULL};
+                   n_empty == 1 && llmq_token_bos(m) >= 0, NULL, NULL, NULL, NULL, NULL, false};
+    llmq_status st = open_base_file(&x, pp.kld_base_logits, n_chunks, toks, err);
     acc a = {0};
-    llmq_status st = run_chunks(&x, toks, n_chunks, &pp, &a, err);
+    if (st == LLMQ_OK) st = run_chunks(&x, toks, n_chunks, &pp, &a, err);
     free(toks);
+    st = close_base_file(&x, pp.kld_base_logits, st, err);
     LQ_TRY(st);
-    finish(&a, pp.kld_base != NULL, out);
+    finish(&a, x.base_logits_used, out);
     out->n_chunks = n_chunks;
     out->n_tokens = (int64_t)n_tok;
     out->seconds = lq_now() - t0;

@@ -59,5 +59,14 @@ assert k8["kld"] < k4["kld"] and k4["top1"] < 1.0, (k8, k4)
 # from the llama2.c encoder on this text: compare base perplexities among them
 assert abs(k4["base_ppl"] - k8["base_ppl"]) < 1e-6 * k8["base_ppl"], (k4, k8)
 PY' "KL divergence: 0 against itself, Q8_0 < Q4_0"
+# base logits saved once, then read instead of running the base model: same figures
+kld "$tmp/Q4_0.gguf" --kld-base-logits "$tmp/base.logits" >"$tmp/k4s"
+"$LLMQ" perplexity "$tmp/Q4_0.gguf" --kld-base-logits "$tmp/base.logits" -f $TXT --ctx 128 --chunks 4 --json \
+  2>/dev/null | sed 's/"seconds": [0-9.]*, "tokens_per_second": [0-9.]*//' >"$tmp/k4r"
+ok '[ -s "$tmp/k4r" ] && [ "$(sed "s/\"seconds\": [0-9.]*, \"tokens_per_second\": [0-9.]*//" "$tmp/k4s")" = "$(cat "$tmp/k4r")" ]' \
+  "--kld-base-logits: read back gives the same KLD"
+"$LLMQ" perplexity "$tmp/Q4_0.gguf" --kld-base-logits "$tmp/base.logits" -f $TXT --ctx 128 --chunks 3 \
+  2>"$tmp/err" >/dev/null; rc=$?
+ok '[ $rc = 1 ] && grep -q "other tokens or settings" "$tmp/err"' "--kld-base-logits refuses other settings"
 echo "$pass passed, $fail failed"
 [ $fail = 0 ]

@@ -8,7 +8,8 @@
 
 static const char help[] =
     "usage: llmq perplexity MODEL -f TEXT [--ctx N] [--chunks N] [-b BATCH] [-t THREADS]\n"
-    "                       [--tokenizer FILE] [--kld-base BASE [--base-tokenizer FILE]] [--json]\n"
+    "                       [--tokenizer FILE] [--kld-base BASE [--base-tokenizer FILE]]\n"
+    "                       [--kld-base-logits FILE] [--json]\n"
     "Computed as llama.cpp's llama-perplexity does: tokenizes the whole text,\n"
     "cuts it into non-overlapping chunks of N tokens (default 512), each starting\n"
     "with BOS when the vocabulary adds one, scores the second half of each chunk\n"
@@ -18,7 +19,10 @@ static const char help[] =
     "--kl-divergence does, the mean KL divergence of the model's next-token\n"
     "distributions from BASE's, how often both rank the same token first, and\n"
     "the change in perplexity. The text is tokenized by MODEL's tokenizer; BASE\n"
-    "needs none (--base-tokenizer only if BASE is a llama2.c file and you want it).\n";
+    "needs none (--base-tokenizer only if BASE is a llama2.c file and you want it).\n"
+    "--kld-base-logits FILE, with --kld-base, also saves BASE's logits there (as\n"
+    "llama-perplexity --kl-divergence-base); without --kld-base it reads them\n"
+    "from there instead of running BASE again (same text, --ctx and --chunks).\n";
 
 /* Progress with ETA, only on a terminal. */
 static void progress(void *user, int chunk, int n_chunks, double ppl) {
@@ -48,7 +52,7 @@ static void print_result(const llmq_ppl_result *r, long ctx, bool kld, bool json
 }
 
 int cmd_perplexity(int argc, char **argv) {
-    const char *model = NULL, *file = NULL, *tok = NULL, *base_path = NULL, *base_tok = NULL;
+    const char *model = NULL, *file = NULL, *tok = NULL, *base_path = NULL, *base_tok = NULL, *base_logits = NULL;
     long ctx = 512, chunks = 0, threads = 0, batch = 0;
     bool json = false;
     for (int i = 1; i < argc; i++) {
@@ -57,7 +61,7 @@ int cmd_perplexity(int argc, char **argv) {
         if (!strcmp(a, "--json")) { json = true; continue; }
         bool known = !strcmp(a, "-f") || !strcmp(a, "--ctx") || !strcmp(a, "-c") || !strcmp(a, "--chunks") ||
                      !strcmp(a, "-t") || !strcmp(a, "-b") || !strcmp(a, "--tokenizer") || !strcmp(a, "--kld-base") ||
-                     !strcmp(a, "--base-tokenizer");
+                     !strcmp(a, "--base-tokenizer") || !strcmp(a, "--kld-base-logits");
         if (!known && a[0] == '-' && a[1]) return cli_error("perplexity", CLI_USAGE, "unknown option '%s' (see llmq perplexity --help)", a);
         if (!known) {
             if (model) return cli_error("perplexity", CLI_USAGE, "unexpected argument '%s'", a);
@@ -70,6 +74,7 @@ int cmd_perplexity(int argc, char **argv) {
         else if (!strcmp(a, "--tokenizer")) tok = v;
         else if (!strcmp(a, "--kld-base")) base_path = v;
         else if (!strcmp(a, "--base-tokenizer")) base_tok = v;
+        else if (!strcmp(a, "--kld-base-logits")) base_logits = v;
         else if (!strcmp(a, "--ctx") || !strcmp(a, "-c")) ok = cli_int("perplexity", a, v, 4, 1 << 20, &ctx);
         else if (!strcmp(a, "--chunks")) ok = cli_int("perplexity", a, v, 1, 1 << 30, &chunks);
         else if (!strcmp(a, "-b")) ok = cli_int("perplexity", a, v, 1, 1 << 20, &batch);
@@ -91,6 +96,7 @@ int cmd_perplexity(int argc, char **argv) {
     p.n_chunks = (int)chunks;
     p.n_batch = (int)batch;
     p.kld_base = base;
+    p.kld_base_logits = base_logits;
     double t0 = cli_now();
     if (isatty(2)) {
         p.progress = progress;
@@ -102,6 +108,6 @@ int cmd_perplexity(int argc, char **argv) {
     llmq_model_free(m);
     llmq_model_free(base);
     if (st != LLMQ_OK) return cli_fail("perplexity", &err);
-    print_result(&r, ctx, base != NULL, json);
+    print_result(&r, ctx, base != NULL || base_logits, json);
     return CLI_OK;
 }

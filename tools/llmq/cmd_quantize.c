@@ -20,7 +20,14 @@ static const char help[] =
     "Q6_K -> Q8_0, Q2_K/Q3_K -> Q4_0); rows that fit no block stay F16.\n"
     "--tensor-type (repeatable) gives the tensors whose name matches REGEX another\n"
     "type; the first match wins, e.g. --tensor-type 'attn_v|ffn_down=Q6_K'.\n"
-    "The output appears only when complete.\n";
+    "The output appears only when complete.\n"
+    "llmq's own formats (docs/FORMATS.md; llama.cpp cannot read them) are plain\n"
+    "types too: per-channel INT8, group-wise INTn (n = 2, 3, 4, 8; group 32, 64,\n"
+    "128; S symmetric, A asymmetric with a zero point), NF4, FP8 E4M3 per channel\n"
+    "or per group. A group that does not divide a row halves (G128 -> G64 -> G32).\n"
+    "llmq formats: I8_CH I2_G32S I2_G32A I2_G64S I2_G64A I2_G128S I2_G128A I3_G32S I3_G32A\n"
+    "  I3_G64S I3_G64A I3_G128S I3_G128A I4_G32S I4_G32A I4_G64S I4_G64A I4_G128S I4_G128A\n"
+    "  I8_G32S I8_G32A I8_G64S I8_G64A I8_G128S I8_G128A NF4 F8_E4M3_CH F8_E4M3_G32 F8_E4M3_G128\n";
 
 /* One line per tensor with an ETA, on a terminal only. */
 static void progress(void *user, int done, int total, const char *name) {
