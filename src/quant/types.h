@@ -1,5 +1,6 @@
 /* Tensor element types. Ids 0..39 are GGML's (the numbers stored in GGUF
- * files); removed GGML ids are rejected as deprecated. The traits table says
+ * files); removed GGML ids are rejected as deprecated. Ids 64 and up are
+ * llmq's own formats (quant/types_llmq.h, docs/FORMATS.md). The traits table says
  * how each type is laid out and how to turn a row of it into floats. */
 #ifndef LQ_QUANT_TYPES_H
 #define LQ_QUANT_TYPES_H

@@ -177,6 +177,27 @@ static void test_codes(void) {
     CHECK_EQ_INT(lq_fp32_to_e4m3(0x1p-10f), 0x00); /* half the smallest subnormal: to even (0) */
     CHECK_EQ_INT(lq_fp32_to_e4m3(3 * 0x1p-10f), 0x02);
     CHECK_EQ_INT(lq_fp32_to_e4m3(464.0f), 0x7E);
+    /* against a brute-force nearest search (ties to the even code) on
+     * log-spread magnitudes, midpoints included */
+    bad = 0;
+    uint64_t seed = 1;
+    for (int k = 0; k < 20000; k++) {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        float v;
+        if (k % 2) { /* exactly halfway between two neighbours */
+            const int c = (int)(seed >> 33) % 126;
+            v = 0.5f * (lq_e4m3_to_fp32((uint8_t)c) + lq_e4m3_to_fp32((uint8_t)(c + 1)));
+        } else {
+            v = ldexpf((float)((seed >> 40) & 0xFFFFFF) / 16777216.0f + 0.5f, (int)((seed >> 20) % 22) - 12);
+        }
+        int best = 0;
+        for (int c = 1; c <= 0x7E; c++) {
+            const float e = fabsf(lq_e4m3_to_fp32((uint8_t)c) - v), eb = fabsf(lq_e4m3_to_fp32((uint8_t)best) - v);
+            if (e < eb || (e == eb && c % 2 == 0)) best = c;
+        }
+        bad += lq_fp32_to_e4m3(v) != best || lq_fp32_to_e4m3(-v) != (best | 0x80);
+    }
+    CHECK_EQ_INT(bad, 0);
     /* NF4: the code book round-trips, 0 is exact */
     uint8_t q[34];
     float x[64], z[64];
