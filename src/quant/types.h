@@ -61,7 +61,7 @@ typedef struct lq_type_traits {
     size_t type_size;      /* bytes per block */
     bool deprecated;       /* id was removed from GGML */
     lq_to_float_fn to_float; /* NULL: known but cannot be dequantized here */
-    lq_from_float_ref_fn from_float_ref; /* byte-identical with ggml's _ref; NULL: none yet */
+    lq_from_float_ref_fn from_float_ref; /* GGML types: byte-identical with ggml's _ref; NULL: none yet */
     size_t row_header;     /* bytes before each row's blocks (a per-row scale of
                               llmq's row-wise types); 0 for every GGML type */
 } lq_type_traits;
