@@ -8,6 +8,7 @@
  * lanes as two ymm, values i % 16 < 8 in the first. */
 #include <immintrin.h>
 
+#include "core/lq.h"
 #include "kernels/qdot_llmq.h"
 #include "quant/blocks.h"
 
@@ -63,43 +64,74 @@ INLINE const uint8_t *int_unit(const uint8_t *row, int bits, int group, bool asy
     return blk + hdr + (b % upg) * ub;
 }
 
+/* The activations' part of a unit, prepared once per call: lane sums of
+ * the activations (symmetric: times -2^(bits-1), the offset of the stored
+ * fields; asymmetric: as float, for the min term) and the scale. */
+typedef struct act_unit {
+    __m256i corr;
+    float da;
+} act_unit;
+
+INLINE void prepare_acts(int bits, bool asym, const block_q8_0 *xb, int nb, act_unit *au) {
+    for (int b = 0; b < nb; b++) {
+        const __m256i a = _mm256_loadu_si256((const __m256i *)xb[b].qs);
+        const __m256i sa = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), a), _mm256_set1_epi16(1));
+        const int shift = bits == 8 ? 7 : bits - 1;
+        if (asym) au[b].corr = _mm256_castps_si256(_mm256_cvtepi32_ps(sa));
+        else au[b].corr = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(sa, shift));
+        au[b].da = _cvtsh_ss(xb[b].d);
+    }
+}
+
 /* the ref's t of one unit: 8 lanes */
-INLINE __m256 unit_term(int bits, bool asym, const uint8_t *u, float dw, float m, const block_q8_0 *xb) {
+INLINE __m256 unit_term(int bits, bool asym, const uint8_t *u, float dw, float m, const block_q8_0 *xb,
+                        const act_unit *au) {
     const __m256i a = _mm256_loadu_si256((const __m256i *)xb->qs);
     const __m256i ones16 = _mm256_set1_epi16(1);
-    const __m256i sa = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), a), ones16);
     __m256i c = unit_codes(bits, u), p;
     if (bits == 8) {
-        /* signed codes q (sym: stored; asym: field - 128) via |q| * sign(a, q) */
+        /* signed codes q via |q| * sign(a, q): sym stores q; asym fields are
+         * q + 128, so the sum gets 128 * sum a back */
         if (asym) c = _mm256_xor_si256(c, _mm256_set1_epi8((char)0x80));
         p = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_abs_epi8(c), _mm256_sign_epi8(a, c)), ones16);
-        if (asym) p = _mm256_add_epi32(p, _mm256_slli_epi32(sa, 7));
+        if (asym) p = _mm256_add_epi32(p, _mm256_slli_epi32(_mm256_cvtps_epi32(_mm256_castsi256_ps(au->corr)), 7));
     } else {
         p = _mm256_madd_epi16(_mm256_maddubs_epi16(c, a), ones16);
-        if (!asym) p = _mm256_sub_epi32(p, _mm256_slli_epi32(sa, bits - 1));
+        if (!asym) p = _mm256_add_epi32(p, au->corr);
     }
-    const float da = _cvtsh_ss(xb->d);
-    __m256 t = _mm256_mul_ps(_mm256_set1_ps(dw * da), _mm256_cvtepi32_ps(p));
-    if (asym) t = _mm256_add_ps(t, _mm256_mul_ps(_mm256_set1_ps(m * da), _mm256_cvtepi32_ps(sa)));
+    __m256 t = _mm256_mul_ps(_mm256_set1_ps(dw * au->da), _mm256_cvtepi32_ps(p));
+    if (asym) t = _mm256_add_ps(t, _mm256_mul_ps(_mm256_set1_ps(m * au->da), _mm256_castsi256_ps(au->corr)));
     return t;
 }
 
-INLINE void int_rows(int bits, int group, bool asym, float *y, const void *W, size_t row_bytes, const void *xq, int n,
-                     int r0, int r1) {
+INLINE void int_rows(int bits, int group, bool asym, lq_qdot_rows_fn ref, float *y, const void *W, size_t row_bytes,
+                     const void *xq, int n, int r0, int r1) {
     const block_q8_0 *xb = xq;
     const int nb = n / 32;
+    act_unit stack[128], *au = stack; /* 5 KiB: rows up to 4096 values */
+    if (nb > 128 && !(au = lq_alloc_aligned((size_t)nb * sizeof *au))) {
+        ref(y, W, row_bytes, xq, n, r0, r1); /* same bits, without the prepared activations */
+        return;
+    }
+    prepare_acts(bits, asym, xb, nb, au);
     for (int r = r0; r < r1; r++) {
         const uint8_t *row = (const uint8_t *)W + (size_t)r * row_bytes;
         __m256 acc_even = _mm256_setzero_ps(), acc_odd = _mm256_setzero_ps();
-        for (int b = 0; b < nb; b++) {
+        for (int b = 0; b + 1 < nb; b += 2) {
+            float dw0, m0, dw1, m1;
+            const uint8_t *u0 = int_unit(row, bits, group, asym, b, &dw0, &m0);
+            const uint8_t *u1 = int_unit(row, bits, group, asym, b + 1, &dw1, &m1);
+            acc_even = _mm256_add_ps(acc_even, unit_term(bits, asym, u0, dw0, m0, xb + b, au + b));
+            acc_odd = _mm256_add_ps(acc_odd, unit_term(bits, asym, u1, dw1, m1, xb + b + 1, au + b + 1));
+        }
+        if (nb % 2) {
             float dw, m;
-            const uint8_t *u = int_unit(row, bits, group, asym, b, &dw, &m);
-            const __m256 t = unit_term(bits, asym, u, dw, m, xb + b);
-            if (b % 2) acc_odd = _mm256_add_ps(acc_odd, t);
-            else acc_even = _mm256_add_ps(acc_even, t);
+            const uint8_t *u = int_unit(row, bits, group, asym, nb - 1, &dw, &m);
+            acc_even = _mm256_add_ps(acc_even, unit_term(bits, asym, u, dw, m, xb + nb - 1, au + nb - 1));
         }
         y[r] = reduce16(acc_even, acc_odd);
     }
+    if (au != stack) lq_free_aligned(au);
 }
 
 /* 8 E4M3 codes (int32) to floats, exactly as lq_e4m3_to_fp32 (see the
@@ -186,7 +218,7 @@ INLINE void f32_rows(int kind, int group, float *y, const void *W, size_t row_by
 
 #define INT_K(name, bits, group, asym)                                                                      \
     void lq_qdot_llmq_##name##_avx2(float *y, const void *W, size_t rb, const void *xq, int n, int r0, int r1) { \
-        int_rows(bits, group, asym, y, W, rb, xq, n, r0, r1);                                               \
+        int_rows(bits, group, asym, lq_qdot_llmq_##name##_ref, y, W, rb, xq, n, r0, r1);                                               \
     }
 #define F32_K(name, kind, group)                                                                            \
     void lq_qdot_llmq_##name##_avx2(float *y, const void *W, size_t rb, const void *xq, int n, int r0, int r1) { \

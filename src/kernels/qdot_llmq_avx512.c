@@ -2,8 +2,9 @@
  * kernels/ref/qdot_llmq_ref.c, so results equal _ref bit for bit.
  * Integer formats: two 32-value units per zmm (lanes 0-7 even unit, 8-15
  * odd unit); vpdpbusd gives the exact lane sums of 4 code * activation
- * products, the codes as unsigned fields and the sign offset taken off with
- * a second vpdpbusd of the activations. */
+ * products, the codes as unsigned fields. The activations' part (the sign
+ * offset of the fields, sums for the asymmetric min, the scales) is
+ * prepared once per call and shared by all rows. */
 #include <immintrin.h>
 
 #include "core/lq.h"
@@ -183,7 +184,7 @@ INLINE __m512 e4m3_decode(__m512i c) {
     return _mm512_castsi512_ps(_mm512_or_si512(bits, sign));
 }
 
-INLINE __m512 fma_free(__m512 acc, __m512 w, const float *x) { return _mm512_add_ps(acc, _mm512_mul_ps(w, _mm512_loadu_ps(x))); }
+INLINE __m512 mul_add(__m512 acc, __m512 w, const float *x) { return _mm512_add_ps(acc, _mm512_mul_ps(w, _mm512_loadu_ps(x))); }
 
 INLINE void f32_rows(int kind, int group, float *y, const void *W, size_t row_bytes, const void *xq, int n, int r0,
                      int r1) {
@@ -201,16 +202,16 @@ INLINE void f32_rows(int kind, int group, float *y, const void *W, size_t row_by
                     const __m512i c = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(blk + 2 + 16 * h)));
                     const float *xs = x + 64 * b + 32 * h;
                     const __m512 wlo = _mm512_mul_ps(_mm512_permutexvar_ps(_mm512_and_si512(c, m4), cb), d);
-                    acc = fma_free(acc, wlo, xs);
+                    acc = mul_add(acc, wlo, xs);
                     const __m512 whi = _mm512_mul_ps(_mm512_permutexvar_ps(_mm512_srli_epi32(c, 4), cb), d);
-                    acc = fma_free(acc, whi, xs + 16);
+                    acc = mul_add(acc, whi, xs + 16);
                 }
             }
             y[r] = reduce16(acc);
         } else if (kind == 1) {
             int i = 0;
             for (; i + 16 <= n; i += 16)
-                acc = fma_free(acc, e4m3_decode(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(row + 4 + i)))),
+                acc = mul_add(acc, e4m3_decode(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(row + 4 + i)))),
                                x + i);
             if (i < n) {
                 const __mmask16 k = (__mmask16)((1u << (n - i)) - 1);
@@ -226,7 +227,7 @@ INLINE void f32_rows(int kind, int group, float *y, const void *W, size_t row_by
                 const __m512 d = _mm512_set1_ps(f16(blk));
                 for (int i = 0; i < group; i += 16) {
                     const __m512i c = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(blk + 2 + i)));
-                    acc = fma_free(acc, _mm512_mul_ps(e4m3_decode(c), d), x + g * group + i);
+                    acc = mul_add(acc, _mm512_mul_ps(e4m3_decode(c), d), x + g * group + i);
                 }
             }
             y[r] = reduce16(acc);

@@ -1,5 +1,6 @@
 /* Tensor element types. Ids 0..39 are GGML's (the numbers stored in GGUF
- * files); removed GGML ids are rejected as deprecated. The traits table says
+ * files); removed GGML ids are rejected as deprecated. Ids 64 and up are
+ * llmq's own formats (quant/types_llmq.h, docs/FORMATS.md). The traits table says
  * how each type is laid out and how to turn a row of it into floats. */
 #ifndef LQ_QUANT_TYPES_H
 #define LQ_QUANT_TYPES_H
@@ -60,7 +61,7 @@ typedef struct lq_type_traits {
     size_t type_size;      /* bytes per block */
     bool deprecated;       /* id was removed from GGML */
     lq_to_float_fn to_float; /* NULL: known but cannot be dequantized here */
-    lq_from_float_ref_fn from_float_ref; /* byte-identical with ggml's _ref; NULL: none yet */
+    lq_from_float_ref_fn from_float_ref; /* GGML types: byte-identical with ggml's _ref; NULL: none yet */
     size_t row_header;     /* bytes before each row's blocks (a per-row scale of
                               llmq's row-wise types); 0 for every GGML type */
 } lq_type_traits;

@@ -119,7 +119,7 @@ static void bench(uint32_t t, int isa, int rows, int nt) {
     if (k->act_type == LQ_TYPE_Q8_0) lq_quant_q8_0_ref(x, xq, n);
     else memcpy(xq, x, (size_t)n * sizeof *x);
     double best = 1e9;
-    for (int rep = 0; rep < (rows < 1024 ? 200 : 12); rep++) {
+    for (int rep = 0; rep < (rows < 1024 ? 200 : 60); rep++) {
         const double t0 = lq_now();
         #pragma omp parallel num_threads(nt)
         {

@@ -1,6 +1,7 @@
 /* llmq's own formats (ids 64..92): names, ids, row sizes, round-trip error
  * on llama.cpp's synthetic signal, all-zero groups, outliers, NaN-filled
  * outputs, several rows at once, and exact E4M3 / NF4 code points. */
+#include "io/gguf.h"
 #include "quant/types_llmq.h"
 #include "test.h"
 
@@ -177,6 +178,27 @@ static void test_codes(void) {
     CHECK_EQ_INT(lq_fp32_to_e4m3(0x1p-10f), 0x00); /* half the smallest subnormal: to even (0) */
     CHECK_EQ_INT(lq_fp32_to_e4m3(3 * 0x1p-10f), 0x02);
     CHECK_EQ_INT(lq_fp32_to_e4m3(464.0f), 0x7E);
+    /* against a brute-force nearest search (ties to the even code) on
+     * log-spread magnitudes, midpoints included */
+    bad = 0;
+    uint64_t seed = 1;
+    for (int k = 0; k < 20000; k++) {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        float v;
+        if (k % 2) { /* exactly halfway between two neighbours */
+            const int c = (int)(seed >> 33) % 126;
+            v = 0.5f * (lq_e4m3_to_fp32((uint8_t)c) + lq_e4m3_to_fp32((uint8_t)(c + 1)));
+        } else {
+            v = ldexpf((float)((seed >> 40) & 0xFFFFFF) / 16777216.0f + 0.5f, (int)((seed >> 20) % 22) - 12);
+        }
+        int best = 0;
+        for (int c = 1; c <= 0x7E; c++) {
+            const float e = fabsf(lq_e4m3_to_fp32((uint8_t)c) - v), eb = fabsf(lq_e4m3_to_fp32((uint8_t)best) - v);
+            if (e < eb || (e == eb && c % 2 == 0)) best = c;
+        }
+        bad += lq_fp32_to_e4m3(v) != best || lq_fp32_to_e4m3(-v) != (best | 0x80);
+    }
+    CHECK_EQ_INT(bad, 0);
     /* NF4: the code book round-trips, 0 is exact */
     uint8_t q[34];
     float x[64], z[64];
@@ -204,7 +226,46 @@ static void test_codes(void) {
     CHECK_EQ_INT(bad, 0);
 }
 
+/* GGUF writer and reader size llmq tensors through lq_row_size (the row
+ * header counted once per row) and keep their bytes */
+static void test_gguf_round_trip(void) {
+    enum { COLS = 96, ROWS = 3 };
+    static const uint32_t types[] = {LQ_TYPE_I8_CH, LQ_TYPE_F8_E4M3_CH, LQ_TYPE_I3_G32A, LQ_TYPE_I4_G32S};
+    float x[ROWS * COLS];
+    uint8_t q[4][ROWS * (COLS + 4)];
+    for (int i = 0; i < ROWS * COLS; i++) x[i] = sinf((float)i);
+    lq_gguf_writer *w = lq_gguf_writer_new(32);
+    CHECK(w && lq_gguf_add_str(w, "general.architecture", "llama") == LLMQ_OK);
+    for (int k = 0; k < 4; k++) {
+        const size_t rb = lq_row_size(types[k], COLS);
+        for (int r = 0; r < ROWS; r++) lq_type_get(types[k])->from_float_ref(x + r * COLS, q[k] + r * rb, COLS);
+        const int64_t ne[2] = {COLS, ROWS};
+        char name[16];
+        snprintf(name, sizeof name, "t%d", k);
+        CHECK(lq_gguf_add_tensor(w, name, types[k], 2, ne, q[k], rb * ROWS) == LLMQ_OK);
+        CHECK(lq_gguf_add_tensor(w, "short", types[k], 2, ne, q[k], rb * ROWS - 1) == LLMQ_ERR_SHAPE);
+    }
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    lq_err e = {0};
+    CHECK(lq_gguf_serialize(w, &buf, &len, &e) == LLMQ_OK);
+    lq_gguf *g = NULL;
+    CHECK(buf && lq_gguf_parse(buf, len, &g, &e) == LLMQ_OK);
+    for (int k = 0; g && k < 4; k++) {
+        char name[16];
+        snprintf(name, sizeof name, "t%d", k);
+        const lq_gguf_tensor *t = lq_gguf_find_tensor(g, name);
+        const size_t rb = lq_row_size(types[k], COLS);
+        CHECK_MSG(t && t->type == types[k] && t->nbytes == rb * ROWS && memcmp(t->data, q[k], rb * ROWS) == 0,
+                  "%s through GGUF", lq_type_name(types[k]));
+    }
+    lq_gguf_free(g);
+    free(buf);
+    lq_gguf_writer_free(w);
+}
+
 int main(void) {
+    test_gguf_round_trip();
     test_names_and_sizes();
     test_round_trip();
     test_edges();
