@@ -15,7 +15,6 @@ Run through scripts/quality_table.sh (sets up .peers).
 """
 import argparse
 import ctypes
-import filecmp
 import json
 import os
 import subprocess
@@ -111,6 +110,15 @@ def llama_kld(path, base_path, toks, n_ctx, n_chunks, threads):
             "seconds": time.perf_counter() - t0}
 
 
+def same_tensors(a, b):
+    """True when both GGUF files hold the same tensors with the same types and bytes
+    (metadata such as llmq's provenance keys may differ)."""
+    import gguf
+    ta = {t.name: (int(t.tensor_type), bytes(t.data)) for t in gguf.GGUFReader(a).tensors}
+    tb = {t.name: (int(t.tensor_type), bytes(t.data)) for t in gguf.GGUFReader(b).tensors}
+    return ta == tb
+
+
 def gguf_bpw(path):
     """bits per weight of the 2-D tensors (what `llmq inspect` reports)."""
     import gguf
@@ -184,7 +192,7 @@ def main():
                 lc.close()
             k = llama_kld(ref, a.f32, toks, a.ctx, a.chunks, a.threads)
             k.update(size=os.path.getsize(ref), bpw=gguf_bpw(ref), quantize_s=tq,
-                     same_bytes_as_llmq=filecmp.cmp(ref, out, shallow=False))
+                     same_bytes_as_llmq=same_tensors(ref, out))
             row["llamacpp"] = k
             json.dump(res, open(res_path, "w"), indent=1)
             print(name, "llama.cpp", k, flush=True)

@@ -16,9 +16,11 @@ bool lq_qweight_init(lq_qweight *w, uint32_t type, const void *data, int rows, i
     size_t rb = lq_row_size(type, cols);
     if (!tr || !rb) return false;
     const lq_qdot_info *dot = type == LQ_TYPE_F32 ? NULL : lq_qdot_get(type);
-    if (keep_quantized && dot) {
-        *w = (lq_qweight){type, rows, cols, rb, data, NULL, dot, lq_row_size(dot->act_type, cols)};
-        return w->act_bytes != 0;
+    /* (a kernel whose activation blocks do not divide the rows cannot run them) */
+    size_t act_bytes = dot ? lq_row_size(dot->act_type, cols) : 0;
+    if (keep_quantized && dot && act_bytes) {
+        *w = (lq_qweight){type, rows, cols, rb, data, NULL, dot, act_bytes};
+        return true;
     }
     if (!tr->to_float) return false;
     float *f = lq_alloc_aligned((size_t)rows * cols * sizeof(float));
