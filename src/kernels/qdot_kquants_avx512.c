@@ -237,49 +237,44 @@ static const size_t D_OFFSET[5] = {offsetof(block_q2_K, d), offsetof(block_q3_K,
 static const size_t DMIN_OFFSET[5] = {offsetof(block_q2_K, dmin), 0, offsetof(block_q4_K, dmin),
                                       offsetof(block_q5_K, dmin), 0};
 
-/* Rows row[0..nr) (nr = 1 or 2, sharing the activation loads) over the
- * gn prepared super-blocks, continuing their sums acc[]. */
-static inline __attribute__((always_inline)) void row_group(enum kq t, int nr, const consts *c, const prepared_x *px,
-                                                            const block_q8_K *xb, int gn, const uint8_t *row0,
-                                                            size_t row_bytes, float acc[2]) {
+/* One row over the gn prepared super-blocks, continuing its sum acc.
+ * (Two rows interleaved run faster from cache but stream worse from DRAM.) */
+static inline __attribute__((always_inline)) float row_sum(enum kq t, const consts *c, const prepared_x *px,
+                                                           const block_q8_K *xb, int gn, const uint8_t *row,
+                                                           float acc) {
     const int has_min = t == KQ2 || t == KQ4 || t == KQ5;
     const size_t bsize = BLOCK_BYTES[t];
     for (int b0 = 0; b0 < gn; b0 += 16) {
         const int cnt = gn - b0 < 16 ? gn - b0 : 16;
-        __m512i v[2][16];
-        uint16_t dw[2][16], dmw[2][16];
+        __m512i v[16];
+        uint16_t dw[16], dmw[16];
         for (int k = 0; k < cnt; k++) {
             const int8_t *xq = px->qs + (size_t)(b0 + k) * QK_K;
             const __m512i x[4] = {_mm512_load_si512(xq), _mm512_load_si512(xq + 64), _mm512_load_si512(xq + 128),
                                   _mm512_load_si512(xq + 192)};
             const __m256i bs = _mm256_loadu_si256((const __m256i *)xb[b0 + k].bsums);
-            for (int q = 0; q < nr; q++) {
-                const uint8_t *blk = row0 + q * row_bytes + (size_t)(b0 + k) * bsize;
-                v[q][k] = superblock(t, c, blk, x, bs);
-                memcpy(&dw[q][k], blk + D_OFFSET[t], 2);
-                if (has_min) memcpy(&dmw[q][k], blk + DMIN_OFFSET[t], 2);
-            }
+            const uint8_t *blk = row + (size_t)(b0 + k) * bsize;
+            v[k] = superblock(t, c, blk, x, bs);
+            memcpy(&dw[k], blk + D_OFFSET[t], 2);
+            if (has_min) memcpy(&dmw[k], blk + DMIN_OFFSET[t], 2);
         }
+        for (int k = cnt; k < 16; k++) v[k] = _mm512_setzero_si512(), dw[k] = dmw[k] = 0;
+        __m512i ia, ib;
+        reduce16(v, &ia, &ib);
         const __m512 xd = _mm512_maskz_loadu_ps((__mmask16)((1u << cnt) - 1), px->d + b0);
-        float tb[2][16];
-        for (int q = 0; q < nr; q++) {
-            for (int k = cnt; k < 16; k++) v[q][k] = _mm512_setzero_si512(), dw[q][k] = dmw[q][k] = 0;
-            __m512i ia, ib;
-            reduce16(v[q], &ia, &ib);
-            const __m512 dd = _mm512_mul_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)dw[q])), xd);
-            __m512 tv;
-            if (has_min) {
-                const __m512 dm = _mm512_mul_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)dmw[q])), xd);
-                tv = _mm512_sub_ps(_mm512_mul_ps(dd, _mm512_cvtepi32_ps(ia)), _mm512_mul_ps(dm, _mm512_cvtepi32_ps(ib)));
-            } else {
-                tv = _mm512_mul_ps(dd, _mm512_cvtepi32_ps(_mm512_add_epi32(ia, ib)));
-            }
-            _mm512_storeu_ps(tb[q], tv);
+        const __m512 dd = _mm512_mul_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)dw)), xd);
+        __m512 tv;
+        if (has_min) {
+            const __m512 dm = _mm512_mul_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)dmw)), xd);
+            tv = _mm512_sub_ps(_mm512_mul_ps(dd, _mm512_cvtepi32_ps(ia)), _mm512_mul_ps(dm, _mm512_cvtepi32_ps(ib)));
+        } else {
+            tv = _mm512_mul_ps(dd, _mm512_cvtepi32_ps(_mm512_add_epi32(ia, ib)));
         }
-        /* the running sums in reference order, the rows interleaved */
-        for (int k = 0; k < cnt; k++)
-            for (int q = 0; q < nr; q++) acc[q] = acc[q] + tb[q][k];
+        float tb[16];
+        _mm512_storeu_ps(tb, tv);
+        for (int k = 0; k < cnt; k++) acc = acc + tb[k]; /* reference order */
     }
+    return acc;
 }
 
 static inline __attribute__((always_inline)) void qdot_rows(enum kq t, float *y, const void *W, size_t row_bytes,
@@ -291,18 +286,9 @@ static inline __attribute__((always_inline)) void qdot_rows(enum kq t, float *y,
     for (int g0 = 0; g0 < nb; g0 += GROUP) {
         const int gn = nb - g0 < GROUP ? nb - g0 : GROUP;
         prepare_x(&px, xb + g0, gn, t == KQ6 ? CHUNKS_SAME : t == KQ4 || t == KQ5 ? CHUNKS_NIBBLE : CHUNKS_2BIT);
-        int r = r0;
-        for (; r < r1; r += 2) {
+        for (int r = r0; r < r1; r++) {
             const uint8_t *row = (const uint8_t *)W + (size_t)r * row_bytes + (size_t)g0 * bsize;
-            float acc[2] = {g0 ? y[r] : 0.0f, 0.0f};
-            if (r + 1 < r1) {
-                acc[1] = g0 ? y[r + 1] : 0.0f;
-                row_group(t, 2, &c, &px, xb + g0, gn, row, row_bytes, acc);
-                y[r + 1] = acc[1];
-            } else {
-                row_group(t, 1, &c, &px, xb + g0, gn, row, row_bytes, acc);
-            }
-            y[r] = acc[0];
+            y[r] = row_sum(t, &c, &px, xb + g0, gn, row, g0 ? y[r] : 0.0f);
         }
     }
 }
