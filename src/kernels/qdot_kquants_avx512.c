@@ -41,13 +41,21 @@ static void prepare_x(prepared_x *p, const block_q8_K *xb, int count, const uint
     }
 }
 
+/* How a vpshufb / vpermw index turns scale bytes into int16 scales */
+enum layout { WORD_INDEX, BYTE_ZEXT, BYTE_HIGH };
+
+static uint16_t layout_entry(int j, enum layout how) {
+    return (uint16_t)(how == WORD_INDEX ? j : how == BYTE_ZEXT ? 0x8000 | j : j << 8 | 0x80);
+}
+
 /* Scale layout for packs(a, b): int16 i comes from the 128-bit lane
  * k = i / 8 of a (i % 8 < 4) or b; sa[k] / sb[k] are the sub-blocks of
- * those lanes. As vpshufb bytes (scale byte, zero high byte) over a vector
- * with all scale bytes in every 128-bit lane, or as vpermw int16 indices. */
-static __m512i pack_scale_layout(const int sa[4], const int sb[4], int as_bytes) {
+ * those lanes. As vpshufb bytes over a vector with all scale bytes in every
+ * 128-bit lane (the scale zero-extended, or times 256 in the high byte to
+ * keep a signed byte's sign), or as vpermw int16 indices. */
+static __m512i pack_scale_layout(const int sa[4], const int sb[4], enum layout how) {
     uint16_t idx[32];
-    for (int i = 0; i < 32; i++) idx[i] = (uint16_t)((i % 8 < 4 ? sa[i / 8] : sb[i / 8]) | (as_bytes ? 0x8000 : 0));
+    for (int i = 0; i < 32; i++) idx[i] = layout_entry(i % 8 < 4 ? sa[i / 8] : sb[i / 8], how);
     return _mm512_loadu_si512(idx);
 }
 
@@ -64,16 +72,17 @@ static consts make_consts(enum kq t) {
     uint16_t ms[16];
     if (t == KQ2 || t == KQ3) {
         static const int a0[4] = {0, 1, 8, 9}, b0[4] = {2, 3, 10, 11}, a1[4] = {4, 5, 12, 13}, b1[4] = {6, 7, 14, 15};
-        c.lay0 = pack_scale_layout(a0, b0, 1), c.lay1 = pack_scale_layout(a1, b1, 1);
-        for (int j = 0; j < 16; j++) ms[j] = (uint16_t)(0x8000 | j);
+        const enum layout how = t == KQ3 ? BYTE_HIGH : BYTE_ZEXT;
+        c.lay0 = pack_scale_layout(a0, b0, how), c.lay1 = pack_scale_layout(a1, b1, how);
+        for (int j = 0; j < 16; j++) ms[j] = layout_entry(j, how);
         /* code vector s: bytes 0-31 are values 32 s + l (hmask bit s),
          * bytes 32-63 are 128 + 32 s + l (bit 4 + s) */
         for (int s = 0; s < 4; s++)
             c.qh_bits[s] = _mm512_inserti64x4(_mm512_set1_epi8((char)(1 << s)), _mm256_set1_epi8((char)(16 << s)), 1);
     } else if (t == KQ4 || t == KQ5) {
         static const int a0[4] = {0, 0, 2, 2}, b0[4] = {1, 1, 3, 3}, a1[4] = {4, 4, 6, 6}, b1[4] = {5, 5, 7, 7};
-        c.lay0 = pack_scale_layout(a0, b0, 1), c.lay1 = pack_scale_layout(a1, b1, 1);
-        for (int j = 0; j < 16; j++) ms[j] = (uint16_t)(0x8000 | j / 2);
+        c.lay0 = pack_scale_layout(a0, b0, BYTE_ZEXT), c.lay1 = pack_scale_layout(a1, b1, BYTE_ZEXT);
+        for (int j = 0; j < 16; j++) ms[j] = layout_entry(j / 2, BYTE_ZEXT);
         /* code vectors lo0, hi0, lo1, hi1 hold values of 32-chunks
          * (0,2), (1,3), (4,6), (5,7); chunk c takes qh bit c */
         static const int bit_lo[4] = {0, 1, 4, 5};
@@ -82,7 +91,7 @@ static consts make_consts(enum kq t) {
                                               _mm256_set1_epi8((char)(4 << bit_lo[v])), 1);
     } else {
         static const int a0[4] = {0, 1, 2, 3}, b0[4] = {4, 5, 6, 7}, a1[4] = {8, 9, 10, 11}, b1[4] = {12, 13, 14, 15};
-        c.lay0 = pack_scale_layout(a0, b0, 0), c.lay1 = pack_scale_layout(a1, b1, 0);
+        c.lay0 = pack_scale_layout(a0, b0, WORD_INDEX), c.lay1 = pack_scale_layout(a1, b1, WORD_INDEX);
         for (int j = 0; j < 16; j++) ms[j] = 0;
         /* low nibbles: qh bits 0-1 (values l), 2-3 (32 + l) go up by 4, 2;
          * high nibbles: bits 4-5 stay, 6-7 go down by 2 */
@@ -122,7 +131,7 @@ static inline void k4_scales_mins(const uint8_t *packed, uint64_t *scales, uint6
     *mins = m_lo | (uint64_t)m_hi << 32;
 }
 
-/* Q3_K 6-bit scales (not yet minus 32) in every 128-bit lane */
+/* Q3_K scales (6 bits minus 32, int8) in every 128-bit lane */
 static inline __m512i q3_scales(const uint8_t *packed) {
     const uint32_t kmask1 = 0x03030303, kmask2 = 0x0f0f0f0f;
     uint32_t a0, a1, tmp;
@@ -131,11 +140,15 @@ static inline __m512i q3_scales(const uint8_t *packed) {
     const uint32_t s3 = ((a1 >> 4) & kmask2) | (((tmp >> 6) & kmask1) << 4);
     const uint32_t s0 = (a0 & kmask2) | (((tmp >> 0) & kmask1) << 4);
     const uint32_t s1 = (a1 & kmask2) | (((tmp >> 2) & kmask1) << 4);
-    return _mm512_broadcast_i32x4(_mm_set_epi64x((long long)(s2 | (uint64_t)s3 << 32), (long long)(s0 | (uint64_t)s1 << 32)));
+    const __m128i s = _mm_set_epi64x((long long)(s2 | (uint64_t)s3 << 32), (long long)(s0 | (uint64_t)s1 << 32));
+    return _mm512_broadcast_i32x4(_mm_sub_epi8(s, _mm_set1_epi8(32)));
 }
 
 /* One super-block as 16 int32 lanes. Q2_K/Q4_K/Q5_K: [8 lanes summing to
- * isum | 8 lanes summing to imin]; Q3_K/Q6_K: all 16 lanes sum to isum. */
+ * isum | 8 lanes summing to imin]; Q6_K: all 16 lanes sum to isum; Q3_K:
+ * all 16 lanes sum to 256 isum (its signed scales sit in the high byte of
+ * the int16 scales; |256 isum| < 2^31 and the lanes add modulo 2^32, so
+ * the total is exact). */
 static inline __attribute__((always_inline)) __m512i superblock(enum kq t, const consts *c, const uint8_t *blk,
                                                                 const __m512i x[4], __m256i bs) {
     const __m512i m2 = _mm512_set1_epi8(3), m4 = _mm512_set1_epi8(0xF);
@@ -158,11 +171,6 @@ static inline __attribute__((always_inline)) __m512i superblock(enum kq t, const
         __m512i s0 = _mm512_shuffle_epi8(lo, c->lay0), s1 = _mm512_shuffle_epi8(lo, c->lay1);
         __m256i s16 = _mm256_shuffle_epi8(_mm512_castsi512_si256(t == KQ2 ? _mm512_srli_epi16(sc, 4) : sc), c->min_shuf);
         if (t == KQ2) s16 = _mm256_and_si256(s16, _mm256_set1_epi16(0xF));
-        if (t == KQ3) {
-            const __m512i k32 = _mm512_set1_epi16(32);
-            s0 = _mm512_sub_epi16(s0, k32), s1 = _mm512_sub_epi16(s1, k32);
-            s16 = _mm256_sub_epi16(s16, _mm256_set1_epi16(32));
-        }
         const __m512i first = scaled_sum(dot4(u[0], x[0]), dot4(u[1], x[1]), dot4(u[2], x[2]),
                                          dot4(u[3], x[3]), s0, s1);
         const __m256i second = _mm256_madd_epi16(s16, bs);
@@ -268,7 +276,10 @@ static inline __attribute__((always_inline)) float row_sum(enum kq t, const cons
             const __m512 dm = _mm512_mul_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)dmw)), xd);
             tv = _mm512_sub_ps(_mm512_mul_ps(dd, _mm512_cvtepi32_ps(ia)), _mm512_mul_ps(dm, _mm512_cvtepi32_ps(ib)));
         } else {
-            tv = _mm512_mul_ps(dd, _mm512_cvtepi32_ps(_mm512_add_epi32(ia, ib)));
+            __m512 fi = _mm512_cvtepi32_ps(_mm512_add_epi32(ia, ib));
+            /* Q3_K sums carry the scales times 256: undo exactly, (float)(256 i) / 256 == (float)i */
+            if (t == KQ3) fi = _mm512_mul_ps(fi, _mm512_set1_ps(1.0f / 256));
+            tv = _mm512_mul_ps(dd, fi);
         }
         float tb[16];
         _mm512_storeu_ps(tb, tv);
