@@ -8,8 +8,8 @@
  * the mins. The activations are copied once per call into the order the
  * weight codes come out of their bytes, so every load is one full vector.
  *
- * Each super-block leaves one vector [8 lanes summing to isum | 8 lanes
- * summing to imin (or the offset)]. Sixteen of them are reduced together
+ * Each super-block leaves one vector of int32 lanes ([isum parts | imin
+ * parts] with mins, else all isum parts). Sixteen of them are reduced together
  * by a transpose, the float part runs 16 super-blocks wide, and only the
  * running sum acc = acc + t[i] stays scalar, in the reference order. */
 #include "kernels/qdot.h"
