@@ -81,7 +81,8 @@ static inline __m128i q3_k_scales(const uint8_t packed[12]) {
     aux[3] = ((aux[1] >> 4) & kmask2) | (((tmp >> 6) & kmask1) << 4);
     aux[0] = (aux[0] & kmask2) | (((tmp >> 0) & kmask1) << 4);
     aux[1] = (aux[1] & kmask2) | (((tmp >> 2) & kmask1) << 4);
-    return _mm_sub_epi8(_mm_loadu_si128((const __m128i *)aux), _mm_set1_epi8(32));
+    /* from registers: a 16-byte load of the four 4-byte stores would miss store forwarding */
+    return _mm_sub_epi8(_mm_setr_epi32((int)aux[0], (int)aux[1], (int)aux[2], (int)aux[3]), _mm_set1_epi8(32));
 }
 
 void lq_qdot_q3_k_avx2(float *y, const void *W, size_t row_bytes, const void *xq, int n, int r0, int r1) {

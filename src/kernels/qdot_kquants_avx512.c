@@ -8,8 +8,8 @@
  * the mins. The activations are copied once per call into the order the
  * weight codes come out of their bytes, so every load is one full vector.
  *
- * Each super-block leaves one vector [8 lanes summing to isum | 8 lanes
- * summing to imin (or the offset)]. Sixteen of them are reduced together
+ * Each super-block leaves one vector of int32 lanes ([isum parts | imin
+ * parts] with mins, else all isum parts). Sixteen of them are reduced together
  * by a transpose, the float part runs 16 super-blocks wide, and only the
  * running sum acc = acc + t[i] stays scalar, in the reference order. */
 #include "kernels/qdot.h"
@@ -41,13 +41,21 @@ static void prepare_x(prepared_x *p, const block_q8_K *xb, int count, const uint
     }
 }
 
+/* How a vpshufb / vpermw index turns scale bytes into int16 scales */
+enum layout { WORD_INDEX, BYTE_ZEXT, BYTE_HIGH };
+
+static uint16_t layout_entry(int j, enum layout how) {
+    return (uint16_t)(how == WORD_INDEX ? j : how == BYTE_ZEXT ? 0x8000 | j : j << 8 | 0x80);
+}
+
 /* Scale layout for packs(a, b): int16 i comes from the 128-bit lane
  * k = i / 8 of a (i % 8 < 4) or b; sa[k] / sb[k] are the sub-blocks of
- * those lanes. As vpshufb bytes (scale byte, zero high byte) over a vector
- * with all scale bytes in every 128-bit lane, or as vpermw int16 indices. */
-static __m512i pack_scale_layout(const int sa[4], const int sb[4], int as_bytes) {
+ * those lanes. As vpshufb bytes over a vector with all scale bytes in every
+ * 128-bit lane (the scale zero-extended, or times 256 in the high byte to
+ * keep a signed byte's sign), or as vpermw int16 indices. */
+static __m512i pack_scale_layout(const int sa[4], const int sb[4], enum layout how) {
     uint16_t idx[32];
-    for (int i = 0; i < 32; i++) idx[i] = (uint16_t)((i % 8 < 4 ? sa[i / 8] : sb[i / 8]) | (as_bytes ? 0x8000 : 0));
+    for (int i = 0; i < 32; i++) idx[i] = layout_entry(i % 8 < 4 ? sa[i / 8] : sb[i / 8], how);
     return _mm512_loadu_si512(idx);
 }
 
@@ -64,16 +72,17 @@ static consts make_consts(enum kq t) {
     uint16_t ms[16];
     if (t == KQ2 || t == KQ3) {
         static const int a0[4] = {0, 1, 8, 9}, b0[4] = {2, 3, 10, 11}, a1[4] = {4, 5, 12, 13}, b1[4] = {6, 7, 14, 15};
-        c.lay0 = pack_scale_layout(a0, b0, 1), c.lay1 = pack_scale_layout(a1, b1, 1);
-        for (int j = 0; j < 16; j++) ms[j] = (uint16_t)(0x8000 | j);
+        const enum layout how = t == KQ3 ? BYTE_HIGH : BYTE_ZEXT;
+        c.lay0 = pack_scale_layout(a0, b0, how), c.lay1 = pack_scale_layout(a1, b1, how);
+        for (int j = 0; j < 16; j++) ms[j] = layout_entry(j, how);
         /* code vector s: bytes 0-31 are values 32 s + l (hmask bit s),
          * bytes 32-63 are 128 + 32 s + l (bit 4 + s) */
         for (int s = 0; s < 4; s++)
             c.qh_bits[s] = _mm512_inserti64x4(_mm512_set1_epi8((char)(1 << s)), _mm256_set1_epi8((char)(16 << s)), 1);
     } else if (t == KQ4 || t == KQ5) {
         static const int a0[4] = {0, 0, 2, 2}, b0[4] = {1, 1, 3, 3}, a1[4] = {4, 4, 6, 6}, b1[4] = {5, 5, 7, 7};
-        c.lay0 = pack_scale_layout(a0, b0, 1), c.lay1 = pack_scale_layout(a1, b1, 1);
-        for (int j = 0; j < 16; j++) ms[j] = (uint16_t)(0x8000 | j / 2);
+        c.lay0 = pack_scale_layout(a0, b0, BYTE_ZEXT), c.lay1 = pack_scale_layout(a1, b1, BYTE_ZEXT);
+        for (int j = 0; j < 16; j++) ms[j] = layout_entry(j / 2, BYTE_ZEXT);
         /* code vectors lo0, hi0, lo1, hi1 hold values of 32-chunks
          * (0,2), (1,3), (4,6), (5,7); chunk c takes qh bit c */
         static const int bit_lo[4] = {0, 1, 4, 5};
@@ -82,7 +91,7 @@ static consts make_consts(enum kq t) {
                                               _mm256_set1_epi8((char)(4 << bit_lo[v])), 1);
     } else {
         static const int a0[4] = {0, 1, 2, 3}, b0[4] = {4, 5, 6, 7}, a1[4] = {8, 9, 10, 11}, b1[4] = {12, 13, 14, 15};
-        c.lay0 = pack_scale_layout(a0, b0, 0), c.lay1 = pack_scale_layout(a1, b1, 0);
+        c.lay0 = pack_scale_layout(a0, b0, WORD_INDEX), c.lay1 = pack_scale_layout(a1, b1, WORD_INDEX);
         for (int j = 0; j < 16; j++) ms[j] = 0;
         /* low nibbles: qh bits 0-1 (values l), 2-3 (32 + l) go up by 4, 2;
          * high nibbles: bits 4-5 stay, 6-7 go down by 2 */
@@ -122,7 +131,7 @@ static inline void k4_scales_mins(const uint8_t *packed, uint64_t *scales, uint6
     *mins = m_lo | (uint64_t)m_hi << 32;
 }
 
-/* Q3_K 6-bit scales (not yet minus 32) in every 128-bit lane */
+/* Q3_K scales (6 bits minus 32, int8) in every 128-bit lane */
 static inline __m512i q3_scales(const uint8_t *packed) {
     const uint32_t kmask1 = 0x03030303, kmask2 = 0x0f0f0f0f;
     uint32_t a0, a1, tmp;
@@ -131,11 +140,15 @@ static inline __m512i q3_scales(const uint8_t *packed) {
     const uint32_t s3 = ((a1 >> 4) & kmask2) | (((tmp >> 6) & kmask1) << 4);
     const uint32_t s0 = (a0 & kmask2) | (((tmp >> 0) & kmask1) << 4);
     const uint32_t s1 = (a1 & kmask2) | (((tmp >> 2) & kmask1) << 4);
-    return _mm512_broadcast_i32x4(_mm_set_epi64x((long long)(s2 | (uint64_t)s3 << 32), (long long)(s0 | (uint64_t)s1 << 32)));
+    const __m128i s = _mm_set_epi64x((long long)(s2 | (uint64_t)s3 << 32), (long long)(s0 | (uint64_t)s1 << 32));
+    return _mm512_broadcast_i32x4(_mm_sub_epi8(s, _mm_set1_epi8(32)));
 }
 
 /* One super-block as 16 int32 lanes. Q2_K/Q4_K/Q5_K: [8 lanes summing to
- * isum | 8 lanes summing to imin]; Q3_K/Q6_K: all 16 lanes sum to isum. */
+ * isum | 8 lanes summing to imin]; Q6_K: all 16 lanes sum to isum; Q3_K:
+ * all 16 lanes sum to 256 isum (its signed scales sit in the high byte of
+ * the int16 scales; |256 isum| < 2^31 and the lanes add modulo 2^32, so
+ * the total is exact). */
 static inline __attribute__((always_inline)) __m512i superblock(enum kq t, const consts *c, const uint8_t *blk,
                                                                 const __m512i x[4], __m256i bs) {
     const __m512i m2 = _mm512_set1_epi8(3), m4 = _mm512_set1_epi8(0xF);
@@ -158,11 +171,6 @@ static inline __attribute__((always_inline)) __m512i superblock(enum kq t, const
         __m512i s0 = _mm512_shuffle_epi8(lo, c->lay0), s1 = _mm512_shuffle_epi8(lo, c->lay1);
         __m256i s16 = _mm256_shuffle_epi8(_mm512_castsi512_si256(t == KQ2 ? _mm512_srli_epi16(sc, 4) : sc), c->min_shuf);
         if (t == KQ2) s16 = _mm256_and_si256(s16, _mm256_set1_epi16(0xF));
-        if (t == KQ3) {
-            const __m512i k32 = _mm512_set1_epi16(32);
-            s0 = _mm512_sub_epi16(s0, k32), s1 = _mm512_sub_epi16(s1, k32);
-            s16 = _mm256_sub_epi16(s16, _mm256_set1_epi16(32));
-        }
         const __m512i first = scaled_sum(dot4(u[0], x[0]), dot4(u[1], x[1]), dot4(u[2], x[2]),
                                          dot4(u[3], x[3]), s0, s1);
         const __m256i second = _mm256_madd_epi16(s16, bs);
@@ -237,49 +245,47 @@ static const size_t D_OFFSET[5] = {offsetof(block_q2_K, d), offsetof(block_q3_K,
 static const size_t DMIN_OFFSET[5] = {offsetof(block_q2_K, dmin), 0, offsetof(block_q4_K, dmin),
                                       offsetof(block_q5_K, dmin), 0};
 
-/* Rows row[0..nr) (nr = 1 or 2, sharing the activation loads) over the
- * gn prepared super-blocks, continuing their sums acc[]. */
-static inline __attribute__((always_inline)) void row_group(enum kq t, int nr, const consts *c, const prepared_x *px,
-                                                            const block_q8_K *xb, int gn, const uint8_t *row0,
-                                                            size_t row_bytes, float acc[2]) {
+/* One row over the gn prepared super-blocks, continuing its sum acc.
+ * (Two rows interleaved run faster from cache but stream worse from DRAM.) */
+static inline __attribute__((always_inline)) float row_sum(enum kq t, const consts *c, const prepared_x *px,
+                                                           const block_q8_K *xb, int gn, const uint8_t *row,
+                                                           float acc) {
     const int has_min = t == KQ2 || t == KQ4 || t == KQ5;
     const size_t bsize = BLOCK_BYTES[t];
     for (int b0 = 0; b0 < gn; b0 += 16) {
         const int cnt = gn - b0 < 16 ? gn - b0 : 16;
-        __m512i v[2][16];
-        uint16_t dw[2][16], dmw[2][16];
+        __m512i v[16];
+        uint16_t dw[16], dmw[16];
         for (int k = 0; k < cnt; k++) {
             const int8_t *xq = px->qs + (size_t)(b0 + k) * QK_K;
             const __m512i x[4] = {_mm512_load_si512(xq), _mm512_load_si512(xq + 64), _mm512_load_si512(xq + 128),
                                   _mm512_load_si512(xq + 192)};
             const __m256i bs = _mm256_loadu_si256((const __m256i *)xb[b0 + k].bsums);
-            for (int q = 0; q < nr; q++) {
-                const uint8_t *blk = row0 + q * row_bytes + (size_t)(b0 + k) * bsize;
-                v[q][k] = superblock(t, c, blk, x, bs);
-                memcpy(&dw[q][k], blk + D_OFFSET[t], 2);
-                if (has_min) memcpy(&dmw[q][k], blk + DMIN_OFFSET[t], 2);
-            }
+            const uint8_t *blk = row + (size_t)(b0 + k) * bsize;
+            v[k] = superblock(t, c, blk, x, bs);
+            memcpy(&dw[k], blk + D_OFFSET[t], 2);
+            if (has_min) memcpy(&dmw[k], blk + DMIN_OFFSET[t], 2);
         }
+        for (int k = cnt; k < 16; k++) v[k] = _mm512_setzero_si512(), dw[k] = dmw[k] = 0;
+        __m512i ia, ib;
+        reduce16(v, &ia, &ib);
         const __m512 xd = _mm512_maskz_loadu_ps((__mmask16)((1u << cnt) - 1), px->d + b0);
-        float tb[2][16];
-        for (int q = 0; q < nr; q++) {
-            for (int k = cnt; k < 16; k++) v[q][k] = _mm512_setzero_si512(), dw[q][k] = dmw[q][k] = 0;
-            __m512i ia, ib;
-            reduce16(v[q], &ia, &ib);
-            const __m512 dd = _mm512_mul_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)dw[q])), xd);
-            __m512 tv;
-            if (has_min) {
-                const __m512 dm = _mm512_mul_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)dmw[q])), xd);
-                tv = _mm512_sub_ps(_mm512_mul_ps(dd, _mm512_cvtepi32_ps(ia)), _mm512_mul_ps(dm, _mm512_cvtepi32_ps(ib)));
-            } else {
-                tv = _mm512_mul_ps(dd, _mm512_cvtepi32_ps(_mm512_add_epi32(ia, ib)));
-            }
-            _mm512_storeu_ps(tb[q], tv);
+        const __m512 dd = _mm512_mul_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)dw)), xd);
+        __m512 tv;
+        if (has_min) {
+            const __m512 dm = _mm512_mul_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)dmw)), xd);
+            tv = _mm512_sub_ps(_mm512_mul_ps(dd, _mm512_cvtepi32_ps(ia)), _mm512_mul_ps(dm, _mm512_cvtepi32_ps(ib)));
+        } else {
+            __m512 fi = _mm512_cvtepi32_ps(_mm512_add_epi32(ia, ib));
+            /* Q3_K sums carry the scales times 256: undo exactly, (float)(256 i) / 256 == (float)i */
+            if (t == KQ3) fi = _mm512_mul_ps(fi, _mm512_set1_ps(1.0f / 256));
+            tv = _mm512_mul_ps(dd, fi);
         }
-        /* the running sums in reference order, the rows interleaved */
-        for (int k = 0; k < cnt; k++)
-            for (int q = 0; q < nr; q++) acc[q] = acc[q] + tb[q][k];
+        float tb[16];
+        _mm512_storeu_ps(tb, tv);
+        for (int k = 0; k < cnt; k++) acc = acc + tb[k]; /* reference order */
     }
+    return acc;
 }
 
 static inline __attribute__((always_inline)) void qdot_rows(enum kq t, float *y, const void *W, size_t row_bytes,
@@ -291,18 +297,9 @@ static inline __attribute__((always_inline)) void qdot_rows(enum kq t, float *y,
     for (int g0 = 0; g0 < nb; g0 += GROUP) {
         const int gn = nb - g0 < GROUP ? nb - g0 : GROUP;
         prepare_x(&px, xb + g0, gn, t == KQ6 ? CHUNKS_SAME : t == KQ4 || t == KQ5 ? CHUNKS_NIBBLE : CHUNKS_2BIT);
-        int r = r0;
-        for (; r < r1; r += 2) {
+        for (int r = r0; r < r1; r++) {
             const uint8_t *row = (const uint8_t *)W + (size_t)r * row_bytes + (size_t)g0 * bsize;
-            float acc[2] = {g0 ? y[r] : 0.0f, 0.0f};
-            if (r + 1 < r1) {
-                acc[1] = g0 ? y[r + 1] : 0.0f;
-                row_group(t, 2, &c, &px, xb + g0, gn, row, row_bytes, acc);
-                y[r + 1] = acc[1];
-            } else {
-                row_group(t, 1, &c, &px, xb + g0, gn, row, row_bytes, acc);
-            }
-            y[r] = acc[0];
+            y[r] = row_sum(t, &c, &px, xb + g0, gn, row, g0 ? y[r] : 0.0f);
         }
     }
 }
