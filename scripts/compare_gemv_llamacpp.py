@@ -90,17 +90,16 @@ def ggml_gemv(base, cpu, tname, w, threads, reps):
     return rows * cols / med / 1e9, nbytes / med / 1e9
 
 
-LINE = re.compile(r"^(\S+)\s+(large|cached)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+(\d+)%")
+LINE = re.compile(r"^(\S+)\s+(large|cached)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+(\d+)%")
 
 
 def llmq_gemv(llmq, tname, rows, cols, threads, reps):
     out = subprocess.run([llmq, "bench", "--types", tname, "-t", str(threads), "--reps", str(reps), "--rows",
                           str(rows), "--cols", str(cols)], check=True, capture_output=True, text=True).stdout
-    bw = float(re.search(r"read bandwidth ([\d.]+) GB/s", out).group(1))
     for line in out.splitlines():
         m = LINE.match(line)
         if m and m.group(2) == "large":
-            return float(m.group(6)), float(m.group(7)), bw, "no kernel" in line
+            return float(m.group(6)), float(m.group(7)), float(m.group(8)), "no kernel" in line
     raise RuntimeError("cannot parse llmq bench output:\n" + out)
 
 

@@ -68,41 +68,58 @@ def llmq_types(llmq):
     return [(n, ["--type", n], None, False) for n in names]
 
 
-def llama_kld(path, base_path, toks, n_ctx, n_chunks, threads):
-    """PPL of path and KLD / top-1 against base_path, as llama-perplexity --kl-divergence."""
-    lq, lb = CL.LlamaCpp(path, threads, "f16"), CL.LlamaCpp(base_path, threads, "f16")
+def llama_rows(path, toks, n_ctx, n_chunks, threads):
+    """Yields, per chunk, llama.cpp's logits of the scored positions (float32)."""
+    lc = CL.LlamaCpp(path, threads, "f16")
     first = n_ctx // 2
-    cq, cb = lq.context(n_ctx, n_ctx), lb.context(n_ctx, n_ctx)
+    ctx = lc.context(n_ctx, n_ctx)
     batch = L.llama_batch_init(n_ctx, 0, 1)
-    nll, klds, top1 = [], [], 0
-    t0 = time.perf_counter()
     try:
         for i in range(n_chunks):
             chunk = toks[i * n_ctx:(i + 1) * n_ctx].copy()
-            chunk[0] = lq.bos
-            rows = []
-            for lc, ctx in ((lq, cq), (lb, cb)):
-                L.llama_memory_clear(L.llama_get_memory(ctx), True)
-                CL.fill_batch(batch, chunk, 0, lambda k: k >= first)
-                if L.llama_decode(ctx, batch) != 0:
-                    raise RuntimeError("llama_decode failed")
-                ptr = L.llama_get_logits_ith(ctx, first)
-                rows.append(np.ctypeslib.as_array(ptr, shape=(n_ctx - first, lc.n_vocab))[:n_ctx - 1 - first]
-                            .astype(np.float64))
-            tgt = chunk[first + 1:]
-            lpq = rows[0] - rows[0].max(1, keepdims=True)
-            lpq -= np.log(np.exp(lpq).sum(1, keepdims=True))
-            lpb = rows[1] - rows[1].max(1, keepdims=True)
-            lpb -= np.log(np.exp(lpb).sum(1, keepdims=True))
-            nll.append(-lpq[np.arange(len(tgt)), tgt])
-            klds.append((np.exp(lpb) * (lpb - lpq)).sum(1))
-            top1 += int((rows[0].argmax(1) == rows[1].argmax(1)).sum())
+            chunk[0] = lc.bos
+            L.llama_memory_clear(L.llama_get_memory(ctx), True)
+            CL.fill_batch(batch, chunk, 0, lambda k: k >= first)
+            if L.llama_decode(ctx, batch) != 0:
+                raise RuntimeError("llama_decode failed")
+            ptr = L.llama_get_logits_ith(ctx, first)
+            yield np.ctypeslib.as_array(ptr, shape=(n_ctx - first, lc.n_vocab))[:n_ctx - 1 - first].copy()
     finally:
         L.llama_batch_free(batch)
-        L.llama_free(cq)
-        L.llama_free(cb)
-        lq.close()
-        lb.close()
+        L.llama_free(ctx)
+        lc.close()
+
+
+def log_softmax(rows):
+    r = rows.astype(np.float64)
+    r -= r.max(1, keepdims=True)
+    return r - np.log(np.exp(r).sum(1, keepdims=True))
+
+
+def llama_base(base_path, toks, n_ctx, n_chunks, threads):
+    """The float model's scored logits through llama.cpp, computed once and kept on disk."""
+    path = f"models/quality/llamacpp-base-ctx{n_ctx}-chunks{n_chunks}.npy"
+    if os.path.exists(path):
+        return np.load(path, mmap_mode="r")
+    rows = list(llama_rows(base_path, toks, n_ctx, n_chunks, threads))
+    arr = np.stack(rows)
+    np.save(path + ".tmp.npy", arr)
+    os.replace(path + ".tmp.npy", path)
+    return arr
+
+
+def llama_kld(path, base_rows, toks, n_ctx, n_chunks, threads):
+    """PPL of path and KLD / top-1 against the base rows, as llama-perplexity --kl-divergence."""
+    first = n_ctx // 2
+    nll, klds, top1 = [], [], 0
+    t0 = time.perf_counter()
+    for i, rq in enumerate(llama_rows(path, toks, n_ctx, n_chunks, threads)):
+        rb = np.asarray(base_rows[i])
+        tgt = toks[i * n_ctx + first + 1:(i + 1) * n_ctx]
+        lpq, lpb = log_softmax(rq), log_softmax(rb)
+        nll.append(-lpq[np.arange(len(tgt)), tgt])
+        klds.append((np.exp(lpb) * (lpb - lpq)).sum(1))
+        top1 += int((rq.argmax(1) == rb.argmax(1)).sum())
     nll, klds = np.concatenate(nll), np.concatenate(klds)
     ppl = float(np.exp(nll.mean()))
     return {"ppl": ppl, "ppl_err": float(ppl * nll.std() / np.sqrt(len(nll) - 1)), "kld": float(klds.mean()),
@@ -156,7 +173,7 @@ def main():
     if a.only:
         want = set(a.only.split(","))
         entries = [e for e in entries if e[0] in want]
-    toks = None
+    toks = base_rows = None
     for name, args, ftype, pure in entries:
         slug = name.replace(" ", "-")
         row = R.setdefault(name, {})
@@ -190,7 +207,8 @@ def main():
                 lc = CL.LlamaCpp(a.f32, a.threads, "f16")
                 toks = lc.tokenize(open(a.text, encoding="utf-8").read(), True)
                 lc.close()
-            k = llama_kld(ref, a.f32, toks, a.ctx, a.chunks, a.threads)
+                base_rows = llama_base(a.f32, toks, a.ctx, a.chunks, a.threads)
+            k = llama_kld(ref, base_rows, toks, a.ctx, a.chunks, a.threads)
             k.update(size=os.path.getsize(ref), bpw=gguf_bpw(ref), quantize_s=tq,
                      same_bytes_as_llmq=same_tensors(ref, out))
             row["llamacpp"] = k

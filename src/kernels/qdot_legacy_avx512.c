@@ -16,15 +16,16 @@
 #include "kernels/qdot_legacy_block.h"
 
 #include <immintrin.h>
+#include <pthread.h>
 
 #define CHUNK 256 /* blocks per column chunk (a multiple of 16) */
 #define ROWS 16
 
 typedef struct {
     _Alignas(64) int8_t xqs[CHUNK * 32]; /* split (nibble types) or plain layout */
-    _Alignas(64) float dx[CHUNK];
-    _Alignas(64) float sx[CHUNK];
-    _Alignas(64) int32_t xsum[CHUNK];
+    _Alignas(64) float dx[CHUNK + 16]; /* + 16: a row's last partial group reads 16 lanes from any multiple of 4 */
+    _Alignas(64) float sx[CHUNK + 16];
+    _Alignas(64) int32_t xsum[CHUNK + 16];
 } xchunk;
 
 /* Split layout: per 4 blocks, 64 bytes of their values 0..15 (block k in
@@ -49,10 +50,18 @@ static inline __m512i pairs_to_group(__m512i z0, __m512i z1) {
                             _mm512_shuffle_i32x4(z0, z1, _MM_SHUFFLE(3, 1, 3, 1)));
 }
 
-static void prep_chunk(xchunk *c, const uint8_t *xb0, int nfull, int q81, int split) {
+/* Blocks [nbc, npad) are zero: they pair with the zero weight blocks that
+ * pad a row's last partial group of 16, and give terms of exactly 0. */
+static void prep_chunk(xchunk *c, const uint8_t *xb0, int nbc, int npad, int q81, int split) {
     const size_t xbs = q81 ? sizeof(block_q8_1) : sizeof(block_q8_0);
     const int qoff = q81 ? 4 : 2;
-    for (int b = 0; b < nfull; b++) {
+    for (int b = nbc; b < npad; b++) {
+        int8_t *dlo = split ? split_lo(c, b) : c->xqs + b * 32;
+        memset(dlo, 0, 16);
+        memset(dlo + (split ? 64 : 16), 0, 16);
+    }
+    for (int b = nbc; b < npad + 16; b++) c->dx[b] = c->sx[b] = 0.0f, c->xsum[b] = 0;
+    for (int b = 0; b < nbc; b++) {
         const uint8_t *xb = xb0 + (size_t)b * xbs;
         uint16_t h[2];
         memcpy(h, xb, 4);
@@ -65,7 +74,7 @@ static void prep_chunk(xchunk *c, const uint8_t *xb0, int nfull, int q81, int sp
         _mm_storeu_si128((__m128i *)(dlo + (split ? 64 : 16)), hi);
     }
     const __m512i ones = _mm512_set1_epi8(1), zero = _mm512_setzero_si512();
-    for (int b = 0; b < nfull; b += 16) {
+    for (int b = 0; b < npad; b += 16) {
         __m512i g[4];
         for (int k = 0; k < 4; k++) {
             const int8_t *p = c->xqs + (b + 4 * k) * 32; /* both layouts: 4 blocks in 128 bytes */
@@ -121,16 +130,18 @@ static void nib_consts_init(nib_consts *k, int bs, int qs_off, int qh_off, int h
     k->table = _mm512_broadcast_i32x4(_mm_load_si128((const __m128i *)t));
 }
 
-/* 16 blocks of one row: P[0..15]. bs, qh_off, has_m, use_table, shift are
- * constants at each call site, so each type gets its own straight code. */
+/* 16 blocks of one row: P[0..15], of which the first 4*ng are computed
+ * (ng = 1..4 groups of 4 blocks; the others give 0). bs, qh_off, has_m,
+ * use_table, shift are constants at each call site, so each type gets its
+ * own straight code. */
 static inline __attribute__((always_inline)) void nib16(const uint8_t *w, const xchunk *c, int bi,
-                                                         float *P, const nib_consts *k, int bs,
+                                                         float *P, const nib_consts *k, int ng, int bs,
                                                          int qh_off, int has_m, int use_table,
                                                          int shift) {
     const int bofs = 4 * bs - 64;
     const __m512i m0f = _mm512_set1_epi8(0x0F), c16 = _mm512_set1_epi8(0x10), zero = _mm512_setzero_si512();
-    __m512i acc[4], hdr = zero;
-    for (int g = 0; g < 4; g++) {
+    __m512i acc[4] = {zero, zero, zero, zero}, hdr = zero;
+    for (int g = 0; g < ng; g++) {
         const uint8_t *p = w + (size_t)g * 4 * bs;
         const __m512i A = _mm512_loadu_si512(p), B = _mm512_loadu_si512(p + bofs);
         const __m512i q = _mm512_permutex2var_epi16(A, k->qs_idx, B);
@@ -161,10 +172,10 @@ static inline __attribute__((always_inline)) void nib16(const uint8_t *w, const 
     _mm512_storeu_ps(P, t);
 }
 
-static inline void q8_0_16(const uint8_t *w, const xchunk *c, int bi, float *P) {
+static inline void q8_0_16(const uint8_t *w, const xchunk *c, int bi, float *P, int ng) {
     const __m512i flip = _mm512_set1_epi8((char)0x80), zero = _mm512_setzero_si512();
-    __m512i z[8];
-    for (int j = 0; j < 8; j++) {
+    __m512i z[8] = {zero, zero, zero, zero, zero, zero, zero, zero};
+    for (int j = 0; j < 2 * ng; j++) {
         const uint8_t *p = w + (size_t)j * 2 * sizeof(block_q8_0);
         __m512i v = _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(p + 2)));
         v = _mm512_inserti64x4(v, _mm256_loadu_si256((const __m256i *)(p + 2 + sizeof(block_q8_0))), 1);
@@ -176,16 +187,17 @@ static inline void q8_0_16(const uint8_t *w, const xchunk *c, int bi, float *P) 
     isum = _mm512_sub_epi32(isum, _mm512_slli_epi32(_mm512_load_si512(c->xsum + bi), 7));
     const __m512i offs = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
                                             _mm512_set1_epi32((int)sizeof(block_q8_0)));
-    const __m512i d16 = _mm512_and_si512(_mm512_i32gather_epi32(offs, w, 1), _mm512_set1_epi32(0xFFFF));
+    const __mmask16 live = (__mmask16)((1u << (4 * ng)) - 1);
+    const __m512i d16 = _mm512_and_si512(_mm512_mask_i32gather_epi32(zero, live, offs, w, 1), _mm512_set1_epi32(0xFFFF));
     const __m512 dw = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(d16));
     _mm512_storeu_ps(P, _mm512_mul_ps(_mm512_mul_ps(dw, _mm512_load_ps(c->dx + bi)), _mm512_cvtepi32_ps(isum)));
 }
 
-static inline void mxfp4_16(const uint8_t *w, const xchunk *c, int bi, float *P, __m512i table) {
+static inline void mxfp4_16(const uint8_t *w, const xchunk *c, int bi, float *P, __m512i table, int ng) {
     const __m512i m0f = _mm512_set1_epi8(0x0F), zero = _mm512_setzero_si512();
     const size_t bs = sizeof(block_mxfp4);
-    __m512i acc[4];
-    for (int g = 0; g < 4; g++) {
+    __m512i acc[4] = {zero, zero, zero, zero};
+    for (int g = 0; g < ng; g++) {
         const uint8_t *p = w + (size_t)g * 4 * bs + 1;
         __m512i q = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)p));
         q = _mm512_inserti32x4(q, _mm_loadu_si128((const __m128i *)(p + bs)), 1);
@@ -202,7 +214,9 @@ static inline void mxfp4_16(const uint8_t *w, const xchunk *c, int bi, float *P,
     /* E8M0 halved: 2^(e-128), i.e. bits (e-1) << 23, or 0x00200000 << e below 2 */
     const __m512i offs = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
                                             _mm512_set1_epi32((int)bs));
-    const __m512i e = _mm512_and_si512(_mm512_i32gather_epi32(offs, w, 1), _mm512_set1_epi32(0xFF));
+    const __mmask16 live = (__mmask16)((1u << (4 * ng)) - 1);
+    /* dead lanes: e = 0 gives a tiny finite scale, times an isum of 0 */
+    const __m512i e = _mm512_and_si512(_mm512_mask_i32gather_epi32(zero, live, offs, w, 1), _mm512_set1_epi32(0xFF));
     const __mmask16 small = _mm512_cmplt_epu32_mask(e, _mm512_set1_epi32(2));
     const __m512i bits = _mm512_mask_blend_epi32(small, _mm512_slli_epi32(_mm512_sub_epi32(e, _mm512_set1_epi32(1)), 23),
                                                  _mm512_sllv_epi32(_mm512_set1_epi32(0x00200000), e));
@@ -211,10 +225,9 @@ static inline void mxfp4_16(const uint8_t *w, const xchunk *c, int bi, float *P,
 }
 
 /* rows: 16 terms per row from row pointer w (block bi of the chunk) */
-typedef void (*row16_fn)(const uint8_t *w, const xchunk *c, int bi, float *P, const nib_consts *k);
-typedef float (*term_fn)(const void *wb, const void *xb);
+typedef void (*row16_fn)(const uint8_t *w, const xchunk *c, int bi, float *P, const nib_consts *k, int ng);
 
-static inline void transpose_add16(__m512 *acc, const float (*P)[CHUNK], int t) {
+static inline void transpose_add16(__m512 *acc, const float (*P)[CHUNK + 16], int t) {
     __m512 r[16], u[16];
     for (int i = 0; i < 16; i++) r[i] = _mm512_load_ps(&P[i][t]);
     for (int i = 0; i < 16; i += 4) {
@@ -240,43 +253,63 @@ static inline void transpose_add16(__m512 *acc, const float (*P)[CHUNK], int t) 
     for (int j = 0; j < 16; j++) *acc = _mm512_add_ps(*acc, col[j]);
 }
 
+/* Rows run in groups of 4 blocks; the last 1..3 blocks are copied into
+ * zeroed blocks so that they run through the vector code too (their padding
+ * terms, and the terms of lanes past the row's end, are 0). */
+enum { MAX_WBS = sizeof(block_q8_0) };
+
 static inline __attribute__((always_inline)) void drive(float *y, const void *W, size_t row_bytes, const void *xq,
                                                          int n, int r0, int r1, size_t wbs, int q81, int split,
-                                                         row16_fn f16, term_fn tail, const nib_consts *k) {
+                                                         row16_fn f16, const nib_consts *k) {
     xchunk c;
-    _Alignas(64) float P[ROWS][CHUNK];
+    _Alignas(64) float P[ROWS][CHUNK + 16]; /* + 16: see xchunk */
+    _Alignas(64) uint8_t wtail[16 * MAX_WBS + 64]; /* + slack: the group loads read up to 64 bytes past */
+    memset(wtail, 0, sizeof wtail);
     const int nb = n / 32;
     const size_t xbs = q81 ? sizeof(block_q8_1) : sizeof(block_q8_0);
     for (int g0 = r0; g0 < r1; g0 += ROWS) {
         const int R = r1 - g0 < ROWS ? r1 - g0 : ROWS;
         __m512 acc = _mm512_setzero_ps();
         for (int c0 = 0; c0 < nb; c0 += CHUNK) {
-            const int nbc = nb - c0 < CHUNK ? nb - c0 : CHUNK, nfull = nbc & ~15, npad = (nbc + 15) & ~15;
+            const int nbc = nb - c0 < CHUNK ? nb - c0 : CHUNK, n4 = nbc & ~3, npad = (nbc + 15) & ~15;
             const uint8_t *xb0 = (const uint8_t *)xq + (size_t)c0 * xbs;
-            prep_chunk(&c, xb0, nfull, q81, split);
+            if (nb > CHUNK || g0 == r0) prep_chunk(&c, xb0, nbc, npad, q81, split); /* one chunk: once per call */
             for (int r = 0; r < R; r++) {
                 const uint8_t *row = (const uint8_t *)W + (size_t)(g0 + r) * row_bytes + (size_t)c0 * wbs;
-                for (int bi = 0; bi < nfull; bi += 16) f16(row + (size_t)bi * wbs, &c, bi, &P[r][bi], k);
-                for (int b = nfull; b < nbc; b++) P[r][b] = tail(row + (size_t)b * wbs, xb0 + (size_t)b * xbs);
-                for (int b = nbc; b < npad; b++) P[r][b] = 0.0f;
+                for (int bi = 0; bi < n4; bi += 16)
+                    f16(row + (size_t)bi * wbs, &c, bi, &P[r][bi], k, n4 - bi >= 16 ? 4 : (n4 - bi) / 4);
+                if (nbc > n4) { /* last 1..3 blocks (<= 102 bytes), zero-padded to a group of 4 */
+                    const uint8_t *src = row + (size_t)n4 * wbs;
+                    const unsigned tb = (unsigned)((nbc - n4) * wbs);
+                    const __mmask64 m0 = tb >= 64 ? ~0ull : (1ull << tb) - 1, m1 = tb > 64 ? (1ull << (tb - 64)) - 1 : 0;
+                    _mm512_store_si512(wtail, _mm512_maskz_loadu_epi8(m0, src)); /* masked: never reads past the row */
+                    _mm512_store_si512(wtail + 64, _mm512_maskz_loadu_epi8(m1, src + 64));
+                    f16(wtail, &c, n4, &P[r][n4], k, 1);
+                }
+                /* P[r][nbc..npad) is 0 already: the last call's lanes past the row's end see
+                 * zero weights and activations (no scalar stores here: they would stall the
+                 * vector loads of the transpose) */
             }
             for (int r = R; r < ROWS; r++) memset(P[r], 0, (size_t)npad * sizeof(float));
-            for (int t = 0; t < npad; t += 16) transpose_add16(&acc, (const float (*)[CHUNK])P, t);
+            for (int t = 0; t < npad; t += 16) transpose_add16(&acc, (const float (*)[CHUNK + 16])P, t);
         }
         _mm512_mask_storeu_ps(y + g0, (__mmask16)((1u << R) - 1), acc);
     }
 }
 
 #define NIB_KERNEL(name, wblock, q81, qs_off, qh_off, has_m, use_tab, tab, shift)                       \
-    static void name##_16(const uint8_t *w, const xchunk *c, int bi, float *P, const nib_consts *k) {   \
-        nib16(w, c, bi, P, k, (int)sizeof(wblock), qh_off, has_m, use_tab, shift);                  \
+    static void name##_16(const uint8_t *w, const xchunk *c, int bi, float *P, const nib_consts *k, int ng) { \
+        nib16(w, c, bi, P, k, ng, (int)sizeof(wblock), qh_off, has_m, use_tab, shift);              \
     }                                                                                                   \
-    static float name##_tail(const void *wb, const void *xb) { return lq_legacy_term_##name(wb, xb); }  \
+    static nib_consts name##_k;                                                                        \
+    static pthread_once_t name##_once = PTHREAD_ONCE_INIT;                                             \
+    static void name##_init(void) {                                                                    \
+        nib_consts_init(&name##_k, (int)sizeof(wblock), qs_off, qh_off, has_m, tab);                   \
+    }                                                                                                  \
     void lq_qdot_##name##_avx512(float *y, const void *W, size_t row_bytes, const void *xq, int n, int r0, \
                                  int r1) {                                                              \
-        nib_consts k;                                                                                   \
-        nib_consts_init(&k, (int)sizeof(wblock), qs_off, qh_off, has_m, tab);                           \
-        drive(y, W, row_bytes, xq, n, r0, r1, sizeof(wblock), q81, 1, name##_16, name##_tail, &k);     \
+        pthread_once(&name##_once, name##_init); /* the shuffle tables, built once */                  \
+        drive(y, W, row_bytes, xq, n, r0, r1, sizeof(wblock), q81, 1, name##_16, &name##_k);            \
     }
 
 NIB_KERNEL(q4_0, block_q4_0, 0, 2, -1, 0, 0, NULL, 3)
@@ -285,20 +318,23 @@ NIB_KERNEL(q5_0, block_q5_0, 0, 6, 2, 0, 0, NULL, 4)
 NIB_KERNEL(q5_1, block_q5_1, 1, 8, 4, 1, 0, NULL, 0)
 NIB_KERNEL(iq4_nl, block_iq4_nl, 0, 2, -1, 0, 1, lq_kvalues_iq4nl, 7)
 
-static void q8_0_16w(const uint8_t *w, const xchunk *c, int bi, float *P, const nib_consts *k) { q8_0_16(w, c, bi, P); }
-static float q8_0_tail(const void *wb, const void *xb) { return lq_legacy_term_q8_0(wb, xb); }
+static void q8_0_16w(const uint8_t *w, const xchunk *c, int bi, float *P, const nib_consts *k, int ng) {
+    q8_0_16(w, c, bi, P, ng);
+}
 
 void lq_qdot_q8_0_avx512(float *y, const void *W, size_t row_bytes, const void *xq, int n, int r0, int r1) {
-    drive(y, W, row_bytes, xq, n, r0, r1, sizeof(block_q8_0), 0, 0, q8_0_16w, q8_0_tail, NULL);
+    drive(y, W, row_bytes, xq, n, r0, r1, sizeof(block_q8_0), 0, 0, q8_0_16w, NULL);
 }
 
-static void mxfp4_16w(const uint8_t *w, const xchunk *c, int bi, float *P, const nib_consts *k) {
-    mxfp4_16(w, c, bi, P, k->table);
+static void mxfp4_16w(const uint8_t *w, const xchunk *c, int bi, float *P, const nib_consts *k, int ng) {
+    mxfp4_16(w, c, bi, P, k->table, ng);
 }
-static float mxfp4_tail(const void *wb, const void *xb) { return lq_legacy_term_mxfp4(wb, xb); }
+
+static nib_consts mxfp4_k;
+static pthread_once_t mxfp4_once = PTHREAD_ONCE_INIT;
+static void mxfp4_init(void) { nib_consts_init(&mxfp4_k, 18, 2, -1, 0, lq_kvalues_mxfp4); /* only the table is used */ }
 
 void lq_qdot_mxfp4_avx512(float *y, const void *W, size_t row_bytes, const void *xq, int n, int r0, int r1) {
-    nib_consts k;
-    nib_consts_init(&k, 18, 2, -1, 0, lq_kvalues_mxfp4); /* only the table is used */
-    drive(y, W, row_bytes, xq, n, r0, r1, sizeof(block_mxfp4), 0, 1, mxfp4_16w, mxfp4_tail, &k);
+    pthread_once(&mxfp4_once, mxfp4_init);
+    drive(y, W, row_bytes, xq, n, r0, r1, sizeof(block_mxfp4), 0, 1, mxfp4_16w, &mxfp4_k);
 }

@@ -49,7 +49,9 @@ static void quantize_act(uint32_t t, const float *x, void *xq, int n) {
     else lq_type_get(t)->from_float_ref(x, xq, n);
 }
 
-enum { CHUNK = 16 }; /* rows per work item: each thread streams its own part of W */
+/* rows per work item: each thread streams its own part of W; the quantized
+ * kernels prepare the activation row once per call, so they get more */
+enum { CHUNK = 16, QCHUNK = 32 };
 
 static void qgemv(float *y, const float *x, const lq_qweight *W, int n_threads) {
     if (!W->dot) {
@@ -59,12 +61,12 @@ static void qgemv(float *y, const float *x, const lq_qweight *W, int n_threads) 
     void *xq = lq_alloc_aligned(W->act_bytes);
     if (!xq) abort(); /* a few KiB; callers already hold far larger buffers */
     quantize_act(W->dot->act_type, x, xq, W->cols);
-    int n_chunks = (W->rows + CHUNK - 1) / CHUNK;
+    int n_chunks = (W->rows + QCHUNK - 1) / QCHUNK;
     int nt = LQ_MIN(n_threads, n_chunks);
     if ((size_t)W->rows * W->row_bytes < 32768) nt = 1;
     #pragma omp parallel for num_threads(nt) schedule(static)
     for (int c = 0; c < n_chunks; c++)
-        W->dot->rows(y, W->data, W->row_bytes, xq, W->cols, c * CHUNK, LQ_MIN(c * CHUNK + CHUNK, W->rows));
+        W->dot->rows(y, W->data, W->row_bytes, xq, W->cols, c * QCHUNK, LQ_MIN(c * QCHUNK + QCHUNK, W->rows));
     lq_free_aligned(xq);
 }
 
@@ -92,14 +94,17 @@ void lq_qact_prepare(lq_qact *a, const float *x, const lq_qweight *const *ws, in
 
 void lq_qgemv_team(float *const *ys, const lq_qweight *const *ws, int nw, const lq_qact *a) {
     int first[8], total = 0; /* chunk index where each matrix starts */
-    for (int i = 0; i < nw && i < 8; i++) first[i] = total, total += (ws[i]->rows + CHUNK - 1) / CHUNK;
+    for (int i = 0; i < nw && i < 8; i++) {
+        int ch = ws[i]->dot ? QCHUNK : CHUNK;
+        first[i] = total, total += (ws[i]->rows + ch - 1) / ch;
+    }
     lq_gemv_f32_fn gemv = lq_kernels_get()->gemv_f32;
     #pragma omp for schedule(static)
     for (int c = 0; c < total; c++) {
         int i = 0;
         while (i + 1 < nw && c >= first[i + 1]) i++;
         const lq_qweight *W = ws[i];
-        int r0 = (c - first[i]) * CHUNK, r1 = LQ_MIN(r0 + CHUNK, W->rows);
+        int ch = W->dot ? QCHUNK : CHUNK, r0 = (c - first[i]) * ch, r1 = LQ_MIN(r0 + ch, W->rows);
         if (W->dot) W->dot->rows(ys[i], W->data, W->row_bytes, a->slot[act_slot(W->dot->act_type)], W->cols, r0, r1);
         else gemv(ys[i], a->x, W->data, W->cols, r0, r1);
     }

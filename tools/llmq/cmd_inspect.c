@@ -16,7 +16,7 @@ static void print_tensor(const llmq_tensor_info *t) {
         snprintf(part, sizeof part, d ? " x %lld" : "%lld", (long long)t->shape[d]);
         strncat(shape, part, sizeof shape - strlen(shape) - 1);
     }
-    printf("  %-40s %-6s %-22s %12llu\n", t->name, t->type, shape, (unsigned long long)t->n_bytes);
+    printf("  %-40s %-12s %-22s %12llu\n", t->name, t->type, shape, (unsigned long long)t->n_bytes);
 }
 
 int cmd_inspect(int argc, char **argv) {
@@ -45,7 +45,7 @@ int cmd_inspect(int argc, char **argv) {
            in.n_vocab, in.n_embd, in.n_layer, in.n_head, in.n_head_kv, in.n_ff, in.n_ctx_train, in.norm_eps);
     if (in.arch == LLMQ_ARCH_LLAMA) printf(", rope theta %g, output %s", in.rope_theta, in.tied_output ? "tied" : "separate");
     printf("\ntensors (%d):\n", in.n_tensors);
-    printf("  %-40s %-6s %-22s %12s\n", "name", "type", "shape", "bytes");
+    printf("  %-40s %-12s %-22s %12s\n", "name", "type", "shape", "bytes");
     for (int i = 0; i < in.n_tensors; i++) {
         llmq_tensor_info t;
         if (llmq_model_tensor_info(m, i, &t) == LLMQ_OK) print_tensor(&t);
