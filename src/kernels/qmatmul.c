@@ -116,29 +116,38 @@ enum { GEMV_ROWS_MAX = 4 };
 
 void lq_qmatmul(float *Y, const float *X, const lq_qweight *W, int n, int n_threads) {
     if (n_threads <= 0) n_threads = lq_n_cpus();
-    if (!W->dot && n > 1) {
-        lq_matmul_f32(Y, X, W->data, n, W->cols, W->rows, n_threads);
-        return;
-    }
-    if (n <= GEMV_ROWS_MAX) {
+    if (W->dot && n <= GEMV_ROWS_MAX) {
         for (int t = 0; t < n; t++) qgemv(Y + (size_t)t * W->rows, X + (size_t)t * W->cols, W, n_threads);
         return;
     }
-    /* Tiles of about 4 MiB of floats: dequantized by the team, then one
-     * threaded sgemm per tile writing columns [r0, r0+tr) of Y. */
-    int tile = LQ_MAX(64, (1 << 20) / W->cols);
-    tile = LQ_MIN(tile, W->rows);
-    float *buf = lq_alloc_aligned((size_t)tile * W->cols * sizeof(float));
-    if (!buf) abort();
-    lq_to_float_fn to_float = lq_type_get(W->type)->to_float;
-    for (int r0 = 0; r0 < W->rows; r0 += tile) {
-        int tr = LQ_MIN(tile, W->rows - r0);
-        #pragma omp parallel for num_threads(n_threads) schedule(static)
-        for (int r = 0; r < tr; r++)
-            to_float((const char *)W->data + (size_t)(r0 + r) * W->row_bytes, buf + (size_t)r * W->cols, W->cols);
-        lq_blas_threads(n_threads);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, tr, W->cols, 1.0f, X, W->cols, buf, W->cols, 0.0f,
-                    Y + r0, W->rows);
+    if (n == 1) {
+        lq_matmul_f32(Y, X, W->data, 1, W->cols, W->rows, n_threads);
+        return;
     }
-    lq_free_aligned(buf);
+    /* Row tiles of W shared out among our threads, each multiplied by a
+     * single-threaded sgemm into columns [r0, r0+tr) of Y (quantized tiles
+     * dequantized first into the thread's buffer). OpenBLAS's own threads
+     * would spin-yield against ours on these 2-core machines. */
+    int cols = W->cols, tile = LQ_MIN(W->rows, LQ_MAX(32, (1 << 16) / cols * 4));
+    int n_tiles = (W->rows + tile - 1) / tile, nt = LQ_MIN(n_threads, n_tiles);
+    lq_to_float_fn to_float = W->dot ? lq_type_get(W->type)->to_float : NULL;
+    lq_blas_threads(1);
+    #pragma omp parallel num_threads(nt)
+    {
+        float *buf = to_float ? lq_alloc_aligned((size_t)tile * cols * sizeof(float)) : NULL;
+        if (to_float && !buf) abort(); /* a few hundred KiB */
+        #pragma omp for schedule(static)
+        for (int t = 0; t < n_tiles; t++) {
+            int r0 = t * tile, tr = LQ_MIN(tile, W->rows - r0);
+            const float *wt = (const float *)W->data + (size_t)r0 * cols;
+            if (to_float) {
+                for (int r = 0; r < tr; r++)
+                    to_float((const char *)W->data + (size_t)(r0 + r) * W->row_bytes, buf + (size_t)r * cols, cols);
+                wt = buf;
+            }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, tr, cols, 1.0f, X, cols, wt, cols, 0.0f, Y + r0,
+                        W->rows);
+        }
+        lq_free_aligned(buf);
+    }
 }

@@ -7,6 +7,7 @@
 
 #include <cblas.h>
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,24 +50,25 @@ static void attention(float *out, const float *q, const lq_llama_layer *L, const
     int H = hp->n_head, hd = hp->n_embd / H, kvd = hd * hp->n_head_kv, C = hp->n_embd;
     int P = pos + T, group = H / hp->n_head_kv;
     float scale = 1.0f / sqrtf((float)hd);
-    /* Few queries make tiny products: OpenBLAS's worker threads would only
-     * wake up and then spin against ours. */
-    lq_blas_threads(T >= 16 ? nt : 1);
+    /* heads shared out among our threads, each with single-threaded BLAS
+     * and its own score matrix (OpenBLAS threads would fight ours) */
+    lq_blas_threads(1);
+    #pragma omp parallel for num_threads(LQ_MIN(nt, H)) schedule(static)
     for (int h = 0; h < H; h++) {
+        float *Sh = S + (size_t)omp_get_thread_num() * T * P;
         const float *K = L->k_cache + (size_t)(h / group) * hd;
         const float *V = L->v_cache + (size_t)(h / group) * hd;
         // S (T, P) = scale * Q_h (T, hd) . K_h^T (hd, P)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, P, hd, scale, q + (size_t)h * hd, C, K, kvd,
-                    0.0f, S, P);
-        #pragma omp parallel for num_threads(nt) schedule(static) if (T > 1)
+                    0.0f, Sh, P);
         for (int t = 0; t < T; t++) {
-            float *row = S + (size_t)t * P;
+            float *row = Sh + (size_t)t * P;
             int valid = pos + t + 1; /* causal: keys 0..pos+t */
             lq_softmax_forward(row, valid);
             for (int j = valid; j < P; j++) row[j] = 0.0f;
         }
         // O_h (T, hd) = S (T, P) . V_h (P, hd)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hd, P, 1.0f, S, P, V, kvd, 0.0f,
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hd, P, 1.0f, Sh, P, V, kvd, 0.0f,
                     out + (size_t)h * hd, C);
     }
 }
@@ -82,7 +84,7 @@ static void acts_free(acts *a) {
     for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++) lq_free_aligned(ps[i]);
 }
 
-static llmq_status acts_alloc(acts *a, const lq_llama_hparams *hp, int T, int P, lq_err *e) {
+static llmq_status acts_alloc(acts *a, const lq_llama_hparams *hp, int T, int P, int nt, lq_err *e) {
     size_t C = hp->n_embd, F = hp->n_ff, kvd = C / hp->n_head * hp->n_head_kv;
     memset(a, 0, sizeof *a);
     a->x = lq_alloc_aligned(T * C * 4);
@@ -96,7 +98,8 @@ static llmq_status acts_alloc(acts *a, const lq_llama_hparams *hp, int T, int P,
     bool xq_ok = true;
     for (int i = 0; i < LQ_QACT_SLOTS; i++)
         xq_ok &= (a->xq.slot[i] = lq_alloc_aligned(lq_qact_slot_bytes((int)LQ_MAX(C, F)))) != NULL;
-    a->S = lq_alloc_aligned((size_t)LQ_MAX(T, hp->n_head) * P * 4); /* (T, P), or (H, P) for one token */
+    /* (T, P) per thread for prompts, or (H, P) for one token */
+    a->S = lq_alloc_aligned((size_t)LQ_MAX((size_t)T * nt, (size_t)hp->n_head) * P * 4);
     if (!a->x || !a->xb || !a->q || !a->k || !a->v || !a->att || !a->g || !a->u || !a->S || !xq_ok) {
         acts_free(a);
         return lq_fail(e, LLMQ_ERR_NOMEM, "out of memory for activations");
@@ -196,7 +199,7 @@ llmq_status lq_llama_decode(lq_llama *m, const int32_t *tokens, int n, int pos, 
              m->kv_len);
     LQ_TRY(kv_reserve(m, pos + n, e));
     acts a;
-    LQ_TRY(acts_alloc(&a, hp, n, pos + n, e));
+    LQ_TRY(acts_alloc(&a, hp, n, pos + n, m->n_threads, e));
     int C = hp->n_embd;
     for (int t = 0; t < n; t++)
         lq_qweight_row(&m->tok_embd, tokens[t], a.x + (size_t)t * C);
