@@ -184,11 +184,14 @@ llmq_ppl_params llmq_ppl_default_params(void);
 llmq_status llmq_perplexity(llmq_model *m, const char *text, size_t len,
                             const llmq_ppl_params *p, llmq_ppl_result *out, llmq_error *err);
 
-/* Writes a decoder model as GGUF (architecture "llama", F32 weights in GGUF
- * layout, tokenizer in the metadata) to path, atomically. */
+/* Writes a model as GGUF (F32 weights, tokenizer in the metadata) to path,
+ * atomically: a decoder as architecture "llama", a BERT encoder as llama.cpp's
+ * "bert" (WordPiece vocabulary, mean pooling). */
 llmq_status llmq_model_save_gguf(const llmq_model *m, const char *path, llmq_error *err);
 
-/* Round-to-nearest quantization of a decoder into a GGUF file with the
+/* Round-to-nearest quantization of a decoder or a BERT encoder (which gets a
+ * mix's base type everywhere; position and token-type embeddings stay F32)
+ * into a GGUF file with the
  * reference quantizers, which give the same bytes as llama.cpp's. `type` is
  * one of llama-quantize's mixes (Q4_K_M, Q3_K_S, ..., Q8_0: per-tensor types
  * chosen as it chooses them) or, with pure or for names that are no mix

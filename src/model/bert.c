@@ -6,6 +6,7 @@
 
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,30 +63,58 @@ static llmq_status parse_hparams(const cJSON *cfg, lq_bert_hparams *hp, lq_err *
     return LLMQ_OK;
 }
 
-/* The tensor named name, or "bert." name (BertForXxx checkpoints). */
-static const lq_tensor *find_weight(const lq_hf_dir *d, const char *name) {
-    const lq_tensor *t = lq_hf_dir_find(d, name);
-    if (t) return t;
-    char pre[160];
-    snprintf(pre, sizeof pre, "bert.%s", name);
-    return lq_hf_dir_find(d, pre);
+const lq_bert_sub lq_bert_subs[LQ_BERT_N_SUB] = {
+#define LQ_SUB(hf, gguf, w, b, o, i) {hf, gguf, offsetof(lq_bert_layer, w), offsetof(lq_bert_layer, b), o, i}
+    LQ_SUB("attention.self.query", "attn_q", wq, bq, 'C', 'C'),
+    LQ_SUB("attention.self.key", "attn_k", wk, bk, 'C', 'C'),
+    LQ_SUB("attention.self.value", "attn_v", wv, bv, 'C', 'C'),
+    LQ_SUB("attention.output.dense", "attn_output", wo, bo, 'C', 'C'),
+    LQ_SUB("attention.output.LayerNorm", "attn_output_norm", ln1_w, ln1_b, 'C', 0),
+    LQ_SUB("intermediate.dense", "ffn_up", w_ff1, b_ff1, 'F', 'C'),
+    LQ_SUB("output.dense", "ffn_down", w_ff2, b_ff2, 'C', 'F'),
+    LQ_SUB("output.LayerNorm", "layer_output_norm", ln2_w, ln2_b, 'C', 0),
+#undef LQ_SUB
+};
+
+/* Where the weights come from. */
+typedef struct src {
+    const lq_tensor *ts;
+    size_t n;
+    lq_bert_layout layout;
+} src;
+
+static const lq_tensor *find_exact(const src *s, const char *name) {
+    for (size_t i = 0; i < s->n; i++)
+        if (strcmp(s->ts[i].name, name) == 0) return &s->ts[i];
+    return NULL;
 }
 
-/* Converts n values of an F32/F16/BF16 tensor through the type's
- * dequantizer (which reads unaligned data safely). */
-static llmq_status to_f32(const lq_tensor *t, float *w, size_t n, const char *name, lq_err *e) {
-    LQ_CHECK(t->type == LQ_TYPE_F32 || t->type == LQ_TYPE_F16 || t->type == LQ_TYPE_BF16, e,
-             LLMQ_ERR_UNSUPPORTED, "tensor '%s': type %s is not F32, F16 or BF16", name, lq_type_name(t->type));
-    LQ_CHECK(t->nbytes == lq_row_size(t->type, (int64_t)n), e, LLMQ_ERR_SHAPE,
+/* The tensor named name, or (HF) "bert." name (BertForXxx checkpoints). */
+static const lq_tensor *find_weight(const src *s, const char *name) {
+    const lq_tensor *t = find_exact(s, name);
+    if (t || s->layout != LQ_BERT_HF) return t;
+    char pre[160];
+    snprintf(pre, sizeof pre, "bert.%s", name);
+    return find_exact(s, pre);
+}
+
+/* Converts a (rows, cols) tensor of any dequantizable type row by row (the
+ * dequantizers read unaligned F16/BF16/F32 data safely). */
+static llmq_status to_f32(const lq_tensor *t, float *w, int rows, int cols, const char *name, lq_err *e) {
+    const lq_type_traits *tr = lq_type_get(t->type);
+    LQ_CHECK(tr && tr->to_float, e, LLMQ_ERR_UNSUPPORTED, "tensor '%s': type %s cannot be dequantized", name,
+             lq_type_name(t->type));
+    size_t rs = lq_row_size(t->type, cols), total;
+    LQ_CHECK(rs && lq_mul_ok(rs, (size_t)rows, &total) && t->nbytes == total, e, LLMQ_ERR_SHAPE,
              "tensor '%s': %llu bytes do not match its shape", name, (unsigned long long)t->nbytes);
-    lq_type_get(t->type)->to_float(t->data, w, (int64_t)n);
+    for (int r = 0; r < rows; r++) tr->to_float((const uint8_t *)t->data + (size_t)r * rs, w + (size_t)r * cols, cols);
     return LLMQ_OK;
 }
 
 /* Binds name with PyTorch shape (rows, cols) (cols 0: a vector of rows
  * values) into a new aligned F32 buffer *out. */
-static llmq_status bind(const lq_hf_dir *d, const char *name, int rows, int cols, float **out, lq_err *e) {
-    const lq_tensor *t = find_weight(d, name);
+static llmq_status bind(const src *s, const char *name, int rows, int cols, float **out, lq_err *e) {
+    const lq_tensor *t = find_weight(s, name);
     LQ_CHECK(t, e, LLMQ_ERR_MISSING, "missing tensor '%s'", name);
     /* GGML order: ne[0] is the contiguous dimension, i.e. cols */
     bool ok = cols ? t->n_dims == 2 && t->ne[0] == cols && t->ne[1] == rows
@@ -103,7 +132,7 @@ static llmq_status bind(const lq_hf_dir *d, const char *name, int rows, int cols
              LLMQ_ERR_OVERFLOW, "tensor '%s' is too large", name);
     float *w = lq_alloc_aligned(bytes);
     LQ_CHECK(w, e, LLMQ_ERR_NOMEM, "out of memory for '%s'", name);
-    llmq_status st = to_f32(t, w, n, name, e);
+    llmq_status st = cols ? to_f32(t, w, rows, cols, name, e) : to_f32(t, w, 1, rows, name, e);
     if (st != LLMQ_OK) {
         lq_free_aligned(w);
         return st;
@@ -113,43 +142,61 @@ static llmq_status bind(const lq_hf_dir *d, const char *name, int rows, int cols
 }
 
 /* Weight and bias of a linear layer (out x in) or a LayerNorm (in 0). */
-static llmq_status bind_pair(const lq_hf_dir *d, const char *prefix, int out_dim, int in_dim, float **w,
-                             float **b, lq_err *e) {
+static llmq_status bind_pair(const src *s, const char *prefix, int out_dim, int in_dim, float **w, float **b,
+                             lq_err *e) {
     char name[160];
     snprintf(name, sizeof name, "%s.weight", prefix);
-    LQ_TRY(bind(d, name, out_dim, in_dim, w, e));
+    LQ_TRY(bind(s, name, out_dim, in_dim, w, e));
     snprintf(name, sizeof name, "%s.bias", prefix);
-    return bind(d, name, out_dim, 0, b, e);
+    return bind(s, name, out_dim, 0, b, e);
 }
 
-static llmq_status bind_layer(const lq_hf_dir *d, const lq_bert_hparams *hp, int l, lq_bert_layer *L,
-                              lq_err *e) {
-    int C = hp->n_embd, F = hp->n_ff;
-    char p[128];
-#define LQ_PAIR(suffix, o, i, w, b)                                          \
-    do {                                                                     \
-        snprintf(p, sizeof p, "encoder.layer.%d.%s", l, suffix);             \
-        LQ_TRY(bind_pair(d, p, o, i, &L->w, &L->b, e));                      \
-    } while (0)
-    LQ_PAIR("attention.self.query", C, C, wq, bq);
-    LQ_PAIR("attention.self.key", C, C, wk, bk);
-    LQ_PAIR("attention.self.value", C, C, wv, bv);
-    LQ_PAIR("attention.output.dense", C, C, wo, bo);
-    LQ_PAIR("attention.output.LayerNorm", C, 0, ln1_w, ln1_b);
-    LQ_PAIR("intermediate.dense", F, C, w_ff1, b_ff1);
-    LQ_PAIR("output.dense", C, F, w_ff2, b_ff2);
-    LQ_PAIR("output.LayerNorm", C, 0, ln2_w, ln2_b);
-#undef LQ_PAIR
+static llmq_status bind_layer(const src *s, const lq_bert_hparams *hp, int l, lq_bert_layer *L, lq_err *e) {
+    for (int i = 0; i < LQ_BERT_N_SUB; i++) {
+        const lq_bert_sub *sub = &lq_bert_subs[i];
+        char p[128];
+        if (s->layout == LQ_BERT_HF) snprintf(p, sizeof p, "encoder.layer.%d.%s", l, sub->hf);
+        else snprintf(p, sizeof p, "blk.%d.%s", l, sub->gguf);
+        int out = sub->out == 'F' ? hp->n_ff : hp->n_embd;
+        int in = sub->in == 'F' ? hp->n_ff : sub->in == 'C' ? hp->n_embd : 0;
+        LQ_TRY(bind_pair(s, p, out, in, lq_bert_field(L, sub->w), lq_bert_field(L, sub->b), e));
+    }
     return LLMQ_OK;
 }
 
-static llmq_status bind_all(const lq_hf_dir *d, lq_bert *b, lq_err *e) {
+static llmq_status bind_all(const src *s, lq_bert *b, lq_err *e) {
     const lq_bert_hparams *hp = &b->hp;
-    LQ_TRY(bind(d, "embeddings.word_embeddings.weight", hp->n_vocab, hp->n_embd, &b->wte, e));
-    LQ_TRY(bind(d, "embeddings.position_embeddings.weight", hp->n_pos, hp->n_embd, &b->wpe, e));
-    LQ_TRY(bind(d, "embeddings.token_type_embeddings.weight", hp->n_types, hp->n_embd, &b->wtt, e));
-    LQ_TRY(bind_pair(d, "embeddings.LayerNorm", hp->n_embd, 0, &b->ln_e_w, &b->ln_e_b, e));
-    for (int l = 0; l < hp->n_layer; l++) LQ_TRY(bind_layer(d, hp, l, &b->layers[l], e));
+    bool hf = s->layout == LQ_BERT_HF;
+    LQ_TRY(bind(s, hf ? "embeddings.word_embeddings.weight" : "token_embd.weight", hp->n_vocab, hp->n_embd, &b->wte, e));
+    LQ_TRY(bind(s, hf ? "embeddings.position_embeddings.weight" : "position_embd.weight", hp->n_pos, hp->n_embd,
+                &b->wpe, e));
+    LQ_TRY(bind(s, hf ? "embeddings.token_type_embeddings.weight" : "token_types.weight", hp->n_types, hp->n_embd,
+                &b->wtt, e));
+    LQ_TRY(bind_pair(s, hf ? "embeddings.LayerNorm" : "token_embd_norm", hp->n_embd, 0, &b->ln_e_w, &b->ln_e_b, e));
+    for (int l = 0; l < hp->n_layer; l++) LQ_TRY(bind_layer(s, hp, l, &b->layers[l], e));
+    return LLMQ_OK;
+}
+
+llmq_status lq_bert_load_tensors(const lq_bert_hparams *hp, const lq_tensor *tensors, size_t n,
+                                 lq_bert_layout layout, lq_bert **out, lq_err *e) {
+    LQ_CHECK(hp && out && (tensors || n == 0), e, LLMQ_ERR_ARG, "lq_bert_load_tensors: NULL argument");
+    *out = NULL;
+    LQ_CHECK(hp->n_vocab > 0 && hp->n_embd > 0 && hp->n_layer > 0 && hp->n_head > 0 && hp->n_ff > 0 &&
+                 hp->n_pos > 0 && hp->n_types > 0,
+             e, LLMQ_ERR_FORMAT, "BERT hyper-parameters must be positive");
+    LQ_CHECK(hp->n_embd % hp->n_head == 0, e, LLMQ_ERR_SHAPE, "%d attention heads do not divide the width %d",
+             hp->n_head, hp->n_embd);
+    lq_bert *b = calloc(1, sizeof *b);
+    LQ_CHECK(b, e, LLMQ_ERR_NOMEM, "out of memory");
+    b->hp = *hp;
+    b->layers = calloc((size_t)hp->n_layer, sizeof *b->layers);
+    src s = {tensors, n, layout};
+    llmq_status st = b->layers ? bind_all(&s, b, e) : lq_fail(e, LLMQ_ERR_NOMEM, "out of memory");
+    if (st != LLMQ_OK) {
+        lq_bert_free(b);
+        return st;
+    }
+    *out = b;
     return LLMQ_OK;
 }
 
@@ -166,17 +213,7 @@ llmq_status lq_bert_load(const lq_hf_dir *d, lq_bert **out, lq_err *e) {
     llmq_status st = parse_hparams(cfg, &hp, e);
     cJSON_Delete(cfg);
     LQ_TRY(st);
-    lq_bert *b = calloc(1, sizeof *b);
-    LQ_CHECK(b, e, LLMQ_ERR_NOMEM, "out of memory");
-    b->hp = hp;
-    b->layers = calloc((size_t)hp.n_layer, sizeof *b->layers);
-    st = b->layers ? bind_all(d, b, e) : lq_fail(e, LLMQ_ERR_NOMEM, "out of memory");
-    if (st != LLMQ_OK) {
-        lq_bert_free(b);
-        return st;
-    }
-    *out = b;
-    return LLMQ_OK;
+    return lq_bert_load_tensors(&hp, d->tensors, (size_t)d->n_tensors, LQ_BERT_HF, out, e);
 }
 
 void lq_bert_free(lq_bert *b) {

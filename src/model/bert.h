@@ -16,11 +16,22 @@ typedef struct lq_bert_hparams {
 
 typedef struct lq_bert lq_bert;
 
+/* Tensor names: Hugging Face BertModel ("embeddings.word_embeddings.weight",
+ * with or without a "bert." prefix) or llama.cpp's GGUF "bert" layout
+ * ("token_embd.weight", "blk.N.attn_q.weight", ...). */
+typedef enum lq_bert_layout { LQ_BERT_HF = 0, LQ_BERT_GGUF = 1 } lq_bert_layout;
+
 /* Reads config.json ("model_type": "bert", hidden_act "gelu") and binds every
  * weight (names with or without the "bert." prefix), converting to F32.
  * Missing tensors -> MISSING, wrong shapes or n_head not dividing n_embd ->
  * SHAPE. */
 llmq_status lq_bert_load(const lq_hf_dir *d, lq_bert **out, lq_err *e);
+/* Binds every weight of hp from tensors[0..n) named as layout says. Any type
+ * with a dequantizer is accepted (quantized matrices become F32 here).
+ * Missing -> MISSING; wrong shape, or n_head not dividing n_embd -> SHAPE;
+ * a type that cannot be dequantized -> UNSUPPORTED. */
+llmq_status lq_bert_load_tensors(const lq_bert_hparams *hp, const lq_tensor *tensors, size_t n,
+                                 lq_bert_layout layout, lq_bert **out, lq_err *e);
 void lq_bert_free(lq_bert *b);
 const lq_bert_hparams *lq_bert_hparams_of(const lq_bert *b);
 

@@ -37,4 +37,19 @@ struct lq_bert {
 
 void lq_bert_acts_free(lq_bert_acts *a);
 
+/* The weight/bias pairs of one layer under both naming schemes; out and in
+ * are 'C' (n_embd) or 'F' (n_ff), in 0 for a LayerNorm (vectors only). The
+ * loader and the GGUF writer walk this one table. */
+typedef struct lq_bert_sub {
+    const char *hf;   /* after "encoder.layer.N." */
+    const char *gguf; /* after "blk.N." */
+    size_t w, b;      /* offsetof in lq_bert_layer */
+    char out, in;
+} lq_bert_sub;
+
+enum { LQ_BERT_N_SUB = 8 };
+extern const lq_bert_sub lq_bert_subs[LQ_BERT_N_SUB];
+
+static inline float **lq_bert_field(lq_bert_layer *L, size_t off) { return (float **)((char *)L + off); }
+
 #endif

@@ -51,6 +51,39 @@ static llmq_status gguf_tensors(llmq_model *m, lq_err *e) {
     return LLMQ_OK;
 }
 
+/* llama.cpp's "bert" architecture: an encoder with mean pooling. */
+static llmq_status gguf_bert(llmq_model *m, lq_err *e) {
+    const lq_gguf *g = m->gguf;
+    m->arch = LLMQ_ARCH_BERT;
+    lq_bert_hparams hp;
+    memset(&hp, 0, sizeof hp);
+    LQ_TRY(gguf_int(g, "bert", "embedding_length", true, 0, &hp.n_embd, e));
+    LQ_TRY(gguf_int(g, "bert", "block_count", true, 0, &hp.n_layer, e));
+    LQ_TRY(gguf_int(g, "bert", "feed_forward_length", true, 0, &hp.n_ff, e));
+    LQ_TRY(gguf_int(g, "bert", "attention.head_count", true, 0, &hp.n_head, e));
+    LQ_TRY(gguf_int(g, "bert", "context_length", true, 0, &hp.n_pos, e));
+    hp.ln_eps = gguf_float(g, "bert", "attention.layer_norm_epsilon", 1e-12f);
+    LQ_CHECK(hp.ln_eps > 0 && hp.ln_eps < 1, e, LLMQ_ERR_FORMAT, "bert.attention.layer_norm_epsilon %g is not in (0, 1)",
+             (double)hp.ln_eps);
+    int64_t v;
+    hp.n_types = 2;
+    if (lq_gguf_get_i64(g, "tokenizer.ggml.token_type_count", &v)) {
+        LQ_CHECK(v >= 1 && v <= 1024, e, LLMQ_ERR_FORMAT, "tokenizer.ggml.token_type_count %lld is out of range",
+                 (long long)v);
+        hp.n_types = (int)v;
+    }
+    /* the forward pass pools by the mean over tokens; llama.cpp: 1 = MEAN */
+    LQ_CHECK(!lq_gguf_get_i64(g, "bert.pooling_type", &v) || v == 1, e, LLMQ_ERR_UNSUPPORTED,
+             "bert.pooling_type %lld is not supported (only mean pooling, 1)", (long long)v);
+    LQ_CHECK(!lq_gguf_get_i64(g, "bert.attention.causal", &v) || v == 0, e, LLMQ_ERR_UNSUPPORTED,
+             "bert.attention.causal = true is not supported");
+    LQ_TRY(lq_tok_from_gguf(g, &m->tok, e));
+    LQ_CHECK(lq_tok_kind_of(m->tok) == LQ_TOK_WPM, e, LLMQ_ERR_UNSUPPORTED,
+             "a bert model needs a WordPiece (tokenizer.ggml.model = \"bert\") vocabulary");
+    hp.n_vocab = lq_tok_n_vocab(m->tok);
+    return lq_bert_load_tensors(&hp, m->tensors, m->n_tensors, LQ_BERT_GGUF, &m->bert, e);
+}
+
 llmq_status lq_model_open_gguf(llmq_model *m, const char *path, lq_err *e) {
     m->format = "gguf";
     LQ_TRY(lq_map_open(path, &m->map, e));
@@ -63,6 +96,7 @@ llmq_status lq_model_open_gguf(llmq_model *m, const char *path, lq_err *e) {
     if (lq_gguf_get_str(g, "general.name", &name)) m->name = lq_strndup(name.p, name.n);
     char a[64];
     snprintf(a, sizeof a, "%.*s", (int)LQ_MIN(arch.n, 63), arch.p);
+    if (strcmp(a, "bert") == 0) return gguf_bert(m, e);
     LQ_CHECK(strcmp(a, "llama") == 0, e, LLMQ_ERR_UNSUPPORTED, "unsupported architecture '%s'", a);
     lq_llama_hparams *hp = &m->hp;
     LQ_TRY(gguf_int(g, a, "embedding_length", true, 0, &hp->n_embd, e));

@@ -1,6 +1,8 @@
-/* Writing a decoder as an F32 GGUF file (llama architecture). */
+/* Writing a model as a GGUF file, F32 or quantized by rtn: decoders in the
+ * llama architecture here, encoders in model_save_bert.c. */
 #include "model/llama_internal.h"
 #include "model/model_internal.h"
+#include "model/model_save_internal.h"
 
 #include "algo/presets.h"
 #include "algo/rtn.h"
@@ -71,33 +73,22 @@ static llmq_status add_spm_vocab(lq_gguf_writer *w, const lq_tokenizer *t) {
     return st;
 }
 
-static llmq_status add_tokenizer(lq_gguf_writer *w, const llmq_model *m, lq_err *e) {
-    if (m->gguf) {
-        for (uint64_t i = 0; i < m->gguf->n_kv; i++) {
-            const lq_gguf_kv *kv = &m->gguf->kv[i];
-            if (kv->key.n > 10 && memcmp(kv->key.p, "tokenizer.", 10) == 0) LQ_TRY(lq_gguf_add_kv_copy(w, kv));
-        }
-        return LLMQ_OK;
+/* Copies every tokenizer.* key of a GGUF source. */
+llmq_status lq_save_gguf_tokenizer(lq_gguf_writer *w, const lq_gguf *g) {
+    for (uint64_t i = 0; i < g->n_kv; i++) {
+        const lq_gguf_kv *kv = &g->kv[i];
+        if (kv->key.n > 10 && memcmp(kv->key.p, "tokenizer.", 10) == 0) LQ_TRY(lq_gguf_add_kv_copy(w, kv));
     }
+    return LLMQ_OK;
+}
+
+static llmq_status add_tokenizer(lq_gguf_writer *w, const llmq_model *m, lq_err *e) {
+    if (m->gguf) return lq_save_gguf_tokenizer(w, m->gguf);
     LQ_CHECK(m->tok && m->l2c, e, LLMQ_ERR_UNSUPPORTED,
              "only GGUF and llama2.c (with --tokenizer) tokenizers can be written to GGUF");
     LQ_CHECK(add_spm_vocab(w, m->tok) == LLMQ_OK, e, LLMQ_ERR_NOMEM, "out of memory for the vocabulary");
     return LLMQ_OK;
 }
-
-/* How matrices are written: F32 (convert) or quantized by rtn. */
-typedef struct save_opts {
-    uint32_t type;   /* for 2-D weights; vectors (norms) stay F32 */
-    int n_threads;
-    uint64_t fnv;    /* FNV-1a over the source weights, for the metadata */
-    lq_err *e;
-    const lq_type_rules *rules; /* per-tensor overrides, or NULL */
-    lq_preset_state *preset;    /* a llama.cpp mix, or NULL for one type everywhere */
-    uint32_t file_type;         /* llama_ftype recorded in general.file_type */
-    void (*progress)(void *user, int done, int total, const char *name);
-    void *user;
-    int done, total;
-} save_opts;
 
 static uint64_t fnv1a(uint64_t h, const void *p, size_t n) {
     const uint8_t *b = p;
@@ -105,15 +96,14 @@ static uint64_t fnv1a(uint64_t h, const void *p, size_t n) {
     return h;
 }
 
-// data (ne1, ne0) F32 -> a tensor of the chosen type
-static llmq_status add_matrix(lq_gguf_writer *w, const char *name, const float *data, int64_t ne0, int64_t ne1,
-                              save_opts *o) {
+llmq_status lq_save_matrix(lq_gguf_writer *w, const char *name, const float *data, int64_t ne0, int64_t ne1,
+                           save_opts *o) {
     int64_t ne[2] = {ne0, ne1};
     /* a matching --tensor-type rule wins and, as in llama-quantize, the mix
      * then does not see the tensor (its layer counters do not advance) */
     uint32_t want = lq_type_rules_pick(o->rules, name, UINT32_MAX);
     if (want == UINT32_MAX) want = o->preset && ne1 > 1 ? lq_preset_pick(o->preset, name, ne0) : o->type;
-    uint32_t type = ne1 > 1 ? lq_rtn_type_for_row(want, ne0) : LQ_TYPE_F32;
+    uint32_t type = ne1 > 1 && !o->keep_f32 ? lq_rtn_type_for_row(want, ne0) : LQ_TYPE_F32;
     size_t bytes = lq_row_size(type, ne0) * (size_t)ne1;
     o->fnv = fnv1a(o->fnv, data, (size_t)(ne0 * ne1) * sizeof(float));
     LQ_CHECK(bytes, o->e, LLMQ_ERR_SHAPE, "%s: rows of %lld values do not fit %s blocks", name, (long long)ne0,
@@ -133,11 +123,11 @@ static llmq_status add_matrix(lq_gguf_writer *w, const char *name, const float *
 /* A weight matrix as floats: quantized sources are dequantized first. */
 static llmq_status add_weight(lq_gguf_writer *w, const char *name, const lq_qweight *q, save_opts *o) {
     float *f = lq_qweight_f32(q);
-    if (f) return add_matrix(w, name, f, q->cols, q->rows, o);
+    if (f) return lq_save_matrix(w, name, f, q->cols, q->rows, o);
     f = lq_alloc_aligned((size_t)q->rows * q->cols * sizeof(float));
     LQ_CHECK(f, o->e, LLMQ_ERR_NOMEM, "out of memory dequantizing %s", name);
     for (int r = 0; r < q->rows; r++) lq_qweight_row(q, r, f + (size_t)r * q->cols);
-    llmq_status st = add_matrix(w, name, f, q->cols, q->rows, o);
+    llmq_status st = lq_save_matrix(w, name, f, q->cols, q->rows, o);
     lq_free_aligned(f);
     return st;
 }
@@ -147,7 +137,7 @@ static llmq_status add_weights(lq_gguf_writer *w, const lq_llama *L, save_opts *
     int C = hp->n_embd;
     o->total = 2 + !L->tied + 9 * hp->n_layer;
     LQ_TRY(add_weight(w, "token_embd.weight", &L->tok_embd, o));
-    LQ_TRY(add_matrix(w, "output_norm.weight", L->output_norm, C, 1, o));
+    LQ_TRY(lq_save_matrix(w, "output_norm.weight", L->output_norm, C, 1, o));
     if (!L->tied) LQ_TRY(add_weight(w, "output.weight", &L->output, o));
     for (int l = 0; l < hp->n_layer; l++) {
         const lq_llama_layer *y = &L->layers[l];
@@ -155,13 +145,13 @@ static llmq_status add_weights(lq_gguf_writer *w, const lq_llama *L, save_opts *
 #define NAME(what) snprintf(n, sizeof n, "blk.%d." what ".weight", l)
 #define ADD(what, q) NAME(what); LQ_TRY(add_weight(w, n, &q, o))
         NAME("attn_norm");
-        LQ_TRY(add_matrix(w, n, y->attn_norm, C, 1, o));
+        LQ_TRY(lq_save_matrix(w, n, y->attn_norm, C, 1, o));
         ADD("attn_q", y->wq);
         ADD("attn_k", y->wk);
         ADD("attn_v", y->wv);
         ADD("attn_output", y->wo);
         NAME("ffn_norm");
-        LQ_TRY(add_matrix(w, n, y->ffn_norm, C, 1, o));
+        LQ_TRY(lq_save_matrix(w, n, y->ffn_norm, C, 1, o));
         ADD("ffn_gate", y->w_gate);
         ADD("ffn_up", y->w_up);
         ADD("ffn_down", y->w_down);
@@ -172,7 +162,7 @@ static llmq_status add_weights(lq_gguf_writer *w, const lq_llama *L, save_opts *
 }
 
 /* Metadata recording how the file was made. */
-static llmq_status add_provenance(lq_gguf_writer *w, const save_opts *o) {
+llmq_status lq_save_provenance(lq_gguf_writer *w, const save_opts *o) {
     char hex[17];
     snprintf(hex, sizeof hex, "%016llx", (unsigned long long)o->fnv);
     LQ_TRY(lq_gguf_add_str(w, "llmq.quantize.method", o->type == LQ_TYPE_F32 ? "none" : "rtn"));
@@ -182,21 +172,22 @@ static llmq_status add_provenance(lq_gguf_writer *w, const save_opts *o) {
 
 static llmq_status save(const llmq_model *m, const char *path, save_opts *o) {
     lq_err *err = o->e;
-    LQ_CHECK(m->llama, err, LLMQ_ERR_UNSUPPORTED, "only decoder (llama) models can be written to GGUF");
+    if (m->bert) return lq_save_bert(m, path, o);
+    LQ_CHECK(m->llama, err, LLMQ_ERR_UNSUPPORTED, "only llama and bert models can be written to GGUF");
     lq_gguf_writer *w = lq_gguf_writer_new(32);
     LQ_CHECK(w, err, LLMQ_ERR_NOMEM, "out of memory");
     llmq_status st = add_hparams(w, m, o->file_type);
     if (st != LLMQ_OK) lq_fail(err, st, "cannot write metadata");
     if (st == LLMQ_OK) st = add_tokenizer(w, m, err);
     if (st == LLMQ_OK) st = add_weights(w, m->llama, o);
-    if (st == LLMQ_OK && (st = add_provenance(w, o)) != LLMQ_OK) lq_fail(err, st, "cannot write metadata");
+    if (st == LLMQ_OK && (st = lq_save_provenance(w, o)) != LLMQ_OK) lq_fail(err, st, "cannot write metadata");
     if (st == LLMQ_OK) st = lq_gguf_write_file(w, path, err);
     lq_gguf_writer_free(w);
     return st;
 }
 
 llmq_status llmq_model_save_gguf(const llmq_model *m, const char *path, llmq_error *err) {
-    save_opts o = {LQ_TYPE_F32, m->n_threads, 1469598103934665603ull, err, NULL, NULL, 0, NULL, NULL, 0, 0};
+    save_opts o = {LQ_TYPE_F32, m->n_threads, LQ_FNV_OFFSET, err, NULL, NULL, 0, NULL, NULL, 0, 0, false};
     return save(m, path, &o);
 }
 
@@ -208,8 +199,10 @@ llmq_quantize_params llmq_quantize_default_params(void) {
 llmq_status llmq_model_quantize(const llmq_model *m, const char *path, const llmq_quantize_params *p,
                                 llmq_error *err) {
     llmq_quantize_params qp = p ? *p : llmq_quantize_default_params();
-    LQ_CHECK(m->llama, err, LLMQ_ERR_UNSUPPORTED, "only decoder (llama) models can be quantized");
-    const lq_preset *mix = qp.type ? lq_preset_find(qp.type) : NULL, *preset = qp.pure ? NULL : mix;
+    LQ_CHECK(m->llama || m->bert, err, LLMQ_ERR_UNSUPPORTED, "only llama and bert models can be quantized");
+    /* llama-quantize's mixes are tuned on decoders: an encoder gets the
+     * mix's base type everywhere */
+    const lq_preset *mix = qp.type ? lq_preset_find(qp.type) : NULL, *preset = qp.pure || m->bert ? NULL : mix;
     LQ_CHECK(!preset || !preset->needs_imatrix, err, LLMQ_ERR_UNSUPPORTED,
              "the %s mix needs an importance matrix, as in llama-quantize (not available yet; --pure works)",
              preset->name);
@@ -220,13 +213,16 @@ llmq_status llmq_model_quantize(const llmq_model *m, const char *path, const llm
                  "unknown or unsupported type '%s' (mixes: Q2_K Q2_K_S Q3_K_S Q3_K_M Q3_K_L Q4_K_S Q4_K_M Q5_K_S "
                  "Q5_K_M Q6_K Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 IQ4_NL; types: those, Q4_K, Q5_K, Q3_K, F16, BF16, F32)",
                  qp.type ? qp.type : "(null)");
-    const lq_llama_hparams *hp = lq_llama_hparams_of(m->llama);
-    lq_preset_state ps = {preset, hp->n_layer, hp->n_head / hp->n_head_kv, lq_llama_tied(m->llama), 0, 0};
+    lq_preset_state ps = {preset, 0, 1, false, 0, 0};
+    if (preset) {
+        const lq_llama_hparams *hp = lq_llama_hparams_of(m->llama);
+        ps = (lq_preset_state){preset, hp->n_layer, hp->n_head / hp->n_head_kv, lq_llama_tied(m->llama), 0, 0};
+    }
     lq_type_rules *rules = NULL;
     LQ_TRY(lq_type_rules_parse(qp.tensor_types, qp.n_tensor_types, &rules, err));
-    save_opts o = {type, qp.n_threads > 0 ? qp.n_threads : m->n_threads, 1469598103934665603ull, err, rules,
+    save_opts o = {type, qp.n_threads > 0 ? qp.n_threads : m->n_threads, LQ_FNV_OFFSET, err, rules,
                    preset ? &ps : NULL, preset ? (uint32_t)preset->ftype : lq_pure_file_type(type),
-                   qp.progress, qp.user, 0, 0};
+                   qp.progress, qp.user, 0, 0, false};
     llmq_status st = save(m, path, &o);
     lq_type_rules_free(rules);
     return st;

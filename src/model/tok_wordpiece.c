@@ -191,3 +191,75 @@ llmq_status lq_wpm_from_json(lq_tokenizer *t, const cJSON *root, const cJSON *mo
     LQ_CHECK(t->unk >= 0, e, LLMQ_ERR_FORMAT, "unk_token \"%.40s\" is not in the vocabulary", unk->valuestring);
     return lq_wpm_init(t, e);
 }
+
+/* ------------------------------------------------------------ GGUF metadata */
+
+/* Writes the vocabulary as llama.cpp's convert_hf_to_gguf does for BERT
+ * (phantom-space texts, see wpm_unphantom in tokenizer.c), its special ids,
+ * and the normalizer options llama.cpp has no key for as tokenizer.llmq.*. */
+static llmq_status wpm_gguf_tokens(const lq_tokenizer *t, lq_gguf_writer *w, lq_err *e) {
+    size_t n = (size_t)t->n_vocab;
+    const char **strs = lq_calloc_array(n, sizeof *strs);
+    size_t *lens = lq_calloc_array(n, sizeof *lens);
+    float *scores = lq_calloc_array(n, sizeof *scores);
+    int32_t *types = lq_calloc_array(n, sizeof *types);
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) total += t->len[i] + 3;
+    char *arena = malloc(total ? total : 1);
+    llmq_status st = strs && lens && scores && types && arena ? LLMQ_OK
+                                                              : lq_fail(e, LLMQ_ERR_NOMEM, "out of memory for the vocabulary");
+    size_t o = 0;
+    for (size_t i = 0; st == LLMQ_OK && i < n; i++) {
+        const char *p = lq_tok_str(t, (int32_t)i);
+        size_t len = t->len[i];
+        strs[i] = arena + o;
+        if (len >= 2 && p[0] == '[' && p[len - 1] == ']') {
+            memcpy(arena + o, p, len);
+            lens[i] = len;
+        } else if (len >= 2 && p[0] == '#' && p[1] == '#') {
+            memcpy(arena + o, p + 2, len - 2);
+            lens[i] = len - 2;
+        } else {
+            memcpy(arena + o, "\xe2\x96\x81", 3);
+            if (len) memcpy(arena + o + 3, p, len);
+            lens[i] = len + 3;
+        }
+        o += lens[i];
+        types[i] = t->type[i];
+    }
+    if (st == LLMQ_OK) st = lq_gguf_add_str(w, "tokenizer.ggml.model", "bert");
+    if (st == LLMQ_OK) st = lq_gguf_add_arr_str(w, "tokenizer.ggml.tokens", strs, lens, n);
+    if (st == LLMQ_OK) st = lq_gguf_add_arr(w, "tokenizer.ggml.scores", LQ_GGUF_FLOAT32, scores, n);
+    if (st == LLMQ_OK) st = lq_gguf_add_arr(w, "tokenizer.ggml.token_type", LQ_GGUF_INT32, types, n);
+    free(strs);
+    free(lens);
+    free(scores);
+    free(types);
+    free(arena);
+    return st;
+}
+
+llmq_status lq_wpm_to_gguf(const lq_tokenizer *t, lq_gguf_writer *w, int n_types, lq_err *e) {
+    LQ_CHECK(t && t->kind == LQ_TOK_WPM, e, LLMQ_ERR_ARG, "not a WordPiece tokenizer");
+    LQ_TRY(wpm_gguf_tokens(t, w, e));
+    int32_t cls = t->n_prefix ? t->prefix[0] : -1, sep = t->n_suffix ? t->suffix[0] : -1;
+    int32_t pad = lq_tmap_get(&t->vocab, "[PAD]", 5, "", 0), mask = lq_tmap_get(&t->vocab, "[MASK]", 6, "", 0);
+    llmq_status st = lq_gguf_add_u32(w, "tokenizer.ggml.token_type_count", (uint32_t)n_types);
+    if (st == LLMQ_OK && t->unk >= 0) st = lq_gguf_add_u32(w, "tokenizer.ggml.unknown_token_id", (uint32_t)t->unk);
+    if (st == LLMQ_OK && sep >= 0) st = lq_gguf_add_u32(w, "tokenizer.ggml.seperator_token_id", (uint32_t)sep);
+    if (st == LLMQ_OK && pad >= 0) st = lq_gguf_add_u32(w, "tokenizer.ggml.padding_token_id", (uint32_t)pad);
+    if (st == LLMQ_OK && cls >= 0) st = lq_gguf_add_u32(w, "tokenizer.ggml.cls_token_id", (uint32_t)cls);
+    if (st == LLMQ_OK && mask >= 0) st = lq_gguf_add_u32(w, "tokenizer.ggml.mask_token_id", (uint32_t)mask);
+    /* llama.cpp's WPM tokenizer starts with BOS and ends with SEP */
+    if (st == LLMQ_OK && cls >= 0) st = lq_gguf_add_u32(w, "tokenizer.ggml.bos_token_id", (uint32_t)cls);
+    if (st == LLMQ_OK) st = lq_gguf_add_bool(w, "tokenizer.ggml.add_bos_token", cls >= 0);
+    if (st == LLMQ_OK) st = lq_gguf_add_bool(w, "tokenizer.ggml.add_eos_token", false);
+    if (st == LLMQ_OK) st = lq_gguf_add_bool(w, "tokenizer.ggml.add_sep_token", sep >= 0);
+    if (st == LLMQ_OK) st = lq_gguf_add_bool(w, "tokenizer.llmq.lowercase", t->lowercase);
+    if (st == LLMQ_OK) st = lq_gguf_add_bool(w, "tokenizer.llmq.strip_accents", t->strip_accents);
+    if (st == LLMQ_OK) st = lq_gguf_add_bool(w, "tokenizer.llmq.clean_text", t->clean_text);
+    if (st == LLMQ_OK) st = lq_gguf_add_bool(w, "tokenizer.llmq.handle_chinese_chars", t->chinese_chars);
+    if (st == LLMQ_OK) st = lq_gguf_add_u32(w, "tokenizer.llmq.max_input_chars_per_word", (uint32_t)t->max_word_chars);
+    if (st != LLMQ_OK) lq_fail(e, st, "cannot write the tokenizer metadata");
+    return st;
+}

@@ -433,6 +433,40 @@ static bool gguf_bool(const lq_gguf *g, const char *key, bool dflt) {
     return lq_gguf_get_i64(g, key, &v) ? v != 0 : dflt;
 }
 
+/* llama.cpp's convert_hf_to_gguf stores a WordPiece vocabulary in
+ * "phantom space" form: "[X]" stays, "##piece" becomes "piece" and a
+ * word-initial "word" becomes U+2581 "word". This undoes it (a continuation
+ * piece that itself looked like "[X]" cannot be told apart; BERT vocabularies
+ * have none). Texts go to one arena *out that strs[i] point into. */
+static llmq_status wpm_unphantom(const lq_gguf_kv *tokens, const char **strs, size_t *lens, char **out, lq_err *e) {
+    size_t n = (size_t)tokens->arr_n, total = 0;
+    for (size_t i = 0; i < n; i++)
+        LQ_CHECK(lq_add_ok(total, (size_t)tokens->arr_str[i].n + 2, &total), e, LLMQ_ERR_OVERFLOW,
+                 "tokenizer.ggml.tokens is too large");
+    char *arena = malloc(total ? total : 1);
+    LQ_CHECK(arena, e, LLMQ_ERR_NOMEM, "out of memory for the vocabulary");
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *p = tokens->arr_str[i].p;
+        size_t len = (size_t)tokens->arr_str[i].n;
+        strs[i] = arena + o;
+        if (len >= 3 && memcmp(p, "\xe2\x96\x81", 3) == 0) {
+            memcpy(arena + o, p + 3, len - 3);
+            lens[i] = len - 3;
+        } else if (len >= 2 && p[0] == '[' && p[len - 1] == ']') {
+            memcpy(arena + o, p, len);
+            lens[i] = len;
+        } else {
+            memcpy(arena + o, "##", 2);
+            if (len) memcpy(arena + o + 2, p, len);
+            lens[i] = len + 2;
+        }
+        o += lens[i];
+    }
+    *out = arena;
+    return LLMQ_OK;
+}
+
 static llmq_status gguf_vocab(lq_tokenizer *t, const lq_gguf *g, const lq_gguf_kv *tokens, lq_err *e) {
     const lq_gguf_kv *scores, *types;
     LQ_TRY(gguf_tok_array(g, "tokenizer.ggml.scores", tokens->arr_n, &scores, e));
@@ -441,9 +475,13 @@ static llmq_status gguf_vocab(lq_tokenizer *t, const lq_gguf *g, const lq_gguf_k
     const char **strs = lq_calloc_array(n, sizeof *strs);
     size_t *lens = lq_calloc_array(n, sizeof *lens);
     llmq_status st = strs && lens ? LLMQ_OK : lq_fail(e, LLMQ_ERR_NOMEM, "out of memory for the vocabulary");
+    char *phantom = NULL; /* WordPiece texts rebuilt from llama.cpp's phantom-space form */
+    if (st == LLMQ_OK && t->kind == LQ_TOK_WPM) st = wpm_unphantom(tokens, strs, lens, &phantom, e);
     for (size_t i = 0; st == LLMQ_OK && i < n; i++) {
-        strs[i] = tokens->arr_str[i].p;
-        lens[i] = (size_t)tokens->arr_str[i].n;
+        if (!phantom) {
+            strs[i] = tokens->arr_str[i].p;
+            lens[i] = (size_t)tokens->arr_str[i].n;
+        }
         double s = 0;
         int64_t ty = LQ_TT_NORMAL;
         if (scores) lq_gguf_arr_f64(scores, i, &s);
@@ -452,6 +490,7 @@ static llmq_status gguf_vocab(lq_tokenizer *t, const lq_gguf *g, const lq_gguf_k
         t->type[i] = (uint8_t)(ty >= LQ_TT_NORMAL && ty <= LQ_TT_BYTE ? ty : LQ_TT_NORMAL);
     }
     if (st == LLMQ_OK) st = lq_tok_set_texts(t, strs, lens, true, e); /* llama.cpp: last duplicate wins */
+    free(phantom);
     free(strs);
     free(lens);
     return st;
@@ -481,7 +520,49 @@ static llmq_status gguf_merges(lq_tokenizer *t, const lq_gguf *g, lq_err *e) {
     return st;
 }
 
+/* A WordPiece special token: the first key present, else the token with
+ * that text, else -1. */
+static llmq_status wpm_special(lq_tokenizer *t, const lq_gguf *g, const char *key, const char *alt_key,
+                               const char *text, int32_t *id, lq_err *e) {
+    int64_t v;
+    if (lq_gguf_get_i64(g, key, &v) || (alt_key && lq_gguf_get_i64(g, alt_key, &v))) {
+        LQ_CHECK(v >= 0 && v < t->n_vocab, e, LLMQ_ERR_FORMAT, "%s = %lld is outside the %d-token vocabulary",
+                 lq_gguf_find(g, key) ? key : alt_key, (long long)v, (int)t->n_vocab);
+        *id = (int32_t)v;
+    } else {
+        *id = lq_tmap_get(&t->vocab, text, strlen(text), "", 0);
+    }
+    return LLMQ_OK;
+}
+
+/* llama.cpp's WPM vocabulary: [CLS] text [SEP], normalization as its BERT
+ * tokenizer does (lowercase, strip accents) unless the llmq keys say what the
+ * original tokenizer.json did. */
+static llmq_status gguf_wpm_options(lq_tokenizer *t, const lq_gguf *g, lq_err *e) {
+    int32_t cls, sep;
+    LQ_TRY(wpm_special(t, g, "tokenizer.ggml.unknown_token_id", NULL, "[UNK]", &t->unk, e));
+    LQ_TRY(wpm_special(t, g, "tokenizer.ggml.cls_token_id", "tokenizer.ggml.bos_token_id", "[CLS]", &cls, e));
+    LQ_TRY(wpm_special(t, g, "tokenizer.ggml.seperator_token_id", "tokenizer.ggml.eos_token_id", "[SEP]", &sep, e));
+    LQ_CHECK(t->unk >= 0, e, LLMQ_ERR_MISSING, "bert tokenizer without an unknown token ([UNK])");
+    if (cls >= 0) t->prefix[t->n_prefix++] = cls;
+    if (sep >= 0) t->suffix[t->n_suffix++] = sep;
+    t->bos = cls;
+    t->eos = sep;
+    t->lowercase = gguf_bool(g, "tokenizer.llmq.lowercase", true);
+    t->strip_accents = gguf_bool(g, "tokenizer.llmq.strip_accents", t->lowercase);
+    t->clean_text = gguf_bool(g, "tokenizer.llmq.clean_text", true);
+    t->chinese_chars = gguf_bool(g, "tokenizer.llmq.handle_chinese_chars", true);
+    int64_t mx;
+    if (lq_gguf_get_i64(g, "tokenizer.llmq.max_input_chars_per_word", &mx)) {
+        LQ_CHECK(mx >= 1 && mx <= 1000000, e, LLMQ_ERR_FORMAT,
+                 "tokenizer.llmq.max_input_chars_per_word %lld is out of range", (long long)mx);
+        t->max_word_chars = (int)mx;
+    }
+    return lq_wpm_init(t, e);
+}
+
 static llmq_status gguf_options(lq_tokenizer *t, const lq_gguf *g, lq_err *e) {
+    if (t->kind == LQ_TOK_WPM) return gguf_wpm_options(t, g, e);
     bool spm = t->kind == LQ_TOK_SPM;
     LQ_TRY(gguf_tok_id(g, "tokenizer.ggml.bos_token_id", t->n_vocab, spm ? 1 : 11, &t->bos, e));
     LQ_TRY(gguf_tok_id(g, "tokenizer.ggml.eos_token_id", t->n_vocab, spm ? 2 : 11, &t->eos, e));
@@ -504,7 +585,8 @@ llmq_status lq_tok_from_gguf(const lq_gguf *g, lq_tokenizer **out, lq_err *e) {
     lq_tok_kind kind;
     if (lq_str_eq(model, "llama")) kind = LQ_TOK_SPM;
     else if (lq_str_eq(model, "gpt2")) kind = LQ_TOK_BPE;
-    else return lq_fail(e, LLMQ_ERR_UNSUPPORTED, "tokenizer model \"%.*s\" is not supported (llama, gpt2)",
+    else if (lq_str_eq(model, "bert")) kind = LQ_TOK_WPM;
+    else return lq_fail(e, LLMQ_ERR_UNSUPPORTED, "tokenizer model \"%.*s\" is not supported (llama, gpt2, bert)",
                         (int)LQ_MIN(model.n, 40), model.p);
     const lq_gguf_kv *tokens = lq_gguf_find(g, "tokenizer.ggml.tokens");
     LQ_CHECK(tokens, e, LLMQ_ERR_MISSING, "GGUF has no tokenizer.ggml.tokens");

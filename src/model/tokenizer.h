@@ -15,7 +15,9 @@ typedef struct lq_tokenizer lq_tokenizer;
 
 /* From GGUF metadata: tokenizer.ggml.{model,pre,tokens,scores,token_type,
  * merges,bos_token_id,eos_token_id,unknown_token_id,add_bos_token,
- * add_space_prefix}. Unequal array lengths -> SHAPE; unknown model -> UNSUPPORTED. */
+ * add_space_prefix}; for model "bert" (WordPiece) also cls_token_id,
+ * seperator_token_id and tokenizer.llmq.*. Unequal array lengths -> SHAPE;
+ * unknown model -> UNSUPPORTED. */
 llmq_status lq_tok_from_gguf(const lq_gguf *g, lq_tokenizer **out, lq_err *e);
 /* From a llama2.c tokenizer.bin with vocab_size entries (BOS 1, EOS 2). */
 llmq_status lq_tok_from_llama2c(const void *buf, size_t len, int vocab_size,
@@ -23,6 +25,11 @@ llmq_status lq_tok_from_llama2c(const void *buf, size_t len, int vocab_size,
 /* From a Hugging Face tokenizer.json ("BPE" byte-level or "WordPiece"). */
 llmq_status lq_tok_from_hf_json(const char *json, size_t len, lq_tokenizer **out, lq_err *e);
 void lq_tok_free(lq_tokenizer *t);
+/* Writes a WordPiece tokenizer as GGUF metadata in llama.cpp's "bert" form
+ * (tokenizer.ggml.*: phantom-space tokens, token types, special ids,
+ * token_type_count = n_types) plus tokenizer.llmq.* for the normalizer
+ * options llama.cpp has no key for; lq_tok_from_gguf reads it back. */
+llmq_status lq_wpm_to_gguf(const lq_tokenizer *t, lq_gguf_writer *w, int n_types, lq_err *e);
 
 /* Encodes text. add_special: SPM/BPE prepend BOS when the vocab says so
  * (llama2.c and GGUF add_bos_token); WordPiece wraps in [CLS] ... [SEP].

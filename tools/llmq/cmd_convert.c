@@ -1,4 +1,4 @@
-/* llmq convert MODEL OUT.gguf: any loadable decoder as an F32 GGUF file. */
+/* llmq convert MODEL OUT.gguf: any loadable model as an F32 GGUF file. */
 #include "cli.h"
 
 #include <stdio.h>
@@ -7,8 +7,10 @@
 static const char help[] =
     "usage: llmq convert MODEL OUT.gguf [--tokenizer FILE]\n"
     "Writes a decoder model (GGUF, Hugging Face directory or llama2.c checkpoint)\n"
-    "as a GGUF file with F32 weights and its tokenizer in the metadata, so that\n"
-    "llama.cpp and llmq read the same weights. The file appears only when complete.\n";
+    "or a BERT encoder (Hugging Face directory or GGUF) as a GGUF file with F32\n"
+    "weights and its tokenizer in the metadata, in llama.cpp's layout (architecture\n"
+    "llama or bert), so that llama.cpp and llmq read the same weights. The file\n"
+    "appears only when complete.\n";
 
 int cmd_convert(int argc, char **argv) {
     const char *in = NULL, *out = NULL, *tok = NULL;
