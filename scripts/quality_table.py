@@ -77,7 +77,8 @@ def llama_rows(path, toks, n_ctx, n_chunks, threads):
     try:
         for i in range(n_chunks):
             chunk = toks[i * n_ctx:(i + 1) * n_ctx].copy()
-            chunk[0] = lc.bos
+            if lc.add_bos:  # as llama-perplexity: BOS only where the vocabulary adds one
+                chunk[0] = lc.bos
             L.llama_memory_clear(L.llama_get_memory(ctx), True)
             CL.fill_batch(batch, chunk, 0, lambda k: k >= first)
             if L.llama_decode(ctx, batch) != 0:

@@ -86,6 +86,11 @@ static void prep_chunk(xchunk *c, const uint8_t *xb0, int nbc, int npad, int q81
     }
 }
 
+/* Byte masks of the first k bytes of a load (k may be <= 0 or past the width). */
+static inline __mmask64 first64(long k) { return k >= 64 ? ~0ull : k <= 0 ? 0 : (1ull << k) - 1; }
+static inline __mmask32 first32(long k) { return (__mmask32)first64(k < 32 ? k : 32); }
+static inline __mmask16 first16(long k) { return (__mmask16)first64(k < 16 ? k : 16); }
+
 /* Index for _mm512_permutex2var_epi16 over A = bytes [0,64) and B = bytes
  * [bofs, bofs+64) of a 4-block group: word w of the group. */
 static inline uint16_t group_word(int w, int bofs) { return (uint16_t)(w < 32 ? w : 32 + w - bofs / 2); }
@@ -135,7 +140,7 @@ static void nib_consts_init(nib_consts *k, int bs, int qs_off, int qh_off, int h
  * use_table, shift are constants at each call site, so each type gets its
  * own straight code. */
 static inline __attribute__((always_inline)) void nib16(const uint8_t *w, const xchunk *c, int bi,
-                                                         float *P, const nib_consts *k, int ng, int bs,
+                                                         float *P, const nib_consts *k, int ng, long tb, int bs,
                                                          int qh_off, int has_m, int use_table,
                                                          int shift) {
     const int bofs = 4 * bs - 64;
@@ -143,7 +148,11 @@ static inline __attribute__((always_inline)) void nib16(const uint8_t *w, const 
     __m512i acc[4] = {zero, zero, zero, zero}, hdr = zero;
     for (int g = 0; g < ng; g++) {
         const uint8_t *p = w + (size_t)g * 4 * bs;
-        const __m512i A = _mm512_loadu_si512(p), B = _mm512_loadu_si512(p + bofs);
+        /* tb > 0: only tb bytes exist from w on (a row's last 1..3 blocks): masked
+         * loads read zeros past them and never touch memory there */
+        const __m512i A = tb ? _mm512_maskz_loadu_epi8(first64(tb - g * 4 * bs), p) : _mm512_loadu_si512(p);
+        const __m512i B = tb ? _mm512_maskz_loadu_epi8(first64(tb - g * 4 * bs - bofs), p + bofs)
+                             : _mm512_loadu_si512(p + bofs);
         const __m512i q = _mm512_permutex2var_epi16(A, k->qs_idx, B);
         __m512i lo = _mm512_and_si512(q, m0f);
         __m512i hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), m0f);
@@ -172,13 +181,16 @@ static inline __attribute__((always_inline)) void nib16(const uint8_t *w, const 
     _mm512_storeu_ps(P, t);
 }
 
-static inline void q8_0_16(const uint8_t *w, const xchunk *c, int bi, float *P, int ng) {
+static inline void q8_0_16(const uint8_t *w, const xchunk *c, int bi, float *P, int ng, long tb) {
     const __m512i flip = _mm512_set1_epi8((char)0x80), zero = _mm512_setzero_si512();
     __m512i z[8] = {zero, zero, zero, zero, zero, zero, zero, zero};
     for (int j = 0; j < 2 * ng; j++) {
         const uint8_t *p = w + (size_t)j * 2 * sizeof(block_q8_0);
-        __m512i v = _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(p + 2)));
-        v = _mm512_inserti64x4(v, _mm256_loadu_si256((const __m256i *)(p + 2 + sizeof(block_q8_0))), 1);
+        const long o = (long)(j * 2 * sizeof(block_q8_0)), b = (long)sizeof(block_q8_0);
+        __m512i v = _mm512_castsi256_si512(tb ? _mm256_maskz_loadu_epi8(first32(tb - o - 2), p + 2)
+                                              : _mm256_loadu_si256((const __m256i *)(p + 2)));
+        v = _mm512_inserti64x4(v, tb ? _mm256_maskz_loadu_epi8(first32(tb - o - b - 2), p + 2 + b)
+                                     : _mm256_loadu_si256((const __m256i *)(p + 2 + b)), 1);
         /* code + 128 as unsigned; isum = dot - 128 * sum(x) */
         z[j] = _mm512_dpbusd_epi32(zero, _mm512_xor_si512(v, flip), _mm512_load_si512(c->xqs + (bi + 2 * j) * 32));
     }
@@ -187,22 +199,27 @@ static inline void q8_0_16(const uint8_t *w, const xchunk *c, int bi, float *P, 
     isum = _mm512_sub_epi32(isum, _mm512_slli_epi32(_mm512_load_si512(c->xsum + bi), 7));
     const __m512i offs = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
                                             _mm512_set1_epi32((int)sizeof(block_q8_0)));
-    const __mmask16 live = (__mmask16)((1u << (4 * ng)) - 1);
+    const __mmask16 live = tb ? first16(tb / (long)sizeof(block_q8_0)) : (__mmask16)((1u << (4 * ng)) - 1);
     const __m512i d16 = _mm512_and_si512(_mm512_mask_i32gather_epi32(zero, live, offs, w, 1), _mm512_set1_epi32(0xFFFF));
     const __m512 dw = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(d16));
     _mm512_storeu_ps(P, _mm512_mul_ps(_mm512_mul_ps(dw, _mm512_load_ps(c->dx + bi)), _mm512_cvtepi32_ps(isum)));
 }
 
-static inline void mxfp4_16(const uint8_t *w, const xchunk *c, int bi, float *P, __m512i table, int ng) {
+static inline void mxfp4_16(const uint8_t *w, const xchunk *c, int bi, float *P, __m512i table, int ng, long tb) {
     const __m512i m0f = _mm512_set1_epi8(0x0F), zero = _mm512_setzero_si512();
     const size_t bs = sizeof(block_mxfp4);
     __m512i acc[4] = {zero, zero, zero, zero};
     for (int g = 0; g < ng; g++) {
         const uint8_t *p = w + (size_t)g * 4 * bs + 1;
-        __m512i q = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)p));
-        q = _mm512_inserti32x4(q, _mm_loadu_si128((const __m128i *)(p + bs)), 1);
-        q = _mm512_inserti32x4(q, _mm_loadu_si128((const __m128i *)(p + 2 * bs)), 2);
-        q = _mm512_inserti32x4(q, _mm_loadu_si128((const __m128i *)(p + 3 * bs)), 3);
+        __m128i q4[4];
+        for (int i = 0; i < 4; i++) {
+            const long o = (long)((size_t)g * 4 * bs + 1 + i * bs);
+            q4[i] = tb ? _mm_maskz_loadu_epi8(first16(tb - o), p + i * bs) : _mm_loadu_si128((const __m128i *)(p + i * bs));
+        }
+        __m512i q = _mm512_castsi128_si512(q4[0]);
+        q = _mm512_inserti32x4(q, q4[1], 1);
+        q = _mm512_inserti32x4(q, q4[2], 2);
+        q = _mm512_inserti32x4(q, q4[3], 3);
         const __m512i lo = _mm512_shuffle_epi8(table, _mm512_and_si512(q, m0f));
         const __m512i hi = _mm512_shuffle_epi8(table, _mm512_and_si512(_mm512_srli_epi16(q, 4), m0f));
         const int8_t *xp = c->xqs + (bi + 4 * g) * 32;
@@ -214,7 +231,7 @@ static inline void mxfp4_16(const uint8_t *w, const xchunk *c, int bi, float *P,
     /* E8M0 halved: 2^(e-128), i.e. bits (e-1) << 23, or 0x00200000 << e below 2 */
     const __m512i offs = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
                                             _mm512_set1_epi32((int)bs));
-    const __mmask16 live = (__mmask16)((1u << (4 * ng)) - 1);
+    const __mmask16 live = tb ? first16(tb / (long)bs) : (__mmask16)((1u << (4 * ng)) - 1);
     /* dead lanes: e = 0 gives a tiny finite scale, times an isum of 0 */
     const __m512i e = _mm512_and_si512(_mm512_mask_i32gather_epi32(zero, live, offs, w, 1), _mm512_set1_epi32(0xFF));
     const __mmask16 small = _mm512_cmplt_epu32_mask(e, _mm512_set1_epi32(2));
@@ -225,7 +242,7 @@ static inline void mxfp4_16(const uint8_t *w, const xchunk *c, int bi, float *P,
 }
 
 /* rows: 16 terms per row from row pointer w (block bi of the chunk) */
-typedef void (*row16_fn)(const uint8_t *w, const xchunk *c, int bi, float *P, const nib_consts *k, int ng);
+typedef void (*row16_fn)(const uint8_t *w, const xchunk *c, int bi, float *P, const nib_consts *k, int ng, long tb);
 
 static inline void transpose_add16(__m512 *acc, const float (*P)[CHUNK + 16], int t) {
     __m512 r[16], u[16];
@@ -253,18 +270,15 @@ static inline void transpose_add16(__m512 *acc, const float (*P)[CHUNK + 16], in
     for (int j = 0; j < 16; j++) *acc = _mm512_add_ps(*acc, col[j]);
 }
 
-/* Rows run in groups of 4 blocks; the last 1..3 blocks are copied into
- * zeroed blocks so that they run through the vector code too (their padding
- * terms, and the terms of lanes past the row's end, are 0). */
-enum { MAX_WBS = sizeof(block_q8_0) };
+/* Rows run in groups of 4 blocks; the last 1..3 blocks go through the same
+ * vector code with masked loads that read zeros past the row's end (so their
+ * padding terms, and the terms of lanes past the row's end, are 0). */
 
 static inline __attribute__((always_inline)) void drive(float *y, const void *W, size_t row_bytes, const void *xq,
                                                          int n, int r0, int r1, size_t wbs, int q81, int split,
                                                          row16_fn f16, const nib_consts *k) {
     xchunk c;
     _Alignas(64) float P[ROWS][CHUNK + 16]; /* + 16: see xchunk */
-    _Alignas(64) uint8_t wtail[16 * MAX_WBS + 64]; /* + slack: the group loads read up to 64 bytes past */
-    memset(wtail, 0, sizeof wtail);
     const int nb = n / 32;
     const size_t xbs = q81 ? sizeof(block_q8_1) : sizeof(block_q8_0);
     for (int g0 = r0; g0 < r1; g0 += ROWS) {
@@ -277,15 +291,9 @@ static inline __attribute__((always_inline)) void drive(float *y, const void *W,
             for (int r = 0; r < R; r++) {
                 const uint8_t *row = (const uint8_t *)W + (size_t)(g0 + r) * row_bytes + (size_t)c0 * wbs;
                 for (int bi = 0; bi < n4; bi += 16)
-                    f16(row + (size_t)bi * wbs, &c, bi, &P[r][bi], k, n4 - bi >= 16 ? 4 : (n4 - bi) / 4);
-                if (nbc > n4) { /* last 1..3 blocks (<= 102 bytes), zero-padded to a group of 4 */
-                    const uint8_t *src = row + (size_t)n4 * wbs;
-                    const unsigned tb = (unsigned)((nbc - n4) * wbs);
-                    const __mmask64 m0 = tb >= 64 ? ~0ull : (1ull << tb) - 1, m1 = tb > 64 ? (1ull << (tb - 64)) - 1 : 0;
-                    _mm512_store_si512(wtail, _mm512_maskz_loadu_epi8(m0, src)); /* masked: never reads past the row */
-                    _mm512_store_si512(wtail + 64, _mm512_maskz_loadu_epi8(m1, src + 64));
-                    f16(wtail, &c, n4, &P[r][n4], k, 1);
-                }
+                    f16(row + (size_t)bi * wbs, &c, bi, &P[r][bi], k, n4 - bi >= 16 ? 4 : (n4 - bi) / 4, 0);
+                if (nbc > n4) /* last 1..3 blocks: masked loads, zeros past the row's end */
+                    f16(row + (size_t)n4 * wbs, &c, n4, &P[r][n4], k, 1, (long)((nbc - n4) * wbs));
                 /* P[r][nbc..npad) is 0 already: the last call's lanes past the row's end see
                  * zero weights and activations (no scalar stores here: they would stall the
                  * vector loads of the transpose) */
@@ -298,8 +306,9 @@ static inline __attribute__((always_inline)) void drive(float *y, const void *W,
 }
 
 #define NIB_KERNEL(name, wblock, q81, qs_off, qh_off, has_m, use_tab, tab, shift)                       \
-    static void name##_16(const uint8_t *w, const xchunk *c, int bi, float *P, const nib_consts *k, int ng) { \
-        nib16(w, c, bi, P, k, ng, (int)sizeof(wblock), qh_off, has_m, use_tab, shift);              \
+    static void name##_16(const uint8_t *w, const xchunk *c, int bi, float *P, const nib_consts *k, int ng, \
+                          long tb) {                                                                   \
+        nib16(w, c, bi, P, k, ng, tb, (int)sizeof(wblock), qh_off, has_m, use_tab, shift);          \
     }                                                                                                   \
     static nib_consts name##_k;                                                                        \
     static pthread_once_t name##_once = PTHREAD_ONCE_INIT;                                             \
@@ -318,16 +327,16 @@ NIB_KERNEL(q5_0, block_q5_0, 0, 6, 2, 0, 0, NULL, 4)
 NIB_KERNEL(q5_1, block_q5_1, 1, 8, 4, 1, 0, NULL, 0)
 NIB_KERNEL(iq4_nl, block_iq4_nl, 0, 2, -1, 0, 1, lq_kvalues_iq4nl, 7)
 
-static void q8_0_16w(const uint8_t *w, const xchunk *c, int bi, float *P, const nib_consts *k, int ng) {
-    q8_0_16(w, c, bi, P, ng);
+static void q8_0_16w(const uint8_t *w, const xchunk *c, int bi, float *P, const nib_consts *k, int ng, long tb) {
+    q8_0_16(w, c, bi, P, ng, tb);
 }
 
 void lq_qdot_q8_0_avx512(float *y, const void *W, size_t row_bytes, const void *xq, int n, int r0, int r1) {
     drive(y, W, row_bytes, xq, n, r0, r1, sizeof(block_q8_0), 0, 0, q8_0_16w, NULL);
 }
 
-static void mxfp4_16w(const uint8_t *w, const xchunk *c, int bi, float *P, const nib_consts *k, int ng) {
-    mxfp4_16(w, c, bi, P, k->table, ng);
+static void mxfp4_16w(const uint8_t *w, const xchunk *c, int bi, float *P, const nib_consts *k, int ng, long tb) {
+    mxfp4_16(w, c, bi, P, k->table, ng, tb);
 }
 
 static nib_consts mxfp4_k;
