@@ -133,9 +133,10 @@ def main():
                     "each row of the table ran llmq's `bench` then ggml's `mul_mat` back to back, and the read "
                     "bandwidth is llmq's 1 GiB read-sum measured in that same `bench` call.\n\n"
                     % (a.rows, a.cols, a.reps))
-            f.write("Machine: %s, %d cores; llama.cpp from llama-cpp-python %s (GGML_NATIVE). Command: "
-                    "`scripts/compare_gemv_llamacpp.sh --write-doc docs/BENCH-gemv.md`.\n\n"
-                    % (cpuname, os.cpu_count(), llama_cpp.__version__))
+            f.write("Machine: %s, %d cores, %s; llama.cpp from llama-cpp-python %s (GGML_NATIVE). Command: "
+                    "`scripts/compare_gemv_llamacpp.sh --write-doc docs/BENCH-gemv.md`. The machine is shared: "
+                    "figures move by 20-50%% from run to run, the read bandwidth with them; compare within a row.\n\n"
+                    % (cpuname, os.cpu_count(), time.strftime("%Y-%m-%d"), llama_cpp.__version__))
             f.write("| threads | type | llmq G weights/s | llmq GB/s | llmq % of read BW | llama.cpp G weights/s "
                     "| llama.cpp GB/s | llama.cpp % of read BW | llmq / llama.cpp | read BW GB/s |\n")
             f.write("|---|---|---|---|---|---|---|---|---|---|\n")

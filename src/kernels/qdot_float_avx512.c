@@ -1,7 +1,7 @@
 /* F16 / BF16 rows x F32 activations, AVX-512: one zmm of 16 running sums is
  * exactly the reference's 16 sums (qdot_float_ref.c); the tail is a masked
- * load whose missing lanes keep their sums (masked add). Two rows at a time
- * so the two add chains overlap. */
+ * load whose missing lanes keep their sums (masked add). Four rows at a
+ * time so their add chains overlap. */
 #include "kernels/qdot.h"
 
 #include <immintrin.h>
@@ -21,38 +21,46 @@ static inline __m512 load_bf16(const uint16_t *p, __mmask16 m) {
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, p)), 16));
 }
 
+/* acc += w[i..i+16) * x[i..i+16) lane-wise; m masks a tail (missing lanes keep their sums) */
+#define STEP(load, acc, w, xv, i, m) acc = _mm512_mask_add_ps(acc, m, acc, _mm512_mul_ps(load((w) + (i), m), xv))
+
 #define FLOAT_ROWS_AVX512(name, load)                                                                       \
     void lq_qdot_##name##_avx512(float *y, const void *W, size_t row_bytes, const void *xq, int n, int r0,  \
                                  int r1) {                                                                  \
         const float *x = xq;                                                                                \
         int full = n / 16 * 16;                                                                             \
         __mmask16 tail = (__mmask16)((1u << (n - full)) - 1);                                               \
+        __m512 xt = _mm512_maskz_loadu_ps(tail, x + full);                                                  \
         int r = r0;                                                                                         \
-        for (; r + 1 < r1; r += 2) {                                                                        \
+        for (; r + 3 < r1; r += 4) { /* four add chains side by side */                                    \
             const uint16_t *a = (const uint16_t *)((const char *)W + (size_t)r * row_bytes);                \
             const uint16_t *b = (const uint16_t *)((const char *)a + row_bytes);                            \
-            __m512 sa = _mm512_setzero_ps(), sb = _mm512_setzero_ps();                                      \
+            const uint16_t *c = (const uint16_t *)((const char *)b + row_bytes);                            \
+            const uint16_t *d = (const uint16_t *)((const char *)c + row_bytes);                            \
+            __m512 sa = _mm512_setzero_ps(), sb = sa, sc = sa, sd = sa;                                     \
             for (int i = 0; i < full; i += 16) {                                                            \
                 __m512 xv = _mm512_loadu_ps(x + i);                                                         \
-                sa = _mm512_add_ps(sa, _mm512_mul_ps(load(a + i, 0xFFFF), xv));                             \
-                sb = _mm512_add_ps(sb, _mm512_mul_ps(load(b + i, 0xFFFF), xv));                             \
+                STEP(load, sa, a, xv, i, 0xFFFF);                                                           \
+                STEP(load, sb, b, xv, i, 0xFFFF);                                                           \
+                STEP(load, sc, c, xv, i, 0xFFFF);                                                           \
+                STEP(load, sd, d, xv, i, 0xFFFF);                                                           \
             }                                                                                               \
             if (tail) {                                                                                     \
-                __m512 xv = _mm512_maskz_loadu_ps(tail, x + full);                                          \
-                sa = _mm512_mask_add_ps(sa, tail, sa, _mm512_mul_ps(load(a + full, tail), xv));             \
-                sb = _mm512_mask_add_ps(sb, tail, sb, _mm512_mul_ps(load(b + full, tail), xv));             \
+                STEP(load, sa, a, xt, full, tail);                                                          \
+                STEP(load, sb, b, xt, full, tail);                                                          \
+                STEP(load, sc, c, xt, full, tail);                                                          \
+                STEP(load, sd, d, xt, full, tail);                                                          \
             }                                                                                               \
             y[r] = fold(sa);                                                                                \
             y[r + 1] = fold(sb);                                                                            \
+            y[r + 2] = fold(sc);                                                                            \
+            y[r + 3] = fold(sd);                                                                            \
         }                                                                                                   \
         for (; r < r1; r++) {                                                                               \
             const uint16_t *a = (const uint16_t *)((const char *)W + (size_t)r * row_bytes);                \
             __m512 sa = _mm512_setzero_ps();                                                                \
-            for (int i = 0; i < full; i += 16)                                                              \
-                sa = _mm512_add_ps(sa, _mm512_mul_ps(load(a + i, 0xFFFF), _mm512_loadu_ps(x + i)));         \
-            if (tail)                                                                                       \
-                sa = _mm512_mask_add_ps(sa, tail, sa,                                                       \
-                                        _mm512_mul_ps(load(a + full, tail), _mm512_maskz_loadu_ps(tail, x + full))); \
+            for (int i = 0; i < full; i += 16) STEP(load, sa, a, _mm512_loadu_ps(x + i), i, 0xFFFF);       \
+            if (tail) STEP(load, sa, a, xt, full, tail);                                                    \
             y[r] = fold(sa);                                                                                \
         }                                                                                                   \
     }
