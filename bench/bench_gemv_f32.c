@@ -4,22 +4,13 @@
 #include "kernels/matmul.h"
 #include "llmq/llmq.h"
 
+#include "bench_util.h"
+
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 /* read-sum over the array with nt threads: GB/s, median of reps */
 static double read_bw(const float *a, size_t n, int nt, int reps) {

@@ -9,22 +9,13 @@
 #include "quant/quantize.h"
 #include "quant/types.h"
 
+#include "bench_util.h"
+
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 /* read-sum over the bytes with nt threads: GB/s, best of reps */
 static double read_bw(const void *p, size_t bytes, int nt, int reps) {

@@ -10,22 +10,13 @@
 #include "quant/quantize_mxfp4.h"
 #include "quant/types.h"
 
+#include "bench_util.h"
+
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 static double read_bw(const uint8_t *a, size_t n, int nt, int reps) {
     double t[64];

@@ -4,9 +4,5 @@
 # scripts/compare_gemv_llamacpp.py with the given arguments.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-VENV=.peers
-[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
-if ! "$VENV/bin/python" -c 'import llama_cpp, numpy' 2>/dev/null; then
-    CMAKE_ARGS="-DGGML_NATIVE=ON" "$VENV/bin/pip" install --quiet llama-cpp-python numpy gguf
-fi
-exec "$VENV/bin/python" scripts/compare_gemv_llamacpp.py "$@"
+. scripts/peers_env.sh
+exec "$PEERS_PY" scripts/compare_gemv_llamacpp.py "$@"

@@ -49,6 +49,18 @@ static int test_pass_, test_fail_;
         return test_fail_ ? 1 : 0;                                                \
     } while (0)
 
+/* One malformed-model case: the test file defines `knobs`, `defaults()` and
+ * `open_with(const knobs *, const char *path)` (which builds a file from the
+ * knobs and opens it); the statements in ... change the knobs first. */
+#define MODEL_CASE(desc, want, ...)                                                       \
+    do {                                                                              \
+        knobs k = defaults();                                                         \
+        __VA_ARGS__;                                                                  \
+        printf("case: %s\n", desc);                                                   \
+        llmq_status got = open_with(&k, path);                                        \
+        CHECK_MSG(got == (want), "%s: got %s, want %s", desc, llmq_status_str(got), llmq_status_str(want)); \
+    } while (0)
+
 /* Reads up to cap bytes of a small file; returns the count (0 on failure). */
 static inline size_t test_read_all(const char *path, void *buf, size_t cap) {
     FILE *f = fopen(path, "rb");

@@ -78,21 +78,25 @@ static inline float lq_legacy_term_q8_0(const void *wb, const block_q8_0 *x) {
     return (lq_fp16_to_fp32(w.d) * lq_fp16_to_fp32(x->d)) * (float)isum;
 }
 
+/* isum of 16 bytes of nibble codes (low: values 0..15, high: 16..31) looked
+ * up in a code book of int8 values */
+static inline int32_t lq_legacy_lut_isum(const int8_t *book, const uint8_t *qs, const int8_t *xqs) {
+    int32_t isum = 0;
+    for (int j = 0; j < 16; j++) isum += book[qs[j] & 0x0F] * xqs[j] + book[qs[j] >> 4] * xqs[j + 16];
+    return isum;
+}
+
 static inline float lq_legacy_term_iq4_nl(const void *wb, const block_q8_0 *x) {
     block_iq4_nl w;
     memcpy(&w, wb, sizeof w);
-    int32_t isum = 0;
-    for (int j = 0; j < 16; j++)
-        isum += lq_kvalues_iq4nl[w.qs[j] & 0x0F] * x->qs[j] + lq_kvalues_iq4nl[w.qs[j] >> 4] * x->qs[j + 16];
+    const int32_t isum = lq_legacy_lut_isum(lq_kvalues_iq4nl, w.qs, x->qs);
     return (lq_fp16_to_fp32(w.d) * lq_fp16_to_fp32(x->d)) * (float)isum;
 }
 
 static inline float lq_legacy_term_mxfp4(const void *wb, const block_q8_0 *x) {
     block_mxfp4 w;
     memcpy(&w, wb, sizeof w);
-    int32_t isum = 0;
-    for (int j = 0; j < 16; j++)
-        isum += lq_kvalues_mxfp4[w.qs[j] & 0x0F] * x->qs[j] + lq_kvalues_mxfp4[w.qs[j] >> 4] * x->qs[j + 16];
+    const int32_t isum = lq_legacy_lut_isum(lq_kvalues_mxfp4, w.qs, x->qs);
     return (lq_e8m0_to_fp32_half(w.e) * lq_fp16_to_fp32(x->d)) * (float)isum;
 }
 

@@ -51,18 +51,6 @@ INLINE __m256i unit_codes(int bits, const uint8_t *u) {
     return c;
 }
 
-INLINE const uint8_t *int_unit(const uint8_t *row, int bits, int group, bool asym, int b, float *dw, float *m) {
-    if (group == 0) {
-        memcpy(dw, row, 4);
-        *m = 0.0f;
-        return row + 4 + 32 * (size_t)b;
-    }
-    const int upg = group / 32, ub = bits * 4, hdr = asym ? 4 : 2;
-    const uint8_t *blk = row + (size_t)(b / upg) * (size_t)(hdr + upg * ub);
-    *dw = f16(blk);
-    *m = asym ? f16(blk + 2) : 0.0f;
-    return blk + hdr + (b % upg) * ub;
-}
 
 /* The activations' part of a unit, prepared once per call: lane sums of
  * the activations (symmetric: times -2^(bits-1), the offset of the stored
@@ -119,14 +107,14 @@ INLINE void int_rows(int bits, int group, bool asym, lq_qdot_rows_fn ref, float 
         __m256 acc_even = _mm256_setzero_ps(), acc_odd = _mm256_setzero_ps();
         for (int b = 0; b + 1 < nb; b += 2) {
             float dw0, m0, dw1, m1;
-            const uint8_t *u0 = int_unit(row, bits, group, asym, b, &dw0, &m0);
-            const uint8_t *u1 = int_unit(row, bits, group, asym, b + 1, &dw1, &m1);
+            const uint8_t *u0 = lq_llmq_int_unit(row, bits, group, asym, b, &dw0, &m0);
+            const uint8_t *u1 = lq_llmq_int_unit(row, bits, group, asym, b + 1, &dw1, &m1);
             acc_even = _mm256_add_ps(acc_even, unit_term(bits, asym, u0, dw0, m0, xb + b, au + b));
             acc_odd = _mm256_add_ps(acc_odd, unit_term(bits, asym, u1, dw1, m1, xb + b + 1, au + b + 1));
         }
         if (nb % 2) {
             float dw, m;
-            const uint8_t *u = int_unit(row, bits, group, asym, nb - 1, &dw, &m);
+            const uint8_t *u = lq_llmq_int_unit(row, bits, group, asym, nb - 1, &dw, &m);
             acc_even = _mm256_add_ps(acc_even, unit_term(bits, asym, u, dw, m, xb + nb - 1, au + nb - 1));
         }
         y[r] = reduce16(acc_even, acc_odd);

@@ -105,14 +105,6 @@ static llmq_status open_with(const knobs *k, const char *path) {
     return st;
 }
 
-#define CASE(desc, want, ...)                                                         \
-    do {                                                                              \
-        knobs k = defaults();                                                         \
-        __VA_ARGS__;                                                                  \
-        printf("case: %s\n", desc);                                                   \
-        llmq_status got = open_with(&k, path);                                        \
-        CHECK_MSG(got == (want), "%s: got %s, want %s", desc, llmq_status_str(got), llmq_status_str(want)); \
-    } while (0)
 
 static double cosine(const float *a, const float *b) {
     double ab = 0, aa = 0, bb = 0;
@@ -184,23 +176,23 @@ int main(void) {
     char path[64];
     snprintf(path, sizeof path, "%s/m.gguf", dir);
     valid_model(dir, path);
-    CASE("valid tiny model", LLMQ_OK, (void)0);
-    CASE("F16 matrix", LLMQ_OK, k.q8_type = LQ_TYPE_F16);
-    CASE("missing matrix", LLMQ_ERR_MISSING, k.skip = "blk.0.ffn_up.weight");
-    CASE("missing bias", LLMQ_ERR_MISSING, k.skip = "blk.0.attn_output.bias");
-    CASE("missing embedding", LLMQ_ERR_MISSING, k.skip = "token_embd.weight");
-    CASE("missing token-type embedding", LLMQ_ERR_MISSING, k.skip = "token_types.weight");
-    CASE("wrong shape", LLMQ_ERR_SHAPE, k.bad_shape = "blk.0.ffn_down.weight");
-    CASE("wrong shape of a quantized matrix", LLMQ_ERR_SHAPE, k.bad_shape = "blk.0.attn_q.weight");
-    CASE("position embedding longer than the context", LLMQ_ERR_SHAPE, k.bad_shape = "position_embd.weight");
-    CASE("missing hyper-parameter", LLMQ_ERR_MISSING, k.skip_key = "bert.block_count");
-    CASE("missing context length", LLMQ_ERR_MISSING, k.skip_key = "bert.context_length");
-    CASE("head count does not divide the width", LLMQ_ERR_SHAPE, k.heads = 3);
-    CASE("zero heads", LLMQ_ERR_FORMAT, k.heads = 0);
-    CASE("CLS pooling", LLMQ_ERR_UNSUPPORTED, k.pooling = 2);
-    CASE("causal attention", LLMQ_ERR_UNSUPPORTED, k.causal = true);
-    CASE("not a WordPiece vocabulary", LLMQ_ERR_UNSUPPORTED, k.tok_model = "llama");
-    CASE("token type count differs from the tensor", LLMQ_ERR_SHAPE, k.bad_shape = "token_types.weight");
+    MODEL_CASE("valid tiny model", LLMQ_OK, (void)0);
+    MODEL_CASE("F16 matrix", LLMQ_OK, k.q8_type = LQ_TYPE_F16);
+    MODEL_CASE("missing matrix", LLMQ_ERR_MISSING, k.skip = "blk.0.ffn_up.weight");
+    MODEL_CASE("missing bias", LLMQ_ERR_MISSING, k.skip = "blk.0.attn_output.bias");
+    MODEL_CASE("missing embedding", LLMQ_ERR_MISSING, k.skip = "token_embd.weight");
+    MODEL_CASE("missing token-type embedding", LLMQ_ERR_MISSING, k.skip = "token_types.weight");
+    MODEL_CASE("wrong shape", LLMQ_ERR_SHAPE, k.bad_shape = "blk.0.ffn_down.weight");
+    MODEL_CASE("wrong shape of a quantized matrix", LLMQ_ERR_SHAPE, k.bad_shape = "blk.0.attn_q.weight");
+    MODEL_CASE("position embedding longer than the context", LLMQ_ERR_SHAPE, k.bad_shape = "position_embd.weight");
+    MODEL_CASE("missing hyper-parameter", LLMQ_ERR_MISSING, k.skip_key = "bert.block_count");
+    MODEL_CASE("missing context length", LLMQ_ERR_MISSING, k.skip_key = "bert.context_length");
+    MODEL_CASE("head count does not divide the width", LLMQ_ERR_SHAPE, k.heads = 3);
+    MODEL_CASE("zero heads", LLMQ_ERR_FORMAT, k.heads = 0);
+    MODEL_CASE("CLS pooling", LLMQ_ERR_UNSUPPORTED, k.pooling = 2);
+    MODEL_CASE("causal attention", LLMQ_ERR_UNSUPPORTED, k.causal = true);
+    MODEL_CASE("not a WordPiece vocabulary", LLMQ_ERR_UNSUPPORTED, k.tok_model = "llama");
+    MODEL_CASE("token type count differs from the tensor", LLMQ_ERR_SHAPE, k.bad_shape = "token_types.weight");
     unlink(path);
     rmdir(dir);
     TEST_END();

@@ -87,31 +87,23 @@ static llmq_status open_with(const knobs *k, const char *path) {
     return st;
 }
 
-#define CASE(desc, want, ...)                                                         \
-    do {                                                                              \
-        knobs k = defaults();                                                         \
-        __VA_ARGS__;                                                                  \
-        printf("case: %s\n", desc);                                                   \
-        llmq_status got = open_with(&k, path);                                        \
-        CHECK_MSG(got == (want), "%s: got %s, want %s", desc, llmq_status_str(got), llmq_status_str(want)); \
-    } while (0)
 
 int main(void) {
     char dir[] = "/tmp/llmq-model-XXXXXX";
     if (!mkdtemp(dir)) return 1;
     char path[64];
     snprintf(path, sizeof path, "%s/m.gguf", dir);
-    CASE("valid tiny model", LLMQ_OK, (void)0);
-    CASE("missing tensor", LLMQ_ERR_MISSING, k.skip = "blk.0.ffn_up.weight");
-    CASE("missing embedding", LLMQ_ERR_MISSING, k.skip = "token_embd.weight");
-    CASE("wrong shape", LLMQ_ERR_SHAPE, k.bad_shape = "blk.0.attn_q.weight");
-    CASE("embedding rows differ from the vocabulary", LLMQ_ERR_SHAPE, k.emb_rows = V + 3);
-    CASE("head count does not divide the width", LLMQ_ERR_SHAPE, k.heads = 3);
-    CASE("kv heads do not divide heads", LLMQ_ERR_SHAPE, k.heads = 4; k.kv_heads = 3);
-    CASE("zero heads", LLMQ_ERR_SHAPE, k.heads = 0);
-    CASE("vocab arrays of unequal length", LLMQ_ERR_SHAPE, k.n_scores = V - 2);
-    CASE("unknown architecture", LLMQ_ERR_UNSUPPORTED, k.arch = "gpt9");
-    CASE("missing hyper-parameter", LLMQ_ERR_MISSING, k.drop_block_count = true);
+    MODEL_CASE("valid tiny model", LLMQ_OK, (void)0);
+    MODEL_CASE("missing tensor", LLMQ_ERR_MISSING, k.skip = "blk.0.ffn_up.weight");
+    MODEL_CASE("missing embedding", LLMQ_ERR_MISSING, k.skip = "token_embd.weight");
+    MODEL_CASE("wrong shape", LLMQ_ERR_SHAPE, k.bad_shape = "blk.0.attn_q.weight");
+    MODEL_CASE("embedding rows differ from the vocabulary", LLMQ_ERR_SHAPE, k.emb_rows = V + 3);
+    MODEL_CASE("head count does not divide the width", LLMQ_ERR_SHAPE, k.heads = 3);
+    MODEL_CASE("kv heads do not divide heads", LLMQ_ERR_SHAPE, k.heads = 4; k.kv_heads = 3);
+    MODEL_CASE("zero heads", LLMQ_ERR_SHAPE, k.heads = 0);
+    MODEL_CASE("vocab arrays of unequal length", LLMQ_ERR_SHAPE, k.n_scores = V - 2);
+    MODEL_CASE("unknown architecture", LLMQ_ERR_UNSUPPORTED, k.arch = "gpt9");
+    MODEL_CASE("missing hyper-parameter", LLMQ_ERR_MISSING, k.drop_block_count = true);
     unlink(path);
     rmdir(dir);
     TEST_END();
