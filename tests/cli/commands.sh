@@ -8,7 +8,7 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 fail=0; pass=0
 ok() { if eval "$1"; then pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL: $2"; fi; }
 
-for c in inspect run embed perplexity convert quantize; do
+for c in inspect run embed perplexity convert quantize bench; do
   ok '"$LLMQ" $c --help | grep -q "^usage: llmq $c"' "$c --help"
 done
 "$LLMQ" inspect $D/stories260K.bin >"$tmp/i" 2>&1
@@ -18,6 +18,17 @@ ok 'grep -q "layers 5, heads 8 (kv 4)" "$tmp/i" && grep -q "blk.4.ffn_down.weigh
   --ctx 128 --chunks 4 -t 2 --json >"$tmp/p" 2>/dev/null
 cat "$tmp/p"
 ok 'python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d[\"chunks\"]==4 and 1<d[\"ppl\"]<10000 and d[\"ppl_err\"]>0 and d[\"tokens\"]>512 and d[\"seconds\"]>0" "$tmp/p"' "perplexity --json"
+
+# bench: every figure printed for each type, matrix and thread count; a model's tok/s
+"$LLMQ" bench --types Q4_0,Q4_K,I4_G64S,F16 --rows 64 --cols 512 --reps 2 --bw-mib 8 >"$tmp/b" 2>&1
+cat "$tmp/b"
+ok '[ "$(grep -cE "^(Q4_0|Q4_K|I4_G64S|F16) +(large|cached) +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9]+%$" "$tmp/b")" = 16 ]' \
+  "bench: 4 types x 2 matrices x 2 thread counts, no fallback"
+"$LLMQ" convert $D/stories260K.bin "$tmp/s.gguf" --tokenizer $D/tok512.bin 2>/dev/null
+"$LLMQ" bench --no-formats --model "$tmp/s.gguf" --pp 32 --tg 8 -t 1 >"$tmp/bm" 2>&1
+ok 'grep -qE "prompt 32 tokens [0-9.]+ tok/s, generation 8 tokens [0-9.]+ tok/s" "$tmp/bm"' "bench --model"
+"$LLMQ" bench --types NOPE --rows 64 --cols 512 --reps 1 --bw-mib 8 -t 1 >/dev/null 2>"$tmp/be"; rc=$?
+ok '[ $rc = 1 ] && grep -q "unknown or unsupported type" "$tmp/be"' "bench: unknown type is one error line, exit 1"
 
 M=models/all-MiniLM-L6-v2
 if [ -d "$M" ]; then

@@ -68,5 +68,13 @@ ok '[ -s "$tmp/k4r" ] && [ "$(sed "s/\"seconds\": [0-9.]*, \"tokens_per_second\"
 "$LLMQ" perplexity "$tmp/Q4_0.gguf" --kld-base-logits "$tmp/base.logits" -f $TXT --ctx 128 --chunks 3 \
   2>"$tmp/err" >/dev/null; rc=$?
 ok '[ $rc = 1 ] && grep -q "other tokens or settings" "$tmp/err"' "--kld-base-logits refuses other settings"
+head -c 100000 "$tmp/base.logits" >"$tmp/short.logits"
+"$LLMQ" perplexity "$tmp/Q4_0.gguf" --kld-base-logits "$tmp/short.logits" -f $TXT --ctx 128 --chunks 4 \
+  2>"$tmp/err" >/dev/null; rc=$?
+ok '[ $rc = 1 ] && grep -q "truncated" "$tmp/err"' "--kld-base-logits: a truncated file is an error"
+printf 'not a logits file at all, just text' >"$tmp/bad.logits"
+"$LLMQ" perplexity "$tmp/Q4_0.gguf" --kld-base-logits "$tmp/bad.logits" -f $TXT --ctx 128 --chunks 4 \
+  2>"$tmp/err" >/dev/null; rc=$?
+ok '[ $rc = 1 ] && grep -q "not an llmq base logits file" "$tmp/err"' "--kld-base-logits: a foreign file is an error"
 echo "$pass passed, $fail failed"
 [ $fail = 0 ]

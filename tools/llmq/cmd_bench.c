@@ -9,30 +9,34 @@
 
 static const char help[] =
     "usage: llmq bench [--types T1,T2,...] [-t THREADS] [--reps N] [--rows R --cols C]\n"
-    "                  [--model MODEL [--pp N] [--tg N]] [--no-formats]\n"
+    "                  [--bw-mib N] [--model MODEL [--pp N] [--tg N]] [--no-formats]\n"
     "Per weight format: quantize, dequantize and GEMV throughput on a matrix that\n"
     "does not fit in cache (R x C, default 16384 x 4096) and on one that does\n"
     "(1024 x 4096), with 1 and 2 threads (or -t), in G weights/s and GB/s, beside\n"
-    "the read bandwidth measured in the same run. --model adds prompt processing\n"
-    "(--pp tokens, default 512) and generation (--tg tokens, default 128) speed.\n";
+    "the read bandwidth measured just before each figure (a read-sum over --bw-mib\n"
+    "MiB, default 1024). --model adds prompt processing (--pp tokens, default 512)\n"
+    "and generation (--tg tokens, default 128) speed. Figures are medians of --reps\n"
+    "runs (default 10); every GEMV is checked against a double-precision product\n"
+    "of the dequantized weights first.\n";
 
 static const char *const default_types[] = {"F32", "F16", "BF16", "Q8_0", "Q6_K", "Q5_K", "Q5_1", "Q5_0",
                                             "Q4_K", "Q4_1", "Q4_0", "IQ4_NL", "Q3_K", "Q2_K", NULL};
 
 typedef struct bench_opts {
     const char *types, *model;
-    long threads, reps, rows, cols, pp, tg;
+    long threads, reps, rows, cols, pp, tg, bw_mib;
     bool formats;
 } bench_opts;
 
 static int parse(int argc, char **argv, bench_opts *o) {
-    *o = (bench_opts){NULL, NULL, 0, 10, 16384, 4096, 512, 128, true};
+    *o = (bench_opts){NULL, NULL, 0, 10, 16384, 4096, 512, 128, 1024, true};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         if (cli_is_help(a)) return fputs(help, stdout), -1;
         if (!strcmp(a, "--no-formats")) { o->formats = false; continue; }
         bool known = !strcmp(a, "--types") || !strcmp(a, "-t") || !strcmp(a, "--reps") || !strcmp(a, "--rows") ||
-                     !strcmp(a, "--cols") || !strcmp(a, "--model") || !strcmp(a, "--pp") || !strcmp(a, "--tg");
+                     !strcmp(a, "--cols") || !strcmp(a, "--model") || !strcmp(a, "--pp") || !strcmp(a, "--tg") ||
+                     !strcmp(a, "--bw-mib");
         if (!known) return cli_error("bench", CLI_USAGE, "unknown argument '%s' (see llmq bench --help)", a);
         if (!(v = cli_value("bench", argc, argv, &i))) return CLI_USAGE;
         bool ok = true;
@@ -43,6 +47,7 @@ static int parse(int argc, char **argv, bench_opts *o) {
         else if (!strcmp(a, "--rows")) ok = cli_int("bench", a, v, 1, 1 << 20, &o->rows);
         else if (!strcmp(a, "--cols")) ok = cli_int("bench", a, v, 1, 1 << 20, &o->cols);
         else if (!strcmp(a, "--pp")) ok = cli_int("bench", a, v, 1, 1 << 16, &o->pp);
+        else if (!strcmp(a, "--bw-mib")) ok = cli_int("bench", a, v, 1, 1 << 16, &o->bw_mib);
         else ok = cli_int("bench", a, v, 0, 1 << 16, &o->tg);
         if (!ok) return CLI_USAGE;
     }
@@ -62,7 +67,7 @@ static int bench_formats(const bench_opts *o) {
     int rc = CLI_OK;
     printf("isa %s, median of %ld runs (quantize: one run)\n", llmq_isa_name(), o->reps);
     for (int th = t_lo; th <= t_hi; th++) {
-        printf("\n%d thread(s); read BW: 1 GiB read-sum measured just before each row\n", th);
+        printf("\n%d thread(s); read BW: %ld MiB read-sum measured just before each row\n", th, o->bw_mib);
         printf("%-12s %-6s %5s %10s %9s %9s %9s %7s %5s\n", "type", "matrix", "bpw", "quant Gw/s", "deq Gw/s",
                "gemv Gw/s", "gemv GB/s", "read BW", "%bw");
         for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
@@ -70,7 +75,7 @@ static int bench_formats(const bench_opts *o) {
                 llmq_bench_format_result r;
                 llmq_error err;
                 /* machines here are shared: the bandwidth of the moment, next to the figure it judges */
-                double bw = llmq_bench_read_bw((size_t)1 << 30, th, (int)o->reps);
+                double bw = llmq_bench_read_bw((size_t)o->bw_mib << 20, th, (int)o->reps);
                 if (llmq_bench_format(types[i], (int)sizes[s].rows, (int)sizes[s].cols, th, (int)o->reps, &r,
                                       &err) != LLMQ_OK) {
                     rc = cli_fail("bench", &err);
