@@ -166,6 +166,7 @@ llmq_status lq_save_provenance(lq_gguf_writer *w, const save_opts *o) {
     char hex[17];
     snprintf(hex, sizeof hex, "%016llx", (unsigned long long)o->fnv);
     LQ_TRY(lq_gguf_add_str(w, "llmq.quantize.method", o->type == LQ_TYPE_F32 ? "none" : "rtn"));
+    if (o->options) LQ_TRY(lq_gguf_add_str(w, "llmq.quantize.options", o->options));
     LQ_TRY(lq_gguf_add_str(w, "llmq.quantize.type", lq_type_name(o->type)));
     return lq_gguf_add_str(w, "llmq.source.weights_fnv1a64", hex);
 }
@@ -187,7 +188,7 @@ static llmq_status save(const llmq_model *m, const char *path, save_opts *o) {
 }
 
 llmq_status llmq_model_save_gguf(const llmq_model *m, const char *path, llmq_error *err) {
-    save_opts o = {LQ_TYPE_F32, m->n_threads, LQ_FNV_OFFSET, err, NULL, NULL, 0, NULL, NULL, 0, 0, false};
+    save_opts o = {LQ_TYPE_F32, m->n_threads, LQ_FNV_OFFSET, err, NULL, NULL, 0, NULL, NULL, 0, 0, false, NULL};
     return save(m, path, &o);
 }
 
@@ -220,10 +221,22 @@ llmq_status llmq_model_quantize(const llmq_model *m, const char *path, const llm
     }
     lq_type_rules *rules = NULL;
     LQ_TRY(lq_type_rules_parse(qp.tensor_types, qp.n_tensor_types, &rules, err));
+    /* "--type Q4_K_M --pure --tensor-type 'attn_v=Q6_K'", as the request was given */
+    size_t cap = 64 + strlen(qp.type);
+    for (int i = 0; i < qp.n_tensor_types; i++) cap += 20 + strlen(qp.tensor_types[i]);
+    char *options = malloc(cap);
+    if (!options) {
+        lq_type_rules_free(rules);
+        return lq_fail(err, LLMQ_ERR_NOMEM, "out of memory");
+    }
+    size_t len = (size_t)snprintf(options, cap, "--type %s%s", qp.type, qp.pure ? " --pure" : "");
+    for (int i = 0; i < qp.n_tensor_types; i++)
+        len += (size_t)snprintf(options + len, cap - len, " --tensor-type '%s'", qp.tensor_types[i]);
     save_opts o = {type, qp.n_threads > 0 ? qp.n_threads : m->n_threads, LQ_FNV_OFFSET, err, rules,
                    preset ? &ps : NULL, preset ? (uint32_t)preset->ftype : lq_pure_file_type(type),
-                   qp.progress, qp.user, 0, 0, false};
+                   qp.progress, qp.user, 0, 0, false, options};
     llmq_status st = save(m, path, &o);
     lq_type_rules_free(rules);
+    free(options);
     return st;
 }

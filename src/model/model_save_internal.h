@@ -22,6 +22,7 @@ typedef struct save_opts {
     void *user;
     int done, total;
     bool keep_f32;              /* the next lq_save_matrix stays F32 whatever the type */
+    const char *options;        /* the request as given (mix or type, --pure, --tensor-type), for the metadata */
 } save_opts;
 
 /* data (ne1 rows of ne0) F32 -> a tensor of the type the options choose;

@@ -8,7 +8,8 @@ D=../shared/models/stories260K
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 fail=0; pass=0
 ok() { if eval "$1"; then pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL: $2"; fi; }
-for t in Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 IQ4_NL Q2_K Q3_K Q4_K Q5_K Q6_K F16 BF16; do
+for t in Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 IQ4_NL MXFP4 Q2_K Q3_K Q4_K Q5_K Q6_K F16 BF16 \
+         I8_CH I8_G32S I4_G32S I4_G64A I4_G128S NF4 F8_E4M3_CH F8_E4M3_G32; do
   "$LLMQ" quantize $D/stories260K.bin "$tmp/$t.gguf" --type $t --tokenizer $D/tok512.bin -t 2 2>"$tmp/err"
   ok '[ -s "$tmp/$t.gguf" ]' "quantize $t: $(cat "$tmp/err")"
   text=$("$LLMQ" run "$tmp/$t.gguf" -p "" -n 12 --temp 0 2>/dev/null)
@@ -23,6 +24,11 @@ ok 'grep -q "blk.2.attn_v.weight  *Q8_0" "$tmp/mi" && grep -q "blk.1.attn_v.weig
 "$LLMQ" quantize $D/stories260K.bin "$tmp/p.gguf" --type Q4_K_M --pure --tokenizer $D/tok512.bin 2>/dev/null
 "$LLMQ" inspect "$tmp/p.gguf" >"$tmp/pi"
 ok 'grep -q "blk.2.attn_v.weight  *Q5_0" "$tmp/pi" && grep -q "token_embd.weight  *Q5_0" "$tmp/pi"' "--pure Q4_K_M: one type everywhere"
+ok 'grep -aq "llmq.quantize.options" "$tmp/p.gguf" && grep -aq -- "--type Q4_K_M --pure" "$tmp/p.gguf" && grep -aq "llmq.source.weights_fnv1a64" "$tmp/p.gguf"' \
+  "metadata records the request and the source checksum"
+"$LLMQ" inspect "$tmp/I4_G128S.gguf" >"$tmp/gi"
+ok 'grep -q "blk.0.attn_q.weight  *I4_G64S" "$tmp/gi" && grep -q "blk.0.ffn_down.weight  *F16" "$tmp/gi"' \
+  "llmq group types: inspect names them; G128 halves to G64 for 64-wide rows, 172-wide rows stay F16"
 "$LLMQ" quantize $D/stories260K.bin "$tmp/s.gguf" --type Q2_K_S --tokenizer $D/tok512.bin 2>"$tmp/err"; rc=$?
 ok '[ $rc = 1 ] && grep -q "importance matrix" "$tmp/err"' "Q2_K_S refused without an importance matrix"
 
