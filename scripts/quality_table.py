@@ -54,7 +54,12 @@ GGML_ENTRIES = [
 ]
 
 
-def llmq_types(llmq):
+# llmq's own formats in the table by default (--llmq-formats all: every one)
+DEFAULT_LLMQ_FORMATS = ["I8_CH", "I8_G128S", "I4_G32S", "I4_G64S", "I4_G128S", "I4_G64A", "I4_G128A", "NF4",
+                        "I3_G64S", "I3_G128A", "I2_G64A", "F8_E4M3_CH", "F8_E4M3_G128"]
+
+
+def llmq_types(llmq, which):
     """llmq's own formats as `llmq quantize --help` lists them (none if it lists none)."""
     out = subprocess.run([llmq, "quantize", "--help"], capture_output=True, text=True).stdout
     names, on = [], False
@@ -65,6 +70,9 @@ def llmq_types(llmq):
             on = False
         if on:
             names += line.split()
+    if which != "all":
+        want = which.split(",") if which else DEFAULT_LLMQ_FORMATS
+        names = [n for n in want if n in names]
     return [(n, ["--type", n], None, False) for n in names]
 
 
@@ -160,6 +168,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--only", help="comma-separated entry names")
     ap.add_argument("--skip-llamacpp", action="store_true")
+    ap.add_argument("--llmq-formats", default="", help="comma-separated llmq formats, or 'all' (default: a subset)")
     ap.add_argument("--write-doc", action="store_true")
     a = ap.parse_args()
     L.llama_log_set(CL._quiet_log, ctypes.c_void_p(0))
@@ -170,7 +179,7 @@ def main():
     key = f"ctx{a.ctx}-chunks{a.chunks}"
     res.setdefault(key, {})
     R = res[key]
-    entries = GGML_ENTRIES + llmq_types(a.llmq)
+    entries = GGML_ENTRIES + llmq_types(a.llmq, a.llmq_formats)
     if a.only:
         want = set(a.only.split(","))
         entries = [e for e in entries if e[0] in want]
@@ -216,11 +225,11 @@ def main():
             json.dump(res, open(res_path, "w"), indent=1)
             print(name, "llama.cpp", k, flush=True)
     if a.write_doc:
-        write_doc(R, a)
+        write_doc(R, [e[0] for e in GGML_ENTRIES + llmq_types(a.llmq, a.llmq_formats)], a)
     return 0
 
 
-def write_doc(R, a):
+def write_doc(R, order, a):
     import llama_cpp
     base = next((r["llmq"]["base_ppl"] for r in R.values() if "llmq" in r), float("nan"))
     with open("docs/QUALITY.md", "w") as f:
@@ -238,7 +247,8 @@ def write_doc(R, a):
         f.write(f"Command: `scripts/quality_table.sh --chunks {a.chunks} --write-doc`.\n\n")
         f.write("| type | size MB | bpw | llmq PPL | llmq KLD | llmq top-1 | llama.cpp PPL | llama.cpp KLD | "
                 "llama.cpp top-1 | same bytes |\n|---|---|---|---|---|---|---|---|---|---|\n")
-        for name, r in R.items():
+        for name in order:
+            r = R.get(name, {})
             m = r.get("llmq")
             if not m:
                 continue
