@@ -26,6 +26,10 @@ ok 'grep -q "blk.2.attn_v.weight  *Q8_0" "$tmp/mi" && grep -q "blk.1.attn_v.weig
 ok 'grep -q "blk.2.attn_v.weight  *Q5_0" "$tmp/pi" && grep -q "token_embd.weight  *Q5_0" "$tmp/pi"' "--pure Q4_K_M: one type everywhere"
 ok 'grep -aq "llmq.quantize.options" "$tmp/p.gguf" && grep -aq -- "--type Q4_K_M --pure" "$tmp/p.gguf" && grep -aq "llmq.source.weights_fnv1a64" "$tmp/p.gguf"' \
   "metadata records the request and the source checksum"
+"$LLMQ" quantize $D/stories260K.bin "$tmp/p2.gguf" --type Q4_K_M --pure --method rtn --tokenizer $D/tok512.bin 2>/dev/null
+ok 'cmp -s "$tmp/p.gguf" "$tmp/p2.gguf"' "--method rtn is the default"
+"$LLMQ" quantize $D/stories260K.bin "$tmp/p3.gguf" --type Q4_0 --method nope --tokenizer $D/tok512.bin 2>"$tmp/err"; rc=$?
+ok '[ $rc = 2 ] && [ "$(wc -l <"$tmp/err")" = 1 ] && [ ! -e "$tmp/p3.gguf" ]' "unknown --method: usage error, no file"
 "$LLMQ" inspect "$tmp/I4_G128S.gguf" >"$tmp/gi"
 ok 'grep -q "blk.0.attn_q.weight  *I4_G64S" "$tmp/gi" && grep -q "blk.0.ffn_down.weight  *F16" "$tmp/gi"' \
   "llmq group types: inspect names them; G128 halves to G64 for 64-wide rows, 172-wide rows stay F16"

@@ -8,9 +8,10 @@
 #define MAX_RULES 64
 
 static const char help[] =
-    "usage: llmq quantize MODEL OUT.gguf --type TYPE [--pure] [--tensor-type REGEX=TYPE ...]\n"
-    "                     [-t THREADS] [--tokenizer FILE]\n"
-    "Round-to-nearest quantization with the reference quantizers (the same bytes\n"
+    "usage: llmq quantize MODEL OUT.gguf --type TYPE [--method rtn] [--pure]\n"
+    "                     [--tensor-type REGEX=TYPE ...] [-t THREADS] [--tokenizer FILE]\n"
+    "--method rtn (the only one so far; imatrix, gptq, awq and hqq come next):\n"
+    "round-to-nearest quantization with the reference quantizers (the same bytes\n"
     "llama-quantize writes without an importance matrix); norms stay F32.\n"
     "TYPE is one of llama-quantize's mixes, which choose each tensor's type as it\n"
     "does: Q2_K Q2_K_S Q3_K_S Q3_K_M Q3_K_L Q4_K_S Q4_K_M Q5_K_S Q5_K_M Q6_K Q4_0\n"
@@ -47,7 +48,8 @@ int cmd_quantize(int argc, char **argv) {
         const char *a = argv[i], *v;
         if (cli_is_help(a)) return fputs(help, stdout), CLI_OK;
         if (!strcmp(a, "--pure")) { pure = true; continue; }
-        bool known = !strcmp(a, "--type") || !strcmp(a, "-t") || !strcmp(a, "--tokenizer") || !strcmp(a, "--tensor-type");
+        bool known = !strcmp(a, "--type") || !strcmp(a, "-t") || !strcmp(a, "--tokenizer") ||
+                     !strcmp(a, "--tensor-type") || !strcmp(a, "--method");
         if (!known && a[0] == '-' && a[1]) return cli_error("quantize", CLI_USAGE, "unknown option '%s' (see llmq quantize --help)", a);
         if (!known) {
             if (!in) in = a;
@@ -57,7 +59,14 @@ int cmd_quantize(int argc, char **argv) {
         }
         if (!(v = cli_value("quantize", argc, argv, &i))) return CLI_USAGE;
         if (!strcmp(a, "--type")) type = v;
-        else if (!strcmp(a, "--tensor-type")) {
+        else if (!strcmp(a, "--method")) {
+            static const char *const later[] = {"imatrix", "gptq", "awq", "hqq"};
+            for (size_t k = 0; k < sizeof later / sizeof later[0]; k++)
+                if (!strcmp(v, later[k]))
+                    return cli_error("quantize", CLI_FAIL, "method '%s' is not implemented yet (only rtn)", v);
+            if (strcmp(v, "rtn") != 0)
+                return cli_error("quantize", CLI_USAGE, "unknown method '%s' (rtn, imatrix, gptq, awq, hqq)", v);
+        } else if (!strcmp(a, "--tensor-type")) {
             if (n_rules == MAX_RULES) return cli_error("quantize", CLI_USAGE, "at most %d --tensor-type rules", MAX_RULES);
             rules[n_rules++] = v;
         }
