@@ -72,9 +72,10 @@ llmq_status llmq_bench_format(const char *type_name, int rows, int cols, int n_t
     float *w = lq_alloc_aligned(n * sizeof(float)), *x = lq_alloc_aligned((size_t)cols * sizeof(float));
     float *y = lq_alloc_aligned((size_t)rows * sizeof(float));
     void *q = lq_alloc_aligned(rb * rows);
+    void *mm = lq_alloc_aligned(lq_qmatmul_scratch_bytes(cols, n_threads));
     llmq_status st = LLMQ_OK;
     lq_qweight W = {0};
-    if (!w || !x || !y || !q) {
+    if (!w || !x || !y || !q || !mm) {
         st = lq_fail(err, LLMQ_ERR_NOMEM, "out of memory for a %d x %d matrix", rows, cols);
         goto done;
     }
@@ -100,7 +101,7 @@ llmq_status llmq_bench_format(const char *type_name, int rows, int cols, int n_t
     }
     res->gemv_native = W.dot != NULL;
     /* check: w now holds the dequantized weights; compare with a double dot */
-    lq_qmatmul(y, x, &W, 1, n_threads);
+    lq_qmatmul(y, x, &W, 1, n_threads, mm);
     double worst = 0, scale = 0;
     for (int i = 0; i < rows; i++) {
         double ref = 0, mag = 0;
@@ -118,7 +119,7 @@ llmq_status llmq_bench_format(const char *type_name, int rows, int cols, int n_t
     }
     for (int r = 0; r <= reps; r++) {
         double t0 = lq_now();
-        lq_qmatmul(y, x, &W, 1, n_threads);
+        lq_qmatmul(y, x, &W, 1, n_threads, mm);
         if (r > 0) t[r - 1] = lq_now() - t0;
     }
     double tg = median(t, reps);
@@ -130,5 +131,6 @@ done:
     lq_free_aligned(x);
     lq_free_aligned(y);
     lq_free_aligned(q);
+    lq_free_aligned(mm);
     return st;
 }

@@ -53,13 +53,11 @@ static void quantize_act(uint32_t t, const float *x, void *xq, int n) {
  * kernels prepare the activation row once per call, so they get more */
 enum { CHUNK = 16, QCHUNK = 32 };
 
-static void qgemv(float *y, const float *x, const lq_qweight *W, int n_threads) {
+static void qgemv(float *y, const float *x, const lq_qweight *W, int n_threads, void *xq) {
     if (!W->dot) {
         lq_matmul_f32(y, x, W->data, 1, W->cols, W->rows, n_threads);
         return;
     }
-    void *xq = lq_alloc_aligned(W->act_bytes);
-    if (!xq) abort(); /* a few KiB; callers already hold far larger buffers */
     quantize_act(W->dot->act_type, x, xq, W->cols);
     int n_chunks = (W->rows + QCHUNK - 1) / QCHUNK;
     int nt = LQ_MIN(n_threads, n_chunks);
@@ -67,7 +65,6 @@ static void qgemv(float *y, const float *x, const lq_qweight *W, int n_threads) 
     #pragma omp parallel for num_threads(nt) schedule(static)
     for (int c = 0; c < n_chunks; c++)
         W->dot->rows(y, W->data, W->row_bytes, xq, W->cols, c * QCHUNK, LQ_MIN(c * QCHUNK + QCHUNK, W->rows));
-    lq_free_aligned(xq);
 }
 
 static int act_slot(uint32_t t) {
@@ -114,10 +111,18 @@ void lq_qgemv_team(float *const *ys, const lq_qweight *const *ws, int nw, const 
  * first. Beyond this, dequantized tiles through sgemm win. */
 enum { GEMV_ROWS_MAX = 4 };
 
-void lq_qmatmul(float *Y, const float *X, const lq_qweight *W, int n, int n_threads) {
+/* Rows of W per sgemm tile: about 1 MiB of floats, at least 32 rows. */
+static int tile_rows(int rows, int cols) { return LQ_MIN(rows, LQ_MAX(32, (1 << 16) / cols * 4)); }
+
+size_t lq_qmatmul_scratch_bytes(int max_cols, int n_threads) {
+    size_t tile_floats = LQ_MAX((size_t)32 * max_cols, (size_t)1 << 18); /* >= tile_rows() * cols for any rows */
+    return lq_qact_slot_bytes(max_cols) + (size_t)LQ_MAX(n_threads, 1) * tile_floats * sizeof(float);
+}
+
+void lq_qmatmul(float *Y, const float *X, const lq_qweight *W, int n, int n_threads, void *scratch) {
     if (n_threads <= 0) n_threads = lq_n_cpus();
     if (W->dot && n <= GEMV_ROWS_MAX) {
-        for (int t = 0; t < n; t++) qgemv(Y + (size_t)t * W->rows, X + (size_t)t * W->cols, W, n_threads);
+        for (int t = 0; t < n; t++) qgemv(Y + (size_t)t * W->rows, X + (size_t)t * W->cols, W, n_threads, scratch);
         return;
     }
     if (n == 1) {
@@ -126,16 +131,16 @@ void lq_qmatmul(float *Y, const float *X, const lq_qweight *W, int n, int n_thre
     }
     /* Row tiles of W shared out among our threads, each multiplied by a
      * single-threaded sgemm into columns [r0, r0+tr) of Y (quantized tiles
-     * dequantized first into the thread's buffer). OpenBLAS's own threads
-     * would spin-yield against ours on these 2-core machines. */
-    int cols = W->cols, tile = LQ_MIN(W->rows, LQ_MAX(32, (1 << 16) / cols * 4));
+     * dequantized first into the thread's part of the scratch). OpenBLAS's
+     * own threads would spin-yield against ours on these 2-core machines. */
+    int cols = W->cols, tile = tile_rows(W->rows, cols);
     int n_tiles = (W->rows + tile - 1) / tile, nt = LQ_MIN(n_threads, n_tiles);
     lq_to_float_fn to_float = W->dot ? lq_type_get(W->type)->to_float : NULL;
+    float *bufs = (float *)((char *)scratch + lq_qact_slot_bytes(cols));
     lq_blas_threads(1);
     #pragma omp parallel num_threads(nt)
     {
-        float *buf = to_float ? lq_alloc_aligned((size_t)tile * cols * sizeof(float)) : NULL;
-        if (to_float && !buf) abort(); /* a few hundred KiB */
+        float *buf = bufs + (size_t)omp_get_thread_num() * tile * cols;
         #pragma omp for schedule(static)
         for (int t = 0; t < n_tiles; t++) {
             int r0 = t * tile, tr = LQ_MIN(tile, W->rows - r0);
@@ -148,6 +153,5 @@ void lq_qmatmul(float *Y, const float *X, const lq_qweight *W, int n, int n_thre
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, tr, cols, 1.0f, X, cols, wt, cols, 0.0f, Y + r0,
                         W->rows);
         }
-        lq_free_aligned(buf);
     }
 }

@@ -39,8 +39,14 @@ static inline float *lq_qweight_f32(const lq_qweight *w) { return w->dot ? NULL 
 /* Row r as floats (embedding lookup). */
 void lq_qweight_row(const lq_qweight *w, int r, float *out);
 
-/* Y (n x rows) = X (n x cols) . W^T. n_threads <= 0: all cores. */
-void lq_qmatmul(float *Y, const float *X, const lq_qweight *W, int n, int n_threads);
+/* Bytes of the scratch lq_qmatmul needs for matrices of up to max_cols
+ * inputs with up to n_threads threads (the caller allocates it once, so a
+ * product never fails for lack of memory). */
+size_t lq_qmatmul_scratch_bytes(int max_cols, int n_threads);
+
+/* Y (n x rows) = X (n x cols) . W^T. n_threads <= 0: all cores (then the
+ * scratch must have been sized for lq_n_cpus()). */
+void lq_qmatmul(float *Y, const float *X, const lq_qweight *W, int n, int n_threads, void *scratch);
 
 /* One input row x quantized once for every activation type a set of
  * weights needs (generation: q/k/v share x, as do gate/up). */

@@ -76,11 +76,12 @@ static void attention(float *out, const float *q, const lq_llama_layer *L, const
 typedef struct acts {
     float *x, *xb, *q, *k, *v, *att, *g, *u, *S;
     lq_qact xq; /* one activation row quantized for the qdot kernels */
+    void *mm;   /* lq_qmatmul's scratch */
 } acts;
 
 static void acts_free(acts *a) {
     void *ps[] = {a->x, a->xb, a->q, a->k, a->v, a->att, a->g, a->u, a->S,
-                  a->xq.slot[0], a->xq.slot[1], a->xq.slot[2], a->xq.slot[3]};
+                  a->xq.slot[0], a->xq.slot[1], a->xq.slot[2], a->xq.slot[3], a->mm};
     for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++) lq_free_aligned(ps[i]);
 }
 
@@ -95,7 +96,8 @@ static llmq_status acts_alloc(acts *a, const lq_llama_hparams *hp, int T, int P,
     a->att = lq_alloc_aligned(T * C * 4);
     a->g = lq_alloc_aligned(T * F * 4);
     a->u = lq_alloc_aligned(T * F * 4);
-    bool xq_ok = true;
+    a->mm = lq_alloc_aligned(lq_qmatmul_scratch_bytes((int)LQ_MAX(C, F), nt));
+    bool xq_ok = a->mm != NULL;
     for (int i = 0; i < LQ_QACT_SLOTS; i++)
         xq_ok &= (a->xq.slot[i] = lq_alloc_aligned(lq_qact_slot_bytes((int)LQ_MAX(C, F)))) != NULL;
     /* (T, P) per thread for prompts, or (H, P) for one token */
@@ -113,21 +115,21 @@ static void block_forward(lq_llama *m, int l, acts *a, int T, int pos) {
     lq_llama_layer *L = &m->layers[l];
     int C = hp->n_embd, F = hp->n_ff, hd = C / hp->n_head, kvd = hd * hp->n_head_kv, nt = m->n_threads;
     lq_rmsnorm_forward(a->xb, a->x, L->attn_norm, T, C, hp->norm_eps, nt);
-    lq_qmatmul(a->q, a->xb, &L->wq, T, nt);
-    lq_qmatmul(a->k, a->xb, &L->wk, T, nt);
-    lq_qmatmul(a->v, a->xb, &L->wv, T, nt);
+    lq_qmatmul(a->q, a->xb, &L->wq, T, nt, a->mm);
+    lq_qmatmul(a->k, a->xb, &L->wk, T, nt, a->mm);
+    lq_qmatmul(a->v, a->xb, &L->wv, T, nt, a->mm);
     lq_rope_forward(a->q, T, hp->n_head, hd, pos, hp->rope_theta, nt);
     lq_rope_forward(a->k, T, hp->n_head_kv, hd, pos, hp->rope_theta, nt);
     memcpy(L->k_cache + (size_t)pos * kvd, a->k, (size_t)T * kvd * sizeof(float));
     memcpy(L->v_cache + (size_t)pos * kvd, a->v, (size_t)T * kvd * sizeof(float));
     attention(a->att, a->q, L, hp, T, pos, a->S, nt);
-    lq_qmatmul(a->xb, a->att, &L->wo, T, nt);
+    lq_qmatmul(a->xb, a->att, &L->wo, T, nt, a->mm);
     lq_add_forward(a->x, a->xb, (size_t)T * C);
     lq_rmsnorm_forward(a->xb, a->x, L->ffn_norm, T, C, hp->norm_eps, nt);
-    lq_qmatmul(a->g, a->xb, &L->w_gate, T, nt);
-    lq_qmatmul(a->u, a->xb, &L->w_up, T, nt);
+    lq_qmatmul(a->g, a->xb, &L->w_gate, T, nt, a->mm);
+    lq_qmatmul(a->u, a->xb, &L->w_up, T, nt, a->mm);
     lq_swiglu_forward(a->g, a->u, (size_t)T * F, nt);
-    lq_qmatmul(a->xb, a->g, &L->w_down, T, nt);
+    lq_qmatmul(a->xb, a->g, &L->w_down, T, nt, a->mm);
     lq_add_forward(a->x, a->xb, (size_t)T * C);
 }
 
@@ -210,7 +212,7 @@ llmq_status lq_llama_decode(lq_llama *m, const int32_t *tokens, int n, int pos, 
     if (logits) {
         const float *last = a.x + (size_t)(n - n_logits) * C;
         lq_rmsnorm_forward(a.xb, last, m->output_norm, n_logits, C, hp->norm_eps, m->n_threads);
-        lq_qmatmul(logits, a.xb, &m->output, n_logits, m->n_threads);
+        lq_qmatmul(logits, a.xb, &m->output, n_logits, m->n_threads, a.mm);
     }
     acts_free(&a);
     return LLMQ_OK;

@@ -31,11 +31,12 @@ static void check_type(uint32_t t) {
     CHECK(lq_rtn_quantize(w, ROWS, COLS, t, q, 1, &e) == LLMQ_OK);
     for (int r = 0; r < ROWS; r++) tr->to_float(q + r * rb, wd + r * COLS, COLS);
     lq_qweight W;
+    void *mm = malloc(lq_qmatmul_scratch_bytes(COLS, 2));
     CHECK(lq_qweight_init(&W, t, q, ROWS, COLS, true));
     CHECK(W.dot != NULL && lq_qweight_f32(&W) == NULL);
     for (int n = 1; n <= N; n += 3) { /* 1 and 4: GEMV per row; 7: tiles + sgemm */
         for (int i = 0; i < n * ROWS; i++) y[i] = NAN;
-        lq_qmatmul(y, x, &W, n, 2);
+        lq_qmatmul(y, x, &W, n, 2, mm);
         double worst = 0;
         for (int s = 0; s < n; s++)
             for (int r = 0; r < ROWS; r++) {
@@ -51,8 +52,8 @@ static void check_type(uint32_t t) {
         CHECK_MSG(worst < 0.01, "%s n=%d: relative error %g", tr->name, n, worst);
     }
     /* threads do not change the bits; the team GEMV gives the same as the plain one */
-    lq_qmatmul(y1, x, &W, 1, 1);
-    lq_qmatmul(y2, x, &W, 1, 2);
+    lq_qmatmul(y1, x, &W, 1, 1, mm);
+    lq_qmatmul(y2, x, &W, 1, 2, mm);
     CHECK_MSG(memcmp(y1, y2, sizeof y1) == 0, "%s: 1 and 2 threads differ", tr->name);
     /* the team GEMV over two matrices at once (the same one twice here) */
     lq_qact act = {0};
@@ -73,6 +74,7 @@ static void check_type(uint32_t t) {
     lq_qweight_row(&W, 5, row);
     CHECK(memcmp(row, wd + 5 * COLS, sizeof row) == 0);
     lq_qweight_free(&W);
+    free(mm);
     free(q);
 }
 
