@@ -80,6 +80,10 @@ typedef struct llmq_model_info {
     int n_tensors;
     uint64_t n_params;       /* total weights */
     uint64_t n_bytes;        /* bytes of tensor data as stored in the file */
+    /* how an llmq-written GGUF was made ("" when not recorded): */
+    const char *quant_method;   /* "rtn", "none" (llmq.quantize.method) */
+    const char *quant_options;  /* the request, e.g. "--type Q4_K_M --pure" */
+    const char *source_checksum; /* FNV-1a 64 of the source weights, hex */
 } llmq_model_info;
 
 void llmq_model_get_info(const llmq_model *m, llmq_model_info *info);

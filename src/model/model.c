@@ -63,6 +63,9 @@ void llmq_model_free(llmq_model *m) {
     lq_llama2c_free(m->l2c);
     lq_map_close(&m->map);
     free(m->name);
+    free(m->quant_method);
+    free(m->quant_options);
+    free(m->source_checksum);
     free(m);
 }
 
@@ -72,6 +75,9 @@ void llmq_model_get_info(const llmq_model *m, llmq_model_info *info) {
     info->arch_name = m->arch == LLMQ_ARCH_BERT ? "bert" : "llama";
     info->format = m->format;
     info->name = m->name ? m->name : "";
+    info->quant_method = m->quant_method ? m->quant_method : "";
+    info->quant_options = m->quant_options ? m->quant_options : "";
+    info->source_checksum = m->source_checksum ? m->source_checksum : "";
     if (m->bert) {
         const lq_bert_hparams *b = lq_bert_hparams_of(m->bert);
         info->n_vocab = b->n_vocab;

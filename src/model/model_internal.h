@@ -14,6 +14,7 @@ struct llmq_model {
     llmq_arch arch;
     const char *format;       /* "gguf", "safetensors", "llama2c" */
     char *name;
+    char *quant_method, *quant_options, *source_checksum; /* llmq provenance keys, or NULL */
     lq_mapfile map;           /* the model file (gguf, llama2c) */
     lq_gguf *gguf;
     lq_hf_dir *hf;

@@ -94,6 +94,10 @@ llmq_status lq_model_open_gguf(llmq_model *m, const char *path, lq_err *e) {
     LQ_CHECK(lq_gguf_get_str(g, "general.architecture", &arch), e, LLMQ_ERR_MISSING,
              "missing metadata key 'general.architecture'");
     if (lq_gguf_get_str(g, "general.name", &name)) m->name = lq_strndup(name.p, name.n);
+    lq_str v;
+    if (lq_gguf_get_str(g, "llmq.quantize.method", &v)) m->quant_method = lq_strndup(v.p, v.n);
+    if (lq_gguf_get_str(g, "llmq.quantize.options", &v)) m->quant_options = lq_strndup(v.p, v.n);
+    if (lq_gguf_get_str(g, "llmq.source.weights_fnv1a64", &v)) m->source_checksum = lq_strndup(v.p, v.n);
     char a[64];
     snprintf(a, sizeof a, "%.*s", (int)LQ_MIN(arch.n, 63), arch.p);
     if (strcmp(a, "bert") == 0) return gguf_bert(m, e);

@@ -6,8 +6,9 @@
 
 static const char help[] =
     "usage: llmq inspect MODEL [--tokenizer FILE]\n"
-    "Prints the architecture, hyper-parameters and every tensor (type, shape,\n"
-    "bytes), then the total size and bits per weight.\n";
+    "Prints the architecture, hyper-parameters, how llmq quantized the file (if\n"
+    "it did), every tensor (type, shape, bytes), then the total size and bits per\n"
+    "weight.\n";
 
 static void print_tensor(const llmq_tensor_info *t) {
     char shape[96] = "";
@@ -44,7 +45,11 @@ int cmd_inspect(int argc, char **argv) {
     printf("vocab %d, width %d, layers %d, heads %d (kv %d), ffn %d, context %d, norm eps %g",
            in.n_vocab, in.n_embd, in.n_layer, in.n_head, in.n_head_kv, in.n_ff, in.n_ctx_train, in.norm_eps);
     if (in.arch == LLMQ_ARCH_LLAMA) printf(", rope theta %g, output %s", in.rope_theta, in.tied_output ? "tied" : "separate");
-    printf("\ntensors (%d):\n", in.n_tensors);
+    printf("\n");
+    if (in.quant_method[0])
+        printf("quantized:    method %s%s%s, source weights checksum %s\n", in.quant_method,
+               in.quant_options[0] ? ", " : "", in.quant_options, in.source_checksum[0] ? in.source_checksum : "?");
+    printf("tensors (%d):\n", in.n_tensors);
     printf("  %-40s %-12s %-22s %12s\n", "name", "type", "shape", "bytes");
     for (int i = 0; i < in.n_tensors; i++) {
         llmq_tensor_info t;
