@@ -150,6 +150,7 @@ static void token_forward(lq_llama *m, acts *a, int pos) {
         const lq_qweight *gu[2] = {&L->w_gate, &L->w_up}, *down[1] = {&L->w_down};
         #pragma omp single
         {
+            if (l > 0) lq_add_forward(a->x, a->xb, (size_t)C); /* the previous layer's FFN residual */
             lq_rmsnorm_forward(a->xb, a->x, L->attn_norm, 1, C, hp->norm_eps, 1);
             lq_qact_prepare(&a->xq, a->xb, qkv, 3);
         }
@@ -183,9 +184,9 @@ static void token_forward(lq_llama *m, acts *a, int pos) {
             lq_qact_prepare(&a->xq, a->g, down, 1);
         }
         lq_qgemv_team((float *[]){a->xb}, down, 1, &a->xq);
-        #pragma omp single
-        lq_add_forward(a->x, a->xb, (size_t)C);
+        /* its residual add opens the next layer's first single step (one barrier less) */
     }
+    lq_add_forward(a->x, a->xb, (size_t)C);
 }
 
 llmq_status lq_llama_decode(lq_llama *m, const int32_t *tokens, int n, int pos, float *logits,
