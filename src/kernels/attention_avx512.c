@@ -7,26 +7,10 @@
  * 2 ulp of expf). The result stays within the tests' limit of a double
  * reference, not bit-equal to the scalar reference. */
 #include "kernels/attention.h"
+#include "kernels/vexp_avx512.h"
 
 #include <immintrin.h>
 #include <math.h>
-
-/* e^x for x <= 0 (scores minus their maximum); underflows to 0 */
-static inline __m512 exp_le0(__m512 x) {
-    x = _mm512_max_ps(x, _mm512_set1_ps(-104.0f));
-    const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-    __m512 p = _mm512_set1_ps(1.9875691500E-4f);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507E-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073E-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894E-2f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459E-1f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201E-1f));
-    p = _mm512_fmadd_ps(_mm512_mul_ps(p, r), r, _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
-    return _mm512_scalef_ps(p, n);
-}
 
 /* a[j] holds 16 partial sums of key j; returns the 16 totals, key j in lane j */
 static inline __m512 reduce16(__m512 a[16]) {
@@ -85,7 +69,7 @@ void lq_attn_row_f32_avx512(float *out, const float *q, const float *K, const fl
     __m512 vsum = _mm512_setzero_ps(), m = _mm512_set1_ps(mx);
     for (j = 0; j < P; j += 16) {
         __mmask16 live = P - j >= 16 ? 0xFFFF : (__mmask16)((1u << (P - j)) - 1);
-        __m512 e = exp_le0(_mm512_sub_ps(_mm512_maskz_loadu_ps(live, scores + j), m));
+        __m512 e = lq_exp_le0_avx512(_mm512_sub_ps(_mm512_maskz_loadu_ps(live, scores + j), m));
         e = _mm512_maskz_mov_ps(live, e);
         _mm512_mask_storeu_ps(scores + j, live, e);
         vsum = _mm512_add_ps(vsum, e);

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kernels/activations.h"
 #include "kernels/attention.h"
 
 /* Dispatching entry point. n_threads <= 0: all cores. */
@@ -30,6 +31,8 @@ typedef struct lq_kernels {
     const char *isa;
     lq_gemv_f32_fn gemv_f32;
     lq_attn_row_fn attn_row_f32; /* avx2 uses the reference */
+    lq_softmax_fn softmax;       /* avx2: reference */
+    lq_swiglu_fn swiglu;         /* avx2: reference */
 } lq_kernels;
 const lq_kernels *lq_kernels_get(void);
 

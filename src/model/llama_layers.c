@@ -2,6 +2,8 @@
  * shapes in a comment so a _backward twin can sit beside it later. */
 #include "model/llama_layers.h"
 
+#include "kernels/matmul.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -43,6 +45,8 @@ void lq_rope_forward(float *x, int T, int H, int hd, int pos0, float theta, int 
 
 // g (T*F) = silu(g) * u
 void lq_swiglu_forward(float *g, const float *u, size_t n, int nt) {
-    #pragma omp parallel for num_threads(nt) schedule(static) if (n > 4096)
-    for (size_t i = 0; i < n; i++) g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+    lq_swiglu_fn f = lq_kernels_get()->swiglu;
+    size_t chunk = 4096;
+    #pragma omp parallel for num_threads(nt) schedule(static) if (n > chunk)
+    for (size_t i = 0; i < n; i += chunk) f(g + i, u + i, n - i < chunk ? n - i : chunk);
 }
