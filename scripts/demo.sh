@@ -1,20 +1,28 @@
 #!/usr/bin/env bash
-# The main job on the default model: set everything up, build, then inspect
-# SmolLM2-135M, generate a few sentences and measure its perplexity on a slice
-# of WikiText-2.
+# The main job on the default model: set everything up, build, then quantize
+# SmolLM2-135M to llama.cpp's Q4_K_M mix and to llmq's 4-bit group format,
+# generate with the result, and measure what was lost (perplexity and KL
+# divergence against the source on a slice of WikiText-2) and gained (size,
+# speed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 make >/dev/null
 M=models/SmolLM2-135M-Instruct-Q4_1.gguf
-echo "== llmq inspect $M (first tensors) =="
-info=$(build/bin/llmq inspect "$M")
-printf '%s\n' "$info" | sed -n '1,12p'
-echo "  ..."
-printf '%s\n' "$info" | tail -n 1
-echo
-echo "== llmq run: greedy generation =="
-build/bin/llmq run "$M" -p "The history of the printing press" -n 64 --temp 0 -t 2
-echo
-echo "== llmq perplexity: WikiText-2 test, 8 chunks of 512 tokens =="
-build/bin/llmq perplexity "$M" -f ../shared/data/wikitext-2/test.txt --ctx 512 --chunks 8 -t 2
+TXT=../shared/data/wikitext-2/test.txt
+echo "== llmq inspect $M =="
+build/bin/llmq inspect "$M" | sed -n '1,4p;$p'
+for t in Q4_K_M I4_G64S; do
+  Q=models/SmolLM2-135M-Instruct-$t-llmq.gguf
+  echo
+  echo "== llmq quantize --type $t =="
+  build/bin/llmq quantize "$M" "$Q" --type "$t" -t 2
+  build/bin/llmq inspect "$Q" | sed -n '5p;$p'
+  echo "== llmq run (greedy) =="
+  build/bin/llmq run "$Q" -p "The history of the printing press" -n 48 --temp 0 -t 2
+  echo
+  echo "== llmq perplexity --kld-base (source), WikiText-2 test, 8 chunks of 512 tokens =="
+  build/bin/llmq perplexity "$Q" -f "$TXT" --ctx 512 --chunks 8 -t 2 --kld-base "$M"
+  echo "== llmq bench (prompt 128, generation 32 tokens) =="
+  build/bin/llmq bench --no-formats --model "$Q" -t 2 --pp 128 --tg 32
+done
