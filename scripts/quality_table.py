@@ -242,8 +242,19 @@ def write_doc(R, order, a):
                 "Because the source was itself 4-bit, re-quantizing to 4 bits and more flatters every method "
                 "alike: compare rows with each other and with llama.cpp, not with published tables.\n\n")
         f.write("llama.cpp columns: llama.cpp's own llama_model_quantize on the same F32 source, evaluated by "
-                f"llama.cpp (llama-cpp-python {llama_cpp.__version__}). *same bytes*: llama.cpp's file is "
-                "byte-identical to llmq's. bpw counts the 2-D weight tensors.\n\n")
+                f"llama.cpp (llama-cpp-python {llama_cpp.__version__}). *same bytes*: llama.cpp's file holds the "
+                "same tensors, byte for byte, as llmq's. So where both columns describe one file, the difference "
+                "is the engine: llama.cpp quantizes activations to 8 bits inside its dot products, llmq's prompt "
+                "path keeps them in F32, hence llmq's slightly lower KLD on identical weights.\n\n"
+                "bpw counts every 2-D tensor, the 49152 x 576 token embedding (tied to the output) included. "
+                "SmolLM2's 576-wide rows are not a multiple of 256, so the K-quant mixes store most matrices in "
+                "the fallback types (Q4_K -> Q5_0, Q5_K -> Q5_1, Q6_K -> Q8_0, Q2_K/Q3_K -> Q4_0) exactly as "
+                "llama-quantize does; only the 1536-wide ffn_down rows take K-quants. That is why Q5_K_M is worse "
+                "than Q4_K_M here, and why the pure K rows differ little from the legacy types. Rows that re-"
+                "quantize the Q4_1 source to Q4_1 reproduce it exactly (KLD 0).\n\n"
+                "llmq's own formats (ids 64-92, docs/FORMATS.md) run in llmq only. The symmetric ones map the "
+                "group's largest magnitude to the most negative code, as Q4_0 does; on this asymmetric 4-bit source "
+                "the asymmetric variants fit better.\n\n")
         f.write(f"Command: `scripts/quality_table.sh --chunks {a.chunks} --write-doc`.\n\n")
         f.write("| type | size MB | bpw | llmq PPL | llmq KLD | llmq top-1 | llama.cpp PPL | llama.cpp KLD | "
                 "llama.cpp top-1 | same bytes |\n|---|---|---|---|---|---|---|---|---|---|\n")
