@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job on the default model: set everything up, build, then quantize
-# SmolLM2-135M to llama.cpp's Q4_K_M mix and to llmq's 4-bit group format,
-# generate with the result, and measure what was lost (perplexity and KL
+# SmolLM2-135M to llama.cpp's Q4_K_M mix and to llmq's asymmetric INT4
+# (group 64) with the embedding kept in per-channel INT8 (mixed precision by a
+# --tensor-type rule), generate with each result, and measure what was lost (perplexity and KL
 # divergence against the source on a slice of WikiText-2) and gained (size,
 # speed).
 set -euo pipefail
@@ -12,11 +13,13 @@ M=models/SmolLM2-135M-Instruct-Q4_1.gguf
 TXT=../shared/data/wikitext-2/test.txt
 echo "== llmq inspect $M =="
 build/bin/llmq inspect "$M" | sed -n '1,4p;$p'
-for t in Q4_K_M I4_G64S; do
+for spec in "Q4_K_M" "I4_G64A --tensor-type token_embd=I8_CH"; do
+  t=${spec%% *}
   Q=models/SmolLM2-135M-Instruct-$t-llmq.gguf
   echo
-  echo "== llmq quantize --type $t =="
-  build/bin/llmq quantize "$M" "$Q" --type "$t" -t 2
+  echo "== llmq quantize --type $spec =="
+  # shellcheck disable=SC2086 # the spec holds several arguments
+  build/bin/llmq quantize "$M" "$Q" --type $spec -t 2
   build/bin/llmq inspect "$Q" | sed -n '5p;$p'
   echo "== llmq run (greedy) =="
   build/bin/llmq run "$Q" -p "The history of the printing press" -n 48 --temp 0 -t 2

@@ -16,6 +16,7 @@ Run through scripts/quality_table.sh (sets up .peers).
 import argparse
 import ctypes
 import json
+import re
 import os
 import subprocess
 import sys
@@ -145,15 +146,15 @@ def same_tensors(a, b):
     return ta == tb
 
 
-def gguf_bpw(path):
-    """bits per weight of the 2-D tensors (what `llmq inspect` reports)."""
-    import gguf
-    r = gguf.GGUFReader(path)
+def gguf_bpw(path, llmq="build/bin/llmq"):
+    """bits per weight of the 2-D tensors, from `llmq inspect` (which also reads llmq's own types)."""
+    out = subprocess.run([llmq, "inspect", path], check=True, capture_output=True, text=True).stdout
     nb = ne = 0
-    for t in r.tensors:
-        if len(t.shape) >= 2 and int(np.prod(t.shape)) > 1:
-            nb += int(t.n_bytes)
-            ne += int(np.prod(t.shape))
+    for line in out.splitlines():
+        m = re.match(r"^  \S+\s+\S+\s+(\d+) x (\d+)\s+(\d+)$", line)
+        if m:
+            ne += int(m.group(1)) * int(m.group(2))
+            nb += int(m.group(3))
     return 8.0 * nb / ne
 
 
@@ -202,7 +203,7 @@ def main():
             j = json.loads(p.stdout)
             row["llmq"] = {"ppl": j["ppl"], "ppl_err": j["ppl_err"], "kld": j["kld"],
                            "kld_err": j["kld_err"], "top1": j["top1"], "base_ppl": j["base_ppl"],
-                           "size": os.path.getsize(out), "bpw": gguf_bpw(out), "quantize_s": tq}
+                           "size": os.path.getsize(out), "bpw": gguf_bpw(out, a.llmq), "quantize_s": tq}
             json.dump(res, open(res_path, "w"), indent=1)
             print(name, "llmq", row["llmq"], flush=True)
         if ftype is not None and not a.skip_llamacpp and "llamacpp" not in row:
@@ -219,7 +220,7 @@ def main():
                 lc.close()
                 base_rows = llama_base(a.f32, toks, a.ctx, a.chunks, a.threads)
             k = llama_kld(ref, base_rows, toks, a.ctx, a.chunks, a.threads)
-            k.update(size=os.path.getsize(ref), bpw=gguf_bpw(ref), quantize_s=tq,
+            k.update(size=os.path.getsize(ref), bpw=gguf_bpw(ref, a.llmq), quantize_s=tq,
                      same_bytes_as_llmq=same_tensors(ref, out))
             row["llamacpp"] = k
             json.dump(res, open(res_path, "w"), indent=1)
