@@ -10,8 +10,8 @@
 static const char help[] =
     "usage: llmq quantize MODEL OUT.gguf --type TYPE [--method rtn] [--pure]\n"
     "                     [--tensor-type REGEX=TYPE ...] [-t THREADS] [--tokenizer FILE]\n"
-    "--method rtn (the only one so far; imatrix, gptq, awq and hqq come next):\n"
-    "round-to-nearest quantization with the reference quantizers (the same bytes\n"
+    "--method rtn (the default and, for now, the only method): round-to-nearest\n"
+    "quantization with the reference quantizers (the same bytes\n"
     "llama-quantize writes without an importance matrix); norms stay F32.\n"
     "TYPE is one of llama-quantize's mixes, which choose each tensor's type as it\n"
     "does: Q2_K Q2_K_S Q3_K_S Q3_K_M Q3_K_L Q4_K_S Q4_K_M Q5_K_S Q5_K_M Q6_K Q4_0\n"
@@ -60,12 +60,7 @@ int cmd_quantize(int argc, char **argv) {
         if (!(v = cli_value("quantize", argc, argv, &i))) return CLI_USAGE;
         if (!strcmp(a, "--type")) type = v;
         else if (!strcmp(a, "--method")) {
-            static const char *const later[] = {"imatrix", "gptq", "awq", "hqq"};
-            for (size_t k = 0; k < sizeof later / sizeof later[0]; k++)
-                if (!strcmp(v, later[k]))
-                    return cli_error("quantize", CLI_FAIL, "method '%s' is not implemented yet (only rtn)", v);
-            if (strcmp(v, "rtn") != 0)
-                return cli_error("quantize", CLI_USAGE, "unknown method '%s' (rtn, imatrix, gptq, awq, hqq)", v);
+            if (strcmp(v, "rtn") != 0) return cli_error("quantize", CLI_USAGE, "unknown method '%s' (methods: rtn)", v);
         } else if (!strcmp(a, "--tensor-type")) {
             if (n_rules == MAX_RULES) return cli_error("quantize", CLI_USAGE, "at most %d --tensor-type rules", MAX_RULES);
             rules[n_rules++] = v;
