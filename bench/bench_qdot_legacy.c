@@ -7,7 +7,6 @@
 #include "kernels/qdot.h"
 #include "quant/blocks.h"
 #include "quant/quantize.h"
-#include "quant/quantize_mxfp4.h"
 #include "quant/types.h"
 
 #include "bench_util.h"

@@ -85,6 +85,7 @@ typedef struct chunk_ctx {
     float *logits, *base_logits; /* (n_ctx - n_ctx/2, n_vocab) each */
     int32_t *buf;                /* (n_ctx) */
     FILE *base_in, *base_out;    /* base logits file being read / written */
+    char base_tmp[4096];         /* where base_out goes until it is complete */
     bool base_logits_used;       /* KLD figures are meaningful */
 } chunk_ctx;
 
@@ -139,8 +140,9 @@ static llmq_status open_base_file(chunk_ctx *x, const char *path, int n_chunks, 
     if (!path) return LLMQ_OK;
     base_header want = make_header(x, n_chunks, toks), got;
     if (x->base) {
-        char tmp[4096];
-        LQ_CHECK(snprintf(tmp, sizeof tmp, "%s.tmp", path) < (int)sizeof tmp, e, LLMQ_ERR_ARG, "path too long");
+        char *tmp = x->base_tmp;
+        LQ_CHECK(snprintf(tmp, sizeof x->base_tmp, "%s.tmp", path) < (int)sizeof x->base_tmp, e, LLMQ_ERR_ARG,
+                 "path too long");
         x->base_out = fopen(tmp, "wb");
         LQ_CHECK(x->base_out, e, LLMQ_ERR_IO, "cannot create %s", tmp);
         LQ_CHECK(fwrite(&want, sizeof want, 1, x->base_out) == 1, e, LLMQ_ERR_IO, "cannot write %s", tmp);
@@ -161,11 +163,9 @@ static llmq_status open_base_file(chunk_ctx *x, const char *path, int n_chunks, 
 static llmq_status close_base_file(chunk_ctx *x, const char *path, llmq_status st, lq_err *e) {
     if (x->base_in) fclose(x->base_in);
     if (!x->base_out) return st;
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
     bool ok = fclose(x->base_out) == 0 && st == LLMQ_OK;
-    if (ok && rename(tmp, path) == 0) return st;
-    unlink(tmp);
+    if (ok && rename(x->base_tmp, path) == 0) return st;
+    unlink(x->base_tmp);
     return st != LLMQ_OK ? st : lq_fail(e, LLMQ_ERR_IO, "cannot write the base logits file %s", path);
 }
 
@@ -226,7 +226,7 @@ llmq_status llmq_perplexity(llmq_model *m, const char *text, size_t len, const l
         return lq_fail(err, LLMQ_ERR_ARG, "text has %zu tokens: need at least 2 x %d (the context)", n_tok, n_ctx);
     }
     chunk_ctx x = {m, pp.kld_base, n_ctx, pp.n_batch > 0 ? LQ_MIN(pp.n_batch, n_ctx) : n_ctx, llmq_n_vocab(m),
-                   n_empty == 1 && llmq_token_bos(m) >= 0, NULL, NULL, NULL, NULL, NULL, false};
+                   n_empty == 1 && llmq_token_bos(m) >= 0, NULL, NULL, NULL, NULL, NULL, "", false};
     llmq_status st = open_base_file(&x, pp.kld_base_logits, n_chunks, toks, err);
     acc a = {0};
     if (st == LLMQ_OK) st = run_chunks(&x, toks, n_chunks, &pp, &a, err);

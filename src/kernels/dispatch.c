@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const lq_kernels k_ref = {"ref", lq_gemv_f32_ref, lq_attn_row_f32_ref, lq_softmax_ref, lq_swiglu_ref};
-static const lq_kernels k_avx2 = {"avx2", lq_gemv_f32_avx2, lq_attn_row_f32_ref, lq_softmax_ref, lq_swiglu_ref};
-static const lq_kernels k_avx512 = {"avx512", lq_gemv_f32_avx512, lq_attn_row_f32_avx512, lq_softmax_avx512,
+static const lq_kernels k_ref = {"ref", 0, lq_gemv_f32_ref, lq_attn_row_f32_ref, lq_softmax_ref, lq_swiglu_ref};
+static const lq_kernels k_avx2 = {"avx2", 1, lq_gemv_f32_avx2, lq_attn_row_f32_ref, lq_softmax_ref, lq_swiglu_ref};
+static const lq_kernels k_avx512 = {"avx512", 2, lq_gemv_f32_avx512, lq_attn_row_f32_avx512, lq_softmax_avx512,
                                     lq_swiglu_avx512};
 
 static const lq_kernels *choose(void) {

@@ -29,6 +29,7 @@ void lq_gemv_f32_avx512(float *y, const float *x, const float *W, int in, int r0
 /* Function table chosen once from CPUID (or LLMQ_ISA=ref|avx2|avx512). */
 typedef struct lq_kernels {
     const char *isa;
+    int level;                   /* 0 ref, 1 avx2, 2 avx512: the qdot families' ISA index */
     lq_gemv_f32_fn gemv_f32;
     lq_attn_row_fn attn_row_f32; /* avx2 uses the reference */
     lq_softmax_fn softmax;       /* avx2: reference */

@@ -53,20 +53,6 @@ static void quantize_act(uint32_t t, const float *x, void *xq, int n) {
  * kernels prepare the activation row once per call, so they get more */
 enum { CHUNK = 16, QCHUNK = 32 };
 
-static void qgemv(float *y, const float *x, const lq_qweight *W, int n_threads, void *xq) {
-    if (!W->dot) {
-        lq_matmul_f32(y, x, W->data, 1, W->cols, W->rows, n_threads);
-        return;
-    }
-    quantize_act(W->dot->act_type, x, xq, W->cols);
-    int n_chunks = (W->rows + QCHUNK - 1) / QCHUNK;
-    int nt = LQ_MIN(n_threads, n_chunks);
-    if ((size_t)W->rows * W->row_bytes < 32768) nt = 1;
-    #pragma omp parallel for num_threads(nt) schedule(static)
-    for (int c = 0; c < n_chunks; c++)
-        W->dot->rows(y, W->data, W->row_bytes, xq, W->cols, c * QCHUNK, LQ_MIN(c * QCHUNK + QCHUNK, W->rows));
-}
-
 static int act_slot(uint32_t t) {
     switch (t) {
     case LQ_TYPE_Q8_0: return 1;
@@ -104,6 +90,20 @@ void lq_qgemv_team(float *const *ys, const lq_qweight *const *ws, int nw, const 
         int ch = W->dot ? QCHUNK : CHUNK, r0 = (c - first[i]) * ch, r1 = LQ_MIN(r0 + ch, W->rows);
         if (W->dot) W->dot->rows(ys[i], W->data, W->row_bytes, a->slot[act_slot(W->dot->act_type)], W->cols, r0, r1);
         else gemv(ys[i], a->x, W->data, W->cols, r0, r1);
+    }
+}
+
+/* One row outside any parallel region: a team of its own runs the same
+ * prepare-then-share steps as generation (scratch holds the activation row). */
+static void qgemv(float *y, const float *x, const lq_qweight *W, int n_threads, void *scratch) {
+    int ch = W->dot ? QCHUNK : CHUNK, n_chunks = (W->rows + ch - 1) / ch;
+    int nt = (size_t)W->rows * W->row_bytes < 32768 ? 1 : LQ_MIN(n_threads, n_chunks);
+    lq_qact a = {x, {scratch, scratch, scratch, scratch}}; /* one matrix: one slot in use */
+    #pragma omp parallel num_threads(nt)
+    {
+        #pragma omp single
+        lq_qact_prepare(&a, x, &W, 1);
+        lq_qgemv_team(&y, &W, 1, &a);
     }
 }
 

@@ -19,6 +19,8 @@ void lq_quant_iq4_nl_ref(const float *x, void *y, int64_t n);
 /* IQ4_NL as llama-quantize writes it (quantize_iq4_nl: a 15-step scale
  * search per block), which differs from ggml's _ref entry point. */
 void lq_quant_iq4_nl(const float *x, void *y, int64_t n);
+/* n floats (a multiple of 32) into n/32 block_mxfp4, as quantize_row_mxfp4_ref */
+void lq_quant_mxfp4_ref(const float *x, void *y, int64_t n);
 
 void lq_quant_q2_k_ref(const float *x, void *y, int64_t n);
 void lq_quant_q3_k_ref(const float *x, void *y, int64_t n);

@@ -3,7 +3,7 @@
  * the largest E2M1 magnitude 6 covers absmax; each value takes the first
  * index of kvalues_mxfp4 (doubled E2M1) whose value times the halved scale
  * is nearest (strictly smaller error wins, so ties keep the lower index). */
-#include "quant/quantize_mxfp4.h"
+#include "quant/quantize.h"
 
 #include "quant/blocks.h"
 

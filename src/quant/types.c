@@ -6,7 +6,6 @@
 #include "quant/dequant.h"
 #include "quant/quantize.h"
 #include "quant/types_llmq.h"
-#include "quant/quantize_mxfp4.h"
 
 #include <math.h>
 #include <string.h>

@@ -7,7 +7,6 @@
 #include "quant/blocks.h"
 #include "quant/dequant.h"
 #include "quant/quantize.h"
-#include "quant/quantize_mxfp4.h"
 #include "quant/types.h"
 #include "test.h"
 
