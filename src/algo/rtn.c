@@ -21,8 +21,7 @@ static void to_bf16(const float *x, void *y, int64_t n) {
     for (int64_t i = 0; i < n; i++) h[i] = lq_fp32_to_bf16(x[i]);
 }
 
-/* Row converter of a type, or NULL. */
-static lq_from_float_ref_fn converter(uint32_t type) {
+lq_from_float_ref_fn lq_rtn_row_fn(uint32_t type) {
     if (type == LQ_TYPE_F32) return to_f32;
     if (type == LQ_TYPE_F16) return to_f16;
     if (type == LQ_TYPE_BF16) return to_bf16;
@@ -35,7 +34,7 @@ static lq_from_float_ref_fn converter(uint32_t type) {
 bool lq_rtn_type_from_name(const char *name, uint32_t *type) {
     for (uint32_t t = 0; t < LQ_TYPE_LLMQ_END; t++) {
         const lq_type_traits *tr = lq_type_get(t); /* GGML's ids, then llmq's from 64 */
-        if (!tr || tr->deprecated || !converter(t) || strlen(tr->name) != strlen(name)) continue;
+        if (!tr || tr->deprecated || !lq_rtn_row_fn(t) || strlen(tr->name) != strlen(name)) continue;
         bool same = true;
         for (size_t i = 0; name[i] && same; i++) same = toupper((unsigned char)name[i]) == toupper((unsigned char)tr->name[i]);
         if (same && t != LQ_TYPE_Q8_1 && t != LQ_TYPE_Q8_K) { /* those two only ever hold activations */
@@ -69,7 +68,7 @@ uint32_t lq_rtn_type_for_row(uint32_t want, int64_t ne0) {
 
 llmq_status lq_rtn_quantize(const float *x, int64_t rows, int64_t cols, uint32_t type, void *out, int n_threads,
                             lq_err *e) {
-    lq_from_float_ref_fn fn = converter(type);
+    lq_from_float_ref_fn fn = lq_rtn_row_fn(type);
     size_t row_bytes = lq_row_size(type, cols);
     LQ_CHECK(fn, e, LLMQ_ERR_UNSUPPORTED, "cannot quantize to %s", lq_type_name(type));
     LQ_CHECK(row_bytes, e, LLMQ_ERR_SHAPE, "rows of %lld values do not fit %s blocks", (long long)cols,

@@ -4,6 +4,7 @@
 #define LQ_ALGO_RTN_H
 
 #include "core/lq.h"
+#include "quant/types.h"
 
 /* Type id for a GGML type name ("Q4_K", "q8_0", "F16"); false if unknown or
  * if llmq cannot quantize to it. */
@@ -15,6 +16,10 @@ bool lq_rtn_type_from_name(const char *name, uint32_t *type);
  * Q6_K -> Q8_0), llmq's group types take the next smaller group (G128 -> G64
  * -> G32); rows that fit no block of the result are kept in F16. */
 uint32_t lq_rtn_type_for_row(uint32_t want, int64_t ne0);
+
+/* The row quantizer rtn uses for type (the reference one; IQ4_NL's with its
+ * scale search, as llama-quantize), or NULL when llmq cannot write type. */
+lq_from_float_ref_fn lq_rtn_row_fn(uint32_t type);
 
 /* x (rows, cols) F32 -> rows of type into out (rows * lq_row_size(type, cols)
  * bytes). Rows are independent, so the bytes do not depend on n_threads. */
