@@ -213,11 +213,33 @@ typedef struct llmq_quantize_params {
     int n_tensor_types;
     void (*progress)(void *user, int done, int total, const char *tensor);
     void *user;
+    /* "rtn" (default; importance-weighted when an imatrix is given), "imatrix"
+     * (rtn that requires one), "gptq", "awq" (both calibrate on calib_text;
+     * without it they become "hqq"), "hqq" (calibration-free) */
+    const char *method;
+    const char *imatrix_path;  /* llama.cpp's imatrix file (.dat or .gguf), or NULL */
+    const char *calib_text;    /* calibration text (not the evaluation text), or NULL */
+    size_t calib_len;
+    int calib_tokens;          /* tokens of calib_text used (65536 = 128 x 512) */
+    int calib_ctx;             /* tokens per calibration sequence (512) */
+    /* block i's statistics from the float model's hidden states instead of
+     * the calibration batch run through the quantized blocks before it */
+    bool calib_float_inputs;
+    float gptq_damp;           /* fraction of the mean Hessian diagonal added (0.01) */
+    bool gptq_act_order;       /* GPTQ visits columns by descending Hessian diagonal */
+    /* per written matrix: its relative error sum w_c (W-Q)^2 / sum w_c W^2,
+     * weighted by the importance where known, -1 when not computed */
+    void (*tensor_done)(void *user, const char *tensor, const char *type, double rel_err);
+    /* filled on return: the method that ran, and matrices it could not
+     * write (rounded to nearest instead, e.g. HQQ on a symmetric type) */
+    const char *method_used;
+    int n_fallback;
 } llmq_quantize_params;
 
 llmq_quantize_params llmq_quantize_default_params(void);
-llmq_status llmq_model_quantize(const llmq_model *m, const char *path, const llmq_quantize_params *p,
-                                llmq_error *err);
+/* The model is borrowed while a calibrated method runs it block by block and
+ * is left as it was. p->method_used and p->n_fallback are written. */
+llmq_status llmq_model_quantize(llmq_model *m, const char *path, llmq_quantize_params *p, llmq_error *err);
 
 /* --------------------------------------------------------------- bench */
 

@@ -96,32 +96,49 @@ static uint64_t fnv1a(uint64_t h, const void *p, size_t n) {
     return h;
 }
 
-llmq_status lq_save_matrix(lq_gguf_writer *w, const char *name, const float *data, int64_t ne0, int64_t ne1,
-                           save_opts *o) {
-    int64_t ne[2] = {ne0, ne1};
+uint32_t lq_save_pick_type(save_opts *o, const char *name, int64_t ne0, int64_t ne1) {
+    if (ne1 <= 1 || o->keep_f32) return LQ_TYPE_F32;
     /* a matching --tensor-type rule wins and, as in llama-quantize, the mix
      * then does not see the tensor (its layer counters do not advance) */
     uint32_t want = lq_type_rules_pick(o->rules, name, UINT32_MAX);
-    if (want == UINT32_MAX) want = o->preset && ne1 > 1 ? lq_preset_pick(o->preset, name, ne0) : o->type;
-    uint32_t type = ne1 > 1 && !o->keep_f32 ? lq_rtn_type_for_row(want, ne0) : LQ_TYPE_F32;
+    if (want == UINT32_MAX) want = o->preset ? lq_preset_pick(o->preset, name, ne0) : o->type;
+    return lq_rtn_type_for_row(want, ne0);
+}
+
+llmq_status lq_save_add(lq_gguf_writer *w, const char *name, uint32_t type, const void *bytes, int64_t ne0,
+                        int64_t ne1, const double *err, save_opts *o) {
+    int64_t ne[2] = {ne0, ne1};
+    size_t size = lq_row_size(type, ne0) * (size_t)ne1;
+    llmq_status st = lq_gguf_add_tensor(w, name, type, ne1 > 1 ? 2 : 1, ne, bytes, size);
+    if (st != LLMQ_OK) return lq_fail(o->e, st, "cannot add tensor %s", name);
+    if (ne1 > 1 && o->tensor_done) o->tensor_done(o->user, name, lq_type_name(type), err ? *err : -1);
+    if (o->progress) o->progress(o->user, ++o->done, o->total, name);
+    return LLMQ_OK;
+}
+
+llmq_status lq_save_matrix(lq_gguf_writer *w, const char *name, const float *data, int64_t ne0, int64_t ne1,
+                           save_opts *o) {
+    uint32_t type = lq_save_pick_type(o, name, ne0, ne1);
     size_t bytes = lq_row_size(type, ne0) * (size_t)ne1;
     o->fnv = fnv1a(o->fnv, data, (size_t)(ne0 * ne1) * sizeof(float));
     LQ_CHECK(bytes, o->e, LLMQ_ERR_SHAPE, "%s: rows of %lld values do not fit %s blocks", name, (long long)ne0,
              lq_type_name(type));
-    void *q = type == LQ_TYPE_F32 ? NULL : malloc(bytes);
-    LQ_CHECK(type == LQ_TYPE_F32 || q, o->e, LLMQ_ERR_NOMEM, "out of memory quantizing %s", name);
-    llmq_status st = q ? lq_rtn_quantize(data, ne1, ne0, type, q, o->n_threads, o->e) : LLMQ_OK;
-    if (st == LLMQ_OK) {
-        st = lq_gguf_add_tensor(w, name, type, ne1 > 1 ? 2 : 1, ne, q ? q : (const void *)data, bytes);
-        if (st != LLMQ_OK) lq_fail(o->e, st, "cannot add tensor %s", name);
-    }
+    if (type == LQ_TYPE_F32) return lq_save_add(w, name, type, data, ne0, ne1, NULL, o);
+    void *q = malloc(bytes);
+    LQ_CHECK(q, o->e, LLMQ_ERR_NOMEM, "out of memory quantizing %s", name);
+    const float *imp = o->imp ? o->imp(o->imp_user, name, ne0) : NULL;
+    lq_wstats ws = {imp, NULL};
+    bool fell_back = false;
+    llmq_status st = lq_wmethod_quantize(o->qmethod, NULL, data, ne1, ne0, type, &ws, q, o->n_threads, &fell_back, o->e);
+    o->n_fallback += fell_back;
+    double err = lq_wmethod_rel_error(data, ne1, ne0, type, q, imp);
+    if (st == LLMQ_OK) st = lq_save_add(w, name, type, q, ne0, ne1, &err, o);
     free(q);
-    if (st == LLMQ_OK && o->progress) o->progress(o->user, ++o->done, o->total, name);
     return st;
 }
 
 /* A weight matrix as floats: quantized sources are dequantized first. */
-static llmq_status add_weight(lq_gguf_writer *w, const char *name, const lq_qweight *q, save_opts *o) {
+llmq_status lq_save_qweight(lq_gguf_writer *w, const char *name, const lq_qweight *q, save_opts *o) {
     float *f = lq_qweight_f32(q);
     if (f) return lq_save_matrix(w, name, f, q->cols, q->rows, o);
     f = lq_alloc_aligned((size_t)q->rows * q->cols * sizeof(float));
@@ -136,14 +153,14 @@ static llmq_status add_weights(lq_gguf_writer *w, const lq_llama *L, save_opts *
     const lq_llama_hparams *hp = &L->hp;
     int C = hp->n_embd;
     o->total = 2 + !L->tied + 9 * hp->n_layer;
-    LQ_TRY(add_weight(w, "token_embd.weight", &L->tok_embd, o));
+    LQ_TRY(lq_save_qweight(w, "token_embd.weight", &L->tok_embd, o));
     LQ_TRY(lq_save_matrix(w, "output_norm.weight", L->output_norm, C, 1, o));
-    if (!L->tied) LQ_TRY(add_weight(w, "output.weight", &L->output, o));
+    if (!L->tied) LQ_TRY(lq_save_qweight(w, "output.weight", &L->output, o));
     for (int l = 0; l < hp->n_layer; l++) {
         const lq_llama_layer *y = &L->layers[l];
         char n[64];
 #define NAME(what) snprintf(n, sizeof n, "blk.%d." what ".weight", l)
-#define ADD(what, q) NAME(what); LQ_TRY(add_weight(w, n, &q, o))
+#define ADD(what, q) NAME(what); LQ_TRY(lq_save_qweight(w, n, &q, o))
         NAME("attn_norm");
         LQ_TRY(lq_save_matrix(w, n, y->attn_norm, C, 1, o));
         ADD("attn_q", y->wq);
@@ -165,13 +182,13 @@ static llmq_status add_weights(lq_gguf_writer *w, const lq_llama *L, save_opts *
 llmq_status lq_save_provenance(lq_gguf_writer *w, const save_opts *o) {
     char hex[17];
     snprintf(hex, sizeof hex, "%016llx", (unsigned long long)o->fnv);
-    LQ_TRY(lq_gguf_add_str(w, "llmq.quantize.method", o->type == LQ_TYPE_F32 ? "none" : "rtn"));
+    LQ_TRY(lq_gguf_add_str(w, "llmq.quantize.method", o->type == LQ_TYPE_F32 ? "none" : o->method ? o->method : "rtn"));
     if (o->options) LQ_TRY(lq_gguf_add_str(w, "llmq.quantize.options", o->options));
     LQ_TRY(lq_gguf_add_str(w, "llmq.quantize.type", lq_type_name(o->type)));
     return lq_gguf_add_str(w, "llmq.source.weights_fnv1a64", hex);
 }
 
-static llmq_status save(const llmq_model *m, const char *path, save_opts *o) {
+llmq_status lq_save_model(llmq_model *m, const char *path, save_opts *o) {
     lq_err *err = o->e;
     if (m->bert) return lq_save_bert(m, path, o);
     LQ_CHECK(m->llama, err, LLMQ_ERR_UNSUPPORTED, "only llama and bert models can be written to GGUF");
@@ -180,7 +197,7 @@ static llmq_status save(const llmq_model *m, const char *path, save_opts *o) {
     llmq_status st = add_hparams(w, m, o->file_type);
     if (st != LLMQ_OK) lq_fail(err, st, "cannot write metadata");
     if (st == LLMQ_OK) st = add_tokenizer(w, m, err);
-    if (st == LLMQ_OK) st = add_weights(w, m->llama, o);
+    if (st == LLMQ_OK) st = o->add_weights ? o->add_weights(w, m, o->add_weights_ctx, o) : add_weights(w, m->llama, o);
     if (st == LLMQ_OK && (st = lq_save_provenance(w, o)) != LLMQ_OK) lq_fail(err, st, "cannot write metadata");
     if (st == LLMQ_OK) st = lq_gguf_write_file(w, path, err);
     lq_gguf_writer_free(w);
@@ -188,55 +205,7 @@ static llmq_status save(const llmq_model *m, const char *path, save_opts *o) {
 }
 
 llmq_status llmq_model_save_gguf(const llmq_model *m, const char *path, llmq_error *err) {
-    save_opts o = {LQ_TYPE_F32, m->n_threads, LQ_FNV_OFFSET, err, NULL, NULL, 0, NULL, NULL, 0, 0, false, NULL};
-    return save(m, path, &o);
+    save_opts o = {.type = LQ_TYPE_F32, .n_threads = m->n_threads, .fnv = LQ_FNV_OFFSET, .e = err};
+    return lq_save_model((llmq_model *)m, path, &o); /* F32 only reads m */
 }
 
-llmq_quantize_params llmq_quantize_default_params(void) {
-    llmq_quantize_params p = {"Q8_0", 0, false, NULL, 0, NULL, NULL};
-    return p;
-}
-
-llmq_status llmq_model_quantize(const llmq_model *m, const char *path, const llmq_quantize_params *p,
-                                llmq_error *err) {
-    llmq_quantize_params qp = p ? *p : llmq_quantize_default_params();
-    LQ_CHECK(m->llama || m->bert, err, LLMQ_ERR_UNSUPPORTED, "only llama and bert models can be quantized");
-    /* llama-quantize's mixes are tuned on decoders: an encoder gets the
-     * mix's base type everywhere */
-    const lq_preset *mix = qp.type ? lq_preset_find(qp.type) : NULL, *preset = qp.pure || m->bert ? NULL : mix;
-    LQ_CHECK(!preset || !preset->needs_imatrix, err, LLMQ_ERR_UNSUPPORTED,
-             "the %s mix needs an importance matrix, as in llama-quantize (not available yet; --pure works)",
-             preset->name);
-    uint32_t type;
-    if (mix) type = mix->base;
-    else
-        LQ_CHECK(qp.type && lq_rtn_type_from_name(qp.type, &type), err, LLMQ_ERR_ARG,
-                 "unknown or unsupported type '%s' (mixes: Q2_K Q2_K_S Q3_K_S Q3_K_M Q3_K_L Q4_K_S Q4_K_M Q5_K_S "
-                 "Q5_K_M Q6_K Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 IQ4_NL; types: those, Q4_K, Q5_K, Q3_K, F16, BF16, F32)",
-                 qp.type ? qp.type : "(null)");
-    lq_preset_state ps = {preset, 0, 1, false, 0, 0};
-    if (preset) {
-        const lq_llama_hparams *hp = lq_llama_hparams_of(m->llama);
-        ps = (lq_preset_state){preset, hp->n_layer, hp->n_head / hp->n_head_kv, lq_llama_tied(m->llama), 0, 0};
-    }
-    lq_type_rules *rules = NULL;
-    LQ_TRY(lq_type_rules_parse(qp.tensor_types, qp.n_tensor_types, &rules, err));
-    /* "--type Q4_K_M --pure --tensor-type 'attn_v=Q6_K'", as the request was given */
-    size_t cap = 64 + strlen(qp.type);
-    for (int i = 0; i < qp.n_tensor_types; i++) cap += 20 + strlen(qp.tensor_types[i]);
-    char *options = malloc(cap);
-    if (!options) {
-        lq_type_rules_free(rules);
-        return lq_fail(err, LLMQ_ERR_NOMEM, "out of memory");
-    }
-    size_t len = (size_t)snprintf(options, cap, "--type %s%s", qp.type, qp.pure ? " --pure" : "");
-    for (int i = 0; i < qp.n_tensor_types; i++)
-        len += (size_t)snprintf(options + len, cap - len, " --tensor-type '%s'", qp.tensor_types[i]);
-    save_opts o = {type, qp.n_threads > 0 ? qp.n_threads : m->n_threads, LQ_FNV_OFFSET, err, rules,
-                   preset ? &ps : NULL, preset ? (uint32_t)preset->ftype : lq_pure_file_type(type),
-                   qp.progress, qp.user, 0, 0, false, options};
-    llmq_status st = save(m, path, &o);
-    lq_type_rules_free(rules);
-    free(options);
-    return st;
-}

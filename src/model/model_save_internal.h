@@ -5,6 +5,8 @@
 
 #include "algo/presets.h"
 #include "algo/type_rules.h"
+#include "algo/wmethod.h"
+#include "model/llama_internal.h"
 #include "model/model_internal.h"
 
 #define LQ_FNV_OFFSET 1469598103934665603ull
@@ -23,7 +25,34 @@ typedef struct save_opts {
     int done, total;
     bool keep_f32;              /* the next lq_save_matrix stays F32 whatever the type */
     const char *options;        /* the request as given (mix or type, --pure, --tensor-type), for the metadata */
+    const char *method;         /* recorded as llmq.quantize.method ("rtn" when NULL) */
+    /* per-tensor importance (mean x^2 per input column, cols values) from an
+     * imatrix file, or NULL; imp may be NULL */
+    const float *(*imp)(void *imp_user, const char *name, int64_t cols);
+    void *imp_user;
+    lq_method qmethod;          /* how matrices without calibration statistics are quantized */
+    int n_fallback;             /* matrices the method could not write, rounded to nearest instead */
+    /* called once per written matrix with its relative error (weighted by
+     * the importance where known; -1 when unknown) */
+    void (*tensor_done)(void *user, const char *name, const char *type, double rel_err);
+    /* writes the llama weights in place of the rtn writer (the calibrated,
+     * block-by-block methods), or NULL */
+    llmq_status (*add_weights)(lq_gguf_writer *w, llmq_model *m, const void *ctx, struct save_opts *o);
+    const void *add_weights_ctx;
 } save_opts;
+
+/* The whole GGUF file of m (llama or bert) at path, atomically. */
+llmq_status lq_save_model(llmq_model *m, const char *path, save_opts *o);
+
+/* The type the options give a tensor; ne1 == 1 (vectors) is F32. Advances the
+ * mix's counters: call once per tensor, in file order. */
+uint32_t lq_save_pick_type(save_opts *o, const char *name, int64_t ne0, int64_t ne1);
+/* Adds a tensor already in its type (bytes: ne1 rows of lq_row_size(type,
+ * ne0)) and reports progress; err (may be NULL) goes to tensor_done. */
+llmq_status lq_save_add(lq_gguf_writer *w, const char *name, uint32_t type, const void *bytes, int64_t ne0,
+                        int64_t ne1, const double *err, save_opts *o);
+/* lq_save_matrix of a weight that may be quantized (dequantized first). */
+llmq_status lq_save_qweight(lq_gguf_writer *w, const char *name, const lq_qweight *q, save_opts *o);
 
 /* data (ne1 rows of ne0) F32 -> a tensor of the type the options choose;
  * ne1 == 1 is a vector and stays F32. */

@@ -1,0 +1,233 @@
+/* The block-by-block driver of the calibrated methods. */
+#include "algo/layerwise.h"
+
+#include "model/llama_calib.h"
+#include "quant/types.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { M_Q, M_K, M_V, M_O, M_GATE, M_UP, M_DOWN, M_COUNT };
+static const char *const mat_names[M_COUNT] = {"attn_q", "attn_k", "attn_v", "attn_output",
+                                               "ffn_gate", "ffn_up", "ffn_down"};
+static const int mat_point[M_COUNT] = {LQ_POINT_ATTN_IN, LQ_POINT_ATTN_IN, LQ_POINT_ATTN_IN, LQ_POINT_ATTN_OUT,
+                                       LQ_POINT_FFN_IN, LQ_POINT_FFN_IN, LQ_POINT_FFN_MID};
+
+/* One block in flight: float copies of its weights, what calibration saw,
+ * and the quantized result. */
+typedef struct block_work {
+    lq_qweight *orig[M_COUNT]; // the model's layer slots
+    float *W[M_COUNT];         // (rows, cols), scaled by AWQ where it applies
+    int rows[M_COUNT], cols[M_COUNT];
+    uint32_t type[M_COUNT];
+    void *q[M_COUNT];          // rows of type
+    lq_qweight qw[M_COUNT];
+    float *norm_a, *norm_f;    // (C) RMSNorm weights, divided by AWQ's scales
+    lq_calib_stats st[LQ_POINT_COUNT];
+    float *imp[LQ_POINT_COUNT]; // (cols) mean x^2 per input column
+} block_work;
+
+static void work_free(block_work *b) {
+    for (int i = 0; i < M_COUNT; i++) {
+        lq_free_aligned(b->W[i]);
+        free(b->q[i]);
+        lq_qweight_free(&b->qw[i]);
+    }
+    for (int p = 0; p < LQ_POINT_COUNT; p++) {
+        lq_calib_stats_free(&b->st[p]);
+        free(b->imp[p]);
+    }
+    free(b->norm_a);
+    free(b->norm_f);
+}
+
+static uint64_t fnv1a(uint64_t h, const void *p, size_t n) {
+    const uint8_t *c = p;
+    for (size_t i = 0; i < n; i++) h = (h ^ c[i]) * 1099511628211ull;
+    return h;
+}
+
+static float *copy_floats(const float *x, size_t n) {
+    float *y = malloc(n * sizeof(float));
+    if (y) memcpy(y, x, n * sizeof(float));
+    return y;
+}
+
+// Float copies of block l's weights; types picked in file order (the mix's counters advance)
+static llmq_status work_load(block_work *b, lq_llama_layer *L, int l, int C, save_opts *o) {
+    lq_qweight *slots[M_COUNT] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
+    b->norm_a = copy_floats(L->attn_norm, (size_t)C);
+    b->norm_f = copy_floats(L->ffn_norm, (size_t)C);
+    LQ_CHECK(b->norm_a && b->norm_f, o->e, LLMQ_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < M_COUNT; i++) {
+        lq_qweight *s = b->orig[i] = slots[i];
+        char name[64];
+        snprintf(name, sizeof name, "blk.%d.%s.weight", l, mat_names[i]);
+        b->rows[i] = s->rows, b->cols[i] = s->cols;
+        b->type[i] = lq_save_pick_type(o, name, s->cols, s->rows);
+        b->W[i] = lq_alloc_aligned((size_t)s->rows * s->cols * sizeof(float));
+        LQ_CHECK(b->W[i], o->e, LLMQ_ERR_NOMEM, "out of memory for block %d", l);
+        for (int r = 0; r < s->rows; r++) lq_qweight_row(s, r, b->W[i] + (size_t)r * s->cols);
+    }
+    return LLMQ_OK;
+}
+
+// The source checksum covers the float weights as the rtn writer sees them, in file order
+static void work_checksum(const block_work *b, int C, save_opts *o) {
+    o->fnv = fnv1a(o->fnv, b->norm_a, (size_t)C * sizeof(float));
+    for (int i = 0; i < M_COUNT; i++) {
+        if (i == M_GATE) o->fnv = fnv1a(o->fnv, b->norm_f, (size_t)C * sizeof(float));
+        o->fnv = fnv1a(o->fnv, b->W[i], (size_t)b->rows[i] * b->cols[i] * sizeof(float));
+    }
+}
+
+// W (rows, cols) *= s per column
+static void scale_cols(float *W, int rows, int cols, const float *s) {
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < cols; c++) W[(size_t)r * cols + c] *= s[c];
+}
+
+// The inputs of point p divided by s: the norm or rows feeding it, the sample, the importance
+static void divide_input(block_work *b, int p, const float *s, float *feed, int feed_rows, int feed_cols) {
+    lq_calib_stats *st = &b->st[p];
+    for (int r = 0; r < feed_rows; r++) // feed row r produces input channel r
+        for (int c = 0; c < feed_cols; c++) feed[(size_t)r * feed_cols + c] /= s[r];
+    for (int t = 0; t < st->n_sample; t++)
+        for (int c = 0; c < st->cols; c++) st->sample[(size_t)t * st->cols + c] /= s[c];
+    for (int c = 0; c < st->cols; c++) b->imp[p][c] /= s[c] * s[c];
+}
+
+// AWQ on the matrices {first..last} that read point p, with the inverse scale folded into feed
+static llmq_status awq_group(block_work *b, int first, int last, int p, float *feed, int feed_rows, int feed_cols,
+                             const lq_layerwise_opts *lo, int nt, lq_err *e) {
+    lq_awq_linear lin[3];
+    int n = 0, cols = b->cols[first];
+    for (int i = first; i <= last; i++) lin[n++] = (lq_awq_linear){b->W[i], b->rows[i], b->type[i]};
+    float *s = malloc((size_t)cols * sizeof(float));
+    LQ_CHECK(s, e, LLMQ_ERR_NOMEM, "out of memory");
+    const lq_calib_stats *st = &b->st[p];
+    llmq_status rc = lq_awq_search(lin, n, cols, st->sample, st->n_sample, &lo->awq, NULL, s, NULL, nt, e);
+    if (rc == LLMQ_OK) {
+        for (int i = first; i <= last; i++) scale_cols(b->W[i], b->rows[i], cols, s);
+        divide_input(b, p, s, feed, feed_rows, feed_cols);
+    }
+    free(s);
+    return rc;
+}
+
+// AWQ's clipping of matrix i against its (scaled) input sample
+static llmq_status awq_clip(block_work *b, int i, const lq_layerwise_opts *lo, int nt, lq_err *e) {
+    const lq_calib_stats *st = &b->st[mat_point[i]];
+    int cols = b->cols[i];
+    if (!lq_awq_clip_group(b->type[i], cols)) return LLMQ_OK;
+    float *H = lq_alloc_aligned((size_t)cols * cols * sizeof(float));
+    LQ_CHECK(H, e, LLMQ_ERR_NOMEM, "out of memory");
+    // H (cols, cols) = sample^T sample
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, cols, cols, st->n_sample, 1.0f, st->sample, cols, st->sample,
+                cols, 0.0f, H, cols);
+    llmq_status rc = lq_awq_clip(b->W[i], b->rows[i], cols, b->type[i], H, &lo->awq, nt, e);
+    lq_free_aligned(H);
+    return rc;
+}
+
+static llmq_status apply_awq(block_work *b, const lq_llama_hparams *hp, const lq_layerwise_opts *lo, int nt,
+                             lq_err *e) {
+    int C = hp->n_embd;
+    LQ_TRY(awq_group(b, M_Q, M_V, LQ_POINT_ATTN_IN, b->norm_a, C, 1, lo, nt, e));
+    /* attn_output's input comes from v's rows only when every query head has its own */
+    if (hp->n_head == hp->n_head_kv)
+        LQ_TRY(awq_group(b, M_O, M_O, LQ_POINT_ATTN_OUT, b->W[M_V], b->rows[M_V], b->cols[M_V], lo, nt, e));
+    LQ_TRY(awq_group(b, M_GATE, M_UP, LQ_POINT_FFN_IN, b->norm_f, C, 1, lo, nt, e));
+    LQ_TRY(awq_group(b, M_DOWN, M_DOWN, LQ_POINT_FFN_MID, b->W[M_UP], b->rows[M_UP], b->cols[M_UP], lo, nt, e));
+    for (int i = 0; i < M_COUNT; i++) LQ_TRY(awq_clip(b, i, lo, nt, e));
+    return LLMQ_OK;
+}
+
+static llmq_status quantize_block(block_work *b, int l, const lq_layerwise_opts *lo, save_opts *o) {
+    for (int i = 0; i < M_COUNT; i++) {
+        int rows = b->rows[i], cols = b->cols[i];
+        size_t rb = lq_row_size(b->type[i], cols);
+        b->q[i] = lq_malloc_array((size_t)rows, rb);
+        LQ_CHECK(rb && b->q[i], o->e, LLMQ_ERR_NOMEM, "out of memory quantizing block %d", l);
+        const lq_calib_stats *st = &b->st[mat_point[i]];
+        lq_wstats ws = {b->imp[mat_point[i]], st->H};
+        bool fell_back;
+        LQ_TRY(lq_wmethod_quantize(lo->method, &lo->mp, b->W[i], rows, cols, b->type[i], &ws, b->q[i], o->n_threads,
+                                   &fell_back, o->e));
+        o->n_fallback += fell_back;
+        LQ_CHECK(lq_qweight_init(&b->qw[i], b->type[i], b->q[i], rows, cols, true), o->e, LLMQ_ERR_NOMEM,
+                 "out of memory");
+    }
+    return LLMQ_OK;
+}
+
+static llmq_status write_block(lq_gguf_writer *w, const block_work *b, int l, int C, save_opts *o) {
+    char n[64];
+    snprintf(n, sizeof n, "blk.%d.attn_norm.weight", l);
+    LQ_TRY(lq_save_add(w, n, LQ_TYPE_F32, b->norm_a, C, 1, NULL, o));
+    for (int i = 0; i < M_COUNT; i++) {
+        if (i == M_GATE) {
+            snprintf(n, sizeof n, "blk.%d.ffn_norm.weight", l);
+            LQ_TRY(lq_save_add(w, n, LQ_TYPE_F32, b->norm_f, C, 1, NULL, o));
+        }
+        snprintf(n, sizeof n, "blk.%d.%s.weight", l, mat_names[i]);
+        double err = lq_wmethod_rel_error(b->W[i], b->rows[i], b->cols[i], b->type[i], b->q[i],
+                                          b->imp[mat_point[i]]);
+        LQ_TRY(lq_save_add(w, n, b->type[i], b->q[i], b->cols[i], b->rows[i], &err, o));
+    }
+    return LLMQ_OK;
+}
+
+// Statistics of block l, its matrices quantized, written, and the batch moved past it
+static llmq_status do_block(lq_gguf_writer *w, lq_llama *L, lq_calib *c, int l, const lq_layerwise_opts *lo,
+                            save_opts *o) {
+    const lq_llama_hparams *hp = lq_llama_hparams_of(L);
+    lq_llama_layer *ly = &L->layers[l];
+    block_work b;
+    memset(&b, 0, sizeof b);
+    unsigned want = (lo->method == LQ_METHOD_GPTQ ? LQ_CALIB_HESSIAN : 0) |
+                    (lo->method == LQ_METHOD_AWQ ? LQ_CALIB_SAMPLE : 0) | (lo->float_inputs ? LQ_CALIB_ADVANCE : 0);
+    llmq_status st = work_load(&b, ly, l, hp->n_embd, o);
+    if (st == LLMQ_OK) {
+        work_checksum(&b, hp->n_embd, o);
+        st = lq_calib_block_stats(c, l, want, b.st, o->e);
+    }
+    for (int p = 0; p < LQ_POINT_COUNT && st == LLMQ_OK; p++) {
+        if (!(b.imp[p] = malloc((size_t)b.st[p].cols * sizeof(float)))) st = lq_fail(o->e, LLMQ_ERR_NOMEM, "out of memory");
+        for (int k = 0; b.imp[p] && k < b.st[p].cols; k++)
+            b.imp[p][k] = (float)(b.st[p].sum_x2[k] / (double)LQ_MAX(b.st[p].n, 1));
+    }
+    if (st == LLMQ_OK && lo->method == LQ_METHOD_AWQ) st = apply_awq(&b, hp, lo, o->n_threads, o->e);
+    if (st == LLMQ_OK) st = quantize_block(&b, l, lo, o);
+    if (st == LLMQ_OK && !lo->float_inputs) {
+        /* the batch moves on through the quantized block: borrow the layer's slots */
+        lq_qweight saved[M_COUNT];
+        float *norms[2] = {ly->attn_norm, ly->ffn_norm};
+        for (int i = 0; i < M_COUNT; i++) saved[i] = *b.orig[i], *b.orig[i] = b.qw[i];
+        ly->attn_norm = b.norm_a, ly->ffn_norm = b.norm_f;
+        st = lq_calib_block_advance(c, l, o->e);
+        for (int i = 0; i < M_COUNT; i++) *b.orig[i] = saved[i];
+        ly->attn_norm = norms[0], ly->ffn_norm = norms[1];
+    }
+    if (st == LLMQ_OK) st = write_block(w, &b, l, hp->n_embd, o);
+    work_free(&b);
+    return st;
+}
+
+llmq_status lq_layerwise_add_weights(lq_gguf_writer *w, llmq_model *m, const lq_layerwise_opts *lo, save_opts *o) {
+    lq_llama *L = m->llama;
+    const lq_llama_hparams *hp = lq_llama_hparams_of(L);
+    o->total = 2 + !L->tied + 9 * hp->n_layer;
+    LQ_TRY(lq_save_qweight(w, "token_embd.weight", &L->tok_embd, o));
+    LQ_TRY(lq_save_matrix(w, "output_norm.weight", L->output_norm, hp->n_embd, 1, o));
+    if (!L->tied) LQ_TRY(lq_save_qweight(w, "output.weight", &L->output, o));
+    lq_calib *c = NULL;
+    LQ_TRY(lq_calib_open(L, lo->tokens, lo->n_seq, lo->ctx, o->n_threads, &c, o->e));
+    llmq_status st = LLMQ_OK;
+    for (int l = 0; l < hp->n_layer && st == LLMQ_OK; l++) st = do_block(w, L, c, l, lo, o);
+    lq_calib_free(c);
+    return st;
+}
