@@ -188,6 +188,36 @@ llmq_ppl_params llmq_ppl_default_params(void);
 llmq_status llmq_perplexity(llmq_model *m, const char *text, size_t len,
                             const llmq_ppl_params *p, llmq_ppl_result *out, llmq_error *err);
 
+/* ------------------------------------------------------------- imatrix */
+
+/* Importance matrix as llama.cpp's llama-imatrix computes it: the text is
+ * tokenized and cut into chunks as llmq_perplexity does (at least 2 x n_ctx
+ * tokens; BOS first in each chunk when the vocabulary adds one), the model
+ * runs over every chunk, and for each linear layer's input the sum of x^2
+ * per column and the number of tokens are gathered. out_path gets llama.cpp's
+ * GGUF imatrix format when it ends in ".gguf", else its legacy .dat format
+ * (written atomically), readable by llama-quantize --imatrix. */
+typedef struct llmq_imatrix_params {
+    int n_ctx;           /* tokens per chunk (default 512) */
+    int n_chunks;        /* <= 0: all */
+    bool process_output; /* also output.weight (untied models), as --process-output */
+    const char *dataset; /* recorded in the file (e.g. the text's path); may be NULL */
+    void (*progress)(void *user, int chunk, int n_chunks);
+    void *user;
+} llmq_imatrix_params;
+
+typedef struct llmq_imatrix_result {
+    int n_chunks;     /* chunks run */
+    int n_entries;    /* weights in the file */
+    int64_t n_tokens; /* tokens in the whole text */
+    double seconds;
+} llmq_imatrix_result;
+
+llmq_imatrix_params llmq_imatrix_default_params(void);
+/* result may be NULL. */
+llmq_status llmq_model_imatrix(llmq_model *m, const char *text, size_t len, const llmq_imatrix_params *p,
+                               const char *out_path, llmq_imatrix_result *result, llmq_error *err);
+
 /* Writes a model as GGUF (F32 weights, tokenizer in the metadata) to path,
  * atomically: a decoder as architecture "llama", a BERT encoder as llama.cpp's
  * "bert" (WordPiece vocabulary, mean pooling). */

@@ -43,9 +43,10 @@ static llmq_status kv_reserve(lq_llama *m, int need, lq_err *e) {
     return LLMQ_OK;
 }
 
-/* Causal attention of T new queries (positions pos..pos+T-1) over the cache.
- * q (T, H*hd), caches (P, kvd) with P = pos+T, out (T, H*hd), S scratch (T, P). */
-static void attention(float *out, const float *q, const lq_llama_layer *L, const lq_llama_hparams *hp,
+/* Causal attention of T new queries (positions pos..pos+T-1) over P = pos+T
+ * keys. q (T, H*hd), K and V (P, kvd) rows (the KV cache, or a sequence's own
+ * k and v), out (T, H*hd), S scratch (T, P) per thread. */
+static void attention(float *out, const float *q, const float *Kc, const float *Vc, const lq_llama_hparams *hp,
                       int T, int pos, float *S, int nt) {
     int H = hp->n_head, hd = hp->n_embd / H, kvd = hd * hp->n_head_kv, C = hp->n_embd;
     int P = pos + T, group = H / hp->n_head_kv;
@@ -56,8 +57,8 @@ static void attention(float *out, const float *q, const lq_llama_layer *L, const
     #pragma omp parallel for num_threads(LQ_MIN(nt, H)) schedule(static)
     for (int h = 0; h < H; h++) {
         float *Sh = S + (size_t)omp_get_thread_num() * T * P;
-        const float *K = L->k_cache + (size_t)(h / group) * hd;
-        const float *V = L->v_cache + (size_t)(h / group) * hd;
+        const float *K = Kc + (size_t)(h / group) * hd;
+        const float *V = Vc + (size_t)(h / group) * hd;
         // S (T, P) = scale * Q_h (T, hd) . K_h^T (hd, P)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, P, hd, scale, q + (size_t)h * hd, C, K, kvd,
                     0.0f, Sh, P);
@@ -73,20 +74,16 @@ static void attention(float *out, const float *q, const lq_llama_layer *L, const
     }
 }
 
-typedef struct acts {
-    float *x, *xb, *q, *k, *v, *att, *g, *u, *S;
-    lq_qact xq; /* one activation row quantized for the qdot kernels */
-    void *mm;   /* lq_qmatmul's scratch */
-} acts;
-
-static void acts_free(acts *a) {
+void lq_llama_acts_free(lq_llama_acts *a) {
     void *ps[] = {a->x, a->xb, a->q, a->k, a->v, a->att, a->g, a->u, a->S,
                   a->xq.slot[0], a->xq.slot[1], a->xq.slot[2], a->xq.slot[3], a->mm};
     for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++) lq_free_aligned(ps[i]);
+    memset(a, 0, sizeof *a);
 }
 
-static llmq_status acts_alloc(acts *a, const lq_llama_hparams *hp, int T, int P, int nt, lq_err *e) {
-    size_t C = hp->n_embd, F = hp->n_ff, kvd = C / hp->n_head * hp->n_head_kv;
+llmq_status lq_llama_acts_alloc(lq_llama_acts *a, const lq_llama_hparams *hp, int rows, int T_attn, int P, int nt,
+                                lq_err *e) {
+    size_t T = (size_t)rows, C = hp->n_embd, F = hp->n_ff, kvd = C / hp->n_head * hp->n_head_kv;
     memset(a, 0, sizeof *a);
     a->x = lq_alloc_aligned(T * C * 4);
     a->xb = lq_alloc_aligned(T * C * 4);
@@ -101,44 +98,65 @@ static llmq_status acts_alloc(acts *a, const lq_llama_hparams *hp, int T, int P,
     for (int i = 0; i < LQ_QACT_SLOTS; i++)
         xq_ok &= (a->xq.slot[i] = lq_alloc_aligned(lq_qact_slot_bytes((int)LQ_MAX(C, F)))) != NULL;
     /* (T, P) per thread for prompts, or (H, P) for one token */
-    a->S = lq_alloc_aligned((size_t)LQ_MAX((size_t)T * nt, (size_t)hp->n_head) * P * 4);
+    a->S = lq_alloc_aligned((size_t)LQ_MAX((size_t)T_attn * nt, (size_t)hp->n_head) * P * 4);
     if (!a->x || !a->xb || !a->q || !a->k || !a->v || !a->att || !a->g || !a->u || !a->S || !xq_ok) {
-        acts_free(a);
+        lq_llama_acts_free(a);
         return lq_fail(e, LLMQ_ERR_NOMEM, "out of memory for activations");
     }
     return LLMQ_OK;
 }
 
-// one transformer block on a->x (T, C), in place
-static void block_forward(lq_llama *m, int l, acts *a, int T, int pos) {
+/* Rotates q and k, then attends: either at pos over the layer's KV cache
+ * (the new k, v appended to it), or each of r->n_seq sequences over its own
+ * rows from position 0. */
+static void attend(lq_llama *m, lq_llama_layer *L, lq_llama_acts *a, const lq_llama_run *r) {
+    const lq_llama_hparams *hp = &m->hp;
+    int C = hp->n_embd, hd = C / hp->n_head, kvd = hd * hp->n_head_kv, T = r->T, nt = r->n_threads;
+    if (r->use_cache) {
+        lq_rope_forward(a->q, T, hp->n_head, hd, r->pos, hp->rope_theta, nt);
+        lq_rope_forward(a->k, T, hp->n_head_kv, hd, r->pos, hp->rope_theta, nt);
+        memcpy(L->k_cache + (size_t)r->pos * kvd, a->k, (size_t)T * kvd * sizeof(float));
+        memcpy(L->v_cache + (size_t)r->pos * kvd, a->v, (size_t)T * kvd * sizeof(float));
+        attention(a->att, a->q, L->k_cache, L->v_cache, hp, T, r->pos, a->S, nt);
+        return;
+    }
+    for (int s = 0; s < r->n_seq; s++) {
+        float *q = a->q + (size_t)s * T * C, *k = a->k + (size_t)s * T * kvd, *v = a->v + (size_t)s * T * kvd;
+        lq_rope_forward(q, T, hp->n_head, hd, 0, hp->rope_theta, nt);
+        lq_rope_forward(k, T, hp->n_head_kv, hd, 0, hp->rope_theta, nt);
+        attention(a->att + (size_t)s * T * C, q, k, v, hp, T, 0, a->S, nt);
+    }
+}
+
+void lq_llama_block(lq_llama *m, int l, lq_llama_acts *a, const lq_llama_run *r) {
     const lq_llama_hparams *hp = &m->hp;
     lq_llama_layer *L = &m->layers[l];
-    int C = hp->n_embd, F = hp->n_ff, hd = C / hp->n_head, kvd = hd * hp->n_head_kv, nt = m->n_threads;
-    lq_rmsnorm_forward(a->xb, a->x, L->attn_norm, T, C, hp->norm_eps, nt);
-    lq_qmatmul(a->q, a->xb, &L->wq, T, nt, a->mm);
-    lq_qmatmul(a->k, a->xb, &L->wk, T, nt, a->mm);
-    lq_qmatmul(a->v, a->xb, &L->wv, T, nt, a->mm);
-    lq_rope_forward(a->q, T, hp->n_head, hd, pos, hp->rope_theta, nt);
-    lq_rope_forward(a->k, T, hp->n_head_kv, hd, pos, hp->rope_theta, nt);
-    memcpy(L->k_cache + (size_t)pos * kvd, a->k, (size_t)T * kvd * sizeof(float));
-    memcpy(L->v_cache + (size_t)pos * kvd, a->v, (size_t)T * kvd * sizeof(float));
-    attention(a->att, a->q, L, hp, T, pos, a->S, nt);
-    lq_qmatmul(a->xb, a->att, &L->wo, T, nt, a->mm);
-    lq_add_forward(a->x, a->xb, (size_t)T * C);
-    lq_rmsnorm_forward(a->xb, a->x, L->ffn_norm, T, C, hp->norm_eps, nt);
-    lq_qmatmul(a->g, a->xb, &L->w_gate, T, nt, a->mm);
-    lq_qmatmul(a->u, a->xb, &L->w_up, T, nt, a->mm);
-    lq_swiglu_forward(a->g, a->u, (size_t)T * F, nt);
-    lq_qmatmul(a->xb, a->g, &L->w_down, T, nt, a->mm);
-    lq_add_forward(a->x, a->xb, (size_t)T * C);
+    int C = hp->n_embd, F = hp->n_ff, nt = r->n_threads, n = r->n_seq * r->T;
+    lq_rmsnorm_forward(a->xb, a->x, L->attn_norm, n, C, hp->norm_eps, nt);
+    if (r->hook) r->hook(r->user, LQ_POINT_ATTN_IN, a->xb, n, C);
+    lq_qmatmul(a->q, a->xb, &L->wq, n, nt, a->mm);
+    lq_qmatmul(a->k, a->xb, &L->wk, n, nt, a->mm);
+    lq_qmatmul(a->v, a->xb, &L->wv, n, nt, a->mm);
+    attend(m, L, a, r);
+    if (r->hook) r->hook(r->user, LQ_POINT_ATTN_OUT, a->att, n, C);
+    lq_qmatmul(a->xb, a->att, &L->wo, n, nt, a->mm);
+    lq_add_forward(a->x, a->xb, (size_t)n * C);
+    lq_rmsnorm_forward(a->xb, a->x, L->ffn_norm, n, C, hp->norm_eps, nt);
+    if (r->hook) r->hook(r->user, LQ_POINT_FFN_IN, a->xb, n, C);
+    lq_qmatmul(a->g, a->xb, &L->w_gate, n, nt, a->mm);
+    lq_qmatmul(a->u, a->xb, &L->w_up, n, nt, a->mm);
+    lq_swiglu_forward(a->g, a->u, (size_t)n * F, nt);
+    if (r->hook) r->hook(r->user, LQ_POINT_FFN_MID, a->g, n, F);
+    lq_qmatmul(a->xb, a->g, &L->w_down, n, nt, a->mm);
+    lq_add_forward(a->x, a->xb, (size_t)n * C);
 }
 
 /* One token through every layer inside a single parallel region. Generation
  * runs ~7 small GEMVs per layer; opening a region for each costs a thread
  * wake-up each time, which at 576-wide layers is as long as the GEMV itself.
  * Here the team stays together and meets at barriers instead. Same arithmetic
- * as block_forward with T = 1. */
-static void token_forward(lq_llama *m, acts *a, int pos) {
+ * as lq_llama_block with T = 1. */
+static void token_forward(lq_llama *m, lq_llama_acts *a, int pos) {
     const lq_llama_hparams *hp = &m->hp;
     int C = hp->n_embd, F = hp->n_ff, hd = C / hp->n_head, kvd = hd * hp->n_head_kv;
     lq_attn_row_fn attn = lq_kernels_get()->attn_row_f32;
@@ -201,20 +219,23 @@ llmq_status lq_llama_decode(lq_llama *m, const int32_t *tokens, int n, int pos, 
     LQ_CHECK(pos <= m->kv_len, e, LLMQ_ERR_ARG, "decode at position %d leaves a gap: the cache holds %d tokens", pos,
              m->kv_len);
     LQ_TRY(kv_reserve(m, pos + n, e));
-    acts a;
-    LQ_TRY(acts_alloc(&a, hp, n, pos + n, m->n_threads, e));
+    lq_llama_acts a;
+    LQ_TRY(lq_llama_acts_alloc(&a, hp, n, n, pos + n, m->n_threads, e));
     int C = hp->n_embd;
     for (int t = 0; t < n; t++)
         lq_qweight_row(&m->tok_embd, tokens[t], a.x + (size_t)t * C);
     if (n == 1) token_forward(m, &a, pos);
     else
-        for (int l = 0; l < hp->n_layer; l++) block_forward(m, l, &a, n, pos);
+        for (int l = 0; l < hp->n_layer; l++) {
+            lq_llama_run r = {.n_seq = 1, .T = n, .pos = pos, .use_cache = true, .n_threads = m->n_threads};
+            lq_llama_block(m, l, &a, &r);
+        }
     m->kv_len = pos + n;
     if (logits) {
         const float *last = a.x + (size_t)(n - n_logits) * C;
         lq_rmsnorm_forward(a.xb, last, m->output_norm, n_logits, C, hp->norm_eps, m->n_threads);
         lq_qmatmul(logits, a.xb, &m->output, n_logits, m->n_threads, a.mm);
     }
-    acts_free(&a);
+    lq_llama_acts_free(&a);
     return LLMQ_OK;
 }

@@ -28,4 +28,43 @@ struct lq_llama {
     int n_threads;
 };
 
+/* Activation buffers of a forward pass over up to `rows` tokens at once. */
+typedef struct lq_llama_acts {
+    float *x, *xb, *q, *k, *v, *att, *g, *u, *S;
+    lq_qact xq; /* one activation row quantized for the qdot kernels */
+    void *mm;   /* lq_qmatmul's scratch */
+} lq_llama_acts;
+
+/* rows: tokens per call; attention of up to T_attn queries over up to P keys
+ * with nt threads. */
+llmq_status lq_llama_acts_alloc(lq_llama_acts *a, const lq_llama_hparams *hp, int rows, int T_attn, int P, int nt,
+                                lq_err *e);
+void lq_llama_acts_free(lq_llama_acts *a);
+
+/* Where a block's linear layers read their input (calibration statistics). */
+typedef enum lq_llama_point {
+    LQ_POINT_ATTN_IN = 0,  /* attn_q/k/v: attn_norm(x), (n, C) */
+    LQ_POINT_ATTN_OUT = 1, /* attn_output: attention output, (n, C) */
+    LQ_POINT_FFN_IN = 2,   /* ffn_gate/up: ffn_norm(x), (n, C) */
+    LQ_POINT_FFN_MID = 3,  /* ffn_down: silu(gate) * up, (n, F) */
+    LQ_POINT_COUNT = 4,
+} lq_llama_point;
+typedef void (*lq_llama_hook)(void *user, int point, const float *x, int rows, int cols);
+
+/* How lq_llama_block runs: n_seq sequences of T tokens in a->x (n_seq*T, C).
+ * use_cache: one sequence at positions pos.. appended to the layer's KV cache
+ * (decoding); otherwise every sequence attends causally over its own rows
+ * from position 0 and the cache is untouched. hook (may be NULL) sees each
+ * linear layer's input. */
+typedef struct lq_llama_run {
+    int n_seq, T, pos;
+    bool use_cache;
+    int n_threads;
+    lq_llama_hook hook;
+    void *user;
+} lq_llama_run;
+
+/* Transformer block l on a->x, in place, with the layer's current weights. */
+void lq_llama_block(lq_llama *m, int l, lq_llama_acts *a, const lq_llama_run *r);
+
 #endif

@@ -31,6 +31,7 @@ static const char usage[] =
     "  perplexity  MODEL -f TEXT              perplexity as llama.cpp computes it\n"
     "  convert     MODEL OUT.gguf             write a model as an F32 GGUF file\n"
     "  quantize    MODEL OUT.gguf --type T    round-to-nearest quantization to a GGML type\n"
+    "  imatrix     MODEL -f TEXT -o FILE      importance matrix as llama-imatrix computes it\n"
     "  bench       [--types ...] [--model M]  format and model throughput\n"
     "\n"
     "MODEL is a .gguf file, a llama2.c .bin checkpoint (with --tokenizer) or a\n"
@@ -48,7 +49,7 @@ int main(int argc, char **argv) {
         int (*fn)(int, char **);
     } cmds[] = {{"inspect", cmd_inspect}, {"run", cmd_run}, {"embed", cmd_embed},
                 {"perplexity", cmd_perplexity}, {"convert", cmd_convert},
-                {"quantize", cmd_quantize}, {"bench", cmd_bench}};
+                {"quantize", cmd_quantize}, {"imatrix", cmd_imatrix}, {"bench", cmd_bench}};
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         if (strcmp(argv[1], cmds[i].name) == 0) return cmds[i].fn(argc - 1, argv + 1);
     fprintf(stderr, "llmq: unknown command '%s' (try 'llmq --help')\n", argv[1]);

@@ -1,0 +1,232 @@
+/* Layer-by-layer calibration state: hidden states of a batch of sequences
+ * at one block boundary, and the statistics of the block's linear inputs. */
+#include "model/llama_calib.h"
+#include "model/llama_layers.h"
+
+#include "kernels/matmul.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Rows per chunk the block runs over at once: enough for the matrix products
+ * to amortize dequantizing the weights, small enough for the temporaries
+ * (~10 MB at SmolLM2's sizes). Fixed, so results never depend on threads. */
+enum { CHUNK_ROWS = 2048, DEFAULT_SAMPLE = 512, COL_BLOCK = 64 };
+
+struct lq_calib {
+    lq_llama *m;
+    int n_seq, ctx, n_threads, seqs_per_chunk, next_layer, max_sample;
+    float *X; /* (n_seq*ctx, C) */
+    lq_llama_acts a;
+};
+
+/* What the hook needs to gather one pass's statistics. */
+typedef struct gather {
+    lq_calib_stats *out; /* one per point */
+    unsigned want;
+    int row0;            /* batch row of the chunk's first row */
+    int sample_every;    /* keep batch rows 0, k, 2k, ... */
+    int max_sample;
+    int n_threads;
+} gather;
+
+int lq_calib_next_layer(const lq_calib *c) { return c->next_layer; }
+const float *lq_calib_x(const lq_calib *c) { return c->X; }
+int lq_calib_rows(const lq_calib *c) { return c->n_seq * c->ctx; }
+void lq_calib_set_max_sample(lq_calib *c, int max_rows) { c->max_sample = LQ_MAX(max_rows, 0); }
+
+void lq_calib_free(lq_calib *c) {
+    if (!c) return;
+    lq_llama_acts_free(&c->a);
+    lq_free_aligned(c->X);
+    free(c);
+}
+
+llmq_status lq_calib_open(lq_llama *m, const int32_t *tokens, int n_seq, int ctx, int n_threads, lq_calib **out,
+                          lq_err *e) {
+    *out = NULL;
+    const lq_llama_hparams *hp = &m->hp;
+    LQ_CHECK(n_seq >= 1 && ctx >= 1, e, LLMQ_ERR_ARG, "calibration needs at least one sequence of one token");
+    size_t rows = (size_t)n_seq * (size_t)ctx, bytes;
+    LQ_CHECK(rows <= INT32_MAX && lq_mul_ok(rows, (size_t)hp->n_embd * sizeof(float), &bytes), e, LLMQ_ERR_OVERFLOW,
+             "%d sequences of %d tokens are too many", n_seq, ctx);
+    for (size_t i = 0; i < rows; i++)
+        LQ_CHECK(tokens[i] >= 0 && tokens[i] < hp->n_vocab, e, LLMQ_ERR_ARG, "token id %d outside the vocabulary",
+                 tokens[i]);
+    lq_calib *c = calloc(1, sizeof *c);
+    LQ_CHECK(c, e, LLMQ_ERR_NOMEM, "out of memory");
+    c->m = m;
+    c->n_seq = n_seq;
+    c->ctx = ctx;
+    c->n_threads = n_threads > 0 ? n_threads : lq_n_cpus();
+    c->seqs_per_chunk = LQ_MIN(n_seq, LQ_MAX(1, CHUNK_ROWS / ctx));
+    c->max_sample = DEFAULT_SAMPLE;
+    c->X = lq_alloc_aligned(bytes);
+    if (!c->X) {
+        lq_calib_free(c);
+        return lq_fail(e, LLMQ_ERR_NOMEM, "out of memory for %zu hidden states", rows);
+    }
+    llmq_status st = lq_llama_acts_alloc(&c->a, hp, c->seqs_per_chunk * ctx, ctx, ctx, c->n_threads, e);
+    if (st != LLMQ_OK) {
+        lq_calib_free(c);
+        return st;
+    }
+    for (size_t t = 0; t < rows; t++) lq_qweight_row(&m->tok_embd, tokens[t], c->X + t * hp->n_embd);
+    *out = c;
+    return LLMQ_OK;
+}
+
+void lq_calib_stats_free(lq_calib_stats *s) {
+    free(s->sum_x2);
+    free(s->sum_abs);
+    lq_free_aligned(s->H);
+    free(s->sample);
+    memset(s, 0, sizeof *s);
+}
+
+static llmq_status stats_alloc(lq_calib_stats *s, int cols, unsigned want, int max_sample, lq_err *e) {
+    memset(s, 0, sizeof *s);
+    s->cols = cols;
+    s->sum_x2 = calloc((size_t)cols, sizeof(double));
+    s->sum_abs = calloc((size_t)cols, sizeof(double));
+    bool ok = s->sum_x2 && s->sum_abs;
+    if (ok && (want & LQ_CALIB_HESSIAN)) {
+        size_t n = (size_t)cols * cols * sizeof(float);
+        if ((s->H = lq_alloc_aligned(n))) memset(s->H, 0, n);
+        ok = s->H != NULL;
+    }
+    if (ok && (want & LQ_CALIB_SAMPLE)) ok = (s->sample = lq_malloc_array((size_t)LQ_MAX(max_sample, 1) * cols, sizeof(float))) != NULL;
+    if (!ok) {
+        lq_calib_stats_free(s);
+        return lq_fail(e, LLMQ_ERR_NOMEM, "out of memory for calibration statistics (%d columns)", cols);
+    }
+    return LLMQ_OK;
+}
+
+/* Adds rows of x to s. Each column's sums run over the rows in order inside
+ * one thread, and the Hessian's block rows are fixed, so the result does not
+ * depend on the thread count. */
+static void gather_rows(const gather *g, lq_calib_stats *s, const float *x, int rows, int cols) {
+    int n_blocks = (cols + COL_BLOCK - 1) / COL_BLOCK;
+    #pragma omp parallel for num_threads(g->n_threads) schedule(static)
+    for (int b = 0; b < n_blocks; b++) {
+        int j0 = b * COL_BLOCK, nj = LQ_MIN(COL_BLOCK, cols - j0);
+        double x2[COL_BLOCK] = {0}, ab[COL_BLOCK] = {0};
+        for (int r = 0; r < rows; r++) {
+            const float *xr = x + (size_t)r * cols + j0;
+            for (int j = 0; j < nj; j++) {
+                double v = xr[j];
+                x2[j] += v * v;
+                ab[j] += fabs(v);
+            }
+        }
+        for (int j = 0; j < nj; j++) {
+            s->sum_x2[j0 + j] += x2[j];
+            s->sum_abs[j0 + j] += ab[j];
+        }
+    }
+    if (s->H) {
+        /* upper block rows: H[j0:j0+nj, j0:] += x[:, j0:j0+nj]^T x[:, j0:] */
+        lq_blas_threads(1);
+        #pragma omp parallel for num_threads(g->n_threads) schedule(dynamic)
+        for (int b = 0; b < n_blocks; b++) {
+            int j0 = b * COL_BLOCK, nj = LQ_MIN(COL_BLOCK, cols - j0);
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nj, cols - j0, rows, 1.0f, x + j0, cols, x + j0,
+                        cols, 1.0f, s->H + (size_t)j0 * cols + j0, cols);
+        }
+    }
+    if (s->sample) {
+        int k = g->sample_every;
+        for (int r = (k - g->row0 % k) % k; r < rows && s->n_sample < g->max_sample; r += k)
+            memcpy(s->sample + (size_t)s->n_sample++ * cols, x + (size_t)r * cols, (size_t)cols * sizeof(float));
+    }
+    s->n += rows;
+}
+
+static void hook(void *user, int point, const float *x, int rows, int cols) {
+    const gather *g = user;
+    gather_rows(g, &g->out[point], x, rows, cols);
+}
+
+/* The Hessian was built as its upper triangle (block rows); mirror it. */
+static void finish_stats(lq_calib_stats *s) {
+    if (!s->H) return;
+    int n = s->cols;
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < i; j++) s->H[(size_t)i * n + j] = s->H[(size_t)j * n + i];
+}
+
+static gather make_gather(const lq_calib *c, lq_calib_stats *out, unsigned want) {
+    int rows = lq_calib_rows(c), n_keep = LQ_MIN(c->max_sample, rows);
+    gather g = {out, want, 0, n_keep > 0 ? (rows + n_keep - 1) / n_keep : 1, n_keep, c->n_threads};
+    return g;
+}
+
+/* Runs block `layer` over every chunk of X; writes the result back when
+ * advance is set. g may be NULL (no statistics). */
+static void run_block(lq_calib *c, int layer, gather *g, bool advance) {
+    int C = c->m->hp.n_embd;
+    for (int s0 = 0; s0 < c->n_seq; s0 += c->seqs_per_chunk) {
+        int ns = LQ_MIN(c->seqs_per_chunk, c->n_seq - s0), rows = ns * c->ctx;
+        float *xc = c->X + (size_t)s0 * c->ctx * C;
+        memcpy(c->a.x, xc, (size_t)rows * C * sizeof(float));
+        if (g) g->row0 = s0 * c->ctx;
+        lq_llama_run r = {.n_seq = ns, .T = c->ctx, .pos = 0, .use_cache = false, .n_threads = c->n_threads,
+                          .hook = g ? hook : NULL, .user = g};
+        lq_llama_block(c->m, layer, &c->a, &r);
+        if (advance) memcpy(xc, c->a.x, (size_t)rows * C * sizeof(float));
+    }
+}
+
+static llmq_status check_layer(const lq_calib *c, int layer, lq_err *e) {
+    LQ_CHECK(layer == c->next_layer && layer < c->m->hp.n_layer, e, LLMQ_ERR_ARG,
+             "calibration is at block %d of %d, not block %d", c->next_layer, c->m->hp.n_layer, layer);
+    return LLMQ_OK;
+}
+
+llmq_status lq_calib_block_stats(lq_calib *c, int layer, unsigned want, lq_calib_stats out[LQ_POINT_COUNT],
+                                 lq_err *e) {
+    memset(out, 0, LQ_POINT_COUNT * sizeof *out);
+    LQ_TRY(check_layer(c, layer, e));
+    const lq_llama_hparams *hp = &c->m->hp;
+    gather g = make_gather(c, out, want);
+    for (int p = 0; p < LQ_POINT_COUNT; p++) {
+        llmq_status st = stats_alloc(&out[p], p == LQ_POINT_FFN_MID ? hp->n_ff : hp->n_embd, want, g.max_sample, e);
+        if (st != LLMQ_OK) {
+            for (int q = 0; q < p; q++) lq_calib_stats_free(&out[q]);
+            return st;
+        }
+    }
+    bool advance = (want & LQ_CALIB_ADVANCE) != 0;
+    run_block(c, layer, &g, advance);
+    for (int p = 0; p < LQ_POINT_COUNT; p++) finish_stats(&out[p]);
+    if (advance) c->next_layer++;
+    return LLMQ_OK;
+}
+
+llmq_status lq_calib_block_advance(lq_calib *c, int layer, lq_err *e) {
+    LQ_TRY(check_layer(c, layer, e));
+    run_block(c, layer, NULL, true);
+    c->next_layer++;
+    return LLMQ_OK;
+}
+
+llmq_status lq_calib_final_stats(lq_calib *c, unsigned want, lq_calib_stats *out, lq_err *e) {
+    memset(out, 0, sizeof *out);
+    const lq_llama_hparams *hp = &c->m->hp;
+    LQ_CHECK(c->next_layer == hp->n_layer, e, LLMQ_ERR_ARG,
+             "the output head's inputs need every block advanced (at block %d of %d)", c->next_layer, hp->n_layer);
+    gather g = make_gather(c, out, want);
+    LQ_TRY(stats_alloc(out, hp->n_embd, want, g.max_sample, e));
+    int C = hp->n_embd, chunk = c->seqs_per_chunk * c->ctx, rows = lq_calib_rows(c);
+    for (int r0 = 0; r0 < rows; r0 += chunk) {
+        int n = LQ_MIN(chunk, rows - r0);
+        lq_rmsnorm_forward(c->a.xb, c->X + (size_t)r0 * C, c->m->output_norm, n, C, hp->norm_eps, c->n_threads);
+        g.row0 = r0;
+        gather_rows(&g, out, c->a.xb, n, C);
+    }
+    finish_stats(out);
+    return LLMQ_OK;
+}
