@@ -55,7 +55,7 @@ void lq_dequant_i8_ch(const void *src, float *dst, int64_t n) {
  *          32-bit word whose bit i is bit 2 of value i (4 bytes)
  *   4 bit: 16 bytes, byte j holds value j (low nibble) and j+16 (high nibble)
  *   8 bit: 32 bytes, one per value */
-static void pack_unit(int bits, const uint8_t codes[32], uint8_t *unit) {
+void lq_llmq_pack_unit(int bits, const uint8_t codes[32], uint8_t *unit) {
     if (bits == 8) {
         memcpy(unit, codes, 32);
     } else if (bits == 4) {
@@ -130,7 +130,7 @@ void lq_quant_llmq_group_ref(uint32_t t, const float *x, void *y, int64_t n) {
             }
             out += 2;
         }
-        for (int u = 0; u < group / 32; u++, out += ub) pack_unit(bits, codes + 32 * u, out);
+        for (int u = 0; u < group / 32; u++, out += ub) lq_llmq_pack_unit(bits, codes + 32 * u, out);
     }
 }
 

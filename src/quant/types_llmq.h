@@ -60,6 +60,8 @@ void lq_dequant_llmq_group(uint32_t t, const void *src, float *dst, int64_t n);
 /* Codes of the 32 values of unit u (32 values each) of a group block:
  * the stored unsigned fields (0 .. 2^bits-1) in value order. */
 void lq_llmq_unpack_unit(int bits, const uint8_t *unit, uint8_t codes[32]);
+/* The inverse: 32 stored codes (value order) into one unit of a group block. */
+void lq_llmq_pack_unit(int bits, const uint8_t codes[32], uint8_t *unit);
 
 void lq_quant_nf4_ref(const float *x, void *y, int64_t n);
 void lq_dequant_nf4(const void *src, float *dst, int64_t n);
