@@ -14,6 +14,7 @@
 #include "algo/gptq.h"
 
 #include "quant/grid.h"
+#include "quant/quantize_imatrix.h"
 #include "quant/quantize.h"
 #include "quant/types.h"
 
@@ -45,8 +46,9 @@ typedef struct gptq_ctx {
  * diagonal of H; may be NULL) is not read by the reference quantizers: it is
  * the hook for importance-weighted ones. */
 static void choose_block(uint32_t type, const float *x, int64_t n, void *dst, const float *importance) {
-    (void)importance;
-    if (type == LQ_TYPE_IQ4_NL) lq_quant_iq4_nl(x, dst, n); /* llama-quantize's IQ4_NL, as rtn */
+    /* llama-quantize's importance-weighted quantizer, weighted by diag(H) */
+    if (importance && lq_imatrix_supported(type)) lq_quantize_rows_imatrix(type, x, dst, 1, n, importance);
+    else if (type == LQ_TYPE_IQ4_NL) lq_quant_iq4_nl(x, dst, n); /* llama-quantize's IQ4_NL, as rtn */
     else lq_type_get(type)->from_float_ref(x, dst, n);
 }
 

@@ -52,7 +52,8 @@ static llmq_status calib_tokens(const llmq_model *m, const llmq_quantize_params 
     size_t cap = qp->calib_len + 2, n = 0;
     *toks = lq_malloc_array(cap, sizeof(int32_t));
     LQ_CHECK(*toks, e, LLMQ_ERR_NOMEM, "out of memory for calibration tokens");
-    LQ_TRY(llmq_tokenize(m, qp->calib_text, qp->calib_len, 0, *toks, cap, &n, e));
+    llmq_status st = llmq_tokenize(m, qp->calib_text, qp->calib_len, 0, *toks, cap, &n);
+    LQ_CHECK(st == LLMQ_OK, e, st, "cannot tokenize the calibration text");
     int n_seq = (int)LQ_MIN((size_t)(want / ctx), n / (size_t)ctx);
     LQ_CHECK(n_seq >= 1, e, LLMQ_ERR_ARG, "calibration text too short: %zu tokens, need at least %d", n, ctx);
     int32_t bos = llmq_token_bos(m);
@@ -117,13 +118,15 @@ llmq_status llmq_model_quantize(llmq_model *m, const char *path, llmq_quantize_p
     if (st == LLMQ_OK) st = lq_type_rules_parse(qp->tensor_types, qp->n_tensor_types, &rules, err);
     if (st == LLMQ_OK && !(options = options_string(qp, lq_method_name(method), layerwise ? &lo : NULL)))
         st = lq_fail(err, LLMQ_ERR_NOMEM, "out of memory");
+    /* tensors outside the blocks (embeddings) have no calibration statistics:
+     * the layer-by-layer methods round them to nearest */
     if (st == LLMQ_OK) {
         save_opts o = {.type = type, .n_threads = qp->n_threads > 0 ? qp->n_threads : m->n_threads,
                        .fnv = LQ_FNV_OFFSET, .e = err, .rules = rules, .preset = preset ? &ps : NULL,
                        .file_type = preset ? (uint32_t)preset->ftype : lq_pure_file_type(type),
                        .progress = qp->progress, .user = qp->user, .options = options,
                        .method = lq_method_name(method), .imp = imx ? imatrix_lookup : NULL, .imp_user = imx,
-                       .qmethod = method, .tensor_done = qp->tensor_done,
+                       .qmethod = layerwise ? LQ_METHOD_RTN : method, .tensor_done = qp->tensor_done,
                        .add_weights = layerwise ? layerwise_weights : NULL, .add_weights_ctx = &lo};
         st = lq_save_model(m, path, &o);
         qp->n_fallback = o.n_fallback;

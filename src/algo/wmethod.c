@@ -4,6 +4,7 @@
 #include "algo/gptq.h"
 #include "algo/hqq.h"
 #include "algo/rtn.h"
+#include "quant/grid.h"
 #include "quant/quantize_imatrix.h"
 #include "quant/types.h"
 
@@ -51,7 +52,7 @@ llmq_status lq_wmethod_quantize(lq_method m, const lq_wmethod_params *p, const f
     lq_wmethod_params P = p ? *p : lq_wmethod_default_params();
     const float *imp = s ? s->imp : NULL, *H = s ? s->H : NULL;
     if (fell_back) *fell_back = false;
-    if (m == LQ_METHOD_GPTQ && H && lq_gptq_supported(type)) {
+    if (m == LQ_METHOD_GPTQ && H && lq_grid_supported(type)) {
         lq_gptq_params gp = lq_gptq_default_params();
         gp.damp = P.gptq_damp;
         gp.block = P.gptq_block;
