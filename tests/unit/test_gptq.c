@@ -7,6 +7,7 @@
 #include "io/gguf.h"
 #include "io/mapfile.h"
 #include "kernels/matmul.h"
+#include "quant/grid.h"
 #include "quant/types.h"
 #include "quant/types_llmq.h"
 #include "test.h"
@@ -179,6 +180,67 @@ static void check_dead_column(const layer *L, uint32_t t) {
     free(r);
 }
 
+/* every grid type on a small synthetic layer (32 x 512): GPTQ and
+ * act_order below rtn; H = I (no correlations, no dampening) sends no error
+ * anywhere, so each element lands on its nearest grid value under the
+ * reference quantizer's scales: never farther from w than rtn's value. */
+static void all_types(void) {
+    layer L = {"synthetic", 32, 512, malloc(sizeof(float) * 32 * 512), make_activations(512), NULL};
+    for (int64_t i = 0; i < L.rows * L.cols; i++) L.W[i] = 0.02f * gauss();
+    L.H = make_hessian(L.X, L.cols);
+    float *I = calloc((size_t)(L.cols * L.cols), sizeof(float)), *dq = malloc(sizeof(float) * 512),
+          *dr = malloc(sizeof(float) * 512);
+    for (int64_t i = 0; i < L.cols; i++) I[i * L.cols + i] = 1.0f;
+    uint8_t *q = malloc(sizeof(float) * 32 * 512), *r = malloc(sizeof(float) * 32 * 512); /* > any type's rows */
+    for (uint32_t t = 0; t < LQ_TYPE_LLMQ_END; t++) {
+        if (!lq_grid_supported(t)) continue;
+        const size_t rb = lq_row_size(t, L.cols);
+        lq_gptq_params p = lq_gptq_default_params();
+        lq_err e = {0};
+        CHECK(lq_rtn_quantize(L.W, L.rows, L.cols, t, r, 1, &e) == LLMQ_OK);
+        const double rtn = output_error(L.X, L.W, r, L.rows, L.cols, t);
+        double err[2];
+        for (int act = 0; act < 2; act++) {
+            p.act_order = act;
+            CHECK(lq_gptq_quantize(L.W, L.rows, L.cols, L.H, t, &p, q, 1, &e) == LLMQ_OK);
+            err[act] = output_error(L.X, L.W, q, L.rows, L.cols, t);
+        }
+        printf("%-12s gptq/rtn %.3f  act_order %.3f\n", lq_type_name(t), err[0] / rtn, err[1] / rtn);
+        CHECK_MSG(err[0] < rtn && err[1] < rtn, "%s: %g %g vs rtn %g", lq_type_name(t), err[0], err[1], rtn);
+        p = (lq_gptq_params){.damp = 0.0f, .block = 128, .act_order = false};
+        CHECK(lq_gptq_quantize(L.W, L.rows, L.cols, I, t, &p, q, 1, &e) == LLMQ_OK);
+        int farther = 0;
+        for (int64_t i = 0; i < L.rows; i++) {
+            const float *w = L.W + i * L.cols;
+            lq_type_get(t)->to_float(q + i * rb, dq, L.cols);
+            lq_type_get(t)->to_float(r + i * rb, dr, L.cols);
+            for (int64_t j = 0; j < L.cols; j++) farther += fabsf(w[j] - dq[j]) > fabsf(w[j] - dr[j]);
+        }
+        CHECK_MSG(farther == 0, "%s, H = I: %d values farther than rtn's", lq_type_name(t), farther);
+    }
+    free(I);
+    free(dq);
+    free(dr);
+    free(q);
+    free(r);
+    free_layer(&L);
+}
+
+/* the lazy batch is only a reordering of the same updates */
+static void check_batches(const layer *L, uint32_t t) {
+    const size_t bytes = lq_row_size(t, L->cols) * (size_t)L->rows;
+    uint8_t *q = malloc(bytes);
+    lq_gptq_params p = lq_gptq_default_params();
+    double err[2];
+    for (int i = 0; i < 2; i++) {
+        p.block = i == 0 ? 32 : (int)L->cols;
+        CHECK(lq_gptq_quantize(L->W, L->rows, L->cols, L->H, t, &p, q, 2, NULL) == LLMQ_OK);
+        err[i] = output_error(L->X, L->W, q, L->rows, L->cols, t);
+    }
+    CHECK_MSG(fabs(err[0] / err[1] - 1.0) < 0.01, "%s: block 32 %g vs one batch %g", lq_type_name(t), err[0], err[1]);
+    free(q);
+}
+
 static void check_errors(const layer *L) {
     uint8_t q[64];
     lq_err e = {0};
@@ -199,6 +261,8 @@ int main(void) {
     check_threads(&down, LQ_TYPE_Q4_K, false);
     check_threads(&q, LQ_TYPE_I3_G64S, true);
     check_dead_column(&q, LQ_TYPE_Q4_0);
+    check_batches(&q, LQ_TYPE_I4_G64A);
+    all_types();
     check_errors(&q);
     free_layer(&q);
     free_layer(&down);
