@@ -31,7 +31,7 @@ static void weight_mean(const lq_awq_linear *lin, int n_lin, int64_t cols, doubl
         for (int64_t r = 0; r < lin[i].rows; r++, total++) {
             const float *w = lin[i].W + r * cols;
             float m = 0;
-            for (int64_t c = 0; c < cols; c++) m = fmaxf(m, fabsf(w[c]));
+            for (int64_t c = 0; c < cols; c++) m = (fabsf(w[c]) > m ? fabsf(w[c]) : m);
             for (int64_t c = 0; c < cols && m > 0; c++) w_mean[c] += fabsf(w[c]) / m;
         }
     for (int64_t c = 0; c < cols; c++) w_mean[c] /= (double)(total > 0 ? total : 1);
@@ -131,41 +131,51 @@ int lq_awq_clip_group(uint32_t type, int64_t cols) {
     return tr->blck_size;
 }
 
-// d^T H_g d for the group starting at column c0 (H is cols x cols)
-static double group_err(const float *d, const float *H, int64_t cols, int64_t c0, int g) {
-    double sum = 0;
-    for (int i = 0; i < g; i++) {
-        const float *h = H + (c0 + i) * cols + c0;
-        double row = 0;
-        for (int j = 0; j < g; j++) row += (double)h[j] * d[j];
-        sum += row * d[i];
-    }
-    return sum;
-}
+static inline float clampf(float v, float m) { return v < -m ? -m : v > m ? m : v; }
 
-// Best clip of one group w (g values) in place; buf holds 3*g floats + the block bytes
-static void clip_group(float *w, int g, const float *H, int64_t cols, int64_t c0, uint32_t type,
+// Candidate clipping ranges of one group: m0 (1 - i/clip_grid)
+static int clip_steps(const lq_awq_params *P) { return LQ_MAX((int)(P->max_shrink * (float)P->clip_grid), 1); }
+
+/* Best clip of the group at columns [c0, c0+g) of every row, in place. All
+ * rows' candidates at once: D (rows * steps, g) holds w - Q(clip(w)), and
+ * their output errors d^T H_g d come from one product D H_g. buf holds
+ * 3 * rows * steps * g floats. */
+static void clip_group(float *W, int64_t rows, int64_t cols, int64_t c0, int g, const float *H, uint32_t type,
                        const lq_awq_params *P, float *buf, void *blk) {
     const lq_type_traits *tr = lq_type_get(type);
     lq_from_float_ref_fn quant = lq_rtn_row_fn(type);
-    float *cl = buf, *qd = buf + g, *best = buf + 2 * g, m0 = 0;
-    for (int j = 0; j < g; j++) m0 = fmaxf(m0, fabsf(w[j]));
-    if (m0 == 0) return;
-    double best_err = INFINITY;
-    int steps = (int)(P->max_shrink * (float)P->clip_grid);
-    for (int i = 0; i < LQ_MAX(steps, 1); i++) {
-        float m = m0 * (1.0f - (float)i / (float)P->clip_grid);
-        for (int j = 0; j < g; j++) cl[j] = fminf(fmaxf(w[j], -m), m);
-        quant(cl, blk, g);
-        tr->to_float(blk, qd, g);
-        for (int j = 0; j < g; j++) qd[j] = w[j] - qd[j];
-        double err = group_err(qd, H, cols, c0, g);
-        if (err < best_err) {
-            best_err = err;
-            memcpy(best, cl, (size_t)g * sizeof(float));
+    int steps = clip_steps(P);
+    size_t nd = (size_t)rows * steps * g;
+    float *D = buf, *E = buf + nd, *cl = buf + 2 * nd;
+    for (int64_t r = 0; r < rows; r++) {
+        const float *w = W + r * cols + c0;
+        float m0 = 0;
+        for (int j = 0; j < g; j++) m0 = fabsf(w[j]) > m0 ? fabsf(w[j]) : m0;
+        for (int i = 0; i < steps; i++) {
+            float m = m0 * (1.0f - (float)i / (float)P->clip_grid), *d = D + ((size_t)r * steps + i) * g;
+            for (int j = 0; j < g; j++) cl[j] = clampf(w[j], m);
+            quant(cl, blk, g);
+            tr->to_float(blk, d, g);
+            for (int j = 0; j < g; j++) d[j] = w[j] - d[j];
         }
     }
-    memcpy(w, best, (size_t)g * sizeof(float));
+    // E (rows * steps, g) = D H_g
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(rows * steps), g, g, 1.0f, D, g, H + c0 * cols + c0,
+                (int)cols, 0.0f, E, g);
+    for (int64_t r = 0; r < rows; r++) {
+        float *w = W + r * cols + c0, m0 = 0;
+        double best_err = INFINITY;
+        int best = 0;
+        for (int i = 0; i < steps; i++) {
+            const float *d = D + ((size_t)r * steps + i) * g, *h = E + ((size_t)r * steps + i) * g;
+            double err = 0;
+            for (int j = 0; j < g; j++) err += (double)d[j] * h[j];
+            if (err < best_err) best_err = err, best = i;
+        }
+        for (int j = 0; j < g; j++) m0 = fabsf(w[j]) > m0 ? fabsf(w[j]) : m0;
+        float m = m0 * (1.0f - (float)best / (float)P->clip_grid);
+        for (int j = 0; j < g; j++) w[j] = clampf(w[j], m);
+    }
 }
 
 llmq_status lq_awq_clip(float *W, int64_t rows, int64_t cols, uint32_t type, const float *H, const lq_awq_params *p,
@@ -175,17 +185,18 @@ llmq_status lq_awq_clip(float *W, int64_t rows, int64_t cols, uint32_t type, con
     LQ_CHECK(g > 0, e, LLMQ_ERR_UNSUPPORTED, "AWQ clipping: %s has no independent groups in rows of %lld",
              lq_type_name(type), (long long)cols);
     LQ_CHECK(P.clip_grid > 0, e, LLMQ_ERR_ARG, "AWQ clipping: clip_grid must be positive");
-    size_t blk_bytes = lq_row_size(type, g);
+    size_t blk_bytes = lq_row_size(type, g), nbuf = 3 * (size_t)rows * clip_steps(&P) * g;
     bool oom = false;
+    /* groups in parallel, each with single-threaded BLAS: the same bits at any thread count */
+    lq_blas_threads(1);
     #pragma omp parallel num_threads(n_threads > 0 ? n_threads : lq_n_cpus()) reduction(|| : oom)
     {
-        float *buf = malloc(3 * (size_t)g * sizeof(float));
+        float *buf = malloc(nbuf * sizeof(float));
         void *blk = malloc(blk_bytes);
         oom = !buf || !blk;
-        #pragma omp for schedule(dynamic, 8)
-        for (int64_t r = 0; r < rows; r++)
-            for (int64_t c0 = 0; c0 < cols && buf && blk; c0 += g)
-                clip_group(W + r * cols + c0, g, H, cols, c0, type, &P, buf, blk);
+        #pragma omp for schedule(dynamic, 1)
+        for (int64_t c0 = 0; c0 < cols; c0 += g)
+            if (buf && blk) clip_group(W, rows, cols, c0, g, H, type, &P, buf, blk);
         free(buf);
         free(blk);
     }
