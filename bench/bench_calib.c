@@ -2,13 +2,15 @@
  * statistics with the Hessians and a sample (one pass), then the advance (a
  * second pass), over n_seq sequences of ctx tokens of a text. Checks first
  * that each Hessian's diagonal matches the sums of x^2.
- * usage: bench_calib MODEL TEXT [n_seq ctx threads]   (default 16 512 2) */
+ * usage: bench_calib MODEL TEXT [n_seq ctx threads]   (default 16 512 2)
+ * Runs under the OpenMP wait policy the llmq tool sets for itself. */
 #include "model/llama_calib.h"
 #include "model/model_internal.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 static double now(void) { return lq_now(); }
 
@@ -25,6 +27,11 @@ static bool check(const lq_calib_stats *s) {
 }
 
 int main(int argc, char **argv) {
+    if (!getenv("OMP_WAIT_POLICY") && !getenv("GOMP_SPINCOUNT")) { /* as tools/llmq/main.c */
+        setenv("OMP_WAIT_POLICY", "passive", 1);
+        setenv("GOMP_SPINCOUNT", "10000", 1);
+        execv("/proc/self/exe", argv);
+    }
     if (argc < 3) return fputs("usage: bench_calib MODEL TEXT [n_seq ctx threads]\n", stderr), 2;
     int n_seq = argc > 3 ? atoi(argv[3]) : 16, ctx = argc > 4 ? atoi(argv[4]) : 512, nt = argc > 5 ? atoi(argv[5]) : 2;
     llmq_error err = {0};
