@@ -13,7 +13,7 @@
 /* Rows per chunk the block runs over at once: enough for the matrix products
  * to amortize dequantizing the weights, small enough for the temporaries
  * (~10 MB at SmolLM2's sizes). Fixed, so results never depend on threads. */
-enum { CHUNK_ROWS = 2048, DEFAULT_SAMPLE = 512, COL_BLOCK = 64 };
+enum { CHUNK_ROWS = 2048, DEFAULT_SAMPLE = 512, COL_BLOCK = 64, H_TILE = 256 };
 
 struct lq_calib {
     lq_llama *m;
@@ -128,13 +128,21 @@ static void gather_rows(const gather *g, lq_calib_stats *s, const float *x, int 
         }
     }
     if (s->H) {
-        /* upper block rows: H[j0:j0+nj, j0:] += x[:, j0:j0+nj]^T x[:, j0:] */
+        /* upper tiles of H += x^T x: ssyrk on the diagonal, sgemm above it;
+         * each tile whole in one thread with single-threaded BLAS */
+        int nb = (cols + H_TILE - 1) / H_TILE, n_tiles = nb * (nb + 1) / 2;
         lq_blas_threads(1);
         #pragma omp parallel for num_threads(g->n_threads) schedule(dynamic)
-        for (int b = 0; b < n_blocks; b++) {
-            int j0 = b * COL_BLOCK, nj = LQ_MIN(COL_BLOCK, cols - j0);
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nj, cols - j0, rows, 1.0f, x + j0, cols, x + j0,
-                        cols, 1.0f, s->H + (size_t)j0 * cols + j0, cols);
+        for (int t = 0; t < n_tiles; t++) {
+            int bi = 0, rest = t;
+            while (rest >= nb - bi) rest -= nb - bi++;
+            int bj = bi + rest, i0 = bi * H_TILE, j0 = bj * H_TILE;
+            int ni = LQ_MIN(H_TILE, cols - i0), nj = LQ_MIN(H_TILE, cols - j0);
+            float *Ht = s->H + (size_t)i0 * cols + j0;
+            if (bi == bj) cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, ni, rows, 1.0f, x + i0, cols, 1.0f, Ht, cols);
+            else
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, ni, nj, rows, 1.0f, x + i0, cols, x + j0, cols, 1.0f,
+                            Ht, cols);
         }
     }
     if (s->sample) {
@@ -150,7 +158,7 @@ static void hook(void *user, int point, const float *x, int rows, int cols) {
     gather_rows(g, &g->out[point], x, rows, cols);
 }
 
-/* The Hessian was built as its upper triangle (block rows); mirror it. */
+/* The Hessian was built as its upper triangle; mirror it. */
 static void finish_stats(lq_calib_stats *s) {
     if (!s->H) return;
     int n = s->cols;
