@@ -135,6 +135,15 @@ int lq_i8_isa(void) {
     return 0;
 }
 
+/* row t of X into the AVX-512 layout (i8mm.h), x + 128 as an unsigned
+ * byte: the same bits as x ^ 0x80 */
+static void interleave_row(uint8_t *xu, const lq_i8_act *X, int t) {
+    const int8_t *q = X->q + (size_t)t * X->kp;
+    uint8_t *dst = xu + (size_t)(t / LQ_I8_XROWS) * LQ_I8_XROWS * X->kp + (size_t)(t % LQ_I8_XROWS) * 4;
+    for (int g = 0; g < X->kp / 4; g++)
+        for (int b = 0; b < 4; b++) dst[(size_t)g * 4 * LQ_I8_XROWS + b] = (uint8_t)q[4 * g + b] ^ 0x80;
+}
+
 bool lq_i8_gemm_isa(int isa, float *Y, int32_t *acc, const lq_i8_act *X, const lq_i8_packed *W,
                     const float *bias, int n_threads) {
     static const lq_i8_tile_fn tiles[3] = {lq_i8_tile_ref, lq_i8_tile_avx2, lq_i8_tile_avx512};
@@ -143,15 +152,15 @@ bool lq_i8_gemm_isa(int isa, float *Y, int32_t *acc, const lq_i8_act *X, const l
     const int T = X->rows;
     uint8_t *xu = NULL;
     if (isa == 2) {
-        xu = lq_alloc_aligned((size_t)T * (size_t)X->kp);
+        xu = lq_alloc_aligned((size_t)(T + LQ_I8_XROWS - 1) / LQ_I8_XROWS * LQ_I8_XROWS * (size_t)X->kp);
         if (!xu) return false;
     }
     /* Row chunks of at most LQ_I8_MC; when there are too few panels to go
      * round, smaller chunks (multiples of 6 rows) so that every thread works. */
     int mc = LQ_I8_MC;
-    if (W->n_panels < 2 * nt && T > 6) {
+    if (W->n_panels < 2 * nt && T > LQ_I8_XROWS) {
         const int want = (2 * nt + W->n_panels - 1) / W->n_panels;
-        const int per = ((T + want - 1) / want + 5) / 6 * 6;
+        const int per = ((T + want - 1) / want + LQ_I8_XROWS - 1) / LQ_I8_XROWS * LQ_I8_XROWS;
         if (per < mc) mc = per;
     }
     const int n_chunks = (T + mc - 1) / mc, n_items = n_chunks * W->n_panels;
@@ -160,10 +169,8 @@ bool lq_i8_gemm_isa(int isa, float *Y, int32_t *acc, const lq_i8_act *X, const l
     #pragma omp parallel num_threads(nt)
     {
         if (xu) {
-            /* x + 128 as an unsigned byte: the same bits as x ^ 0x80 */
-            const size_t n = (size_t)T * (size_t)X->kp;
             #pragma omp for schedule(static)
-            for (size_t i = 0; i < n; i++) xu[i] = (uint8_t)X->q[i] ^ 0x80;
+            for (int t = 0; t < T; t++) interleave_row(xu, X, t);
         }
         /* item i: chunk i / n_panels, panel i % n_panels, so consecutive items
          * of one thread share their rows of X */

@@ -96,7 +96,10 @@ int lq_i8_isa(void);
 /* ---- internals shared by i8mm.c and the per-ISA files */
 
 /* One call's operands. xu: AVX-512 only, the codes offset to unsigned
- * (x + 128), same layout as X->q. */
+ * (x + 128) and interleaved by blocks of LQ_I8_XROWS rows, so that a row
+ * block's 4-byte groups follow each other in one stream:
+ *     byte of (t, k) = (t / 6) * 6 * kp + (k / 4) * 24 + (t % 6) * 4 + k % 4
+ * (rows past the last are not written nor read). */
 typedef struct lq_i8_job {
     float *Y;
     int32_t *acc;
@@ -106,9 +109,11 @@ typedef struct lq_i8_job {
     const float *bias;
 } lq_i8_job;
 
+enum { LQ_I8_XROWS = 6 };
+
 /* Rows of X per work item: the tile functions keep a LQ_I8_MC x 64 int32
  * block of sums. */
-enum { LQ_I8_MC = 96 };
+enum { LQ_I8_MC = 96 }; /* a multiple of LQ_I8_XROWS */
 
 /* Outputs of rows [t0, t1) (t1 - t0 <= LQ_I8_MC) and the columns of panel p. */
 typedef void (*lq_i8_tile_fn)(const lq_i8_job *job, int t0, int t1, int p);

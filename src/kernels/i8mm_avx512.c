@@ -5,7 +5,8 @@
  *
  * Register block: up to 6 rows of X times a panel's 4 zmm of weights (64
  * columns), 24 accumulators. One panel's weights over KC groups of 4 inputs
- * (KC * 256 bytes) stay in L1 while every row block of the chunk passes over
+ * (KC * 256 bytes, 32 KiB) stay in cache while every row block of the chunk
+ * (interleaved, one stream: i8mm.h) passes over
  * them; the int32 sums live in a chunk x 64 block between K blocks. With 6
  * rows or fewer (generation) the whole K runs in one pass, streaming each
  * weight once. The epilogue follows kernels/ref/i8mm_ref.c. */
@@ -16,7 +17,7 @@
 
 #define INLINE static inline __attribute__((always_inline))
 
-enum { MR = 6, KC = 64 /* groups of 4 inputs per K block */ };
+enum { MR = 6, KC = 256 /* groups of 4 inputs per K block */ };
 
 INLINE int32_t load4(const uint8_t *p) {
     int32_t v;
@@ -24,10 +25,10 @@ INLINE int32_t load4(const uint8_t *p) {
     return v;
 }
 
-/* acc (mr rows, stride 64) += xu rows (stride ldx) . panel weights, over ng
- * groups of 4 inputs; first: start from zero instead of acc. */
-INLINE void block(const int mr, const int nb, int32_t *acc, const uint8_t *xu, size_t ldx, const int8_t *w,
-                  int ng, bool first) {
+/* acc (mr rows, stride 64) += a block of interleaved xu rows . panel
+ * weights, over ng groups of 4 inputs; first: start from zero instead of acc. */
+INLINE void block(const int mr, const int nb, int32_t *acc, const uint8_t *xu, const int8_t *w, int ng,
+                  bool first) {
     __m512i c[MR][4];
     for (int i = 0; i < mr; i++)
         for (int j = 0; j < nb; j++)
@@ -36,7 +37,7 @@ INLINE void block(const int mr, const int nb, int32_t *acc, const uint8_t *xu, s
         __m512i b[4];
         for (int j = 0; j < nb; j++) b[j] = _mm512_load_si512(w + ((size_t)g * nb + j) * 64);
         for (int i = 0; i < mr; i++) {
-            const __m512i a = _mm512_set1_epi32(load4(xu + i * ldx + 4 * (size_t)g));
+            const __m512i a = _mm512_set1_epi32(load4(xu + ((size_t)g * MR + i) * 4));
             for (int j = 0; j < nb; j++) c[i][j] = _mm512_dpbusd_epi32(c[i][j], a, b[j]);
         }
     }
@@ -45,11 +46,10 @@ INLINE void block(const int mr, const int nb, int32_t *acc, const uint8_t *xu, s
 }
 
 #define CASE(mr, nb) \
-    case (mr) * 4 + (nb) - 1: block(mr, nb, acc, xu, ldx, w, ng, first); break;
+    case (mr) * 4 + (nb) - 1: block(mr, nb, acc, xu, w, ng, first); break;
 #define CASES(mr) CASE(mr, 1) CASE(mr, 2) CASE(mr, 3) CASE(mr, 4)
 
-static void block_any(int mr, int nb, int32_t *acc, const uint8_t *xu, size_t ldx, const int8_t *w, int ng,
-                      bool first) {
+static void block_any(int mr, int nb, int32_t *acc, const uint8_t *xu, const int8_t *w, int ng, bool first) {
     switch (mr * 4 + nb - 1) {
         CASES(1) CASES(2) CASES(3) CASES(4) CASES(5) CASES(6)
     default: break;
@@ -69,7 +69,7 @@ void lq_i8_tile_avx512(const lq_i8_job *job, int t0, int t1, int p) {
         const int gn = ng - g0 < kc ? ng - g0 : kc;
         for (int t = t0; t < t1; t += MR) {
             const int mr = t1 - t < MR ? t1 - t : MR;
-            block_any(mr, nb, acc + (size_t)(t - t0) * 64, job->xu + (size_t)t * ldx + 4 * (size_t)g0, ldx,
+            block_any(mr, nb, acc + (size_t)(t - t0) * 64, job->xu + (size_t)t * ldx + (size_t)g0 * 4 * MR,
                       wp + (size_t)g0 * gstride, gn, g0 == 0);
         }
     }
