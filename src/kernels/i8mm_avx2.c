@@ -5,8 +5,9 @@
  * -128). vpmaddwd with ones then gives the exact sums of 4 products per
  * int32 lane: one ymm of packed weights is 8 rows x 4 inputs.
  *
- * Register block: up to 4 rows of X times one 16-row block (2 ymm), 8
- * accumulators; K blocking as in the AVX-512 tile. The epilogue follows
+ * Register block: up to 8 ymm accumulators, 4 rows of X times one 16-row
+ * block (2 ymm), 2 x 2, or for one row a whole panel; K blocking as in the
+ * AVX-512 tile. The epilogue follows
  * kernels/ref/i8mm_ref.c. */
 #include <immintrin.h>
 #include <string.h>
@@ -23,39 +24,53 @@ INLINE int32_t load4(const int8_t *p) {
     return v;
 }
 
-/* acc (mr rows, stride 64, 16 columns) += x rows . one block's weights (w,
- * groups gstride bytes apart) over ng groups of 4 inputs. */
-INLINE void block(const int mr, int32_t *acc, const int8_t *x, size_t ldx, const int8_t *w, size_t gstride,
-                  int ng, bool first) {
+/* acc (mr rows, stride 64, nbb blocks of 16 columns) += x rows . the
+ * weights of nbb consecutive blocks (w; groups gstride bytes apart) over ng
+ * groups of 4 inputs; first: start from zero instead of acc. */
+INLINE void block(const int mr, const int nbb, int32_t *acc, const int8_t *x, size_t ldx, const int8_t *w,
+                  size_t gstride, int ng, bool first) {
     const __m256i ones = _mm256_set1_epi16(1);
-    __m256i c[MR][2];
+    __m256i c[MR][8];
     for (int i = 0; i < mr; i++)
-        for (int h = 0; h < 2; h++)
+        for (int h = 0; h < 2 * nbb; h++)
             c[i][h] = first ? _mm256_setzero_si256() : _mm256_load_si256((const __m256i *)(acc + i * 64 + h * 8));
     for (int g = 0; g < ng; g++) {
         const int8_t *wg = w + (size_t)g * gstride;
-        const __m256i b0 = _mm256_load_si256((const __m256i *)wg);
-        const __m256i b1 = _mm256_load_si256((const __m256i *)(wg + 32));
         for (int i = 0; i < mr; i++) {
             const __m256i a = _mm256_set1_epi32(load4(x + i * ldx + 4 * (size_t)g));
             const __m256i ax = _mm256_sign_epi8(a, a);
-            const __m256i p0 = _mm256_maddubs_epi16(ax, _mm256_sign_epi8(b0, a));
-            const __m256i p1 = _mm256_maddubs_epi16(ax, _mm256_sign_epi8(b1, a));
-            c[i][0] = _mm256_add_epi32(c[i][0], _mm256_madd_epi16(p0, ones));
-            c[i][1] = _mm256_add_epi32(c[i][1], _mm256_madd_epi16(p1, ones));
+            for (int h = 0; h < 2 * nbb; h++) {
+                const __m256i b = _mm256_load_si256((const __m256i *)(wg + 32 * h));
+                const __m256i prod = _mm256_maddubs_epi16(ax, _mm256_sign_epi8(b, a));
+                c[i][h] = _mm256_add_epi32(c[i][h], _mm256_madd_epi16(prod, ones));
+            }
         }
     }
     for (int i = 0; i < mr; i++)
-        for (int h = 0; h < 2; h++) _mm256_store_si256((__m256i *)(acc + i * 64 + h * 8), c[i][h]);
+        for (int h = 0; h < 2 * nbb; h++) _mm256_store_si256((__m256i *)(acc + i * 64 + h * 8), c[i][h]);
 }
 
-static void block_any(int mr, int32_t *acc, const int8_t *x, size_t ldx, const int8_t *w, size_t gstride, int ng,
-                      bool first) {
+/* Rows x blocks per call (at most 8 accumulators): 4 x 1, 2 x 2, 1 x up to 4
+ * (generation reads a whole panel row in one pass). Returns the blocks done. */
+static int block_any(int mr, int nb_left, int32_t *acc, const int8_t *x, size_t ldx, const int8_t *w,
+                     size_t gstride, int ng, bool first) {
     switch (mr) {
-    case 1: block(1, acc, x, ldx, w, gstride, ng, first); break;
-    case 2: block(2, acc, x, ldx, w, gstride, ng, first); break;
-    case 3: block(3, acc, x, ldx, w, gstride, ng, first); break;
-    default: block(4, acc, x, ldx, w, gstride, ng, first); break;
+    case 1:
+        switch (nb_left) {
+        case 1: block(1, 1, acc, x, ldx, w, gstride, ng, first); return 1;
+        case 2: block(1, 2, acc, x, ldx, w, gstride, ng, first); return 2;
+        case 3: block(1, 3, acc, x, ldx, w, gstride, ng, first); return 3;
+        default: block(1, 4, acc, x, ldx, w, gstride, ng, first); return 4;
+        }
+    case 2:
+        if (nb_left == 1) {
+            block(2, 1, acc, x, ldx, w, gstride, ng, first);
+            return 1;
+        }
+        block(2, 2, acc, x, ldx, w, gstride, ng, first);
+        return 2;
+    case 3: block(3, 1, acc, x, ldx, w, gstride, ng, first); return 1;
+    default: block(4, 1, acc, x, ldx, w, gstride, ng, first); return 1;
     }
 }
 
@@ -72,9 +87,9 @@ void lq_i8_tile_avx2(const lq_i8_job *job, int t0, int t1, int p) {
         const int gn = ng - g0 < kc ? ng - g0 : kc;
         for (int t = t0; t < t1; t += MR) {
             const int mr = t1 - t < MR ? t1 - t : MR;
-            for (int j = 0; j < nb; j++)
-                block_any(mr, acc + (size_t)(t - t0) * 64 + 16 * j, X->q + (size_t)t * ldx + 4 * (size_t)g0, ldx,
-                          wp + (size_t)g0 * gstride + 64 * (size_t)j, gstride, gn, g0 == 0);
+            for (int j = 0; j < nb;)
+                j += block_any(mr, nb - j, acc + (size_t)(t - t0) * 64 + 16 * j, X->q + (size_t)t * ldx + 4 * (size_t)g0,
+                               ldx, wp + (size_t)g0 * gstride + 64 * (size_t)j, gstride, gn, g0 == 0);
         }
     }
 
