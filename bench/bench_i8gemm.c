@@ -61,7 +61,7 @@ static span time_peak(int nt, long iters) {
     return (span){now() - t0, cpu_now() - c0};
 }
 
-/* read-sum over n bytes with nt threads: GB/s, median of reps */
+/* read-sum over n bytes (a multiple of 64) with nt threads: GB/s, median of reps */
 static double read_bw(const int8_t *p, size_t n, int nt, int reps) {
     double t[MAX_REPS];
     long sink = 0;
@@ -169,7 +169,7 @@ int main(int argc, char **argv) {
         const double peak_med = nt * peak_ops_per_thread / pm / 1e9, peak_best = nt * peak_ops_per_thread / pb / 1e9;
         /* per CPU-second of each thread: ops / (cpu / nt) */
         const double peak_cpu = nt * peak_ops_per_thread / (cpm / nt) / 1e9, gemm_cpu = ops / (cgm / nt) / 1e9;
-        const double bw = read_bw(W->w, (size_t)W->n_panels * 64 * W->kp, nt, reps);
+        const double bw = read_bw(W->w, (size_t)W->n_blocks * 16 * W->kp, nt, reps);
         if (vnni)
             printf("  %d thread(s): vpdpbusd peak %.1f GOP/s median, %.1f best, %.1f per thread CPU-second x %d\n", nt,
                    peak_med, peak_best, peak_cpu / nt, nt);
