@@ -17,7 +17,7 @@
 
 #define INLINE static inline __attribute__((always_inline))
 
-enum { MR = 6, KC = 256 /* groups of 4 inputs per K block */ };
+enum { MR = LQ_I8_XROWS, KC = 128 /* groups of 4 inputs per K block */ };
 
 INLINE int32_t load4(const uint8_t *p) {
     int32_t v;
