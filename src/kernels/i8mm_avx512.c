@@ -5,10 +5,10 @@
  *
  * Register block: up to 6 rows of X times a panel's 4 zmm of weights (64
  * columns), 24 accumulators. One panel's weights over KC groups of 4 inputs
- * (KC * 256 bytes, 32 KiB) stay in cache while every row block of the chunk
- * (interleaved, one stream: i8mm.h) passes over
- * them; the int32 sums live in a chunk x 64 block between K blocks. With 6
- * rows or fewer (generation) the whole K runs in one pass, streaming each
+ * (KC * 256 bytes, 64 KiB, held in L2) stay in cache while every row block
+ * of the chunk (interleaved into one stream: i8mm.h) passes over them; the
+ * int32 sums live in a chunk x 64 block between K blocks. With 6 rows or
+ * fewer (generation) the whole K runs in one pass, streaming each
  * weight once. The epilogue follows kernels/ref/i8mm_ref.c. */
 #include <immintrin.h>
 #include <string.h>
@@ -17,7 +17,7 @@
 
 #define INLINE static inline __attribute__((always_inline))
 
-enum { MR = LQ_I8_XROWS, KC = 128 /* groups of 4 inputs per K block */ };
+enum { MR = LQ_I8_XROWS, KC = 256 /* groups of 4 inputs per K block */ };
 
 INLINE int32_t load4(const uint8_t *p) {
     int32_t v;
