@@ -76,8 +76,9 @@ def run_entry(a, R, name, args, lc_args, methods, save):
         t0 = time.perf_counter()
         q = subprocess.run([a.llmq, "quantize", a.f32, out, *args, "--method", m, *calib, "-t", str(a.threads),
                             "--json"], check=True, capture_output=True, text=True)
+        tq = time.perf_counter() - t0
         qj = json.loads(q.stdout)
-        row[m] = llmq_eval(a, out) | {"quantize_s": time.perf_counter() - t0, "peak_rss_mib": qj["peak_rss_mib"],
+        row[m] = llmq_eval(a, out) | {"quantize_s": tq, "peak_rss_mib": qj["peak_rss_mib"],
                                       "fallback_tensors": qj["fallback_tensors"]}
         save()
         print(name, m, row[m], flush=True)

@@ -260,6 +260,15 @@ typedef struct llmq_quantize_params {
     /* per written matrix: its relative error sum w_c (W-Q)^2 / sum w_c W^2,
      * weighted by the importance where known, -1 when not computed */
     void (*tensor_done)(void *user, const char *tensor, const char *type, double rel_err);
+    /* Activation quantization (W8A8): NULL (weights only), "dynamic-int8"
+     * (every linear layer's weights INT8 per output channel, activations
+     * quantized per token at run time, as PyTorch's quantize_dynamic) or
+     * "static-int8" (activation scales fixed from calib_text by observer:
+     * "minmax" (default), "ema", "percentile", "mse", "kl"). */
+    const char *scheme;
+    const char *observer;
+    float smooth_alpha;        /* > 0: SmoothQuant with this migration strength (needs calib_text) */
+    float outlier_threshold;   /* > 0: LLM.int8 outlier columns (|x| above it) run in float */
     /* filled on return: the method that ran, and matrices it could not
      * write (rounded to nearest instead, e.g. HQQ on a symmetric type) */
     const char *method_used;

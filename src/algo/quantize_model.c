@@ -3,6 +3,9 @@
  * (rtn and hqq matrix by matrix, gptq and awq block by block). */
 #include "algo/imatrix_file.h"
 #include "algo/layerwise.h"
+#include "algo/observer.h"
+#include "algo/w8a8_llama.h"
+#include "quant/types_llmq.h"
 #include "algo/presets.h"
 #include "algo/rtn.h"
 #include "algo/type_rules.h"
@@ -21,11 +24,19 @@ llmq_quantize_params llmq_quantize_default_params(void) {
 
 /* "--type Q4_K_M --pure --tensor-type 'attn_v=Q6_K' --method gptq ...", as the request was given */
 static char *options_string(const llmq_quantize_params *qp, const char *method, const lq_layerwise_opts *lo) {
-    size_t cap = 256 + strlen(qp->type) + (qp->imatrix_path ? strlen(qp->imatrix_path) : 0);
+    const char *type = qp->type ? qp->type : "I8_CH";
+    size_t cap = 256 + strlen(type) + (qp->imatrix_path ? strlen(qp->imatrix_path) : 0);
     for (int i = 0; i < qp->n_tensor_types; i++) cap += 20 + strlen(qp->tensor_types[i]);
     char *s = malloc(cap);
     if (!s) return NULL;
-    size_t n = (size_t)snprintf(s, cap, "--type %s%s --method %s", qp->type, qp->pure ? " --pure" : "", method);
+    size_t n = (size_t)snprintf(s, cap, "--type %s%s --method %s", type, qp->pure ? " --pure" : "", method);
+    if (qp->scheme) {
+        n += (size_t)snprintf(s + n, cap - n, " --scheme %s", qp->scheme);
+        if (qp->observer) n += (size_t)snprintf(s + n, cap - n, " --observer %s", qp->observer);
+        if (qp->smooth_alpha > 0) n += (size_t)snprintf(s + n, cap - n, " --smooth %g", (double)qp->smooth_alpha);
+        if (qp->outlier_threshold > 0)
+            n += (size_t)snprintf(s + n, cap - n, " --outlier-threshold %g", (double)qp->outlier_threshold);
+    }
     for (int i = 0; i < qp->n_tensor_types; i++)
         n += (size_t)snprintf(s + n, cap - n, " --tensor-type '%s'", qp->tensor_types[i]);
     if (qp->imatrix_path) n += (size_t)snprintf(s + n, cap - n, " --imatrix '%s'", qp->imatrix_path);
@@ -62,6 +73,24 @@ static llmq_status calib_tokens(const llmq_model *m, const llmq_quantize_params 
     return LLMQ_OK;
 }
 
+// --scheme: INT8 per-channel weights everywhere and the activation options
+static llmq_status w8a8_options(const llmq_quantize_params *qp, uint32_t *type, lq_w8a8_opts *w8, lq_err *e) {
+    bool dynamic = !strcmp(qp->scheme, "dynamic-int8");
+    LQ_CHECK(dynamic || !strcmp(qp->scheme, "static-int8"), e, LLMQ_ERR_ARG,
+             "unknown scheme '%s' (schemes: dynamic-int8 static-int8)", qp->scheme);
+    LQ_CHECK(!qp->type || !strcmp(qp->type, "I8_CH") || !strcmp(qp->type, "i8_ch"), e, LLMQ_ERR_ARG,
+             "--scheme quantizes weights to I8_CH; --type %s does not go with it", qp->type);
+    lq_observer_kind obs = LQ_OBS_MINMAX;
+    LQ_CHECK(!qp->observer || lq_observer_from_name(qp->observer, &obs), e, LLMQ_ERR_ARG,
+             "unknown observer '%s' (observers: minmax ema percentile mse kl)", qp->observer);
+    LQ_CHECK(dynamic || qp->calib_text, e, LLMQ_ERR_ARG, "static-int8 needs calibration text");
+    LQ_CHECK(qp->smooth_alpha <= 0 || qp->calib_text, e, LLMQ_ERR_ARG, "SmoothQuant needs calibration text");
+    *type = LQ_TYPE_I8_CH;
+    *w8 = (lq_w8a8_opts){dynamic, obs, qp->smooth_alpha, qp->outlier_threshold, qp->calib_text, qp->calib_len,
+                         qp->calib_tokens > 0 ? qp->calib_tokens : 128 * 512, qp->calib_ctx > 0 ? qp->calib_ctx : 512};
+    return LLMQ_OK;
+}
+
 static llmq_status layerwise_weights(lq_gguf_writer *w, llmq_model *m, const void *ctx, save_opts *o) {
     return lq_layerwise_add_weights(w, m, ctx, o);
 }
@@ -94,12 +123,14 @@ llmq_status llmq_model_quantize(llmq_model *m, const char *path, llmq_quantize_p
     if (lq_method_needs_calib(method) && !qp->calib_text) method = LQ_METHOD_HQQ;
     LQ_CHECK(!qp->calib_text || m->llama, err, LLMQ_ERR_UNSUPPORTED,
              "calibration runs llama decoders only (this is a BERT encoder)");
-    const lq_preset *preset;
-    uint32_t type;
-    LQ_TRY(pick_type(m, qp, &preset, &type, err));
+    const lq_preset *preset = NULL;
+    uint32_t type = LQ_TYPE_I8_CH;
+    if (!qp->scheme) LQ_TRY(pick_type(m, qp, &preset, &type, err));
     lq_imatrix *imx = NULL;
     if (qp->imatrix_path) LQ_TRY(lq_imatrix_load(qp->imatrix_path, &imx, err));
-    bool layerwise = m->llama && qp->calib_text && method != LQ_METHOD_HQQ;
+    lq_w8a8_opts w8 = {0};
+    if (qp->scheme) LQ_TRY(w8a8_options(qp, &type, &w8, err));
+    bool layerwise = m->llama && qp->calib_text && method != LQ_METHOD_HQQ && !qp->scheme;
     LQ_CHECK(method != LQ_METHOD_IMATRIX || imx || layerwise || qp->calib_text, err, LLMQ_ERR_ARG,
              "--method imatrix needs --imatrix FILE or --calib TEXT");
     lq_preset_state ps = {preset, 0, 1, false, 0, 0};
@@ -127,7 +158,9 @@ llmq_status llmq_model_quantize(llmq_model *m, const char *path, llmq_quantize_p
                        .progress = qp->progress, .user = qp->user, .options = options,
                        .method = lq_method_name(method), .imp = imx ? imatrix_lookup : NULL, .imp_user = imx,
                        .qmethod = layerwise ? LQ_METHOD_RTN : method, .tensor_done = qp->tensor_done,
-                       .add_weights = layerwise ? layerwise_weights : NULL, .add_weights_ctx = &lo};
+                       .add_weights = layerwise ? layerwise_weights : NULL, .add_weights_ctx = &lo,
+                       .w8a8 = qp->scheme ? &w8 : NULL};
+        if (qp->scheme && m->llama) o.add_weights = lq_w8a8_llama_weights;
         st = lq_save_model(m, path, &o);
         qp->n_fallback = o.n_fallback;
     }

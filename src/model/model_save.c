@@ -5,6 +5,7 @@
 #include "model/model_save_internal.h"
 
 #include "algo/presets.h"
+#include "algo/observer.h"
 #include "algo/rtn.h"
 #include "algo/type_rules.h"
 #include "quant/types.h"
@@ -185,6 +186,13 @@ llmq_status lq_save_provenance(lq_gguf_writer *w, const save_opts *o) {
     LQ_TRY(lq_gguf_add_str(w, "llmq.quantize.method", o->type == LQ_TYPE_F32 ? "none" : o->method ? o->method : "rtn"));
     if (o->options) LQ_TRY(lq_gguf_add_str(w, "llmq.quantize.options", o->options));
     LQ_TRY(lq_gguf_add_str(w, "llmq.quantize.type", lq_type_name(o->type)));
+    if (o->w8a8) {
+        const lq_w8a8_opts *q = o->w8a8;
+        LQ_TRY(lq_gguf_add_str(w, LQ_KEY_W8A8_SCHEME, q->dynamic ? "dynamic-int8" : "static-int8"));
+        if (!q->dynamic) LQ_TRY(lq_gguf_add_str(w, LQ_KEY_W8A8_OBSERVER, lq_observer_name(q->observer)));
+        LQ_TRY(lq_gguf_add_f32(w, LQ_KEY_W8A8_SMOOTH, q->smooth_alpha));
+        LQ_TRY(lq_gguf_add_f32(w, LQ_KEY_W8A8_OUTLIER, q->outlier_threshold));
+    }
     return lq_gguf_add_str(w, "llmq.source.weights_fnv1a64", hex);
 }
 

@@ -11,6 +11,25 @@
 
 #define LQ_FNV_OFFSET 1469598103934665603ull
 
+/* Activation quantization requested with the weights (W8A8). */
+typedef struct lq_w8a8_opts {
+    bool dynamic;            /* per-token scales at run time; else static scales from calibration */
+    int observer;            /* lq_observer_kind for static scales */
+    float smooth_alpha;      /* > 0: SmoothQuant before quantizing */
+    float outlier_threshold; /* > 0: LLM.int8 outlier columns (recorded for the runtime) */
+    const char *calib_text;  /* decoders: running text; encoders: one sentence per line */
+    size_t calib_len;
+    int calib_tokens, calib_ctx;
+} lq_w8a8_opts;
+
+/* Metadata keys of W8A8 files: the scheme ("dynamic-int8", "static-int8"),
+ * the observer, SmoothQuant's alpha (0: none), LLM.int8's threshold (0: none).
+ * Static scales are F32 tensors of one value named "<weight name>.act_scale". */
+#define LQ_KEY_W8A8_SCHEME "llmq.w8a8.scheme"
+#define LQ_KEY_W8A8_OBSERVER "llmq.w8a8.observer"
+#define LQ_KEY_W8A8_SMOOTH "llmq.w8a8.smooth_alpha"
+#define LQ_KEY_W8A8_OUTLIER "llmq.w8a8.outlier_threshold"
+
 /* How matrices are written: F32 (convert) or quantized by rtn. */
 typedef struct save_opts {
     uint32_t type;   /* for 2-D weights; vectors (norms, biases) stay F32 */
@@ -39,6 +58,7 @@ typedef struct save_opts {
      * block-by-block methods), or NULL */
     llmq_status (*add_weights)(lq_gguf_writer *w, llmq_model *m, const void *ctx, struct save_opts *o);
     const void *add_weights_ctx;
+    const lq_w8a8_opts *w8a8;   /* W8A8 scheme, or NULL */
 } save_opts;
 
 /* The whole GGUF file of m (llama or bert) at path, atomically. */

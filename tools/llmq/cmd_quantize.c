@@ -14,6 +14,8 @@ static const char help[] =
     "                     [--tensor-type REGEX=TYPE ...] [--imatrix FILE]\n"
     "                     [--calib TEXT] [--calib-tokens N] [--calib-ctx C] [--calib-float-inputs]\n"
     "                     [--gptq-damp F] [--act-order] [--json] [-t THREADS] [--tokenizer FILE]\n"
+    "                     [--scheme dynamic-int8|static-int8 [--observer OBS] [--smooth ALPHA]\n"
+    "                      [--outlier-threshold T]]\n"
     "--method (default rtn):\n"
     "  rtn      round to nearest with the reference quantizers (the bytes llama-quantize\n"
     "           writes); importance-weighted (llama-quantize --imatrix) when --imatrix\n"
@@ -28,6 +30,13 @@ static const char help[] =
     "block; block i sees the batch after the quantized blocks before it, or the float\n"
     "model's with --calib-float-inputs. --imatrix FILE reads llama.cpp's imatrix\n"
     "files (.dat or .gguf; `llmq imatrix` writes them).\n"
+    "--scheme quantizes activations too (W8A8): every linear layer's weights INT8 per\n"
+    "output channel (I8_CH) and its input INT8 at run time, per token (dynamic-int8,\n"
+    "as PyTorch's quantize_dynamic) or with scales fixed by calibration on --calib\n"
+    "(static-int8; --observer minmax (default), ema, percentile, mse or kl).\n"
+    "--smooth ALPHA (with --calib): SmoothQuant, activation outliers migrated into\n"
+    "the weights with strength ALPHA (0.5 typical). --outlier-threshold T: LLM.int8,\n"
+    "input columns with some |x| > T run in float (6 typical).\n"
     "--json prints a summary: method, per-tensor type and relative error (weighted by\n"
     "the importance where known), time and peak memory.\n"
     "TYPE is one of llama-quantize's mixes, which choose each tensor's type as it\n"
@@ -98,8 +107,9 @@ int cmd_quantize(int argc, char **argv) {
     const char *in = NULL, *out = NULL, *tok = NULL, *calib = NULL;
     const char *rules[MAX_RULES];
     llmq_quantize_params p = llmq_quantize_default_params();
+    p.type = NULL; /* required on the command line (or implied by --scheme) */
     long threads = 0, ctoks = p.calib_tokens, cctx = p.calib_ctx;
-    double damp = p.gptq_damp;
+    double damp = p.gptq_damp, smooth = 0, outlier = 0;
     bool json = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
@@ -111,7 +121,8 @@ int cmd_quantize(int argc, char **argv) {
         bool known = !strcmp(a, "--type") || !strcmp(a, "-t") || !strcmp(a, "--tokenizer") ||
                      !strcmp(a, "--tensor-type") || !strcmp(a, "--method") || !strcmp(a, "--imatrix") ||
                      !strcmp(a, "--calib") || !strcmp(a, "--calib-tokens") || !strcmp(a, "--calib-ctx") ||
-                     !strcmp(a, "--gptq-damp");
+                     !strcmp(a, "--gptq-damp") || !strcmp(a, "--scheme") || !strcmp(a, "--observer") ||
+                     !strcmp(a, "--smooth") || !strcmp(a, "--outlier-threshold");
         if (!known && a[0] == '-' && a[1]) return cli_error("quantize", CLI_USAGE, "unknown option '%s' (see llmq quantize --help)", a);
         if (!known) {
             if (!in) in = a;
@@ -136,10 +147,32 @@ int cmd_quantize(int argc, char **argv) {
         else if (!strcmp(a, "--calib-tokens")) { if (!cli_int("quantize", a, v, 2, 1 << 24, &ctoks)) return CLI_USAGE; }
         else if (!strcmp(a, "--calib-ctx")) { if (!cli_int("quantize", a, v, 2, 1 << 16, &cctx)) return CLI_USAGE; }
         else if (!strcmp(a, "--gptq-damp")) { if (!cli_float("quantize", a, v, 1e-6, 10, &damp)) return CLI_USAGE; }
+        else if (!strcmp(a, "--scheme")) {
+            if (strcmp(v, "dynamic-int8") && strcmp(v, "static-int8"))
+                return cli_error("quantize", CLI_USAGE, "unknown scheme '%s' (schemes: dynamic-int8 static-int8)", v);
+            p.scheme = v;
+        } else if (!strcmp(a, "--observer")) {
+            static const char *const obs[] = {"minmax", "ema", "percentile", "mse", "kl"};
+            bool ok = false;
+            for (int k = 0; k < 5; k++) ok |= !strcmp(v, obs[k]);
+            if (!ok) return cli_error("quantize", CLI_USAGE, "unknown observer '%s' (observers: minmax ema percentile mse kl)", v);
+            p.observer = v;
+        } else if (!strcmp(a, "--smooth")) {
+            if (!cli_float("quantize", a, v, 0.01, 1, &smooth)) return CLI_USAGE;
+        } else if (!strcmp(a, "--outlier-threshold")) {
+            if (!cli_float("quantize", a, v, 1e-3, 1e9, &outlier)) return CLI_USAGE;
+        }
         else if (!cli_int("quantize", a, v, 1, 1024, &threads)) return CLI_USAGE;
     }
     if (!in || !out) return cli_error("quantize", CLI_USAGE, "need MODEL and OUT.gguf (see llmq quantize --help)");
+    if (!p.type && p.scheme) p.type = "I8_CH";
     if (!p.type) return cli_error("quantize", CLI_USAGE, "no --type given (see llmq quantize --help)");
+    if (p.scheme && !strcmp(p.scheme, "static-int8") && !calib)
+        return cli_error("quantize", CLI_USAGE, "--scheme static-int8 needs --calib TEXT");
+    if ((smooth > 0 || p.observer) && !calib)
+        return cli_error("quantize", CLI_USAGE, "--smooth and --observer need --calib TEXT");
+    if ((smooth > 0 || p.observer || outlier > 0) && !p.scheme)
+        return cli_error("quantize", CLI_USAGE, "--smooth, --observer and --outlier-threshold go with --scheme");
     if (!strcmp(p.method, "imatrix") && !calib && !p.imatrix_path)
         return cli_error("quantize", CLI_USAGE, "--method imatrix needs --imatrix FILE or --calib TEXT");
     char *text = NULL;
@@ -153,6 +186,8 @@ int cmd_quantize(int argc, char **argv) {
     p.calib_tokens = (int)ctoks;
     p.calib_ctx = (int)cctx;
     p.gptq_damp = (float)damp;
+    p.smooth_alpha = (float)smooth;
+    p.outlier_threshold = (float)outlier;
     report r = {cli_now(), isatty(2) != 0, json ? tmpfile() : NULL, 0};
     p.progress = progress;
     p.tensor_done = tensor_done;
