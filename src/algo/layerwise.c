@@ -44,12 +44,6 @@ static void work_free(block_work *b) {
     free(b->norm_f);
 }
 
-static uint64_t fnv1a(uint64_t h, const void *p, size_t n) {
-    const uint8_t *c = p;
-    for (size_t i = 0; i < n; i++) h = (h ^ c[i]) * 1099511628211ull;
-    return h;
-}
-
 static float *copy_floats(const float *x, size_t n) {
     float *y = malloc(n * sizeof(float));
     if (y) memcpy(y, x, n * sizeof(float));
@@ -77,10 +71,10 @@ static llmq_status work_load(block_work *b, lq_llama_layer *L, int l, int C, sav
 
 // The source checksum covers the float weights as the rtn writer sees them, in file order
 static void work_checksum(const block_work *b, int C, save_opts *o) {
-    o->fnv = fnv1a(o->fnv, b->norm_a, (size_t)C * sizeof(float));
+    lq_save_hash(o, b->norm_a, (size_t)C * sizeof(float));
     for (int i = 0; i < M_COUNT; i++) {
-        if (i == M_GATE) o->fnv = fnv1a(o->fnv, b->norm_f, (size_t)C * sizeof(float));
-        o->fnv = fnv1a(o->fnv, b->W[i], (size_t)b->rows[i] * b->cols[i] * sizeof(float));
+        if (i == M_GATE) lq_save_hash(o, b->norm_f, (size_t)C * sizeof(float));
+        lq_save_hash(o, b->W[i], (size_t)b->rows[i] * b->cols[i] * sizeof(float));
     }
 }
 
@@ -230,4 +224,22 @@ llmq_status lq_layerwise_add_weights(lq_gguf_writer *w, llmq_model *m, const lq_
     for (int l = 0; l < hp->n_layer && st == LLMQ_OK; l++) st = do_block(w, L, c, l, lo, o);
     lq_calib_free(c);
     return st;
+}
+
+llmq_status lq_calib_tokens(const llmq_model *m, const char *text, size_t len, int want, int ctx, int32_t **toks,
+                            int *n_seq, int *ctx_out, lq_err *e) {
+    ctx = ctx > 0 ? ctx : 512, want = want > 0 ? want : 128 * 512;
+    LQ_CHECK(ctx >= 2 && ctx <= m->hp.n_ctx_train, e, LLMQ_ERR_ARG, "calibration context %d outside 2..%d", ctx,
+             m->hp.n_ctx_train);
+    size_t cap = len + 2, n = 0;
+    *toks = lq_malloc_array(cap, sizeof(int32_t));
+    LQ_CHECK(*toks, e, LLMQ_ERR_NOMEM, "out of memory for calibration tokens");
+    llmq_status st = llmq_tokenize(m, text, len, 0, *toks, cap, &n);
+    LQ_CHECK(st == LLMQ_OK, e, st, "cannot tokenize the calibration text");
+    *n_seq = (int)LQ_MIN((size_t)(want / ctx), n / (size_t)ctx);
+    LQ_CHECK(*n_seq >= 1, e, LLMQ_ERR_ARG, "calibration text too short: %zu tokens, need at least %d", n, ctx);
+    int32_t bos = llmq_token_bos(m);
+    for (int s = 0; s < *n_seq && bos >= 0; s++) (*toks)[(size_t)s * ctx] = bos;
+    *ctx_out = ctx;
+    return LLMQ_OK;
 }

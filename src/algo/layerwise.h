@@ -20,6 +20,12 @@ typedef struct lq_layerwise_opts {
     bool float_inputs;     /* statistics from the float model's hidden states */
 } lq_layerwise_opts;
 
+/* Calibration tokens from text: *n_seq (<= want / ctx) sequences of *ctx
+ * tokens (ctx <= 0: 512; want <= 0: 65536), each starting with BOS as
+ * llama-imatrix does; *toks is malloc'd. ARG when the text is too short. */
+llmq_status lq_calib_tokens(const llmq_model *m, const char *text, size_t len, int want, int ctx, int32_t **toks,
+                            int *n_seq, int *ctx_out, lq_err *e);
+
 /* Adds every weight of m (a llama decoder) to w, in the same order and with
  * the same type choices as the rtn writer. m's layers are borrowed while
  * each block runs quantized and restored before returning. */

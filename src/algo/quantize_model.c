@@ -54,24 +54,6 @@ static const float *imatrix_lookup(void *user, const char *name, int64_t cols) {
     return en && en->n_values == cols ? en->values : NULL;
 }
 
-// Calibration tokens: n_seq sequences of ctx tokens, each starting with BOS (as llama-imatrix)
-static llmq_status calib_tokens(const llmq_model *m, const llmq_quantize_params *qp, lq_layerwise_opts *lo,
-                                int32_t **toks, lq_err *e) {
-    int ctx = qp->calib_ctx > 0 ? qp->calib_ctx : 512, want = qp->calib_tokens > 0 ? qp->calib_tokens : 128 * 512;
-    LQ_CHECK(ctx >= 2 && ctx <= m->hp.n_ctx_train, e, LLMQ_ERR_ARG, "calibration context %d outside 2..%d", ctx,
-             m->hp.n_ctx_train);
-    size_t cap = qp->calib_len + 2, n = 0;
-    *toks = lq_malloc_array(cap, sizeof(int32_t));
-    LQ_CHECK(*toks, e, LLMQ_ERR_NOMEM, "out of memory for calibration tokens");
-    llmq_status st = llmq_tokenize(m, qp->calib_text, qp->calib_len, 0, *toks, cap, &n);
-    LQ_CHECK(st == LLMQ_OK, e, st, "cannot tokenize the calibration text");
-    int n_seq = (int)LQ_MIN((size_t)(want / ctx), n / (size_t)ctx);
-    LQ_CHECK(n_seq >= 1, e, LLMQ_ERR_ARG, "calibration text too short: %zu tokens, need at least %d", n, ctx);
-    int32_t bos = llmq_token_bos(m);
-    for (int s = 0; s < n_seq && bos >= 0; s++) (*toks)[(size_t)s * ctx] = bos;
-    lo->tokens = *toks, lo->n_seq = n_seq, lo->ctx = ctx;
-    return LLMQ_OK;
-}
 
 // --scheme: INT8 per-channel weights everywhere and the activation options
 static llmq_status w8a8_options(const llmq_quantize_params *qp, uint32_t *type, lq_w8a8_opts *w8, lq_err *e) {
@@ -145,7 +127,10 @@ llmq_status llmq_model_quantize(llmq_model *m, const char *path, llmq_quantize_p
     int32_t *toks = NULL;
     lq_type_rules *rules = NULL;
     char *options = NULL;
-    llmq_status st = layerwise ? calib_tokens(m, qp, &lo, &toks, err) : LLMQ_OK;
+    llmq_status st = layerwise ? lq_calib_tokens(m, qp->calib_text, qp->calib_len, qp->calib_tokens, qp->calib_ctx, &toks,
+                                                  &lo.n_seq, &lo.ctx, err)
+                                : LLMQ_OK;
+    lo.tokens = toks;
     if (st == LLMQ_OK) st = lq_type_rules_parse(qp->tensor_types, qp->n_tensor_types, &rules, err);
     if (st == LLMQ_OK && !(options = options_string(qp, lq_method_name(method), layerwise ? &lo : NULL)))
         st = lq_fail(err, LLMQ_ERR_NOMEM, "out of memory");

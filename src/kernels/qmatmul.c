@@ -1,5 +1,6 @@
 /* Linear layers over quantized or F32 weights (see qmatmul.h). */
 #include "kernels/qmatmul.h"
+#include "kernels/w8a8.h"
 
 #include "core/lq.h"
 #include "kernels/matmul.h"
@@ -19,7 +20,11 @@ bool lq_qweight_init(lq_qweight *w, uint32_t type, const void *data, int rows, i
     /* (a kernel whose activation blocks do not divide the rows cannot run them) */
     size_t act_bytes = dot ? lq_row_size(dot->act_type, cols) : 0;
     if (keep_quantized && dot && act_bytes) {
-        *w = (lq_qweight){type, rows, cols, rb, data, NULL, dot, act_bytes};
+        *w = (lq_qweight){type, rows, cols, rb, data, NULL, dot, act_bytes, NULL};
+        return true;
+    }
+    if (keep_quantized && type == LQ_TYPE_F32) { /* F32 rows run in place (no copy of the mapped file) */
+        *w = (lq_qweight){type, rows, cols, rb, data, NULL, NULL, 0, NULL};
         return true;
     }
     if (!tr->to_float) return false;
@@ -31,10 +36,12 @@ bool lq_qweight_init(lq_qweight *w, uint32_t type, const void *data, int rows, i
 }
 
 void lq_qweight_from_f32(lq_qweight *w, float *data, int rows, int cols) {
-    *w = (lq_qweight){LQ_TYPE_F32, rows, cols, (size_t)cols * sizeof(float), data, data, NULL, 0};
+    *w = (lq_qweight){LQ_TYPE_F32, rows, cols, (size_t)cols * sizeof(float), data, data, NULL, 0, NULL};
 }
 
 void lq_qweight_free(lq_qweight *w) {
+    if (w->w8) lq_w8a8_free(w->w8);
+    free(w->w8);
     lq_free_aligned(w->owned);
     memset(w, 0, sizeof *w);
 }
@@ -121,6 +128,7 @@ size_t lq_qmatmul_scratch_bytes(int max_cols, int n_threads) {
 
 void lq_qmatmul(float *Y, const float *X, const lq_qweight *W, int n, int n_threads, void *scratch) {
     if (n_threads <= 0) n_threads = lq_n_cpus();
+    if (W->w8 && lq_w8a8_forward(W->w8, Y, X, n, NULL, n_threads)) return; /* else (out of memory) the float path */
     if (W->dot && n <= GEMV_ROWS_MAX) {
         for (int t = 0; t < n; t++) qgemv(Y + (size_t)t * W->rows, X + (size_t)t * W->cols, W, n_threads, scratch);
         return;

@@ -23,6 +23,7 @@ typedef struct lq_qweight {
     void *owned;             /* what to free (NULL: data belongs to a mapped file) */
     const lq_qdot_info *dot; /* NULL when type is F32 */
     size_t act_bytes;        /* one activation row in dot->act_type */
+    struct lq_w8a8 *w8;      /* W8A8 files: the INT8 x INT8 path (owned), or NULL */
 } lq_qweight;
 
 /* Wraps rows x cols values of type at data. Keeps the type (and the pointer,

@@ -224,7 +224,7 @@ llmq_status lq_llama_decode(lq_llama *m, const int32_t *tokens, int n, int pos, 
     int C = hp->n_embd;
     for (int t = 0; t < n; t++)
         lq_qweight_row(&m->tok_embd, tokens[t], a.x + (size_t)t * C);
-    if (n == 1) token_forward(m, &a, pos);
+    if (n == 1 && !m->w8a8) token_forward(m, &a, pos);
     else
         for (int l = 0; l < hp->n_layer; l++) {
             lq_llama_run r = {.n_seq = 1, .T = n, .pos = pos, .use_cache = true, .n_threads = m->n_threads};

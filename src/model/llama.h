@@ -28,6 +28,12 @@ typedef enum lq_llama_layout {
 llmq_status lq_llama_load(const lq_llama_hparams *hp, const lq_tensor *tensors, size_t n,
                           lq_llama_layout layout, lq_llama **out, lq_err *e);
 void lq_llama_free(lq_llama *m);
+/* W8A8 files: every I8_CH linear layer (not the token embedding) runs INT8 x
+ * INT8 with per-token activation scales, or the static scale of its
+ * "<weight name>.act_scale" tensor; outlier_threshold > 0 adds LLM.int8's
+ * float columns. */
+llmq_status lq_llama_enable_w8a8(lq_llama *m, const lq_tensor *tensors, size_t n, float outlier_threshold,
+                                 lq_err *e);
 const lq_llama_hparams *lq_llama_hparams_of(const lq_llama *m);
 bool lq_llama_tied(const lq_llama *m);
 

@@ -26,6 +26,7 @@ struct lq_llama {
     int kv_len;          // tokens filled (positions 0..kv_len-1)
     int max_ctx;         // cache limit
     int n_threads;
+    bool w8a8;           // linear layers run INT8 x INT8 (generation then takes the block path)
 };
 
 /* Activation buffers of a forward pass over up to `rows` tokens at once. */

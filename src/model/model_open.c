@@ -1,5 +1,6 @@
 /* Opening a model from each supported container. */
 #include "model/model_internal.h"
+#include "model/model_save_internal.h"
 
 #include "quant/types.h"
 
@@ -114,7 +115,13 @@ llmq_status lq_model_open_gguf(llmq_model *m, const char *path, lq_err *e) {
     LQ_TRY(lq_tok_from_gguf(g, &m->tok, e));
     hp->n_vocab = lq_tok_n_vocab(m->tok);
     m->arch = LLMQ_ARCH_LLAMA;
-    return lq_llama_load(hp, m->tensors, m->n_tensors, LQ_LAYOUT_GGUF, &m->llama, e);
+    LQ_TRY(lq_llama_load(hp, m->tensors, m->n_tensors, LQ_LAYOUT_GGUF, &m->llama, e));
+    if (!lq_gguf_get_str(g, LQ_KEY_W8A8_SCHEME, &v)) return LLMQ_OK;
+    double thr = 0;
+    const lq_gguf_kv *kv = lq_gguf_find(g, LQ_KEY_W8A8_OUTLIER);
+    if (kv) LQ_CHECK(lq_gguf_get_f64(g, LQ_KEY_W8A8_OUTLIER, &thr) && thr >= 0 && thr < 1e30, e, LLMQ_ERR_FORMAT,
+                     "bad %s", LQ_KEY_W8A8_OUTLIER);
+    return lq_llama_enable_w8a8(m->llama, m->tensors, m->n_tensors, (float)thr, e);
 }
 
 /* ---- Hugging Face directory ---- */

@@ -91,10 +91,11 @@ static llmq_status add_tokenizer(lq_gguf_writer *w, const llmq_model *m, lq_err 
     return LLMQ_OK;
 }
 
-static uint64_t fnv1a(uint64_t h, const void *p, size_t n) {
+void lq_save_hash(save_opts *o, const void *p, size_t n) {
+    uint64_t h = o->fnv;
     const uint8_t *b = p;
     for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 1099511628211ull;
-    return h;
+    o->fnv = h;
 }
 
 uint32_t lq_save_pick_type(save_opts *o, const char *name, int64_t ne0, int64_t ne1) {
@@ -121,7 +122,7 @@ llmq_status lq_save_matrix(lq_gguf_writer *w, const char *name, const float *dat
                            save_opts *o) {
     uint32_t type = lq_save_pick_type(o, name, ne0, ne1);
     size_t bytes = lq_row_size(type, ne0) * (size_t)ne1;
-    o->fnv = fnv1a(o->fnv, data, (size_t)(ne0 * ne1) * sizeof(float));
+    lq_save_hash(o, data, (size_t)(ne0 * ne1) * sizeof(float));
     LQ_CHECK(bytes, o->e, LLMQ_ERR_SHAPE, "%s: rows of %lld values do not fit %s blocks", name, (long long)ne0,
              lq_type_name(type));
     if (type == LQ_TYPE_F32) return lq_save_add(w, name, type, data, ne0, ne1, NULL, o);

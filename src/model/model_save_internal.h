@@ -67,6 +67,8 @@ llmq_status lq_save_model(llmq_model *m, const char *path, save_opts *o);
 /* The type the options give a tensor; ne1 == 1 (vectors) is F32. Advances the
  * mix's counters: call once per tensor, in file order. */
 uint32_t lq_save_pick_type(save_opts *o, const char *name, int64_t ne0, int64_t ne1);
+/* Adds n bytes of source weights to the checksum recorded in the metadata. */
+void lq_save_hash(save_opts *o, const void *p, size_t n);
 /* Adds a tensor already in its type (bytes: ne1 rows of lq_row_size(type,
  * ne0)) and reports progress; err (may be NULL) goes to tensor_done. */
 llmq_status lq_save_add(lq_gguf_writer *w, const char *name, uint32_t type, const void *bytes, int64_t ne0,

@@ -26,7 +26,7 @@ ok 'grep -q "blk.2.attn_v.weight  *Q8_0" "$tmp/mi" && grep -q "blk.1.attn_v.weig
 ok 'grep -q "blk.2.attn_v.weight  *Q5_0" "$tmp/pi" && grep -q "token_embd.weight  *Q5_0" "$tmp/pi"' "--pure Q4_K_M: one type everywhere"
 ok 'grep -aq "llmq.quantize.options" "$tmp/p.gguf" && grep -aq -- "--type Q4_K_M --pure" "$tmp/p.gguf" && grep -aq "llmq.source.weights_fnv1a64" "$tmp/p.gguf"' \
   "metadata records the request and the source checksum"
-ok 'grep -qE "^quantized: +method rtn, --type Q4_K_M --pure, source weights checksum [0-9a-f]{16}$" "$tmp/pi"' \
+ok 'grep -qE "^quantized: +method rtn, --type Q4_K_M --pure --method rtn, source weights checksum [0-9a-f]{16}$" "$tmp/pi"' \
   "inspect shows how the file was made"
 "$LLMQ" quantize $D/stories260K.bin "$tmp/p2.gguf" --type Q4_K_M --pure --method rtn --tokenizer $D/tok512.bin 2>/dev/null
 ok 'cmp -s "$tmp/p.gguf" "$tmp/p2.gguf"' "--method rtn is the default"

@@ -84,11 +84,14 @@ int main(void) {
         if (lq_type_get(t) && lq_qdot_get(t)) check_type(t), n_types++;
     printf("%d types with kernels\n", n_types);
     CHECK(n_types >= 2);
-    /* a type without a kernel is converted to F32 */
+    /* F32 rows run in place when kept; otherwise they are copied */
     static float f[4 * 32];
     for (int i = 0; i < 4 * 32; i++) f[i] = (float)i;
     lq_qweight W;
     CHECK(lq_qweight_init(&W, LQ_TYPE_F32, f, 4, 32, true));
+    CHECK(W.dot == NULL && lq_qweight_f32(&W) == f && W.owned == NULL);
+    lq_qweight_free(&W);
+    CHECK(lq_qweight_init(&W, LQ_TYPE_F32, f, 4, 32, false));
     CHECK(W.dot == NULL && lq_qweight_f32(&W) != f && lq_qweight_f32(&W)[33] == 33.0f);
     lq_qweight_free(&W);
     TEST_END();
