@@ -43,11 +43,11 @@ ENTRIES = [
 ]
 
 
-def llmq_eval(a, path):
+def llmq_eval(a, path, extra=()):
     blog = f"models/quality/base-ctx{a.ctx}-chunks{a.chunks}.logits"
     base = [] if os.path.exists(blog) else ["--kld-base", a.f32]
     p = subprocess.run([a.llmq, "perplexity", path, "-f", a.text, "--ctx", str(a.ctx), "--chunks", str(a.chunks),
-                        *base, "--kld-base-logits", blog, "-t", str(a.threads), "--json"],
+                        *base, "--kld-base-logits", blog, "-t", str(a.threads), "--json", *extra],
                        check=True, capture_output=True, text=True)
     j = json.loads(p.stdout)
     return {k: j[k] for k in ("ppl", "ppl_err", "kld", "kld_err", "top1", "base_ppl")} | {
