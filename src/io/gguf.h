@@ -80,6 +80,10 @@ typedef struct lq_gguf_writer lq_gguf_writer;
 
 lq_gguf_writer *lq_gguf_writer_new(uint64_t alignment /* 0: 32 */);
 void lq_gguf_writer_free(lq_gguf_writer *w);
+/* From now on tensor bytes go to an anonymous temporary file instead of
+ * memory, so a model's tensors are not all held at once; false if it cannot
+ * be made. */
+bool lq_gguf_writer_spill(lq_gguf_writer *w);
 /* Adders copy keys, names and values. Duplicate keys/names -> DUPLICATE. */
 llmq_status lq_gguf_add_u32(lq_gguf_writer *w, const char *key, uint32_t v);
 llmq_status lq_gguf_add_i32(lq_gguf_writer *w, const char *key, int32_t v);

@@ -3,8 +3,10 @@
 #include "io/gguf.h"
 
 #include "io/mapfile.h"
+#include "core/lq.h"
 #include "quant/types.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,8 +37,9 @@ typedef struct wtensor {
     char *name;
     uint32_t type, n_dims;
     int64_t ne[4];
-    uint8_t *data;
+    uint8_t *data;    /* NULL when spilled */
     size_t nbytes;
+    off_t spill_off;  /* where the bytes are in the spill file */
 } wtensor;
 
 struct lq_gguf_writer {
@@ -46,7 +49,14 @@ struct lq_gguf_writer {
     char **keys;      /* for duplicate checks */
     wtensor *tensors;
     uint64_t n_tensors;
+    FILE *spill;      /* tensor bytes go here instead of memory (lq_gguf_writer_spill) */
+    off_t spill_len;
 };
+
+bool lq_gguf_writer_spill(lq_gguf_writer *w) {
+    if (!w->spill) w->spill = tmpfile();
+    return w->spill != NULL;
+}
 
 lq_gguf_writer *lq_gguf_writer_new(uint64_t alignment) {
     lq_gguf_writer *w = calloc(1, sizeof *w);
@@ -56,6 +66,7 @@ lq_gguf_writer *lq_gguf_writer_new(uint64_t alignment) {
 
 void lq_gguf_writer_free(lq_gguf_writer *w) {
     if (!w) return;
+    if (w->spill) fclose(w->spill);
     free(w->kvs.p);
     for (uint64_t i = 0; i < w->n_kv; i++) free(w->keys[i]);
     free(w->keys);
@@ -183,13 +194,22 @@ llmq_status lq_gguf_add_tensor(lq_gguf_writer *w, const char *name, uint32_t typ
     w->tensors = t;
     t += w->n_tensors;
     t->name = lq_strndup(name, strlen(name));
-    t->data = malloc(nbytes ? nbytes : 1);
-    if (!t->name || !t->data) {
+    t->data = w->spill ? NULL : malloc(nbytes ? nbytes : 1);
+    if (!t->name || (!w->spill && !t->data)) {
         free(t->name);
         free(t->data);
         return LLMQ_ERR_NOMEM;
     }
-    memcpy(t->data, data, nbytes);
+    if (w->spill) {
+        if (fseeko(w->spill, w->spill_len, SEEK_SET) != 0 || fwrite(data, 1, nbytes, w->spill) != nbytes) {
+            free(t->name);
+            return LLMQ_ERR_IO;
+        }
+        t->spill_off = w->spill_len;
+        w->spill_len += (off_t)nbytes;
+    } else {
+        memcpy(t->data, data, nbytes);
+    }
     t->type = type;
     t->n_dims = n_dims;
     memcpy(t->ne, full, sizeof full);
@@ -200,7 +220,8 @@ llmq_status lq_gguf_add_tensor(lq_gguf_writer *w, const char *name, uint32_t typ
 
 static uint64_t align_up(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
 
-llmq_status lq_gguf_serialize(const lq_gguf_writer *w, uint8_t **buf, size_t *len, lq_err *e) {
+/* Header, key-values and tensor infos into b (no tensor data). */
+static llmq_status serialize_header(const lq_gguf_writer *w, wbuf *out, lq_err *e) {
     bool has_key = false;
     for (uint64_t i = 0; i < w->n_kv; i++) has_key |= is_alignment_key(w->keys[i]);
     /* a non-default alignment the reader must know about: appended last */
@@ -228,26 +249,83 @@ llmq_status lq_gguf_serialize(const lq_gguf_writer *w, uint8_t **buf, size_t *le
         put_u64(&b, off);
         off = align_up(off + t->nbytes, w->alignment);
     }
-    static const uint8_t zeros[64] = {0};
-    for (uint64_t i = 0; i < w->n_tensors; i++) {
-        /* pad to the alignment before each tensor's data */
-        while (!b.oom && b.n % w->alignment) put(&b, zeros, LQ_MIN(sizeof zeros, w->alignment - b.n % w->alignment));
-        put(&b, w->tensors[i].data, w->tensors[i].nbytes);
-    }
+    *out = b;
     if (b.oom) {
         free(b.p);
         return lq_fail(e, LLMQ_ERR_NOMEM, "out of memory while writing GGUF");
     }
-    *buf = b.p;
-    *len = b.n;
     return LLMQ_OK;
 }
 
+static const uint8_t zeros[64] = {0};
+
+/* Tensor i's bytes, read back from the spill file in pieces when spilled. */
+static bool emit_tensor(const lq_gguf_writer *w, uint64_t i, bool (*sink)(void *ctx, const void *p, size_t n),
+                        void *ctx) {
+    const wtensor *t = &w->tensors[i];
+    if (t->data) return sink(ctx, t->data, t->nbytes);
+    uint8_t piece[1 << 16];
+    for (size_t done = 0; done < t->nbytes;) {
+        size_t n = LQ_MIN(sizeof piece, t->nbytes - done);
+        if (fseeko(w->spill, t->spill_off + (off_t)done, SEEK_SET) != 0 || fread(piece, 1, n, w->spill) != n ||
+            !sink(ctx, piece, n))
+            return false;
+        done += n;
+    }
+    return true;
+}
+
+/* Header, then each tensor padded to the alignment, into sink. */
+static bool emit(const lq_gguf_writer *w, const wbuf *hdr, bool (*sink)(void *ctx, const void *p, size_t n),
+                 void *ctx) {
+    if (!sink(ctx, hdr->p, hdr->n)) return false;
+    uint64_t pos = hdr->n;
+    for (uint64_t i = 0; i < w->n_tensors; i++) {
+        while (pos % w->alignment) {
+            size_t pad = LQ_MIN(sizeof zeros, w->alignment - pos % w->alignment);
+            if (!sink(ctx, zeros, pad)) return false;
+            pos += pad;
+        }
+        if (!emit_tensor(w, i, sink, ctx)) return false;
+        pos += w->tensors[i].nbytes;
+    }
+    return true;
+}
+
+static bool sink_buf(void *ctx, const void *p, size_t n) {
+    put(ctx, p, n);
+    return !((wbuf *)ctx)->oom;
+}
+
+llmq_status lq_gguf_serialize(const lq_gguf_writer *w, uint8_t **buf, size_t *len, lq_err *e) {
+    wbuf b = {0};
+    LQ_TRY(serialize_header(w, &b, e));
+    wbuf out = {0};
+    bool ok = emit(w, &b, sink_buf, &out);
+    free(b.p);
+    if (!ok) {
+        free(out.p);
+        return lq_fail(e, out.oom ? LLMQ_ERR_NOMEM : LLMQ_ERR_IO, "cannot serialize GGUF");
+    }
+    *buf = out.p;
+    *len = out.n;
+    return LLMQ_OK;
+}
+
+typedef struct { const lq_gguf_writer *w; const wbuf *hdr; } file_job;
+
+static bool sink_fd(void *ctx, const void *p, size_t n) { return lq_write_all(*(int *)ctx, p, n); }
+
+static bool produce(int fd, void *user) {
+    const file_job *j = user;
+    return emit(j->w, j->hdr, sink_fd, &fd);
+}
+
 llmq_status lq_gguf_write_file(const lq_gguf_writer *w, const char *path, lq_err *e) {
-    uint8_t *buf;
-    size_t len;
-    LQ_TRY(lq_gguf_serialize(w, &buf, &len, e));
-    llmq_status st = lq_write_file_atomic(path, buf, len, e);
-    free(buf);
+    wbuf hdr = {0};
+    LQ_TRY(serialize_header(w, &hdr, e));
+    file_job j = {w, &hdr};
+    llmq_status st = lq_write_file_atomic_fn(path, produce, &j, e);
+    free(hdr.p);
     return st;
 }

@@ -39,7 +39,19 @@ void lq_map_close(lq_mapfile *m) {
     }
 }
 
-llmq_status lq_write_file_atomic(const char *path, const void *data, size_t len, lq_err *e) {
+bool lq_write_all(int fd, const void *data, size_t len) {
+    const uint8_t *p = data;
+    while (len > 0) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return false;
+        p += w;
+        len -= (size_t)w;
+    }
+    return true;
+}
+
+llmq_status lq_write_file_atomic_fn(const char *path, bool (*produce)(int fd, void *user), void *user, lq_err *e) {
     size_t n = strlen(path) + 16;
     char *tmp = malloc(n);
     LQ_CHECK(tmp, e, LLMQ_ERR_NOMEM, "out of memory");
@@ -56,16 +68,7 @@ llmq_status lq_write_file_atomic(const char *path, const void *data, size_t len,
         free(tmp);
         return st;
     }
-    const uint8_t *p = data;
-    size_t left = len;
-    while (left > 0) {
-        ssize_t w = write(fd, p, left);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) break;
-        p += w;
-        left -= (size_t)w;
-    }
-    int ok = left == 0 && fsync(fd) == 0;
+    int ok = produce(fd, user) && fsync(fd) == 0;
     ok = (close(fd) == 0) && ok;
     ok = ok && rename(tmp, path) == 0;
     if (!ok) {
@@ -76,4 +79,15 @@ llmq_status lq_write_file_atomic(const char *path, const void *data, size_t len,
     }
     free(tmp);
     return LLMQ_OK;
+}
+
+typedef struct { const void *data; size_t len; } buf_job;
+static bool write_buf(int fd, void *user) {
+    const buf_job *j = user;
+    return lq_write_all(fd, j->data, j->len);
+}
+
+llmq_status lq_write_file_atomic(const char *path, const void *data, size_t len, lq_err *e) {
+    buf_job j = {data, len};
+    return lq_write_file_atomic_fn(path, write_buf, &j, e);
 }

@@ -17,5 +17,10 @@ void lq_map_close(lq_mapfile *m);
 /* Writes len bytes to path atomically: a temporary file in the same
  * directory, fsync, rename. Nothing is left behind on failure. */
 llmq_status lq_write_file_atomic(const char *path, const void *data, size_t len, lq_err *e);
+/* The same with the bytes written by produce(fd, user), which returns false
+ * on a failed write (the temporary is then removed). */
+llmq_status lq_write_file_atomic_fn(const char *path, bool (*produce)(int fd, void *user), void *user, lq_err *e);
+/* write(2) until all len bytes are out; false on error. */
+bool lq_write_all(int fd, const void *data, size_t len);
 
 #endif

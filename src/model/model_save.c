@@ -203,6 +203,7 @@ llmq_status lq_save_model(llmq_model *m, const char *path, save_opts *o) {
     LQ_CHECK(m->llama, err, LLMQ_ERR_UNSUPPORTED, "only llama and bert models can be written to GGUF");
     lq_gguf_writer *w = lq_gguf_writer_new(32);
     LQ_CHECK(w, err, LLMQ_ERR_NOMEM, "out of memory");
+    lq_gguf_writer_spill(w); /* when no temporary file can be made, tensors stay in memory */
     llmq_status st = add_hparams(w, m, o->file_type);
     if (st != LLMQ_OK) lq_fail(err, st, "cannot write metadata");
     if (st == LLMQ_OK) st = add_tokenizer(w, m, err);
