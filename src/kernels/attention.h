@@ -40,7 +40,8 @@ void lq_attn_row_f16_ref(float *out, const float *q, const void *K, const void *
 void lq_attn_row_f16_avx512(float *out, const float *q, const void *K, const void *V, int P, int hd,
                             size_t stride, float scale, float *scores);
 
-/* Q8: the query is quantized as a Q8 row (its own scales), each score is
+/* Q8 (hd up to 1024, the loader's limit): the query is quantized as a Q8
+ * row (its own scales), each score is
  * scale * sum_b (dq_b * dk_b) * (integer dot of block b), summed in block
  * order; V is dequantized on the fly into the weighted sum. AVX-512 (VNNI
  * vpdpbusd): hd up to 256 (else the reference). */

@@ -195,15 +195,17 @@ static void token_forward(lq_llama *m, lq_llama_acts *a, int pos) {
         /* heads shared out among the team, each with its own score row */
         int group = hp->n_head / hp->n_head_kv, P = pos + 1;
         if (m->kv_type == LLMQ_KV_F32) {
+            const float *Kc = L->k_cache, *Vc = L->v_cache;
             #pragma omp for schedule(static)
             for (int h = 0; h < hp->n_head; h++)
-                attn(a->att + (size_t)h * hd, a->q + (size_t)h * hd, (const float *)L->k_cache + (size_t)(h / group) * hd,
-                     (const float *)L->v_cache + (size_t)(h / group) * hd, P, hd, kvd, scale, a->S + (size_t)h * P);
+                attn(a->att + (size_t)h * hd, a->q + (size_t)h * hd, Kc + (size_t)(h / group) * hd,
+                     Vc + (size_t)(h / group) * hd, P, hd, kvd, scale, a->S + (size_t)h * P);
         } else {
+            const char *Kc = L->k_cache, *Vc = L->v_cache;
             #pragma omp for schedule(static)
             for (int h = 0; h < hp->n_head; h++)
-                attn_kv(a->att + (size_t)h * hd, a->q + (size_t)h * hd, (const char *)L->k_cache + (h / group) * head,
-                        (const char *)L->v_cache + (h / group) * head, P, hd, row, scale, a->S + (size_t)h * P);
+                attn_kv(a->att + (size_t)h * hd, a->q + (size_t)h * hd, Kc + (h / group) * head,
+                        Vc + (h / group) * head, P, hd, row, scale, a->S + (size_t)h * P);
         }
         #pragma omp single
         lq_qact_prepare(&a->xq, a->att, wo, 1);
