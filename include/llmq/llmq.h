@@ -54,10 +54,23 @@ typedef enum llmq_arch {
     LLMQ_ARCH_BERT = 1,  /* encoder: sentence embeddings */
 } llmq_arch;
 
+/* How a decoder's KV cache stores K and V (as llama.cpp's -ctk / -ctv):
+ * F32 as computed; F16 as IEEE half (round to nearest even); Q8 per token and
+ * KV head as int8 codes with one float scale per block of 32 values (as
+ * Q8_0: symmetric, d = max|x| / 127, round to nearest), about 3.6x smaller
+ * than F32 at head size 64. Prompts and generation read the same rounded
+ * rows. Encoders ignore it. */
+typedef enum llmq_kv_type {
+    LLMQ_KV_F32 = 0,
+    LLMQ_KV_F16 = 1,
+    LLMQ_KV_Q8 = 2,
+} llmq_kv_type;
+
 typedef struct llmq_model_params {
     const char *tokenizer_path; /* llama2.c tokenizer.bin; NULL otherwise */
     int n_threads;              /* <= 0: all cores */
     int max_ctx;                /* KV cache length; <= 0: model's own */
+    llmq_kv_type kv_type;       /* KV cache storage (default LLMQ_KV_F32); others: ARG */
 } llmq_model_params;
 
 llmq_model_params llmq_model_default_params(void);

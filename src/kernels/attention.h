@@ -1,10 +1,11 @@
 /* Attention of one query over P cached keys for one head: the generation
- * step's inner loop. K and V rows are `stride` floats apart (the KV cache
- * interleaves heads). */
+ * step's inner loop. K and V rows are `stride` apart (the KV cache
+ * interleaves heads): floats for the F32 cache, bytes for the others. */
 #ifndef LQ_ATTENTION_H
 #define LQ_ATTENTION_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 // out (hd) = softmax(scale * K (P, hd) . q (hd)) . V (P, hd); scores: scratch (P)
 typedef void (*lq_attn_row_fn)(float *out, const float *q, const float *K, const float *V, int P, int hd,
@@ -14,5 +15,45 @@ void lq_attn_row_f32_ref(float *out, const float *q, const float *K, const float
 /* hd a multiple of 16; other sizes fall back to the reference. */
 void lq_attn_row_f32_avx512(float *out, const float *q, const float *K, const float *V, int P, int hd, int stride,
                             float scale, float *scores);
+
+/* ------------------------------------------------ F16 and Q8 KV caches
+ *
+ * F16: one head's row is hd IEEE halves. Q8: one head's row (lq_kv_q8_bytes)
+ * is ceil(hd/32) float scales, then hd int8 codes (padded to a multiple of
+ * 4 bytes so the next head's scales stay aligned); block b holds values
+ * 32b..32b+31 (the last block may be short), value = d[b] * code, codes in
+ * [-127, 127]. */
+size_t lq_kv_q8_bytes(int hd);
+/* d = max|x| / 127 per block, code = round(x / d) (half away from zero). */
+void lq_kv_q8_quantize(void *row, const float *x, int hd);
+void lq_kv_q8_dequantize(float *x, const void *row, int hd);
+
+/* The same contract as lq_attn_row_fn over an F16 or Q8 cache; stride in
+ * bytes. */
+typedef void (*lq_attn_row_kv_fn)(float *out, const float *q, const void *K, const void *V, int P, int hd,
+                                  size_t stride, float scale, float *scores);
+
+/* F16: K and V converted to float as they are read. AVX-512: hd a multiple of
+ * 16 up to 256 (else the reference). */
+void lq_attn_row_f16_ref(float *out, const float *q, const void *K, const void *V, int P, int hd, size_t stride,
+                         float scale, float *scores);
+void lq_attn_row_f16_avx512(float *out, const float *q, const void *K, const void *V, int P, int hd,
+                            size_t stride, float scale, float *scores);
+
+/* Q8 (hd up to 1024, the loader's limit): the query is quantized as a Q8
+ * row (its own scales), each score is
+ * scale * sum_b (dq_b * dk_b) * (integer dot of block b), summed in block
+ * order; V is dequantized on the fly into the weighted sum. AVX-512 (VNNI
+ * vpdpbusd): hd up to 256 (else the reference). */
+void lq_attn_row_q8_ref(float *out, const float *q, const void *K, const void *V, int P, int hd, size_t stride,
+                        float scale, float *scores);
+void lq_attn_row_q8_avx512(float *out, const float *q, const void *K, const void *V, int P, int hd, size_t stride,
+                           float scale, float *scores);
+/* The scores alone (before the softmax), the row functions' first step;
+ * both give the same bits. qrow: the query as lq_kv_q8_quantize writes it. */
+void lq_attn_scores_q8_ref(float *scores, const void *qrow, const void *K, int P, int hd, size_t stride,
+                           float scale);
+void lq_attn_scores_q8_avx512(float *scores, const void *qrow, const void *K, int P, int hd, size_t stride,
+                              float scale);
 
 #endif

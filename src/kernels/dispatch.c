@@ -7,10 +7,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const lq_kernels k_ref = {"ref", 0, lq_gemv_f32_ref, lq_attn_row_f32_ref, lq_softmax_ref, lq_swiglu_ref};
-static const lq_kernels k_avx2 = {"avx2", 1, lq_gemv_f32_avx2, lq_attn_row_f32_ref, lq_softmax_ref, lq_swiglu_ref};
-static const lq_kernels k_avx512 = {"avx512", 2, lq_gemv_f32_avx512, lq_attn_row_f32_avx512, lq_softmax_avx512,
-                                    lq_swiglu_avx512};
+static const lq_kernels k_ref = {"ref", 0, lq_gemv_f32_ref, lq_attn_row_f32_ref, lq_attn_row_f16_ref,
+                                 lq_attn_row_q8_ref, lq_softmax_ref, lq_swiglu_ref};
+static const lq_kernels k_avx2 = {"avx2", 1, lq_gemv_f32_avx2, lq_attn_row_f32_ref, lq_attn_row_f16_ref,
+                                  lq_attn_row_q8_ref, lq_softmax_ref, lq_swiglu_ref};
+static const lq_kernels k_avx512 = {"avx512", 2, lq_gemv_f32_avx512, lq_attn_row_f32_avx512, lq_attn_row_f16_avx512,
+                                    lq_attn_row_q8_avx512, lq_softmax_avx512, lq_swiglu_avx512};
+/* the Q8 attention needs VNNI (vpdpbusd) */
+static const lq_kernels k_avx512_novnni = {"avx512", 2, lq_gemv_f32_avx512, lq_attn_row_f32_avx512,
+                                           lq_attn_row_f16_avx512, lq_attn_row_q8_ref, lq_softmax_avx512,
+                                           lq_swiglu_avx512};
 
 static const lq_kernels *choose(void) {
     const lq_cpu_features *f = lq_cpu();
@@ -19,7 +25,7 @@ static const lq_kernels *choose(void) {
     const char *force = getenv("LLMQ_ISA");
     if (force && strcmp(force, "ref") == 0) return &k_ref;
     if (force && strcmp(force, "avx2") == 0) return has2 ? &k_avx2 : &k_ref;
-    if (has512) return &k_avx512;
+    if (has512) return f->avx512vnni ? &k_avx512 : &k_avx512_novnni;
     return has2 ? &k_avx2 : &k_ref;
 }
 

@@ -32,6 +32,8 @@ typedef struct lq_kernels {
     int level;                   /* 0 ref, 1 avx2, 2 avx512: the qdot families' ISA index */
     lq_gemv_f32_fn gemv_f32;
     lq_attn_row_fn attn_row_f32; /* avx2 uses the reference */
+    lq_attn_row_kv_fn attn_row_f16; /* F16 KV cache; avx2: reference */
+    lq_attn_row_kv_fn attn_row_q8;  /* Q8 KV cache; avx2 (or no VNNI): reference */
     lq_softmax_fn softmax;       /* avx2: reference */
     lq_swiglu_fn swiglu;         /* avx2: reference */
 } lq_kernels;

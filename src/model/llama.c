@@ -20,19 +20,19 @@ static llmq_status kv_reserve(lq_llama *m, int need, lq_err *e) {
     int cap = m->kv_cap ? m->kv_cap : 256;
     while (cap < need) cap *= 2;
     if (cap > limit) cap = limit;
-    size_t kvd = (size_t)m->hp.n_embd / m->hp.n_head * m->hp.n_head_kv;
+    int hd = m->hp.n_embd / m->hp.n_head;
+    size_t row = lq_kv_token_bytes(m->kv_type, m->hp.n_head_kv, hd);
     for (int l = 0; l < m->hp.n_layer; l++) {
         lq_llama_layer *L = &m->layers[l];
-        float *k = lq_alloc_aligned((size_t)cap * kvd * sizeof(float));
-        float *v = lq_alloc_aligned((size_t)cap * kvd * sizeof(float));
+        void *k = lq_alloc_aligned((size_t)cap * row), *v = lq_alloc_aligned((size_t)cap * row);
         if (!k || !v) {
             lq_free_aligned(k);
             lq_free_aligned(v);
             return lq_fail(e, LLMQ_ERR_NOMEM, "out of memory for the KV cache");
         }
         if (m->kv_cap) {
-            memcpy(k, L->k_cache, (size_t)m->kv_cap * kvd * sizeof(float));
-            memcpy(v, L->v_cache, (size_t)m->kv_cap * kvd * sizeof(float));
+            memcpy(k, L->k_cache, (size_t)m->kv_cap * row);
+            memcpy(v, L->v_cache, (size_t)m->kv_cap * row);
         }
         lq_free_aligned(L->k_cache);
         lq_free_aligned(L->v_cache);
@@ -75,7 +75,7 @@ static void attention(float *out, const float *q, const float *Kc, const float *
 }
 
 void lq_llama_acts_free(lq_llama_acts *a) {
-    void *ps[] = {a->x, a->xb, a->q, a->k, a->v, a->att, a->g, a->u, a->S,
+    void *ps[] = {a->x, a->xb, a->q, a->k, a->v, a->att, a->g, a->u, a->S, a->kf, a->vf,
                   a->xq.slot[0], a->xq.slot[1], a->xq.slot[2], a->xq.slot[3], a->mm};
     for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++) lq_free_aligned(ps[i]);
     memset(a, 0, sizeof *a);
@@ -115,9 +115,17 @@ static void attend(lq_llama *m, lq_llama_layer *L, lq_llama_acts *a, const lq_ll
     if (r->use_cache) {
         lq_rope_forward(a->q, T, hp->n_head, hd, r->pos, hp->rope_theta, nt);
         lq_rope_forward(a->k, T, hp->n_head_kv, hd, r->pos, hp->rope_theta, nt);
-        memcpy(L->k_cache + (size_t)r->pos * kvd, a->k, (size_t)T * kvd * sizeof(float));
-        memcpy(L->v_cache + (size_t)r->pos * kvd, a->v, (size_t)T * kvd * sizeof(float));
-        attention(a->att, a->q, L->k_cache, L->v_cache, hp, T, r->pos, a->S, nt);
+        lq_kv_write(m->kv_type, L->k_cache, r->pos, a->k, T, hp->n_head_kv, hd);
+        lq_kv_write(m->kv_type, L->v_cache, r->pos, a->v, T, hp->n_head_kv, hd);
+        if (m->kv_type == LLMQ_KV_F32) {
+            attention(a->att, a->q, L->k_cache, L->v_cache, hp, T, r->pos, a->S, nt);
+            return;
+        }
+        /* the new rows as stored, so that the prompt sees what generation will */
+        int P = r->pos + T;
+        lq_kv_read(m->kv_type, L->k_cache, P, a->kf, hp->n_head_kv, hd);
+        lq_kv_read(m->kv_type, L->v_cache, P, a->vf, hp->n_head_kv, hd);
+        attention(a->att, a->q, a->kf, a->vf, hp, T, r->pos, a->S, nt);
         return;
     }
     for (int s = 0; s < r->n_seq; s++) {
@@ -159,7 +167,11 @@ void lq_llama_block(lq_llama *m, int l, lq_llama_acts *a, const lq_llama_run *r)
 static void token_forward(lq_llama *m, lq_llama_acts *a, int pos) {
     const lq_llama_hparams *hp = &m->hp;
     int C = hp->n_embd, F = hp->n_ff, hd = C / hp->n_head, kvd = hd * hp->n_head_kv;
-    lq_attn_row_fn attn = lq_kernels_get()->attn_row_f32;
+    const lq_kernels *kern = lq_kernels_get();
+    lq_attn_row_fn attn = kern->attn_row_f32;
+    lq_attn_row_kv_fn attn_kv = m->kv_type == LLMQ_KV_Q8 ? kern->attn_row_q8 : kern->attn_row_f16;
+    /* bytes of one token's row and of one head within it (F16 / Q8 caches) */
+    size_t row = lq_kv_token_bytes(m->kv_type, hp->n_head_kv, hd), head = row / hp->n_head_kv;
     float scale = 1.0f / sqrtf((float)hd);
     #pragma omp parallel num_threads(m->n_threads)
     for (int l = 0; l < hp->n_layer; l++) {
@@ -177,15 +189,24 @@ static void token_forward(lq_llama *m, lq_llama_acts *a, int pos) {
         {
             lq_rope_forward(a->q, 1, hp->n_head, hd, pos, hp->rope_theta, 1);
             lq_rope_forward(a->k, 1, hp->n_head_kv, hd, pos, hp->rope_theta, 1);
-            memcpy(L->k_cache + (size_t)pos * kvd, a->k, (size_t)kvd * sizeof(float));
-            memcpy(L->v_cache + (size_t)pos * kvd, a->v, (size_t)kvd * sizeof(float));
+            lq_kv_write(m->kv_type, L->k_cache, pos, a->k, 1, hp->n_head_kv, hd);
+            lq_kv_write(m->kv_type, L->v_cache, pos, a->v, 1, hp->n_head_kv, hd);
         }
         /* heads shared out among the team, each with its own score row */
         int group = hp->n_head / hp->n_head_kv, P = pos + 1;
-        #pragma omp for schedule(static)
-        for (int h = 0; h < hp->n_head; h++)
-            attn(a->att + (size_t)h * hd, a->q + (size_t)h * hd, L->k_cache + (size_t)(h / group) * hd,
-                 L->v_cache + (size_t)(h / group) * hd, P, hd, kvd, scale, a->S + (size_t)h * P);
+        if (m->kv_type == LLMQ_KV_F32) {
+            const float *Kc = L->k_cache, *Vc = L->v_cache;
+            #pragma omp for schedule(static)
+            for (int h = 0; h < hp->n_head; h++)
+                attn(a->att + (size_t)h * hd, a->q + (size_t)h * hd, Kc + (size_t)(h / group) * hd,
+                     Vc + (size_t)(h / group) * hd, P, hd, kvd, scale, a->S + (size_t)h * P);
+        } else {
+            const char *Kc = L->k_cache, *Vc = L->v_cache;
+            #pragma omp for schedule(static)
+            for (int h = 0; h < hp->n_head; h++)
+                attn_kv(a->att + (size_t)h * hd, a->q + (size_t)h * hd, Kc + (h / group) * head,
+                        Vc + (h / group) * head, P, hd, row, scale, a->S + (size_t)h * P);
+        }
         #pragma omp single
         lq_qact_prepare(&a->xq, a->att, wo, 1);
         lq_qgemv_team((float *[]){a->xb}, wo, 1, &a->xq);
@@ -221,6 +242,15 @@ llmq_status lq_llama_decode(lq_llama *m, const int32_t *tokens, int n, int pos, 
     LQ_TRY(kv_reserve(m, pos + n, e));
     lq_llama_acts a;
     LQ_TRY(lq_llama_acts_alloc(&a, hp, n, n, pos + n, m->n_threads, e));
+    if (n > 1 && m->kv_type != LLMQ_KV_F32) {
+        size_t kvd = (size_t)hp->n_embd / hp->n_head * hp->n_head_kv;
+        a.kf = lq_alloc_aligned((size_t)(pos + n) * kvd * sizeof(float));
+        a.vf = lq_alloc_aligned((size_t)(pos + n) * kvd * sizeof(float));
+        if (!a.kf || !a.vf) {
+            lq_llama_acts_free(&a);
+            return lq_fail(e, LLMQ_ERR_NOMEM, "out of memory for the KV cache read-back");
+        }
+    }
     int C = hp->n_embd;
     for (int t = 0; t < n; t++)
         lq_qweight_row(&m->tok_embd, tokens[t], a.x + (size_t)t * C);

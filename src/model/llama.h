@@ -40,6 +40,8 @@ bool lq_llama_tied(const lq_llama *m);
 /* KV cache limit (tokens); <= 0 means n_ctx_train. */
 void lq_llama_set_max_ctx(lq_llama *m, int max_ctx);
 void lq_llama_set_threads(lq_llama *m, int n_threads);
+/* KV cache storage; empties the cache (call it before decoding). */
+void lq_llama_set_kv_type(lq_llama *m, llmq_kv_type t);
 
 /* Runs tokens at positions pos.. and writes the logits of the last n_logits
  * tokens (n_logits x n_vocab) when logits is non-NULL. */

@@ -12,7 +12,7 @@ typedef struct lq_llama_layer {
     float *ffn_norm;            // (C)
     lq_qweight w_gate, w_up;    // (F, C)
     lq_qweight w_down;          // (C, F)
-    float *k_cache, *v_cache;   // (cap, kvd)
+    void *k_cache, *v_cache;    // (cap, lq_kv_token_bytes) in the model's kv_type
 } lq_llama_layer;
 
 struct lq_llama {
@@ -25,6 +25,7 @@ struct lq_llama {
     int kv_cap;          // tokens the caches have room for
     int kv_len;          // tokens filled (positions 0..kv_len-1)
     int max_ctx;         // cache limit
+    llmq_kv_type kv_type; // how the caches store K and V
     int n_threads;
     bool w8a8;           // linear layers run INT8 x INT8 (generation then takes the block path)
 };
@@ -32,6 +33,7 @@ struct lq_llama {
 /* Activation buffers of a forward pass over up to `rows` tokens at once. */
 typedef struct lq_llama_acts {
     float *x, *xb, *q, *k, *v, *att, *g, *u, *S;
+    float *kf, *vf; /* (P, kvd) each: an F16/Q8 cache read back for a prompt; NULL otherwise */
     lq_qact xq; /* one activation row quantized for the qdot kernels */
     void *mm;   /* lq_qmatmul's scratch */
 } lq_llama_acts;
@@ -41,6 +43,13 @@ typedef struct lq_llama_acts {
 llmq_status lq_llama_acts_alloc(lq_llama_acts *a, const lq_llama_hparams *hp, int rows, int T_attn, int P, int nt,
                                 lq_err *e);
 void lq_llama_acts_free(lq_llama_acts *a);
+
+/* KV cache rows (one token: n_head_kv heads of hd values) in type t.
+ * lq_kv_write stores T rows of src at token pos..; lq_kv_read converts
+ * rows 0..P-1 to F32. */
+size_t lq_kv_token_bytes(llmq_kv_type t, int n_head_kv, int hd);
+void lq_kv_write(llmq_kv_type t, void *cache, int pos, const float *src, int T, int n_head_kv, int hd);
+void lq_kv_read(llmq_kv_type t, const void *cache, int P, float *dst, int n_head_kv, int hd);
 
 /* Where a block's linear layers read their input (calibration statistics). */
 typedef enum lq_llama_point {

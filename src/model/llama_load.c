@@ -182,7 +182,7 @@ void lq_llama_free(lq_llama *m) {
         lq_llama_layer *L = &m->layers[l];
         lq_qweight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
         for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++) lq_qweight_free(ws[i]);
-        float *ps[] = {L->attn_norm, L->ffn_norm, L->k_cache, L->v_cache};
+        void *ps[] = {L->attn_norm, L->ffn_norm, L->k_cache, L->v_cache};
         for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++) lq_free_aligned(ps[i]);
     }
     free(m->layers);
@@ -192,6 +192,15 @@ void lq_llama_free(lq_llama *m) {
 const lq_llama_hparams *lq_llama_hparams_of(const lq_llama *m) { return &m->hp; }
 bool lq_llama_tied(const lq_llama *m) { return m->tied; }
 void lq_llama_set_max_ctx(lq_llama *m, int max_ctx) { m->max_ctx = max_ctx; }
+void lq_llama_set_kv_type(lq_llama *m, llmq_kv_type t) {
+    for (int l = 0; l < m->hp.n_layer; l++) {
+        lq_free_aligned(m->layers[l].k_cache);
+        lq_free_aligned(m->layers[l].v_cache);
+        m->layers[l].k_cache = m->layers[l].v_cache = NULL;
+    }
+    m->kv_cap = m->kv_len = 0;
+    m->kv_type = t;
+}
 void lq_llama_set_threads(lq_llama *m, int n_threads) {
     m->n_threads = n_threads > 0 ? n_threads : lq_n_cpus();
 }

@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 
 llmq_model_params llmq_model_default_params(void) {
-    llmq_model_params p = {NULL, 0, 0};
+    llmq_model_params p = {NULL, 0, 0, LLMQ_KV_F32};
     return p;
 }
 
@@ -28,6 +28,8 @@ llmq_status llmq_model_open(const char *path, const llmq_model_params *params, l
     llmq_model_params p = params ? *params : llmq_model_default_params();
     *out = NULL;
     LQ_CHECK(path && *path, err, LLMQ_ERR_ARG, "no model path given");
+    LQ_CHECK(p.kv_type == LLMQ_KV_F32 || p.kv_type == LLMQ_KV_F16 || p.kv_type == LLMQ_KV_Q8, err, LLMQ_ERR_ARG,
+             "unknown KV cache type %d", (int)p.kv_type);
     struct stat st;
     LQ_CHECK(stat(path, &st) == 0, err, LLMQ_ERR_IO, "%s: %s", path, strerror(errno));
     llmq_model *m = calloc(1, sizeof *m);
@@ -46,6 +48,7 @@ llmq_status llmq_model_open(const char *path, const llmq_model_params *params, l
     if (m->llama) {
         lq_llama_set_threads(m->llama, m->n_threads);
         lq_llama_set_max_ctx(m->llama, p.max_ctx);
+        lq_llama_set_kv_type(m->llama, p.kv_type);
     }
     *out = m;
     return LLMQ_OK;

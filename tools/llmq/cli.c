@@ -55,11 +55,26 @@ bool cli_float(const char *cmd, const char *opt, const char *s, double lo, doubl
 
 bool cli_is_help(const char *arg) { return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0; }
 
+bool cli_kv_type(const char *cmd, const char *s, llmq_kv_type *out) {
+    static const struct { const char *name; llmq_kv_type type; } names[] = {
+        {"f32", LLMQ_KV_F32}, {"f16", LLMQ_KV_F16}, {"q8", LLMQ_KV_Q8}};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(s, names[i].name) == 0) return *out = names[i].type, true;
+    cli_error(cmd, CLI_USAGE, "--kv-type: '%s' is not one of f32, f16, q8", s);
+    return false;
+}
+
 llmq_model *cli_open(const char *cmd, const char *path, const char *tokenizer, int threads, int max_ctx) {
+    return cli_open_kv(cmd, path, tokenizer, threads, max_ctx, LLMQ_KV_F32);
+}
+
+llmq_model *cli_open_kv(const char *cmd, const char *path, const char *tokenizer, int threads, int max_ctx,
+                        llmq_kv_type kv_type) {
     llmq_model_params p = llmq_model_default_params();
     p.tokenizer_path = tokenizer;
     p.n_threads = threads;
     p.max_ctx = max_ctx;
+    p.kv_type = kv_type;
     llmq_model *m = NULL;
     llmq_error err = {0};
     if (llmq_model_open(path, &p, &m, &err) != LLMQ_OK) {

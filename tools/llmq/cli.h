@@ -39,5 +39,10 @@ void cli_progress(double t0, int done, int total, const char *label);
 
 /* Opens a model; prints the error line on failure. */
 llmq_model *cli_open(const char *cmd, const char *path, const char *tokenizer, int threads, int max_ctx);
+/* The same with a KV cache type (decoders). */
+llmq_model *cli_open_kv(const char *cmd, const char *path, const char *tokenizer, int threads, int max_ctx,
+                        llmq_kv_type kv_type);
+/* --kv-type value: f32, f16 or q8; false (after an error line) otherwise. */
+bool cli_kv_type(const char *cmd, const char *s, llmq_kv_type *out);
 
 #endif

@@ -9,13 +9,15 @@
 
 static const char help[] =
     "usage: llmq bench [--types T1,T2,...] [-t THREADS] [--reps N] [--rows R --cols C]\n"
-    "                  [--bw-mib N] [--model MODEL [--pp N] [--tg N]] [--no-formats]\n"
+    "                  [--bw-mib N] [--model MODEL [--pp N] [--tg N] [--kv-type f32|f16|q8]]\n"
+    "                  [--no-formats]\n"
     "Per weight format: quantize, dequantize and GEMV throughput on a matrix that\n"
     "does not fit in cache (R x C, default 16384 x 4096) and on one that does\n"
     "(1024 x 4096), with 1 and 2 threads (or -t), in G weights/s and GB/s, beside\n"
     "the read bandwidth measured just before each figure (a read-sum over --bw-mib\n"
     "MiB, default 1024). --model adds prompt processing (--pp tokens, default 512)\n"
-    "and generation (--tg tokens, default 128) speed. Figures are medians of --reps\n"
+    "and generation (--tg tokens, default 128) speed, with the KV cache in\n"
+    "--kv-type (default f32). Figures are medians of --reps\n"
     "runs (default 10); every GEMV is checked against a double-precision product\n"
     "of the dequantized weights first.\n";
 
@@ -26,22 +28,24 @@ typedef struct bench_opts {
     const char *types, *model;
     long threads, reps, rows, cols, pp, tg, bw_mib;
     bool formats;
+    llmq_kv_type kv_type;
 } bench_opts;
 
 static int parse(int argc, char **argv, bench_opts *o) {
-    *o = (bench_opts){NULL, NULL, 0, 10, 16384, 4096, 512, 128, 1024, true};
+    *o = (bench_opts){NULL, NULL, 0, 10, 16384, 4096, 512, 128, 1024, true, LLMQ_KV_F32};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         if (cli_is_help(a)) return fputs(help, stdout), -1;
         if (!strcmp(a, "--no-formats")) { o->formats = false; continue; }
         bool known = !strcmp(a, "--types") || !strcmp(a, "-t") || !strcmp(a, "--reps") || !strcmp(a, "--rows") ||
                      !strcmp(a, "--cols") || !strcmp(a, "--model") || !strcmp(a, "--pp") || !strcmp(a, "--tg") ||
-                     !strcmp(a, "--bw-mib");
+                     !strcmp(a, "--bw-mib") || !strcmp(a, "--kv-type");
         if (!known) return cli_error("bench", CLI_USAGE, "unknown argument '%s' (see llmq bench --help)", a);
         if (!(v = cli_value("bench", argc, argv, &i))) return CLI_USAGE;
         bool ok = true;
         if (!strcmp(a, "--types")) o->types = v;
         else if (!strcmp(a, "--model")) o->model = v;
+        else if (!strcmp(a, "--kv-type")) ok = cli_kv_type("bench", v, &o->kv_type);
         else if (!strcmp(a, "-t")) ok = cli_int("bench", a, v, 1, 1024, &o->threads);
         else if (!strcmp(a, "--reps")) ok = cli_int("bench", a, v, 1, 64, &o->reps);
         else if (!strcmp(a, "--rows")) ok = cli_int("bench", a, v, 1, 1 << 20, &o->rows);
@@ -104,7 +108,7 @@ static int bench_model(const bench_opts *o) {
     int rc = CLI_OK, t_lo, t_hi;
     thread_range(o, &t_lo, &t_hi);
     for (int th = t_lo; th <= t_hi && rc == CLI_OK; th++) {
-        llmq_model *m = cli_open("bench", o->model, NULL, th, (int)(o->pp + o->tg + 1));
+        llmq_model *m = cli_open_kv("bench", o->model, NULL, th, (int)(o->pp + o->tg + 1), o->kv_type);
         if (!m) return CLI_FAIL;
         int nv = llmq_n_vocab(m);
         int32_t *toks = malloc((size_t)o->pp * sizeof *toks);
@@ -123,8 +127,8 @@ static int bench_model(const bench_opts *o) {
         }
         double t_tg = cli_now() - t0;
         if (rc == CLI_OK)
-            printf("model %s, %d thread(s): prompt %ld tokens %.1f tok/s, generation %ld tokens %.1f tok/s\n",
-                   o->model, th, o->pp, o->pp / t_pp, o->tg, o->tg ? o->tg / t_tg : 0.0);
+            printf("model %s, %d thread(s), kv %s: prompt %ld tokens %.1f tok/s, generation %ld tokens %.1f tok/s\n",
+                   o->model, th, (const char *[]){"f32", "f16", "q8"}[o->kv_type], o->pp, o->pp / t_pp, o->tg, o->tg ? o->tg / t_tg : 0.0);
         free(toks);
         free(logits);
         llmq_model_free(m);

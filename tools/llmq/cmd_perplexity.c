@@ -9,7 +9,7 @@
 static const char help[] =
     "usage: llmq perplexity MODEL -f TEXT [--ctx N] [--chunks N] [-b BATCH] [-t THREADS]\n"
     "                       [--tokenizer FILE] [--kld-base BASE [--base-tokenizer FILE]]\n"
-    "                       [--kld-base-logits FILE] [--json]\n"
+    "                       [--kld-base-logits FILE] [--kv-type f32|f16|q8] [--json]\n"
     "Computed as llama.cpp's llama-perplexity does: tokenizes the whole text,\n"
     "cuts it into non-overlapping chunks of N tokens (default 512), each starting\n"
     "with BOS when the vocabulary adds one, scores the second half of each chunk\n"
@@ -22,7 +22,9 @@ static const char help[] =
     "needs none (--base-tokenizer only if BASE is a llama2.c file and you want it).\n"
     "--kld-base-logits FILE, with --kld-base, also saves BASE's logits there (as\n"
     "llama-perplexity --kl-divergence-base); without --kld-base it reads them\n"
-    "from there instead of running BASE again (same text, --ctx and --chunks).\n";
+    "from there instead of running BASE again (same text, --ctx and --chunks).\n"
+    "--kv-type stores MODEL's KV cache as f32 (default), f16 or q8 (int8 with a\n"
+    "scale per 32 values); BASE keeps an f32 cache.\n";
 
 /* Progress with ETA, only on a terminal. */
 static void progress(void *user, int chunk, int n_chunks, double ppl) {
@@ -55,13 +57,14 @@ int cmd_perplexity(int argc, char **argv) {
     const char *model = NULL, *file = NULL, *tok = NULL, *base_path = NULL, *base_tok = NULL, *base_logits = NULL;
     long ctx = 512, chunks = 0, threads = 0, batch = 0;
     bool json = false;
+    llmq_kv_type kv_type = LLMQ_KV_F32;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         if (cli_is_help(a)) return fputs(help, stdout), CLI_OK;
         if (!strcmp(a, "--json")) { json = true; continue; }
         bool known = !strcmp(a, "-f") || !strcmp(a, "--ctx") || !strcmp(a, "-c") || !strcmp(a, "--chunks") ||
                      !strcmp(a, "-t") || !strcmp(a, "-b") || !strcmp(a, "--tokenizer") || !strcmp(a, "--kld-base") ||
-                     !strcmp(a, "--base-tokenizer") || !strcmp(a, "--kld-base-logits");
+                     !strcmp(a, "--base-tokenizer") || !strcmp(a, "--kld-base-logits") || !strcmp(a, "--kv-type");
         if (!known && a[0] == '-' && a[1]) return cli_error("perplexity", CLI_USAGE, "unknown option '%s' (see llmq perplexity --help)", a);
         if (!known) {
             if (model) return cli_error("perplexity", CLI_USAGE, "unexpected argument '%s'", a);
@@ -75,6 +78,7 @@ int cmd_perplexity(int argc, char **argv) {
         else if (!strcmp(a, "--kld-base")) base_path = v;
         else if (!strcmp(a, "--base-tokenizer")) base_tok = v;
         else if (!strcmp(a, "--kld-base-logits")) base_logits = v;
+        else if (!strcmp(a, "--kv-type")) ok = cli_kv_type("perplexity", v, &kv_type);
         else if (!strcmp(a, "--ctx") || !strcmp(a, "-c")) ok = cli_int("perplexity", a, v, 4, 1 << 20, &ctx);
         else if (!strcmp(a, "--chunks")) ok = cli_int("perplexity", a, v, 1, 1 << 30, &chunks);
         else if (!strcmp(a, "-b")) ok = cli_int("perplexity", a, v, 1, 1 << 20, &batch);
@@ -87,7 +91,7 @@ int cmd_perplexity(int argc, char **argv) {
     size_t len;
     llmq_error err = {0};
     if (llmq_read_file(file, &text, &len, &err) != LLMQ_OK) return cli_fail("perplexity", &err);
-    llmq_model *m = cli_open("perplexity", model, tok, (int)threads, (int)ctx);
+    llmq_model *m = cli_open_kv("perplexity", model, tok, (int)threads, (int)ctx, kv_type);
     if (!m) return free(text), CLI_FAIL;
     llmq_model *base = base_path ? cli_open("perplexity", base_path, base_tok, (int)threads, (int)ctx) : NULL;
     if (base_path && !base) return free(text), llmq_model_free(m), CLI_FAIL;

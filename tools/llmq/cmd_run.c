@@ -9,27 +9,29 @@
 
 static const char help[] =
     "usage: llmq run MODEL -p PROMPT [-n N] [--temp T] [--top-p P] [--seed S]\n"
-    "                [-t THREADS] [--tokenizer FILE] [--print-tokens]\n"
+    "                [-t THREADS] [--tokenizer FILE] [--kv-type f32|f16|q8] [--print-tokens]\n"
     "Generates N tokens (default 64) after PROMPT and prints the text on stdout;\n"
     "prompt and generation speeds go to stderr. --temp 0 is greedy (default 0.8,\n"
     "top-p 0.9). --tokenizer names a llama2.c tokenizer.bin. --print-tokens also\n"
-    "prints the generated token ids on stderr.\n";
+    "prints the generated token ids on stderr. --kv-type stores the KV cache as\n"
+    "f32 (default), f16 or q8 (int8 with a scale per 32 values).\n";
 
 typedef struct run_opts {
     const char *model, *prompt, *tokenizer;
     long n, threads, seed;
     double temp, top_p;
     bool print_tokens;
+    llmq_kv_type kv_type;
 } run_opts;
 
 static int parse(int argc, char **argv, run_opts *o) {
-    *o = (run_opts){NULL, "", NULL, 64, 0, -1, 0.8, 0.9, false};
+    *o = (run_opts){NULL, "", NULL, 64, 0, -1, 0.8, 0.9, false, LLMQ_KV_F32};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         if (cli_is_help(a)) return fputs(help, stdout), -1;
         if (strcmp(a, "--print-tokens") == 0) { o->print_tokens = true; continue; }
         bool known = !strcmp(a, "-p") || !strcmp(a, "-n") || !strcmp(a, "--temp") || !strcmp(a, "--top-p") ||
-                     !strcmp(a, "--seed") || !strcmp(a, "-t") || !strcmp(a, "--tokenizer");
+                     !strcmp(a, "--seed") || !strcmp(a, "-t") || !strcmp(a, "--tokenizer") || !strcmp(a, "--kv-type");
         if (!known && a[0] == '-' && a[1]) return cli_error("run", CLI_USAGE, "unknown option '%s' (see llmq run --help)", a);
         if (!known) {
             if (o->model) return cli_error("run", CLI_USAGE, "unexpected argument '%s'", a);
@@ -40,6 +42,7 @@ static int parse(int argc, char **argv, run_opts *o) {
         bool ok = true;
         if (!strcmp(a, "-p")) o->prompt = v;
         else if (!strcmp(a, "--tokenizer")) o->tokenizer = v;
+        else if (!strcmp(a, "--kv-type")) ok = cli_kv_type("run", v, &o->kv_type);
         else if (!strcmp(a, "-n")) ok = cli_int("run", a, v, 0, 1 << 20, &o->n);
         else if (!strcmp(a, "-t")) ok = cli_int("run", a, v, 1, 1024, &o->threads);
         else if (!strcmp(a, "--seed")) ok = cli_int("run", a, v, 0, INT32_MAX, &o->seed);
@@ -108,7 +111,7 @@ int cmd_run(int argc, char **argv) {
     run_opts o;
     int r = parse(argc, argv, &o);
     if (r) return r < 0 ? CLI_OK : r;
-    llmq_model *m = cli_open("run", o.model, o.tokenizer, (int)o.threads, 0);
+    llmq_model *m = cli_open_kv("run", o.model, o.tokenizer, (int)o.threads, 0, o.kv_type);
     if (!m) return CLI_FAIL;
     r = generate(m, &o);
     llmq_model_free(m);

@@ -1,0 +1,86 @@
+/* Generation-step attention over F32, F16 and Q8 KV caches: one token's
+ * query heads against P cached tokens, single thread, SmolLM2-135M's shape
+ * by default (9 query heads sharing 3 KV heads of 64). Checks each kernel
+ * against its reference first.
+ * usage: bench_attention [P reps]   (default 512 200) */
+#include "kernels/attention.h"
+#include "kernels/matmul.h"
+#include "quant/types.h"
+
+#include "bench_util.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { H = 9, HKV = 3, HD = 64 };
+
+typedef struct cache {
+    const char *name;
+    void *K, *V;
+    size_t head, stride; /* bytes */
+} cache;
+
+/* all H heads once; kv: NULL for the F32 cache */
+static void run(float *out, const float *q, const cache *c, int P, lq_attn_row_fn f32, lq_attn_row_kv_fn kv,
+                float *scores) {
+    for (int h = 0; h < H; h++) {
+        const char *K = (const char *)c->K + (h / (H / HKV)) * c->head, *V = (const char *)c->V + (h / (H / HKV)) * c->head;
+        if (kv) kv(out + h * HD, q + h * HD, K, V, P, HD, c->stride, 0.125f, scores);
+        else f32(out + h * HD, q + h * HD, (const float *)K, (const float *)V, P, HD, (int)(c->stride / 4), 0.125f, scores);
+    }
+}
+
+int main(int argc, char **argv) {
+    int P = argc > 1 ? atoi(argv[1]) : 512, reps = argc > 2 ? atoi(argv[2]) : 200;
+    if (P <= 0 || reps <= 0 || reps > 100000) return fprintf(stderr, "bad arguments\n"), 2;
+    const lq_kernels *k = lq_kernels_get();
+    size_t q8h = lq_kv_q8_bytes(HD);
+    cache cs[3] = {{"f32", NULL, NULL, HD * 4, 0}, {"f16", NULL, NULL, HD * 2, 0}, {"q8", NULL, NULL, q8h, 0}};
+    float *src = malloc((size_t)P * HKV * HD * 4 * 2), q[H * HD], out[H * HD], ref[H * HD];
+    float *scores = malloc((size_t)P * 4);
+    for (size_t i = 0; i < (size_t)P * HKV * HD * 2; i++) src[i] = (float)((i * 2654435761u) % 1000) / 500.0f - 1.0f;
+    for (int i = 0; i < H * HD; i++) q[i] = (float)(i % 13) / 6.5f - 1.0f;
+    for (int c = 0; c < 3; c++) {
+        cs[c].stride = HKV * cs[c].head;
+        cs[c].K = malloc(cs[c].stride * P);
+        cs[c].V = malloc(cs[c].stride * P);
+        for (int r = 0; r < P * HKV; r++) {
+            const float *kr = src + (size_t)r * HD, *vr = src + ((size_t)P * HKV + r) * HD;
+            char *K = (char *)cs[c].K + r * cs[c].head, *V = (char *)cs[c].V + r * cs[c].head;
+            if (c == 0) memcpy(K, kr, HD * 4), memcpy(V, vr, HD * 4);
+            for (int i = 0; c == 1 && i < HD; i++)
+                ((uint16_t *)K)[i] = lq_fp32_to_fp16(kr[i]), ((uint16_t *)V)[i] = lq_fp32_to_fp16(vr[i]);
+            if (c == 2) lq_kv_q8_quantize(K, kr, HD), lq_kv_q8_quantize(V, vr, HD);
+        }
+    }
+    struct { int c; lq_attn_row_fn f32; lq_attn_row_kv_fn kv, kv_ref; const char *isa; } runs[] = {
+        {0, lq_attn_row_f32_ref, NULL, NULL, "ref"},       {0, k->attn_row_f32, NULL, NULL, k->isa},
+        {1, NULL, lq_attn_row_f16_ref, NULL, "ref"},       {1, NULL, k->attn_row_f16, lq_attn_row_f16_ref, k->isa},
+        {2, NULL, lq_attn_row_q8_ref, NULL, "ref"},        {2, NULL, k->attn_row_q8, lq_attn_row_q8_ref, k->isa},
+    };
+    printf("P %d, %d query heads over %d KV heads of %d, 1 thread, median of %d\n", P, H, HKV, HD, reps);
+    printf("%-5s %-7s %10s %10s %12s\n", "cache", "kernel", "us/token", "GB/s", "cache bytes");
+    double *t = malloc((size_t)reps * sizeof *t);
+    for (size_t r = 0; r < sizeof runs / sizeof runs[0]; r++) {
+        const cache *c = &cs[runs[r].c];
+        run(ref, q, c, P, lq_attn_row_f32_ref, runs[r].kv_ref ? runs[r].kv_ref : runs[r].kv, scores);
+        run(out, q, c, P, runs[r].f32, runs[r].kv, scores);
+        double worst = 0;
+        for (int i = 0; i < H * HD; i++) worst = fmax(worst, fabs(out[i] - ref[i]));
+        if (!(worst < 1e-4)) return fprintf(stderr, "%s %s: %g from the reference\n", c->name, runs[r].isa, worst), 1;
+        for (int i = 0; i < reps; i++) {
+            double t0 = now();
+            run(out, q, c, P, runs[r].f32, runs[r].kv, scores);
+            t[i] = now() - t0;
+        }
+        qsort(t, (size_t)reps, sizeof *t, cmp_double);
+        size_t bytes = 2 * c->stride * (size_t)P; /* K and V of one layer; each KV head read by 3 query heads */
+        printf("%-5s %-7s %10.1f %10.1f %12zu\n", c->name, runs[r].isa, t[reps / 2] * 1e6,
+               (double)bytes * (H / HKV) / t[reps / 2] / 1e9, bytes);
+    }
+    free(t), free(src), free(scores);
+    for (int c = 0; c < 3; c++) free(cs[c].K), free(cs[c].V);
+    return 0;
+}
