@@ -3,6 +3,7 @@
  * ||X W^T - X Q^T||_F at 4 and 3 bits (with and without act_order), the same
  * bytes at 1 and 2 threads, a dead input channel, argument errors. */
 #include "algo/gptq.h"
+#include "quant/quantize_imatrix.h"
 #include "algo/rtn.h"
 #include "io/gguf.h"
 #include "io/mapfile.h"
@@ -209,6 +210,20 @@ static void all_types(void) {
         CHECK_MSG(err[0] < rtn && err[1] < rtn, "%s: %g %g vs rtn %g", lq_type_name(t), err[0], err[1], rtn);
         p = (lq_gptq_params){.damp = 0.0f, .block = 128, .act_order = false};
         CHECK(lq_gptq_quantize(L.W, L.rows, L.cols, I, t, &p, q, 1, &e) == LLMQ_OK);
+        /* with H = I every block's scales come from the importance-weighted
+         * quantizer with unit weights (GPTQ's choice), so compare with that */
+        if (lq_imatrix_supported(t)) {
+            float *ones = malloc((size_t)L.cols * sizeof(float));
+            for (int64_t j = 0; j < L.cols; j++) ones[j] = 1.0f;
+            /* GPTQ chooses block by block (per-row types: the whole row) */
+            const bool per_row = lq_type_get(t)->row_header != 0;
+            const int64_t bk = per_row ? L.cols : lq_type_get(t)->blck_size;
+            const size_t bb = per_row ? rb : lq_row_size(t, bk);
+            for (int64_t i = 0; i < L.rows; i++)
+                for (int64_t b = 0; b < L.cols / bk; b++)
+                    lq_quantize_rows_imatrix(t, L.W + i * L.cols + b * bk, r + i * rb + (size_t)b * bb, 1, bk, ones);
+            free(ones);
+        }
         int farther = 0;
         for (int64_t i = 0; i < L.rows; i++) {
             const float *w = L.W + i * L.cols;
