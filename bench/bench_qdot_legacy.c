@@ -1,7 +1,8 @@
 /* Legacy 32-block GEMV throughput (weight bytes/s) per type and ISA, 1 and
  * 2 threads (OpenMP over 16-row chunks), against this machine's read
  * bandwidth measured in the same run; checks each kernel's bits against the
- * reference first. usage: bench_qdot_legacy [rows cols reps] (16384 4096 10);
+ * reference first. usage: bench_qdot_legacy [rows cols reps [types]]
+ * (16384 4096 10, all types; types: comma-separated names, e.g. Q8_0,Q5_0);
  * a small rows count (e.g. 256) gives the cache-resident rate. */
 #include "core/cpu.h"
 #include "kernels/qdot.h"
@@ -37,6 +38,18 @@ static double read_bw(const uint8_t *a, size_t n, int nt, int reps) {
     return (double)n / t[reps / 2] / 1e9;
 }
 
+/* name is one of the comma-separated entries of list */
+static int has_name(const char *list, const char *name) {
+    const size_t len = strlen(name);
+    for (const char *p = list; *p;) {
+        const char *e = strchr(p, ',');
+        const size_t l = e ? (size_t)(e - p) : strlen(p);
+        if (l == len && strncmp(p, name, len) == 0) return 1;
+        p += l + (e != NULL);
+    }
+    return 0;
+}
+
 static void run(const lq_qdot_info *k, float *y, const uint8_t *W, size_t rb, const void *xq, int cols, int rows,
                 int nt) {
     #pragma omp parallel for num_threads(nt) schedule(static)
@@ -66,6 +79,7 @@ int main(int argc, char **argv) {
     printf("GEMV %d x %d, median of %d, GB/s of weight bytes\n", rows, cols, reps);
     for (int nt = 1; nt <= 2; nt++) printf("  read bandwidth %d thread(s): %.1f GB/s\n", nt, read_bw(W, bytes_max, nt, reps));
     for (size_t i = 0; i < sizeof ty / sizeof ty[0]; i++) {
+        if (argc > 4 && !has_name(argv[4], ty[i].name)) continue;
         const size_t rb = (size_t)(cols / 32) * ty[i].bs;
         for (int r = 0; r < rows; r++) {
             row[r % cols] += 0.25f; /* rows differ */

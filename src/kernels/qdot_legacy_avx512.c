@@ -4,14 +4,14 @@
  * Layout of the work: rows go in groups of 16 and columns in chunks of up
  * to CHUNK blocks. Per chunk the activation is unpacked once for the group
  * (scales to float, exact block sums of x.qs, x.qs rearranged to match the
- * weight vectors). Each row then turns 16 blocks at a time into 16 float
- * terms P[b] (isums by _mm512_dpbusd_epi32, unsigned weight codes times
+ * weight vectors). Each row then turns 16 blocks at a time into a vector of
+ * 16 float terms (isums by _mm512_dpbusd_epi32, unsigned weight codes times
  * signed activations, signed codes shifted by a constant and corrected with
- * the block sum). The terms of the 16 rows are transposed so that lanes are
- * rows, and added into the row sums block by block, in block order, as the
- * reference does: the float chain stays sequential per row, the adds of 16
- * rows run side by side. Terms past the row's last block are +0.0f, which
- * leaves a sum that starts at +0.0f unchanged. */
+ * the block sum) and adds it into its 16 lane sums: lane k holds the
+ * reference's partial sum k (blocks b with b % 16 == k). The last 1..15
+ * blocks of a row go through the same code with masked loads (zeros past
+ * the row's end) and a masked add. The lanes are folded by the reference's
+ * tree at the end of the row. */
 #include "kernels/qdot.h"
 #include "kernels/qdot_legacy_block.h"
 
@@ -135,12 +135,12 @@ static void nib_consts_init(nib_consts *k, int bs, int qs_off, int qh_off, int h
     k->table = _mm512_broadcast_i32x4(_mm_load_si128((const __m128i *)t));
 }
 
-/* 16 blocks of one row: P[0..15], of which the first 4*ng are computed
- * (ng = 1..4 groups of 4 blocks; the others give 0). bs, qh_off, has_m,
- * use_table, shift are constants at each call site, so each type gets its
- * own straight code. */
-static inline __attribute__((always_inline)) void nib16(const uint8_t *w, const xchunk *c, int bi,
-                                                         float *P, const nib_consts *k, int ng, long tb, int bs,
+/* 16 blocks of one row: their 16 terms, of which the first 4*ng are
+ * computed (ng = 1..4 groups of 4 blocks; the others give 0). bs, qh_off,
+ * has_m, use_table, shift are constants at each call site, so each type
+ * gets its own straight code. */
+static inline __attribute__((always_inline)) __m512 nib16(const uint8_t *w, const xchunk *c, int bi,
+                                                           const nib_consts *k, int ng, long tb, int bs,
                                                          int qh_off, int has_m, int use_table,
                                                          int shift) {
     const int bofs = 4 * bs - 64;
@@ -178,10 +178,11 @@ static inline __attribute__((always_inline)) void nib16(const uint8_t *w, const 
         const __m512 mw = _mm512_cvtph_ps(_mm512_extracti64x4_epi64(hdr, 1));
         t = _mm512_add_ps(t, _mm512_mul_ps(mw, _mm512_load_ps(c->sx + bi)));
     }
-    _mm512_storeu_ps(P, t);
+    return t;
 }
 
-static inline void q8_0_16(const uint8_t *w, const xchunk *c, int bi, float *P, int ng, long tb) {
+static inline __attribute__((always_inline)) __m512 q8_0_16(const uint8_t *w, const xchunk *c, int bi, int ng,
+                                                            long tb) {
     const __m512i flip = _mm512_set1_epi8((char)0x80), zero = _mm512_setzero_si512();
     __m512i z[8] = {zero, zero, zero, zero, zero, zero, zero, zero};
     for (int j = 0; j < 2 * ng; j++) {
@@ -202,10 +203,11 @@ static inline void q8_0_16(const uint8_t *w, const xchunk *c, int bi, float *P, 
     const __mmask16 live = tb ? first16(tb / (long)sizeof(block_q8_0)) : (__mmask16)((1u << (4 * ng)) - 1);
     const __m512i d16 = _mm512_and_si512(_mm512_mask_i32gather_epi32(zero, live, offs, w, 1), _mm512_set1_epi32(0xFFFF));
     const __m512 dw = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(d16));
-    _mm512_storeu_ps(P, _mm512_mul_ps(_mm512_mul_ps(dw, _mm512_load_ps(c->dx + bi)), _mm512_cvtepi32_ps(isum)));
+    return _mm512_mul_ps(_mm512_mul_ps(dw, _mm512_load_ps(c->dx + bi)), _mm512_cvtepi32_ps(isum));
 }
 
-static inline void mxfp4_16(const uint8_t *w, const xchunk *c, int bi, float *P, __m512i table, int ng, long tb) {
+static inline __attribute__((always_inline)) __m512 mxfp4_16(const uint8_t *w, const xchunk *c, int bi,
+                                                             __m512i table, int ng, long tb) {
     const __m512i m0f = _mm512_set1_epi8(0x0F), zero = _mm512_setzero_si512();
     const size_t bs = sizeof(block_mxfp4);
     __m512i acc[4] = {zero, zero, zero, zero};
@@ -238,78 +240,68 @@ static inline void mxfp4_16(const uint8_t *w, const xchunk *c, int bi, float *P,
     const __m512i bits = _mm512_mask_blend_epi32(small, _mm512_slli_epi32(_mm512_sub_epi32(e, _mm512_set1_epi32(1)), 23),
                                                  _mm512_sllv_epi32(_mm512_set1_epi32(0x00200000), e));
     const __m512 dw = _mm512_castsi512_ps(bits);
-    _mm512_storeu_ps(P, _mm512_mul_ps(_mm512_mul_ps(dw, _mm512_load_ps(c->dx + bi)), _mm512_cvtepi32_ps(isum)));
+    return _mm512_mul_ps(_mm512_mul_ps(dw, _mm512_load_ps(c->dx + bi)), _mm512_cvtepi32_ps(isum));
 }
 
-/* rows: 16 terms per row from row pointer w (block bi of the chunk) */
-typedef void (*row16_fn)(const uint8_t *w, const xchunk *c, int bi, float *P, const nib_consts *k, int ng, long tb);
+enum { K_Q4_0, K_Q4_1, K_Q5_0, K_Q5_1, K_Q8_0, K_IQ4_NL, K_MXFP4 };
 
-static inline void transpose_add16(__m512 *acc, const float (*P)[CHUNK + 16], int t) {
-    __m512 r[16], u[16];
-    for (int i = 0; i < 16; i++) r[i] = _mm512_load_ps(&P[i][t]);
-    for (int i = 0; i < 16; i += 4) {
-        const __m512 t0 = _mm512_unpacklo_ps(r[i], r[i + 1]), t1 = _mm512_unpackhi_ps(r[i], r[i + 1]);
-        const __m512 t2 = _mm512_unpacklo_ps(r[i + 2], r[i + 3]), t3 = _mm512_unpackhi_ps(r[i + 2], r[i + 3]);
-        /* u[4c + R]: rows 4R..4R+3 at column 4l+c in 128-bit lane l */
-        u[0 + i / 4] = _mm512_shuffle_ps(t0, t2, 0x44);
-        u[4 + i / 4] = _mm512_shuffle_ps(t0, t2, 0xEE);
-        u[8 + i / 4] = _mm512_shuffle_ps(t1, t3, 0x44);
-        u[12 + i / 4] = _mm512_shuffle_ps(t1, t3, 0xEE);
+/* The 16 terms of blocks bi.. of one row; kind is a constant at each call
+ * site, so this folds to one type's code. */
+static inline __attribute__((always_inline)) __m512 term16(int kind, const uint8_t *w, const xchunk *c, int bi,
+                                                            const nib_consts *k, int ng, long tb) {
+    switch (kind) {
+    case K_Q4_0: return nib16(w, c, bi, k, ng, tb, (int)sizeof(block_q4_0), -1, 0, 0, 3);
+    case K_Q4_1: return nib16(w, c, bi, k, ng, tb, (int)sizeof(block_q4_1), -1, 1, 0, 0);
+    case K_Q5_0: return nib16(w, c, bi, k, ng, tb, (int)sizeof(block_q5_0), 2, 0, 0, 4);
+    case K_Q5_1: return nib16(w, c, bi, k, ng, tb, (int)sizeof(block_q5_1), 4, 1, 0, 0);
+    case K_IQ4_NL: return nib16(w, c, bi, k, ng, tb, (int)sizeof(block_iq4_nl), -1, 0, 1, 7);
+    case K_Q8_0: return q8_0_16(w, c, bi, ng, tb);
+    default: return mxfp4_16(w, c, bi, k->table, ng, tb);
     }
-    __m512 col[16];
-    for (int cc = 0; cc < 4; cc++) {
-        const __m512 v = _mm512_shuffle_f32x4(u[4 * cc], u[4 * cc + 1], 0x88);
-        const __m512 wv = _mm512_shuffle_f32x4(u[4 * cc], u[4 * cc + 1], 0xDD);
-        const __m512 v2 = _mm512_shuffle_f32x4(u[4 * cc + 2], u[4 * cc + 3], 0x88);
-        const __m512 w2 = _mm512_shuffle_f32x4(u[4 * cc + 2], u[4 * cc + 3], 0xDD);
-        col[cc] = _mm512_shuffle_f32x4(v, v2, 0x88);
-        col[8 + cc] = _mm512_shuffle_f32x4(v, v2, 0xDD);
-        col[4 + cc] = _mm512_shuffle_f32x4(wv, w2, 0x88);
-        col[12 + cc] = _mm512_shuffle_f32x4(wv, w2, 0xDD);
-    }
-    for (int j = 0; j < 16; j++) *acc = _mm512_add_ps(*acc, col[j]);
 }
 
-/* Rows run in groups of 4 blocks; the last 1..3 blocks go through the same
- * vector code with masked loads that read zeros past the row's end (so their
- * padding terms, and the terms of lanes past the row's end, are 0). */
+/* the reference's fold of the 16 lane sums: h = 8, 4, 2, 1 */
+static inline float fold16(__m512 v) {
+    const __m256 s8 = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
+    const __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
+    const __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
+    return _mm_cvtss_f32(_mm_add_ss(s2, _mm_shuffle_ps(s2, s2, 1)));
+}
 
 static inline __attribute__((always_inline)) void drive(float *y, const void *W, size_t row_bytes, const void *xq,
-                                                         int n, int r0, int r1, size_t wbs, int q81, int split,
-                                                         row16_fn f16, const nib_consts *k) {
+                                                         int n, int r0, int r1, int kind, const nib_consts *k) {
+    static const int bsize[] = {18, 20, 22, 24, 34, 18, 17};
+    const size_t wbs = (size_t)bsize[kind];
+    const int q81 = kind == K_Q4_1 || kind == K_Q5_1, split = kind != K_Q8_0;
     xchunk c;
-    _Alignas(64) float P[ROWS][CHUNK + 16]; /* + 16: see xchunk */
+    __m512 acc[ROWS];
     const int nb = n / 32;
     const size_t xbs = q81 ? sizeof(block_q8_1) : sizeof(block_q8_0);
     for (int g0 = r0; g0 < r1; g0 += ROWS) {
         const int R = r1 - g0 < ROWS ? r1 - g0 : ROWS;
-        __m512 acc = _mm512_setzero_ps();
+        for (int r = 0; r < R; r++) acc[r] = _mm512_setzero_ps();
         for (int c0 = 0; c0 < nb; c0 += CHUNK) {
-            const int nbc = nb - c0 < CHUNK ? nb - c0 : CHUNK, n4 = nbc & ~3, npad = (nbc + 15) & ~15;
+            const int nbc = nb - c0 < CHUNK ? nb - c0 : CHUNK, n16 = nbc & ~15, npad = (nbc + 15) & ~15;
             const uint8_t *xb0 = (const uint8_t *)xq + (size_t)c0 * xbs;
             if (nb > CHUNK || g0 == r0) prep_chunk(&c, xb0, nbc, npad, q81, split); /* one chunk: once per call */
             for (int r = 0; r < R; r++) {
                 const uint8_t *row = (const uint8_t *)W + (size_t)(g0 + r) * row_bytes + (size_t)c0 * wbs;
-                for (int bi = 0; bi < n4; bi += 16)
-                    f16(row + (size_t)bi * wbs, &c, bi, &P[r][bi], k, n4 - bi >= 16 ? 4 : (n4 - bi) / 4, 0);
-                if (nbc > n4) /* last 1..3 blocks: masked loads, zeros past the row's end */
-                    f16(row + (size_t)n4 * wbs, &c, n4, &P[r][n4], k, 1, (long)((nbc - n4) * wbs));
-                /* P[r][nbc..npad) is 0 already: the last call's lanes past the row's end see
-                 * zero weights and activations (no scalar stores here: they would stall the
-                 * vector loads of the transpose) */
+                __m512 a = acc[r];
+                for (int bi = 0; bi < n16; bi += 16)
+                    a = _mm512_add_ps(a, term16(kind, row + (size_t)bi * wbs, &c, bi, k, 4, 0));
+                if (nbc > n16) { /* last 1..15 blocks: masked loads, zeros past the row's end */
+                    const int rem = nbc - n16;
+                    const __m512 t = term16(kind, row + (size_t)n16 * wbs, &c, n16, k, (rem + 3) / 4, (long)(rem * wbs));
+                    a = _mm512_mask_add_ps(a, first16(rem), a, t);
+                }
+                acc[r] = a;
             }
-            for (int r = R; r < ROWS; r++) memset(P[r], 0, (size_t)npad * sizeof(float));
-            for (int t = 0; t < npad; t += 16) transpose_add16(&acc, (const float (*)[CHUNK + 16])P, t);
         }
-        _mm512_mask_storeu_ps(y + g0, (__mmask16)((1u << R) - 1), acc);
+        for (int r = 0; r < R; r++) y[g0 + r] = fold16(acc[r]);
     }
 }
 
-#define NIB_KERNEL(name, wblock, q81, qs_off, qh_off, has_m, use_tab, tab, shift)                       \
-    static void name##_16(const uint8_t *w, const xchunk *c, int bi, float *P, const nib_consts *k, int ng, \
-                          long tb) {                                                                   \
-        nib16(w, c, bi, P, k, ng, tb, (int)sizeof(wblock), qh_off, has_m, use_tab, shift);          \
-    }                                                                                                   \
+#define NIB_KERNEL(name, kind, wblock, qs_off, qh_off, has_m, tab)                                     \
     static nib_consts name##_k;                                                                        \
     static pthread_once_t name##_once = PTHREAD_ONCE_INIT;                                             \
     static void name##_init(void) {                                                                    \
@@ -318,32 +310,17 @@ static inline __attribute__((always_inline)) void drive(float *y, const void *W,
     void lq_qdot_##name##_avx512(float *y, const void *W, size_t row_bytes, const void *xq, int n, int r0, \
                                  int r1) {                                                              \
         pthread_once(&name##_once, name##_init); /* the shuffle tables, built once */                  \
-        drive(y, W, row_bytes, xq, n, r0, r1, sizeof(wblock), q81, 1, name##_16, &name##_k);            \
+        drive(y, W, row_bytes, xq, n, r0, r1, kind, &name##_k);                                         \
     }
 
-NIB_KERNEL(q4_0, block_q4_0, 0, 2, -1, 0, 0, NULL, 3)
-NIB_KERNEL(q4_1, block_q4_1, 1, 4, -1, 1, 0, NULL, 0)
-NIB_KERNEL(q5_0, block_q5_0, 0, 6, 2, 0, 0, NULL, 4)
-NIB_KERNEL(q5_1, block_q5_1, 1, 8, 4, 1, 0, NULL, 0)
-NIB_KERNEL(iq4_nl, block_iq4_nl, 0, 2, -1, 0, 1, lq_kvalues_iq4nl, 7)
-
-static void q8_0_16w(const uint8_t *w, const xchunk *c, int bi, float *P, const nib_consts *k, int ng, long tb) {
-    q8_0_16(w, c, bi, P, ng, tb);
-}
+NIB_KERNEL(q4_0, K_Q4_0, block_q4_0, 2, -1, 0, NULL)
+NIB_KERNEL(q4_1, K_Q4_1, block_q4_1, 4, -1, 1, NULL)
+NIB_KERNEL(q5_0, K_Q5_0, block_q5_0, 6, 2, 0, NULL)
+NIB_KERNEL(q5_1, K_Q5_1, block_q5_1, 8, 4, 1, NULL)
+NIB_KERNEL(iq4_nl, K_IQ4_NL, block_iq4_nl, 2, -1, 0, lq_kvalues_iq4nl)
+/* MXFP4 uses only the table (the layout arguments are those of an 18-byte block) */
+NIB_KERNEL(mxfp4, K_MXFP4, block_iq4_nl, 2, -1, 0, lq_kvalues_mxfp4)
 
 void lq_qdot_q8_0_avx512(float *y, const void *W, size_t row_bytes, const void *xq, int n, int r0, int r1) {
-    drive(y, W, row_bytes, xq, n, r0, r1, sizeof(block_q8_0), 0, 0, q8_0_16w, NULL);
-}
-
-static void mxfp4_16w(const uint8_t *w, const xchunk *c, int bi, float *P, const nib_consts *k, int ng, long tb) {
-    mxfp4_16(w, c, bi, P, k->table, ng, tb);
-}
-
-static nib_consts mxfp4_k;
-static pthread_once_t mxfp4_once = PTHREAD_ONCE_INIT;
-static void mxfp4_init(void) { nib_consts_init(&mxfp4_k, 18, 2, -1, 0, lq_kvalues_mxfp4); /* only the table is used */ }
-
-void lq_qdot_mxfp4_avx512(float *y, const void *W, size_t row_bytes, const void *xq, int n, int r0, int r1) {
-    pthread_once(&mxfp4_once, mxfp4_init);
-    drive(y, W, row_bytes, xq, n, r0, r1, sizeof(block_mxfp4), 0, 1, mxfp4_16w, &mxfp4_k);
+    drive(y, W, row_bytes, xq, n, r0, r1, K_Q8_0, NULL);
 }
