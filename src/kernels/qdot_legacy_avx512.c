@@ -181,6 +181,23 @@ static inline __attribute__((always_inline)) __m512 nib16(const uint8_t *w, cons
     return t;
 }
 
+/* The 16-bit words at w + i * bs for i < live, 0 for the others, as 16
+ * words: scalar loads (the integer ports are idle here), cheaper than a
+ * gather. live is a constant 16 on the main path. */
+static inline __attribute__((always_inline)) __m256i scale_words(const uint8_t *w, size_t bs, int live) {
+    uint64_t q[4];
+    for (int g = 0; g < 4; g++) {
+        uint64_t v = 0;
+        for (int i = 0; i < 4; i++) {
+            uint16_t h = 0;
+            if (4 * g + i < live) memcpy(&h, w + (size_t)(4 * g + i) * bs, 2);
+            v |= (uint64_t)h << (16 * i);
+        }
+        q[g] = v;
+    }
+    return _mm256_setr_epi64x((long long)q[0], (long long)q[1], (long long)q[2], (long long)q[3]);
+}
+
 static inline __attribute__((always_inline)) __m512 q8_0_16(const uint8_t *w, const xchunk *c, int bi, int ng,
                                                             long tb) {
     const __m512i flip = _mm512_set1_epi8((char)0x80), zero = _mm512_setzero_si512();
@@ -198,11 +215,7 @@ static inline __attribute__((always_inline)) __m512 q8_0_16(const uint8_t *w, co
     __m512i isum = isum16_groups(pairs_to_group(z[0], z[1]), pairs_to_group(z[2], z[3]),
                                  pairs_to_group(z[4], z[5]), pairs_to_group(z[6], z[7]));
     isum = _mm512_sub_epi32(isum, _mm512_slli_epi32(_mm512_load_si512(c->xsum + bi), 7));
-    const __m512i offs = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                                            _mm512_set1_epi32((int)sizeof(block_q8_0)));
-    const __mmask16 live = tb ? first16(tb / (long)sizeof(block_q8_0)) : (__mmask16)((1u << (4 * ng)) - 1);
-    const __m512i d16 = _mm512_and_si512(_mm512_mask_i32gather_epi32(zero, live, offs, w, 1), _mm512_set1_epi32(0xFFFF));
-    const __m512 dw = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(d16));
+    const __m512 dw = _mm512_cvtph_ps(scale_words(w, sizeof(block_q8_0), tb ? (int)(tb / (long)sizeof(block_q8_0)) : 4 * ng));
     return _mm512_mul_ps(_mm512_mul_ps(dw, _mm512_load_ps(c->dx + bi)), _mm512_cvtepi32_ps(isum));
 }
 
@@ -230,12 +243,10 @@ static inline __attribute__((always_inline)) __m512 mxfp4_16(const uint8_t *w, c
     }
     __m512i isum = isum16_groups(acc[0], acc[1], acc[2], acc[3]);
     isum = _mm512_sub_epi32(isum, _mm512_slli_epi32(_mm512_load_si512(c->xsum + bi), 7));
-    /* E8M0 halved: 2^(e-128), i.e. bits (e-1) << 23, or 0x00200000 << e below 2 */
-    const __m512i offs = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                                            _mm512_set1_epi32((int)bs));
-    const __mmask16 live = tb ? first16(tb / (long)bs) : (__mmask16)((1u << (4 * ng)) - 1);
-    /* dead lanes: e = 0 gives a tiny finite scale, times an isum of 0 */
-    const __m512i e = _mm512_and_si512(_mm512_mask_i32gather_epi32(zero, live, offs, w, 1), _mm512_set1_epi32(0xFF));
+    /* E8M0 halved: 2^(e-128), i.e. bits (e-1) << 23, or 0x00200000 << e below 2;
+     * dead lanes: e = 0 gives a tiny finite scale, times an isum of 0 */
+    const __m512i e = _mm512_and_si512(_mm512_cvtepu16_epi32(scale_words(w, bs, tb ? (int)(tb / (long)bs) : 4 * ng)),
+                                       _mm512_set1_epi32(0xFF)); /* e, and qs[0] above it */
     const __mmask16 small = _mm512_cmplt_epu32_mask(e, _mm512_set1_epi32(2));
     const __m512i bits = _mm512_mask_blend_epi32(small, _mm512_slli_epi32(_mm512_sub_epi32(e, _mm512_set1_epi32(1)), 23),
                                                  _mm512_sllv_epi32(_mm512_set1_epi32(0x00200000), e));
@@ -257,6 +268,18 @@ static inline __attribute__((always_inline)) __m512 term16(int kind, const uint8
     case K_IQ4_NL: return nib16(w, c, bi, k, ng, tb, (int)sizeof(block_iq4_nl), -1, 0, 1, 7);
     case K_Q8_0: return q8_0_16(w, c, bi, ng, tb);
     default: return mxfp4_16(w, c, bi, k->table, ng, tb);
+    }
+}
+
+/* The terms of a row's last rem = 1..15 blocks (tb bytes), lanes past them
+ * 0: one straight instance per group count. */
+static inline __attribute__((always_inline)) __m512 tail16(int kind, const uint8_t *w, const xchunk *c, int bi,
+                                                            const nib_consts *k, int rem, long tb) {
+    switch ((rem + 3) / 4) {
+    case 1: return term16(kind, w, c, bi, k, 1, tb);
+    case 2: return term16(kind, w, c, bi, k, 2, tb);
+    case 3: return term16(kind, w, c, bi, k, 3, tb);
+    default: return term16(kind, w, c, bi, k, 4, tb);
     }
 }
 
@@ -284,16 +307,29 @@ static inline __attribute__((always_inline)) void drive(float *y, const void *W,
             const int nbc = nb - c0 < CHUNK ? nb - c0 : CHUNK, n16 = nbc & ~15, npad = (nbc + 15) & ~15;
             const uint8_t *xb0 = (const uint8_t *)xq + (size_t)c0 * xbs;
             if (nb > CHUNK || g0 == r0) prep_chunk(&c, xb0, nbc, npad, q81, split); /* one chunk: once per call */
-            for (int r = 0; r < R; r++) {
+            const int rem = nbc - n16;
+            const long tb = (long)rem * (long)wbs;
+            int r = 0;
+            for (; r + 2 <= R; r += 2) { /* two rows side by side: their chains overlap */
+                const uint8_t *row0 = (const uint8_t *)W + (size_t)(g0 + r) * row_bytes + (size_t)c0 * wbs;
+                const uint8_t *row1 = row0 + row_bytes;
+                __m512 a0 = acc[r], a1 = acc[r + 1];
+                for (int bi = 0; bi < n16; bi += 16) {
+                    a0 = _mm512_add_ps(a0, term16(kind, row0 + (size_t)bi * wbs, &c, bi, k, 4, 0));
+                    a1 = _mm512_add_ps(a1, term16(kind, row1 + (size_t)bi * wbs, &c, bi, k, 4, 0));
+                }
+                if (rem) { /* last 1..15 blocks: masked loads, zeros past the row's end */
+                    a0 = _mm512_mask_add_ps(a0, first16(rem), a0, tail16(kind, row0 + (size_t)n16 * wbs, &c, n16, k, rem, tb));
+                    a1 = _mm512_mask_add_ps(a1, first16(rem), a1, tail16(kind, row1 + (size_t)n16 * wbs, &c, n16, k, rem, tb));
+                }
+                acc[r] = a0, acc[r + 1] = a1;
+            }
+            if (r < R) {
                 const uint8_t *row = (const uint8_t *)W + (size_t)(g0 + r) * row_bytes + (size_t)c0 * wbs;
                 __m512 a = acc[r];
                 for (int bi = 0; bi < n16; bi += 16)
                     a = _mm512_add_ps(a, term16(kind, row + (size_t)bi * wbs, &c, bi, k, 4, 0));
-                if (nbc > n16) { /* last 1..15 blocks: masked loads, zeros past the row's end */
-                    const int rem = nbc - n16;
-                    const __m512 t = term16(kind, row + (size_t)n16 * wbs, &c, n16, k, (rem + 3) / 4, (long)(rem * wbs));
-                    a = _mm512_mask_add_ps(a, first16(rem), a, t);
-                }
+                if (rem) a = _mm512_mask_add_ps(a, first16(rem), a, tail16(kind, row + (size_t)n16 * wbs, &c, n16, k, rem, tb));
                 acc[r] = a;
             }
         }
