@@ -135,6 +135,23 @@ static void nib_consts_init(nib_consts *k, int bs, int qs_off, int qh_off, int h
     k->table = _mm512_broadcast_i32x4(_mm_load_si128((const __m128i *)t));
 }
 
+/* The 16-bit words at w + i * bs for i < live, 0 for the others, as 16
+ * words: scalar loads (the integer ports are idle here), cheaper than a
+ * gather. live is a constant 16 on the main path. */
+static inline __attribute__((always_inline)) __m256i scale_words(const uint8_t *w, size_t bs, int live) {
+    uint64_t q[4];
+    for (int g = 0; g < 4; g++) {
+        uint64_t v = 0;
+        for (int i = 0; i < 4; i++) {
+            uint16_t h = 0;
+            if (4 * g + i < live) memcpy(&h, w + (size_t)(4 * g + i) * bs, 2);
+            v |= (uint64_t)h << (16 * i);
+        }
+        q[g] = v;
+    }
+    return _mm256_setr_epi64x((long long)q[0], (long long)q[1], (long long)q[2], (long long)q[3]);
+}
+
 /* 16 blocks of one row: their 16 terms, of which the first 4*ng are
  * computed (ng = 1..4 groups of 4 blocks; the others give 0). bs, qh_off,
  * has_m, use_table, shift are constants at each call site, so each type
@@ -168,34 +185,18 @@ static inline __attribute__((always_inline)) __m512 nib16(const uint8_t *w, cons
         const int8_t *xp = c->xqs + (bi + 4 * g) * 32;
         acc[g] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(zero, lo, _mm512_load_si512(xp)), hi,
                                      _mm512_load_si512(xp + 64));
-        hdr = _mm512_or_si512(hdr, _mm512_maskz_permutex2var_epi16(k->hdr_mask[g], A, k->hdr_idx[g], B));
+        if (has_m) hdr = _mm512_or_si512(hdr, _mm512_maskz_permutex2var_epi16(k->hdr_mask[g], A, k->hdr_idx[g], B));
     }
     __m512i isum = isum16_groups(acc[0], acc[1], acc[2], acc[3]);
     if (shift) isum = _mm512_sub_epi32(isum, _mm512_slli_epi32(_mm512_load_si512(c->xsum + bi), shift));
-    const __m512 dw = _mm512_cvtph_ps(_mm512_castsi512_si256(hdr));
+    const __m512 dw = _mm512_cvtph_ps(has_m ? _mm512_castsi512_si256(hdr)
+                                            : scale_words(w, (size_t)bs, tb ? (int)(tb / bs) : 4 * ng));
     __m512 t = _mm512_mul_ps(_mm512_mul_ps(dw, _mm512_load_ps(c->dx + bi)), _mm512_cvtepi32_ps(isum));
     if (has_m) {
         const __m512 mw = _mm512_cvtph_ps(_mm512_extracti64x4_epi64(hdr, 1));
         t = _mm512_add_ps(t, _mm512_mul_ps(mw, _mm512_load_ps(c->sx + bi)));
     }
     return t;
-}
-
-/* The 16-bit words at w + i * bs for i < live, 0 for the others, as 16
- * words: scalar loads (the integer ports are idle here), cheaper than a
- * gather. live is a constant 16 on the main path. */
-static inline __attribute__((always_inline)) __m256i scale_words(const uint8_t *w, size_t bs, int live) {
-    uint64_t q[4];
-    for (int g = 0; g < 4; g++) {
-        uint64_t v = 0;
-        for (int i = 0; i < 4; i++) {
-            uint16_t h = 0;
-            if (4 * g + i < live) memcpy(&h, w + (size_t)(4 * g + i) * bs, 2);
-            v |= (uint64_t)h << (16 * i);
-        }
-        q[g] = v;
-    }
-    return _mm256_setr_epi64x((long long)q[0], (long long)q[1], (long long)q[2], (long long)q[3]);
 }
 
 static inline __attribute__((always_inline)) __m512 q8_0_16(const uint8_t *w, const xchunk *c, int bi, int ng,
