@@ -98,58 +98,49 @@ static inline uint16_t group_word(int w, int bofs) { return (uint16_t)(w < 32 ? 
 /* Word-aligned nibble formats (Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL). */
 typedef struct {
     __m512i qs_idx;     /* qs of the 4 blocks, block k in lane k */
-    __m512i qh_idx;     /* words 0..3: low 16 qh bits of blocks 0..3, 4..7: high */
-    __m512i hdr_idx[4]; /* d of block 4g+k to word 4g+k, m to word 16+4g+k */
+    __m512i hdr_idx[4]; /* Q4_1, Q5_1: d of block 4g+k to word 4g+k, m to word 16+4g+k */
     __mmask32 hdr_mask[4];
-    __m512i table;      /* nibble to code + 128 (IQ4_NL) */
+    __m512i table;      /* nibble to code + 128 (IQ4_NL; MXFP4 uses only this) */
 } nib_consts;
 
-static void nib_consts_init(nib_consts *k, int bs, int qs_off, int qh_off, int has_m, const int8_t *tab) {
+static void nib_consts_init(nib_consts *k, int bs, int qs_off, const int8_t *tab) {
     const int bofs = 4 * bs - 64;
-    _Alignas(64) uint16_t q[32], h[32] = {0}, hd[4][32];
+    _Alignas(64) uint16_t q[32], hd[32];
     for (int b = 0; b < 4; b++)
         for (int i = 0; i < 8; i++) q[8 * b + i] = group_word((b * bs + qs_off) / 2 + i, bofs);
-    if (qh_off >= 0)
-        for (int b = 0; b < 4; b++) {
-            h[b] = group_word((b * bs + qh_off) / 2, bofs);
-            h[4 + b] = group_word((b * bs + qh_off) / 2 + 1, bofs);
-        }
     k->qs_idx = _mm512_load_si512(q);
-    k->qh_idx = _mm512_load_si512(h);
     for (int g = 0; g < 4; g++) {
-        memset(hd[g], 0, sizeof hd[g]);
-        uint32_t m = 0;
+        memset(hd, 0, sizeof hd);
         for (int b = 0; b < 4; b++) {
-            hd[g][4 * g + b] = group_word(b * bs / 2, bofs);
-            m |= 1u << (4 * g + b);
-            if (has_m) {
-                hd[g][16 + 4 * g + b] = group_word(b * bs / 2 + 1, bofs);
-                m |= 1u << (16 + 4 * g + b);
-            }
+            hd[4 * g + b] = group_word(b * bs / 2, bofs);
+            hd[16 + 4 * g + b] = group_word(b * bs / 2 + 1, bofs);
         }
-        k->hdr_idx[g] = _mm512_load_si512(hd[g]);
-        k->hdr_mask[g] = m;
+        k->hdr_idx[g] = _mm512_load_si512(hd);
+        k->hdr_mask[g] = (0xFu << (4 * g)) | (0xFu << (16 + 4 * g));
     }
     _Alignas(16) int8_t t[16];
     for (int i = 0; i < 16; i++) t[i] = tab ? (int8_t)(tab[i] + 128) : 0;
     k->table = _mm512_broadcast_i32x4(_mm_load_si128((const __m128i *)t));
 }
 
-/* The 16-bit words at w + i * bs for i < live, 0 for the others, as 16
- * words: scalar loads (the integer ports are idle here), cheaper than a
- * gather. live is a constant 16 on the main path. */
-static inline __attribute__((always_inline)) __m256i scale_words(const uint8_t *w, size_t bs, int live) {
-    uint64_t q[4];
-    for (int g = 0; g < 4; g++) {
-        uint64_t v = 0;
-        for (int i = 0; i < 4; i++) {
-            uint16_t h = 0;
-            if (4 * g + i < live) memcpy(&h, w + (size_t)(4 * g + i) * bs, 2);
-            v |= (uint64_t)h << (16 * i);
-        }
-        q[g] = v;
+/* The 16-bit words at w + i * bs for i < 4 (0 for i >= live) in one
+ * qword: scalar loads, on the integer ports that the vector code leaves
+ * idle (cheaper than gathers or cross-lane permutes). live is a constant
+ * on the main path. */
+static inline __attribute__((always_inline)) uint64_t words4(const uint8_t *w, size_t bs, int live) {
+    uint64_t v = 0;
+    for (int i = 0; i < 4; i++) {
+        uint16_t h = 0;
+        if (i < live) memcpy(&h, w + (size_t)i * bs, 2);
+        v |= (uint64_t)h << (16 * i);
     }
-    return _mm256_setr_epi64x((long long)q[0], (long long)q[1], (long long)q[2], (long long)q[3]);
+    return v;
+}
+
+/* the same for 16 blocks: block scales as 16 fp16 words */
+static inline __attribute__((always_inline)) __m256i scale_words(const uint8_t *w, size_t bs, int live) {
+    return _mm256_setr_epi64x((long long)words4(w, bs, live), (long long)words4(w + 4 * bs, bs, live - 4),
+                              (long long)words4(w + 8 * bs, bs, live - 8), (long long)words4(w + 12 * bs, bs, live - 12));
 }
 
 /* 16 blocks of one row: their 16 terms, of which the first 4*ng are
@@ -173,10 +164,10 @@ static inline __attribute__((always_inline)) __m512 nib16(const uint8_t *w, cons
         const __m512i q = _mm512_permutex2var_epi16(A, k->qs_idx, B);
         __m512i lo = _mm512_and_si512(q, m0f);
         __m512i hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), m0f);
-        if (qh_off >= 0) {
-            const __m128i h = _mm512_castsi512_si128(_mm512_permutex2var_epi16(A, k->qh_idx, B));
-            lo = _mm512_mask_add_epi8(lo, _cvtu64_mask64((uint64_t)_mm_cvtsi128_si64(h)), lo, c16);
-            hi = _mm512_mask_add_epi8(hi, _cvtu64_mask64((uint64_t)_mm_extract_epi64(h, 1)), hi, c16);
+        if (qh_off >= 0) { /* bit j of block k's qh: 16 to byte 16k + j of lo (j < 16) or hi */
+            const int live = tb ? (int)(tb / bs) - 4 * g : 4;
+            lo = _mm512_mask_add_epi8(lo, _cvtu64_mask64(words4(p + qh_off, (size_t)bs, live)), lo, c16);
+            hi = _mm512_mask_add_epi8(hi, _cvtu64_mask64(words4(p + qh_off + 2, (size_t)bs, live)), hi, c16);
         }
         if (use_table) {
             lo = _mm512_shuffle_epi8(k->table, lo);
@@ -185,6 +176,8 @@ static inline __attribute__((always_inline)) __m512 nib16(const uint8_t *w, cons
         const int8_t *xp = c->xqs + (bi + 4 * g) * 32;
         acc[g] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(zero, lo, _mm512_load_si512(xp)), hi,
                                      _mm512_load_si512(xp + 64));
+        /* d and m of the asymmetric types: from the loaded vectors (fewer
+         * operations than 32 scalar loads) */
         if (has_m) hdr = _mm512_or_si512(hdr, _mm512_maskz_permutex2var_epi16(k->hdr_mask[g], A, k->hdr_idx[g], B));
     }
     __m512i isum = isum16_groups(acc[0], acc[1], acc[2], acc[3]);
@@ -310,22 +303,7 @@ static inline __attribute__((always_inline)) void drive(float *y, const void *W,
             if (nb > CHUNK || g0 == r0) prep_chunk(&c, xb0, nbc, npad, q81, split); /* one chunk: once per call */
             const int rem = nbc - n16;
             const long tb = (long)rem * (long)wbs;
-            int r = 0;
-            for (; r + 2 <= R; r += 2) { /* two rows side by side: their chains overlap */
-                const uint8_t *row0 = (const uint8_t *)W + (size_t)(g0 + r) * row_bytes + (size_t)c0 * wbs;
-                const uint8_t *row1 = row0 + row_bytes;
-                __m512 a0 = acc[r], a1 = acc[r + 1];
-                for (int bi = 0; bi < n16; bi += 16) {
-                    a0 = _mm512_add_ps(a0, term16(kind, row0 + (size_t)bi * wbs, &c, bi, k, 4, 0));
-                    a1 = _mm512_add_ps(a1, term16(kind, row1 + (size_t)bi * wbs, &c, bi, k, 4, 0));
-                }
-                if (rem) { /* last 1..15 blocks: masked loads, zeros past the row's end */
-                    a0 = _mm512_mask_add_ps(a0, first16(rem), a0, tail16(kind, row0 + (size_t)n16 * wbs, &c, n16, k, rem, tb));
-                    a1 = _mm512_mask_add_ps(a1, first16(rem), a1, tail16(kind, row1 + (size_t)n16 * wbs, &c, n16, k, rem, tb));
-                }
-                acc[r] = a0, acc[r + 1] = a1;
-            }
-            if (r < R) {
+            for (int r = 0; r < R; r++) {
                 const uint8_t *row = (const uint8_t *)W + (size_t)(g0 + r) * row_bytes + (size_t)c0 * wbs;
                 __m512 a = acc[r];
                 for (int bi = 0; bi < n16; bi += 16)
@@ -338,11 +316,11 @@ static inline __attribute__((always_inline)) void drive(float *y, const void *W,
     }
 }
 
-#define NIB_KERNEL(name, kind, wblock, qs_off, qh_off, has_m, tab)                                     \
+#define NIB_KERNEL(name, kind, wblock, qs_off, tab)                                                                                         \
     static nib_consts name##_k;                                                                        \
     static pthread_once_t name##_once = PTHREAD_ONCE_INIT;                                             \
     static void name##_init(void) {                                                                    \
-        nib_consts_init(&name##_k, (int)sizeof(wblock), qs_off, qh_off, has_m, tab);                   \
+        nib_consts_init(&name##_k, (int)sizeof(wblock), qs_off, tab);                                  \
     }                                                                                                  \
     void lq_qdot_##name##_avx512(float *y, const void *W, size_t row_bytes, const void *xq, int n, int r0, \
                                  int r1) {                                                              \
@@ -350,13 +328,13 @@ static inline __attribute__((always_inline)) void drive(float *y, const void *W,
         drive(y, W, row_bytes, xq, n, r0, r1, kind, &name##_k);                                         \
     }
 
-NIB_KERNEL(q4_0, K_Q4_0, block_q4_0, 2, -1, 0, NULL)
-NIB_KERNEL(q4_1, K_Q4_1, block_q4_1, 4, -1, 1, NULL)
-NIB_KERNEL(q5_0, K_Q5_0, block_q5_0, 6, 2, 0, NULL)
-NIB_KERNEL(q5_1, K_Q5_1, block_q5_1, 8, 4, 1, NULL)
-NIB_KERNEL(iq4_nl, K_IQ4_NL, block_iq4_nl, 2, -1, 0, lq_kvalues_iq4nl)
+NIB_KERNEL(q4_0, K_Q4_0, block_q4_0, 2, NULL)
+NIB_KERNEL(q4_1, K_Q4_1, block_q4_1, 4, NULL)
+NIB_KERNEL(q5_0, K_Q5_0, block_q5_0, 6, NULL)
+NIB_KERNEL(q5_1, K_Q5_1, block_q5_1, 8, NULL)
+NIB_KERNEL(iq4_nl, K_IQ4_NL, block_iq4_nl, 2, lq_kvalues_iq4nl)
 /* MXFP4 uses only the table (the layout arguments are those of an 18-byte block) */
-NIB_KERNEL(mxfp4, K_MXFP4, block_iq4_nl, 2, -1, 0, lq_kvalues_mxfp4)
+NIB_KERNEL(mxfp4, K_MXFP4, block_iq4_nl, 2, lq_kvalues_mxfp4)
 
 void lq_qdot_q8_0_avx512(float *y, const void *W, size_t row_bytes, const void *xq, int n, int r0, int r1) {
     drive(y, W, row_bytes, xq, n, r0, r1, K_Q8_0, NULL);
