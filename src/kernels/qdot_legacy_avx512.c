@@ -44,6 +44,16 @@ static inline __m512i isum16_groups(__m512i a0, __m512i a1, __m512i a2, __m512i 
     return _mm512_permutexvar_epi32(order, t);
 }
 
+/* The block sums of a row's last ng groups: with one group (a row's last
+ * 1..4 blocks) only lanes 0..3 are meaningful (the caller masks the rest),
+ * which takes fewer shuffles. */
+static inline __m512i isum_groups(int ng, __m512i a0, __m512i a1, __m512i a2, __m512i a3) {
+    if (ng > 1) return isum16_groups(a0, a1, a2, a3);
+    const __m512i s = _mm512_add_epi32(a0, _mm512_shuffle_epi32(a0, _MM_PERM_BADC));
+    const __m512i t = _mm512_add_epi32(s, _mm512_shuffle_epi32(s, _MM_PERM_CDAB)); /* lane k: its sum, 4 times */
+    return _mm512_permutexvar_epi32(_mm512_setr_epi32(0, 4, 8, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), t);
+}
+
 /* z_j holds blocks 2j, 2j+1 as 8 partial sums each: to the group form */
 static inline __m512i pairs_to_group(__m512i z0, __m512i z1) {
     return _mm512_add_epi32(_mm512_shuffle_i32x4(z0, z1, _MM_SHUFFLE(2, 0, 2, 0)),
@@ -180,7 +190,7 @@ static inline __attribute__((always_inline)) __m512 nib16(const uint8_t *w, cons
          * operations than 32 scalar loads) */
         if (has_m) hdr = _mm512_or_si512(hdr, _mm512_maskz_permutex2var_epi16(k->hdr_mask[g], A, k->hdr_idx[g], B));
     }
-    __m512i isum = isum16_groups(acc[0], acc[1], acc[2], acc[3]);
+    __m512i isum = isum_groups(ng, acc[0], acc[1], acc[2], acc[3]);
     if (shift) isum = _mm512_sub_epi32(isum, _mm512_slli_epi32(_mm512_load_si512(c->xsum + bi), shift));
     const __m512 dw = _mm512_cvtph_ps(has_m ? _mm512_castsi512_si256(hdr)
                                             : scale_words(w, (size_t)bs, tb ? (int)(tb / bs) : 4 * ng));
@@ -206,7 +216,7 @@ static inline __attribute__((always_inline)) __m512 q8_0_16(const uint8_t *w, co
         /* code + 128 as unsigned; isum = dot - 128 * sum(x) */
         z[j] = _mm512_dpbusd_epi32(zero, _mm512_xor_si512(v, flip), _mm512_load_si512(c->xqs + (bi + 2 * j) * 32));
     }
-    __m512i isum = isum16_groups(pairs_to_group(z[0], z[1]), pairs_to_group(z[2], z[3]),
+    __m512i isum = isum_groups(ng, pairs_to_group(z[0], z[1]), pairs_to_group(z[2], z[3]),
                                  pairs_to_group(z[4], z[5]), pairs_to_group(z[6], z[7]));
     isum = _mm512_sub_epi32(isum, _mm512_slli_epi32(_mm512_load_si512(c->xsum + bi), 7));
     const __m512 dw = _mm512_cvtph_ps(scale_words(w, sizeof(block_q8_0), tb ? (int)(tb / (long)sizeof(block_q8_0)) : 4 * ng));
@@ -235,15 +245,18 @@ static inline __attribute__((always_inline)) __m512 mxfp4_16(const uint8_t *w, c
         acc[g] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(zero, lo, _mm512_load_si512(xp)), hi,
                                      _mm512_load_si512(xp + 64));
     }
-    __m512i isum = isum16_groups(acc[0], acc[1], acc[2], acc[3]);
+    __m512i isum = isum_groups(ng, acc[0], acc[1], acc[2], acc[3]);
     isum = _mm512_sub_epi32(isum, _mm512_slli_epi32(_mm512_load_si512(c->xsum + bi), 7));
-    /* E8M0 halved: 2^(e-128), i.e. bits (e-1) << 23, or 0x00200000 << e below 2;
-     * dead lanes: e = 0 gives a tiny finite scale, times an isum of 0 */
-    const __m512i e = _mm512_and_si512(_mm512_cvtepu16_epi32(scale_words(w, bs, tb ? (int)(tb / (long)bs) : 4 * ng)),
+    /* E8M0 halved: 2^(e-128), i.e. bits (e-1) << 23, or 0x00200000 << e below 2.
+     * Lanes past the row's end get +0.0f (the caller drops them): a denormal
+     * there would cost a microcode assist in each multiply. */
+    const int live = tb ? (int)(tb / (long)bs) : 4 * ng;
+    const __m512i e = _mm512_and_si512(_mm512_cvtepu16_epi32(scale_words(w, bs, live)),
                                        _mm512_set1_epi32(0xFF)); /* e, and qs[0] above it */
     const __mmask16 small = _mm512_cmplt_epu32_mask(e, _mm512_set1_epi32(2));
-    const __m512i bits = _mm512_mask_blend_epi32(small, _mm512_slli_epi32(_mm512_sub_epi32(e, _mm512_set1_epi32(1)), 23),
-                                                 _mm512_sllv_epi32(_mm512_set1_epi32(0x00200000), e));
+    __m512i bits = _mm512_mask_blend_epi32(small, _mm512_slli_epi32(_mm512_sub_epi32(e, _mm512_set1_epi32(1)), 23),
+                                           _mm512_sllv_epi32(_mm512_set1_epi32(0x00200000), e));
+    if (live < 16) bits = _mm512_maskz_mov_epi32(first16(live), bits);
     const __m512 dw = _mm512_castsi512_ps(bits);
     return _mm512_mul_ps(_mm512_mul_ps(dw, _mm512_load_ps(c->dx + bi)), _mm512_cvtepi32_ps(isum));
 }
