@@ -2,10 +2,11 @@
  * ref/qdot_legacy_ref.c. The plan of qdot_legacy_avx512.c with 8-wide
  * vectors: each row turns 8 blocks at a time into 8 float terms, and keeps
  * the reference's 16 partial sums as two vectors (lanes 0..7: blocks 0..7
- * of each 16, lanes 8..15: blocks 8..15). The last 1..7 blocks take the
- * scalar term (the same arithmetic) with +0.0f in the other lanes: the
- * partial sums start at +0.0f and can never be -0.0f (x + y is -0.0f only
- * when both are), so adding +0.0f leaves them unchanged. Integer dots:
+ * of each 16, lanes 8..15: blocks 8..15). A row's last 1..7 blocks are
+ * copied into 8 zero blocks (the activation chunk is copied with zero
+ * blocks after it), whose terms are +0.0f: the partial sums start at +0.0f
+ * and can never be -0.0f (x + y is -0.0f only when both are), so adding
+ * +0.0f leaves them unchanged. Integer dots:
  * _mm256_maddubs_epi16 where the unsigned codes are small enough that no
  * int16 pair sum can saturate (nibble codes, MXFP4 shifted by 12), int16
  * madd on widened values otherwise (Q8_0, IQ4_NL). */
@@ -22,6 +23,7 @@ typedef struct {
     _Alignas(32) float sx[CHUNK];
     _Alignas(32) int32_t xsum[CHUNK];
     _Alignas(32) int16_t x16[CHUNK * 32]; /* widened x.qs (Q8_0, IQ4_NL) */
+    _Alignas(32) uint8_t xcopy[CHUNK * sizeof(block_q8_1)]; /* the chunk's blocks, zero blocks up to a multiple of 8 */
     const uint8_t *xqs0;                  /* qs of the chunk's first block */
     size_t xbs;                           /* bytes per activation block */
 } xchunk;
@@ -41,23 +43,27 @@ static inline __m256i isum8(const __m256i *v) {
     return _mm256_add_epi32(_mm256_permute2x128_si256(t0, t1, 0x20), _mm256_permute2x128_si256(t0, t1, 0x31));
 }
 
-static void prep_chunk(xchunk *c, const uint8_t *xb0, int nfull, int q81, int widen) {
+/* blocks [nbc, npad) are zero: they meet the zero weight blocks that pad a
+ * row's last 1..7 blocks, and give terms of +0.0f */
+static void prep_chunk(xchunk *c, const uint8_t *xb0, int nbc, int npad, int q81, int widen) {
     c->xbs = q81 ? sizeof(block_q8_1) : sizeof(block_q8_0);
-    c->xqs0 = xb0 + (q81 ? 4 : 2);
-    for (int b = 0; b < nfull; b++) {
+    memcpy(c->xcopy, xb0, (size_t)nbc * c->xbs);
+    memset(c->xcopy + (size_t)nbc * c->xbs, 0, (size_t)(npad - nbc) * c->xbs);
+    c->xqs0 = c->xcopy + (q81 ? 4 : 2);
+    for (int b = 0; b < npad; b++) {
         uint16_t h[2];
-        memcpy(h, xb0 + (size_t)b * c->xbs, 4);
+        memcpy(h, c->xcopy + (size_t)b * c->xbs, 4);
         c->dx[b] = _cvtsh_ss(h[0]);
         c->sx[b] = _cvtsh_ss(h[1]); /* meaningful for Q8_1 only */
     }
     const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
-    for (int b = 0; b < nfull; b += 8) {
+    for (int b = 0; b < npad; b += 8) {
         __m256i v[8];
         for (int j = 0; j < 8; j++) v[j] = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, xqs_at(c, b + j)), ones16);
         _mm256_store_si256((__m256i *)(c->xsum + b), isum8(v));
     }
     if (widen)
-        for (int b = 0; b < nfull; b++) {
+        for (int b = 0; b < npad; b++) {
             const __m256i x = xqs_at(c, b);
             _mm256_store_si256((__m256i *)(c->x16 + b * 32), _mm256_cvtepi8_epi16(_mm256_castsi256_si128(x)));
             _mm256_store_si256((__m256i *)(c->x16 + b * 32 + 16), _mm256_cvtepi8_epi16(_mm256_extracti128_si256(x, 1)));
@@ -154,10 +160,8 @@ static inline float fold16(__m256 lo, __m256 hi) {
     return _mm_cvtss_f32(_mm_add_ss(s2, _mm_shuffle_ps(s2, s2, 1)));
 }
 
-typedef float (*term_fn)(const void *wb, const void *xb);
-
 static inline __attribute__((always_inline)) void drive(float *y, const void *W, size_t row_bytes, const void *xq,
-                                                         int n, int r0, int r1, int kind, term_fn tail) {
+                                                         int n, int r0, int r1, int kind) {
     static const int bsize[] = {18, 20, 22, 24, 34, 18, 17};
     const size_t wbs = (size_t)bsize[kind];
     const int q81 = kind == K_Q4_1 || kind == K_Q5_1, widen = kind == K_Q8_0 || kind == K_IQ4_NL;
@@ -171,7 +175,7 @@ static inline __attribute__((always_inline)) void drive(float *y, const void *W,
         for (int c0 = 0; c0 < nb; c0 += CHUNK) {
             const int nbc = nb - c0 < CHUNK ? nb - c0 : CHUNK, n16 = nbc & ~15, nfull = nbc & ~7;
             const uint8_t *xb0 = (const uint8_t *)xq + (size_t)c0 * xbs;
-            if (nb > CHUNK || g0 == r0) prep_chunk(&c, xb0, nfull, q81, widen); /* one chunk: once per call */
+            if (nb > CHUNK || g0 == r0) prep_chunk(&c, xb0, nbc, (nbc + 7) & ~7, q81, widen); /* one chunk: once per call */
             for (int r = 0; r < R; r++) {
                 const uint8_t *row = (const uint8_t *)W + (size_t)(g0 + r) * row_bytes + (size_t)c0 * wbs;
                 __m256 lo = acc[r][0], hi = acc[r][1];
@@ -180,11 +184,15 @@ static inline __attribute__((always_inline)) void drive(float *y, const void *W,
                     hi = _mm256_add_ps(hi, row8(row + (size_t)(bi + 8) * wbs, &c, bi + 8, kind));
                 }
                 if (nfull > n16) lo = _mm256_add_ps(lo, row8(row + (size_t)n16 * wbs, &c, n16, kind));
-                if (nbc > nfull) { /* last 1..7 blocks, into lanes 0.. of the half they fall in */
-                    _Alignas(32) float t[8] = {0.0f};
-                    for (int b = nfull; b < nbc; b++) t[b - nfull] = tail(row + (size_t)b * wbs, xb0 + (size_t)b * xbs);
-                    if (nfull > n16) hi = _mm256_add_ps(hi, _mm256_load_ps(t));
-                    else lo = _mm256_add_ps(lo, _mm256_load_ps(t));
+                if (nbc > nfull) { /* last 1..7 blocks, copied into zero blocks (lanes past them give +0.0f) */
+                    _Alignas(32) uint8_t wt[8 * 34];
+                    memset(wt, 0, sizeof wt);
+                    memcpy(wt, row + (size_t)nfull * wbs, (size_t)(nbc - nfull) * wbs);
+                    if (kind == K_MXFP4) /* a normal scale (2^-1): a denormal would cost assists */
+                        for (int b = nbc - nfull; b < 8; b++) wt[(size_t)b * wbs] = 127;
+                    const __m256 t = row8(wt, &c, nfull, kind);
+                    if (nfull > n16) hi = _mm256_add_ps(hi, t);
+                    else lo = _mm256_add_ps(lo, t);
                 }
                 acc[r][0] = lo, acc[r][1] = hi;
             }
@@ -194,10 +202,9 @@ static inline __attribute__((always_inline)) void drive(float *y, const void *W,
 }
 
 #define AVX2_KERNEL(name, kind)                                                                          \
-    static float name##_tail(const void *wb, const void *xb) { return lq_legacy_term_##name(wb, xb); }  \
     void lq_qdot_##name##_avx2(float *y, const void *W, size_t row_bytes, const void *xq, int n, int r0,  \
                                int r1) {                                                                \
-        drive(y, W, row_bytes, xq, n, r0, r1, kind, name##_tail);                                       \
+        drive(y, W, row_bytes, xq, n, r0, r1, kind);                                                    \
     }
 
 AVX2_KERNEL(q4_0, K_Q4_0)
