@@ -3,7 +3,10 @@
  * bandwidth measured in the same run; checks each kernel's bits against the
  * reference first. usage: bench_qdot_legacy [rows cols reps [types]]
  * (16384 4096 10, all types; types: comma-separated names, e.g. Q8_0,Q5_0);
- * a small rows count (e.g. 256) gives the cache-resident rate. */
+ * a small rows count (e.g. 256) gives the cache-resident rate. "1T cpu" is
+ * the one-thread rate by the thread's CPU time instead of the wall clock:
+ * on a shared machine it still shows the kernel's own cost (with a
+ * cache-resident matrix, its compute rate). */
 #include "core/cpu.h"
 #include "kernels/qdot.h"
 #include "quant/blocks.h"
@@ -48,6 +51,12 @@ static int has_name(const char *list, const char *name) {
         p += l + (e != NULL);
     }
     return 0;
+}
+
+static double thread_cpu(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 static void run(const lq_qdot_info *k, float *y, const uint8_t *W, size_t rb, const void *xq, int cols, int rows,
@@ -95,14 +104,16 @@ int main(int argc, char **argv) {
             run(k, y, W, rb, xq, cols, rows, 2);
             if (memcmp(y, yr, sizeof(float) * rows)) return fprintf(stderr, "%s isa %d differs from ref\n", ty[i].name, isa), 1;
             for (int nt = 1; nt <= 2; nt++) {
-                double t[64];
+                double t[64], tc[64];
                 for (int r = 0; r < reps; r++) {
-                    double t0 = now();
+                    const double t0 = now(), c0 = thread_cpu();
                     run(k, y, W, rb, xq, cols, rows, nt);
-                    t[r] = now() - t0;
+                    t[r] = now() - t0, tc[r] = thread_cpu() - c0;
                 }
                 qsort(t, (size_t)reps, sizeof t[0], cmp_double);
+                qsort(tc, (size_t)reps, sizeof tc[0], cmp_double);
                 printf("  %s %dT %5.1f", isa == 1 ? "avx2" : "avx512", nt, (double)rb * rows / t[reps / 2] / 1e9);
+                if (nt == 1) printf(" (cpu %5.1f)", (double)rb * rows / tc[reps / 2] / 1e9);
             }
         }
         printf("\n");
