@@ -1,8 +1,13 @@
 /* Legacy 32-block GEMV throughput (weight bytes/s) per type and ISA, 1 and
  * 2 threads (OpenMP over 16-row chunks), against this machine's read
  * bandwidth measured in the same run; checks each kernel's bits against the
- * reference first. usage: bench_qdot_legacy [rows cols reps] (16384 4096 10);
- * a small rows count (e.g. 256) gives the cache-resident rate. */
+ * reference first. usage: bench_qdot_legacy [rows cols reps [types]]
+ * (16384 4096 10, all types; types: comma-separated names, e.g. Q8_0,Q5_0);
+ * a small rows count (e.g. 256) gives the cache-resident rate. "cpu" is the
+ * one-thread rate by the thread's CPU time instead of the wall clock (the
+ * kernel called directly, 32 rows a call as the model does, repeated for
+ * about 20 ms per sample): on a shared machine it still shows the kernel's
+ * own cost, and with a cache-resident matrix its compute rate. */
 #include "core/cpu.h"
 #include "kernels/qdot.h"
 #include "quant/blocks.h"
@@ -37,6 +42,39 @@ static double read_bw(const uint8_t *a, size_t n, int nt, int reps) {
     return (double)n / t[reps / 2] / 1e9;
 }
 
+/* name is one of the comma-separated entries of list */
+static int has_name(const char *list, const char *name) {
+    const size_t len = strlen(name);
+    for (const char *p = list; *p;) {
+        const char *e = strchr(p, ',');
+        const size_t l = e ? (size_t)(e - p) : strlen(p);
+        if (l == len && strncmp(p, name, len) == 0) return 1;
+        p += l + (e != NULL);
+    }
+    return 0;
+}
+
+static double thread_cpu(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* GB/s of weights by thread CPU time, median of reps samples */
+static double cpu_rate(const lq_qdot_info *k, float *y, const uint8_t *W, size_t rb, const void *xq, int cols,
+                       int rows, int reps) {
+    const int inner = (int)(2e7 / ((double)rb * rows)) + 1; /* ~20 MB of weights per sample */
+    double t[64];
+    for (int r = 0; r < reps; r++) {
+        const double c0 = thread_cpu();
+        for (int i = 0; i < inner; i++)
+            for (int r0 = 0; r0 < rows; r0 += 32) k->rows(y, W, rb, xq, cols, r0, r0 + 32 < rows ? r0 + 32 : rows);
+        t[r] = (thread_cpu() - c0) / inner;
+    }
+    qsort(t, (size_t)reps, sizeof t[0], cmp_double);
+    return (double)rb * rows / t[reps / 2] / 1e9;
+}
+
 static void run(const lq_qdot_info *k, float *y, const uint8_t *W, size_t rb, const void *xq, int cols, int rows,
                 int nt) {
     #pragma omp parallel for num_threads(nt) schedule(static)
@@ -66,6 +104,7 @@ int main(int argc, char **argv) {
     printf("GEMV %d x %d, median of %d, GB/s of weight bytes\n", rows, cols, reps);
     for (int nt = 1; nt <= 2; nt++) printf("  read bandwidth %d thread(s): %.1f GB/s\n", nt, read_bw(W, bytes_max, nt, reps));
     for (size_t i = 0; i < sizeof ty / sizeof ty[0]; i++) {
+        if (argc > 4 && !has_name(argv[4], ty[i].name)) continue;
         const size_t rb = (size_t)(cols / 32) * ty[i].bs;
         for (int r = 0; r < rows; r++) {
             row[r % cols] += 0.25f; /* rows differ */
@@ -83,13 +122,14 @@ int main(int argc, char **argv) {
             for (int nt = 1; nt <= 2; nt++) {
                 double t[64];
                 for (int r = 0; r < reps; r++) {
-                    double t0 = now();
+                    const double t0 = now();
                     run(k, y, W, rb, xq, cols, rows, nt);
                     t[r] = now() - t0;
                 }
                 qsort(t, (size_t)reps, sizeof t[0], cmp_double);
                 printf("  %s %dT %5.1f", isa == 1 ? "avx2" : "avx512", nt, (double)rb * rows / t[reps / 2] / 1e9);
             }
+            printf(" cpu %5.1f", cpu_rate(k, y, W, rb, xq, cols, rows, reps));
         }
         printf("\n");
     }

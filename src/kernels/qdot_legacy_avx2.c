@@ -1,16 +1,21 @@
 /* AVX2 GEMV kernels for the 32-value block types; same bits as
- * ref/qdot_legacy_ref.c. The same plan as qdot_legacy_avx512.c with 8-wide
- * vectors: 8 rows per group, each row turns 8 blocks at a time into 8 float
- * terms, the terms of the group are transposed (lanes = rows) and added in
- * block order. Integer dots: _mm256_maddubs_epi16 where the unsigned codes
- * are small enough that no int16 pair sum can saturate (nibble codes, MXFP4
- * shifted by 12), int16 madd on widened values otherwise (Q8_0, IQ4_NL). */
+ * ref/qdot_legacy_ref.c. The plan of qdot_legacy_avx512.c with 8-wide
+ * vectors: each row turns 8 blocks at a time into 8 float terms, and keeps
+ * the reference's 16 partial sums as two vectors (lanes 0..7: blocks 0..7
+ * of each 16, lanes 8..15: blocks 8..15). A row's last 1..7 blocks are
+ * copied into 8 zero blocks (the activation chunk is copied with zero
+ * blocks after it), whose terms are +0.0f: the partial sums start at +0.0f
+ * and can never be -0.0f (x + y is -0.0f only when both are), so adding
+ * +0.0f leaves them unchanged. Integer dots:
+ * _mm256_maddubs_epi16 where the unsigned codes are small enough that no
+ * int16 pair sum can saturate (nibble codes, MXFP4 shifted by 12), int16
+ * madd on widened values otherwise (Q8_0, IQ4_NL). */
 #include "kernels/qdot.h"
 #include "kernels/qdot_legacy_block.h"
 
 #include <immintrin.h>
 
-#define CHUNK 256 /* blocks per column chunk (a multiple of 8) */
+#define CHUNK 256 /* blocks per column chunk (a multiple of 16) */
 #define ROWS 8
 
 typedef struct {
@@ -18,6 +23,7 @@ typedef struct {
     _Alignas(32) float sx[CHUNK];
     _Alignas(32) int32_t xsum[CHUNK];
     _Alignas(32) int16_t x16[CHUNK * 32]; /* widened x.qs (Q8_0, IQ4_NL) */
+    _Alignas(32) uint8_t xcopy[CHUNK * sizeof(block_q8_1)]; /* the chunk's blocks, zero blocks up to a multiple of 8 */
     const uint8_t *xqs0;                  /* qs of the chunk's first block */
     size_t xbs;                           /* bytes per activation block */
 } xchunk;
@@ -37,23 +43,27 @@ static inline __m256i isum8(const __m256i *v) {
     return _mm256_add_epi32(_mm256_permute2x128_si256(t0, t1, 0x20), _mm256_permute2x128_si256(t0, t1, 0x31));
 }
 
-static void prep_chunk(xchunk *c, const uint8_t *xb0, int nfull, int q81, int widen) {
+/* blocks [nbc, npad) are zero: they meet the zero weight blocks that pad a
+ * row's last 1..7 blocks, and give terms of +0.0f */
+static void prep_chunk(xchunk *c, const uint8_t *xb0, int nbc, int npad, int q81, int widen) {
     c->xbs = q81 ? sizeof(block_q8_1) : sizeof(block_q8_0);
-    c->xqs0 = xb0 + (q81 ? 4 : 2);
-    for (int b = 0; b < nfull; b++) {
+    memcpy(c->xcopy, xb0, (size_t)nbc * c->xbs);
+    memset(c->xcopy + (size_t)nbc * c->xbs, 0, (size_t)(npad - nbc) * c->xbs);
+    c->xqs0 = c->xcopy + (q81 ? 4 : 2);
+    for (int b = 0; b < npad; b++) {
         uint16_t h[2];
-        memcpy(h, xb0 + (size_t)b * c->xbs, 4);
+        memcpy(h, c->xcopy + (size_t)b * c->xbs, 4);
         c->dx[b] = _cvtsh_ss(h[0]);
         c->sx[b] = _cvtsh_ss(h[1]); /* meaningful for Q8_1 only */
     }
     const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
-    for (int b = 0; b < nfull; b += 8) {
+    for (int b = 0; b < npad; b += 8) {
         __m256i v[8];
         for (int j = 0; j < 8; j++) v[j] = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, xqs_at(c, b + j)), ones16);
         _mm256_store_si256((__m256i *)(c->xsum + b), isum8(v));
     }
     if (widen)
-        for (int b = 0; b < nfull; b++) {
+        for (int b = 0; b < npad; b++) {
             const __m256i x = xqs_at(c, b);
             _mm256_store_si256((__m256i *)(c->x16 + b * 32), _mm256_cvtepi8_epi16(_mm256_castsi256_si128(x)));
             _mm256_store_si256((__m256i *)(c->x16 + b * 32 + 16), _mm256_cvtepi8_epi16(_mm256_extracti128_si256(x, 1)));
@@ -84,9 +94,8 @@ static inline __m256i udot(__m256i u, __m256i x) {
 
 enum { K_Q4_0, K_Q4_1, K_Q5_0, K_Q5_1, K_Q8_0, K_IQ4_NL, K_MXFP4 };
 
-/* 8 blocks of one row: P[0..7]. kind is a constant at each call site. */
-static inline __attribute__((always_inline)) void row8(const uint8_t *w, const xchunk *c, int bi, float *P,
-                                                        int kind) {
+/* 8 blocks of one row: their 8 terms. kind is a constant at each call site. */
+static inline __attribute__((always_inline)) __m256 row8(const uint8_t *w, const xchunk *c, int bi, int kind) {
     static const int bsize[] = {18, 20, 22, 24, 34, 18, 17};
     const int bs = bsize[kind];
     __m256i v[8];
@@ -140,66 +149,62 @@ static inline __attribute__((always_inline)) void row8(const uint8_t *w, const x
     if (kind == K_Q4_1 || kind == K_Q5_1)
         t = _mm256_add_ps(t, _mm256_mul_ps(_mm256_cvtph_ps(_mm_load_si128((const __m128i *)m16)),
                                            _mm256_load_ps(c->sx + bi)));
-    _mm256_storeu_ps(P, t);
+    return t;
 }
 
-static inline void transpose_add8(__m256 *acc, const float (*P)[CHUNK], int t) {
-    __m256 r[8], u[8];
-    for (int i = 0; i < 8; i++) r[i] = _mm256_load_ps(&P[i][t]);
-    for (int i = 0; i < 8; i += 4) {
-        const __m256 t0 = _mm256_unpacklo_ps(r[i], r[i + 1]), t1 = _mm256_unpackhi_ps(r[i], r[i + 1]);
-        const __m256 t2 = _mm256_unpacklo_ps(r[i + 2], r[i + 3]), t3 = _mm256_unpackhi_ps(r[i + 2], r[i + 3]);
-        u[i + 0] = _mm256_shuffle_ps(t0, t2, 0x44);
-        u[i + 1] = _mm256_shuffle_ps(t0, t2, 0xEE);
-        u[i + 2] = _mm256_shuffle_ps(t1, t3, 0x44);
-        u[i + 3] = _mm256_shuffle_ps(t1, t3, 0xEE);
-    }
-    __m256 col[8];
-    for (int k = 0; k < 4; k++) {
-        col[k] = _mm256_permute2f128_ps(u[k], u[4 + k], 0x20);
-        col[4 + k] = _mm256_permute2f128_ps(u[k], u[4 + k], 0x31);
-    }
-    for (int j = 0; j < 8; j++) *acc = _mm256_add_ps(*acc, col[j]);
+/* the reference's fold of the 16 partial sums: h = 8, 4, 2, 1 */
+static inline float fold16(__m256 lo, __m256 hi) {
+    const __m256 s8 = _mm256_add_ps(lo, hi);
+    const __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
+    const __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
+    return _mm_cvtss_f32(_mm_add_ss(s2, _mm_shuffle_ps(s2, s2, 1)));
 }
-
-typedef float (*term_fn)(const void *wb, const void *xb);
 
 static inline __attribute__((always_inline)) void drive(float *y, const void *W, size_t row_bytes, const void *xq,
-                                                         int n, int r0, int r1, int kind, term_fn tail) {
+                                                         int n, int r0, int r1, int kind) {
     static const int bsize[] = {18, 20, 22, 24, 34, 18, 17};
     const size_t wbs = (size_t)bsize[kind];
     const int q81 = kind == K_Q4_1 || kind == K_Q5_1, widen = kind == K_Q8_0 || kind == K_IQ4_NL;
     xchunk c;
-    _Alignas(32) float P[ROWS][CHUNK];
+    __m256 acc[ROWS][2];
     const int nb = n / 32;
     const size_t xbs = q81 ? sizeof(block_q8_1) : sizeof(block_q8_0);
     for (int g0 = r0; g0 < r1; g0 += ROWS) {
         const int R = r1 - g0 < ROWS ? r1 - g0 : ROWS;
-        __m256 acc = _mm256_setzero_ps();
+        for (int r = 0; r < R; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
         for (int c0 = 0; c0 < nb; c0 += CHUNK) {
-            const int nbc = nb - c0 < CHUNK ? nb - c0 : CHUNK, nfull = nbc & ~7, npad = (nbc + 7) & ~7;
+            const int nbc = nb - c0 < CHUNK ? nb - c0 : CHUNK, n16 = nbc & ~15, nfull = nbc & ~7;
             const uint8_t *xb0 = (const uint8_t *)xq + (size_t)c0 * xbs;
-            prep_chunk(&c, xb0, nfull, q81, widen);
+            if (nb > CHUNK || g0 == r0) prep_chunk(&c, xb0, nbc, (nbc + 7) & ~7, q81, widen); /* one chunk: once per call */
             for (int r = 0; r < R; r++) {
                 const uint8_t *row = (const uint8_t *)W + (size_t)(g0 + r) * row_bytes + (size_t)c0 * wbs;
-                for (int bi = 0; bi < nfull; bi += 8) row8(row + (size_t)bi * wbs, &c, bi, &P[r][bi], kind);
-                for (int b = nfull; b < nbc; b++) P[r][b] = tail(row + (size_t)b * wbs, xb0 + (size_t)b * xbs);
-                for (int b = nbc; b < npad; b++) P[r][b] = 0.0f;
+                __m256 lo = acc[r][0], hi = acc[r][1];
+                for (int bi = 0; bi < n16; bi += 16) {
+                    lo = _mm256_add_ps(lo, row8(row + (size_t)bi * wbs, &c, bi, kind));
+                    hi = _mm256_add_ps(hi, row8(row + (size_t)(bi + 8) * wbs, &c, bi + 8, kind));
+                }
+                if (nfull > n16) lo = _mm256_add_ps(lo, row8(row + (size_t)n16 * wbs, &c, n16, kind));
+                if (nbc > nfull) { /* last 1..7 blocks, copied into zero blocks (lanes past them give +0.0f) */
+                    _Alignas(32) uint8_t wt[8 * 34];
+                    memset(wt, 0, sizeof wt);
+                    memcpy(wt, row + (size_t)nfull * wbs, (size_t)(nbc - nfull) * wbs);
+                    if (kind == K_MXFP4) /* a normal scale (2^-1): a denormal would cost assists */
+                        for (int b = nbc - nfull; b < 8; b++) wt[(size_t)b * wbs] = 127;
+                    const __m256 t = row8(wt, &c, nfull, kind);
+                    if (nfull > n16) hi = _mm256_add_ps(hi, t);
+                    else lo = _mm256_add_ps(lo, t);
+                }
+                acc[r][0] = lo, acc[r][1] = hi;
             }
-            for (int r = R; r < ROWS; r++) memset(P[r], 0, (size_t)npad * sizeof(float));
-            for (int t = 0; t < npad; t += 8) transpose_add8(&acc, (const float (*)[CHUNK])P, t);
         }
-        _Alignas(32) float out[ROWS];
-        _mm256_store_ps(out, acc);
-        memcpy(y + g0, out, (size_t)R * sizeof(float));
+        for (int r = 0; r < R; r++) y[g0 + r] = fold16(acc[r][0], acc[r][1]);
     }
 }
 
 #define AVX2_KERNEL(name, kind)                                                                          \
-    static float name##_tail(const void *wb, const void *xb) { return lq_legacy_term_##name(wb, xb); }  \
     void lq_qdot_##name##_avx2(float *y, const void *W, size_t row_bytes, const void *xq, int n, int r0,  \
                                int r1) {                                                                \
-        drive(y, W, row_bytes, xq, n, r0, r1, kind, name##_tail);                                       \
+        drive(y, W, row_bytes, xq, n, r0, r1, kind);                                                    \
     }
 
 AVX2_KERNEL(q4_0, K_Q4_0)

@@ -4,14 +4,14 @@
  * Layout of the work: rows go in groups of 16 and columns in chunks of up
  * to CHUNK blocks. Per chunk the activation is unpacked once for the group
  * (scales to float, exact block sums of x.qs, x.qs rearranged to match the
- * weight vectors). Each row then turns 16 blocks at a time into 16 float
- * terms P[b] (isums by _mm512_dpbusd_epi32, unsigned weight codes times
+ * weight vectors). Each row then turns 16 blocks at a time into a vector of
+ * 16 float terms (isums by _mm512_dpbusd_epi32, unsigned weight codes times
  * signed activations, signed codes shifted by a constant and corrected with
- * the block sum). The terms of the 16 rows are transposed so that lanes are
- * rows, and added into the row sums block by block, in block order, as the
- * reference does: the float chain stays sequential per row, the adds of 16
- * rows run side by side. Terms past the row's last block are +0.0f, which
- * leaves a sum that starts at +0.0f unchanged. */
+ * the block sum) and adds it into its 16 lane sums: lane k holds the
+ * reference's partial sum k (blocks b with b % 16 == k). The last 1..15
+ * blocks of a row go through the same code with masked loads (zeros past
+ * the row's end) and a masked add. The lanes are folded by the reference's
+ * tree at the end of the row. */
 #include "kernels/qdot.h"
 #include "kernels/qdot_legacy_block.h"
 
@@ -42,6 +42,16 @@ static inline __m512i isum16_groups(__m512i a0, __m512i a1, __m512i a2, __m512i 
     /* t: dword 4k+j holds block 4j+k */
     const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
     return _mm512_permutexvar_epi32(order, t);
+}
+
+/* The block sums of a row's last ng groups: with one group (a row's last
+ * 1..4 blocks) only lanes 0..3 are meaningful (the caller masks the rest),
+ * which takes fewer shuffles. */
+static inline __m512i isum_groups(int ng, __m512i a0, __m512i a1, __m512i a2, __m512i a3) {
+    if (ng > 1) return isum16_groups(a0, a1, a2, a3);
+    const __m512i s = _mm512_add_epi32(a0, _mm512_shuffle_epi32(a0, _MM_PERM_BADC));
+    const __m512i t = _mm512_add_epi32(s, _mm512_shuffle_epi32(s, _MM_PERM_CDAB)); /* lane k: its sum, 4 times */
+    return _mm512_permutexvar_epi32(_mm512_setr_epi32(0, 4, 8, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), t);
 }
 
 /* z_j holds blocks 2j, 2j+1 as 8 partial sums each: to the group form */
@@ -98,49 +108,57 @@ static inline uint16_t group_word(int w, int bofs) { return (uint16_t)(w < 32 ? 
 /* Word-aligned nibble formats (Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL). */
 typedef struct {
     __m512i qs_idx;     /* qs of the 4 blocks, block k in lane k */
-    __m512i qh_idx;     /* words 0..3: low 16 qh bits of blocks 0..3, 4..7: high */
-    __m512i hdr_idx[4]; /* d of block 4g+k to word 4g+k, m to word 16+4g+k */
+    __m512i hdr_idx[4]; /* Q4_1, Q5_1: d of block 4g+k to word 4g+k, m to word 16+4g+k */
     __mmask32 hdr_mask[4];
-    __m512i table;      /* nibble to code + 128 (IQ4_NL) */
+    __m512i table;      /* nibble to code + 128 (IQ4_NL; MXFP4 uses only this) */
 } nib_consts;
 
-static void nib_consts_init(nib_consts *k, int bs, int qs_off, int qh_off, int has_m, const int8_t *tab) {
+static void nib_consts_init(nib_consts *k, int bs, int qs_off, const int8_t *tab) {
     const int bofs = 4 * bs - 64;
-    _Alignas(64) uint16_t q[32], h[32] = {0}, hd[4][32];
+    _Alignas(64) uint16_t q[32], hd[32];
     for (int b = 0; b < 4; b++)
         for (int i = 0; i < 8; i++) q[8 * b + i] = group_word((b * bs + qs_off) / 2 + i, bofs);
-    if (qh_off >= 0)
-        for (int b = 0; b < 4; b++) {
-            h[b] = group_word((b * bs + qh_off) / 2, bofs);
-            h[4 + b] = group_word((b * bs + qh_off) / 2 + 1, bofs);
-        }
     k->qs_idx = _mm512_load_si512(q);
-    k->qh_idx = _mm512_load_si512(h);
     for (int g = 0; g < 4; g++) {
-        memset(hd[g], 0, sizeof hd[g]);
-        uint32_t m = 0;
+        memset(hd, 0, sizeof hd);
         for (int b = 0; b < 4; b++) {
-            hd[g][4 * g + b] = group_word(b * bs / 2, bofs);
-            m |= 1u << (4 * g + b);
-            if (has_m) {
-                hd[g][16 + 4 * g + b] = group_word(b * bs / 2 + 1, bofs);
-                m |= 1u << (16 + 4 * g + b);
-            }
+            hd[4 * g + b] = group_word(b * bs / 2, bofs);
+            hd[16 + 4 * g + b] = group_word(b * bs / 2 + 1, bofs);
         }
-        k->hdr_idx[g] = _mm512_load_si512(hd[g]);
-        k->hdr_mask[g] = m;
+        k->hdr_idx[g] = _mm512_load_si512(hd);
+        k->hdr_mask[g] = (0xFu << (4 * g)) | (0xFu << (16 + 4 * g));
     }
     _Alignas(16) int8_t t[16];
     for (int i = 0; i < 16; i++) t[i] = tab ? (int8_t)(tab[i] + 128) : 0;
     k->table = _mm512_broadcast_i32x4(_mm_load_si128((const __m128i *)t));
 }
 
-/* 16 blocks of one row: P[0..15], of which the first 4*ng are computed
- * (ng = 1..4 groups of 4 blocks; the others give 0). bs, qh_off, has_m,
- * use_table, shift are constants at each call site, so each type gets its
- * own straight code. */
-static inline __attribute__((always_inline)) void nib16(const uint8_t *w, const xchunk *c, int bi,
-                                                         float *P, const nib_consts *k, int ng, long tb, int bs,
+/* The 16-bit words at w + i * bs for i < 4 (0 for i >= live) in one
+ * qword: scalar loads, on the integer ports that the vector code leaves
+ * idle (cheaper than gathers or cross-lane permutes). live is a constant
+ * on the main path. */
+static inline __attribute__((always_inline)) uint64_t words4(const uint8_t *w, size_t bs, int live) {
+    uint64_t v = 0;
+    for (int i = 0; i < 4; i++) {
+        uint16_t h = 0;
+        if (i < live) memcpy(&h, w + (size_t)i * bs, 2);
+        v |= (uint64_t)h << (16 * i);
+    }
+    return v;
+}
+
+/* the same for 16 blocks: block scales as 16 fp16 words */
+static inline __attribute__((always_inline)) __m256i scale_words(const uint8_t *w, size_t bs, int live) {
+    return _mm256_setr_epi64x((long long)words4(w, bs, live), (long long)words4(w + 4 * bs, bs, live - 4),
+                              (long long)words4(w + 8 * bs, bs, live - 8), (long long)words4(w + 12 * bs, bs, live - 12));
+}
+
+/* 16 blocks of one row: their 16 terms, of which the first 4*ng are
+ * computed (ng = 1..4 groups of 4 blocks; the others give 0). bs, qh_off,
+ * has_m, use_table, shift are constants at each call site, so each type
+ * gets its own straight code. */
+static inline __attribute__((always_inline)) __m512 nib16(const uint8_t *w, const xchunk *c, int bi,
+                                                           const nib_consts *k, int ng, long tb, int bs,
                                                          int qh_off, int has_m, int use_table,
                                                          int shift) {
     const int bofs = 4 * bs - 64;
@@ -156,10 +174,10 @@ static inline __attribute__((always_inline)) void nib16(const uint8_t *w, const 
         const __m512i q = _mm512_permutex2var_epi16(A, k->qs_idx, B);
         __m512i lo = _mm512_and_si512(q, m0f);
         __m512i hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), m0f);
-        if (qh_off >= 0) {
-            const __m128i h = _mm512_castsi512_si128(_mm512_permutex2var_epi16(A, k->qh_idx, B));
-            lo = _mm512_mask_add_epi8(lo, _cvtu64_mask64((uint64_t)_mm_cvtsi128_si64(h)), lo, c16);
-            hi = _mm512_mask_add_epi8(hi, _cvtu64_mask64((uint64_t)_mm_extract_epi64(h, 1)), hi, c16);
+        if (qh_off >= 0) { /* bit j of block k's qh: 16 to byte 16k + j of lo (j < 16) or hi */
+            const int live = tb ? (int)(tb / bs) - 4 * g : 4;
+            lo = _mm512_mask_add_epi8(lo, _cvtu64_mask64(words4(p + qh_off, (size_t)bs, live)), lo, c16);
+            hi = _mm512_mask_add_epi8(hi, _cvtu64_mask64(words4(p + qh_off + 2, (size_t)bs, live)), hi, c16);
         }
         if (use_table) {
             lo = _mm512_shuffle_epi8(k->table, lo);
@@ -168,20 +186,24 @@ static inline __attribute__((always_inline)) void nib16(const uint8_t *w, const 
         const int8_t *xp = c->xqs + (bi + 4 * g) * 32;
         acc[g] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(zero, lo, _mm512_load_si512(xp)), hi,
                                      _mm512_load_si512(xp + 64));
-        hdr = _mm512_or_si512(hdr, _mm512_maskz_permutex2var_epi16(k->hdr_mask[g], A, k->hdr_idx[g], B));
+        /* d and m of the asymmetric types: from the loaded vectors (fewer
+         * operations than 32 scalar loads) */
+        if (has_m) hdr = _mm512_or_si512(hdr, _mm512_maskz_permutex2var_epi16(k->hdr_mask[g], A, k->hdr_idx[g], B));
     }
-    __m512i isum = isum16_groups(acc[0], acc[1], acc[2], acc[3]);
+    __m512i isum = isum_groups(ng, acc[0], acc[1], acc[2], acc[3]);
     if (shift) isum = _mm512_sub_epi32(isum, _mm512_slli_epi32(_mm512_load_si512(c->xsum + bi), shift));
-    const __m512 dw = _mm512_cvtph_ps(_mm512_castsi512_si256(hdr));
+    const __m512 dw = _mm512_cvtph_ps(has_m ? _mm512_castsi512_si256(hdr)
+                                            : scale_words(w, (size_t)bs, tb ? (int)(tb / bs) : 4 * ng));
     __m512 t = _mm512_mul_ps(_mm512_mul_ps(dw, _mm512_load_ps(c->dx + bi)), _mm512_cvtepi32_ps(isum));
     if (has_m) {
         const __m512 mw = _mm512_cvtph_ps(_mm512_extracti64x4_epi64(hdr, 1));
         t = _mm512_add_ps(t, _mm512_mul_ps(mw, _mm512_load_ps(c->sx + bi)));
     }
-    _mm512_storeu_ps(P, t);
+    return t;
 }
 
-static inline void q8_0_16(const uint8_t *w, const xchunk *c, int bi, float *P, int ng, long tb) {
+static inline __attribute__((always_inline)) __m512 q8_0_16(const uint8_t *w, const xchunk *c, int bi, int ng,
+                                                            long tb) {
     const __m512i flip = _mm512_set1_epi8((char)0x80), zero = _mm512_setzero_si512();
     __m512i z[8] = {zero, zero, zero, zero, zero, zero, zero, zero};
     for (int j = 0; j < 2 * ng; j++) {
@@ -194,18 +216,15 @@ static inline void q8_0_16(const uint8_t *w, const xchunk *c, int bi, float *P, 
         /* code + 128 as unsigned; isum = dot - 128 * sum(x) */
         z[j] = _mm512_dpbusd_epi32(zero, _mm512_xor_si512(v, flip), _mm512_load_si512(c->xqs + (bi + 2 * j) * 32));
     }
-    __m512i isum = isum16_groups(pairs_to_group(z[0], z[1]), pairs_to_group(z[2], z[3]),
+    __m512i isum = isum_groups(ng, pairs_to_group(z[0], z[1]), pairs_to_group(z[2], z[3]),
                                  pairs_to_group(z[4], z[5]), pairs_to_group(z[6], z[7]));
     isum = _mm512_sub_epi32(isum, _mm512_slli_epi32(_mm512_load_si512(c->xsum + bi), 7));
-    const __m512i offs = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                                            _mm512_set1_epi32((int)sizeof(block_q8_0)));
-    const __mmask16 live = tb ? first16(tb / (long)sizeof(block_q8_0)) : (__mmask16)((1u << (4 * ng)) - 1);
-    const __m512i d16 = _mm512_and_si512(_mm512_mask_i32gather_epi32(zero, live, offs, w, 1), _mm512_set1_epi32(0xFFFF));
-    const __m512 dw = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(d16));
-    _mm512_storeu_ps(P, _mm512_mul_ps(_mm512_mul_ps(dw, _mm512_load_ps(c->dx + bi)), _mm512_cvtepi32_ps(isum)));
+    const __m512 dw = _mm512_cvtph_ps(scale_words(w, sizeof(block_q8_0), tb ? (int)(tb / (long)sizeof(block_q8_0)) : 4 * ng));
+    return _mm512_mul_ps(_mm512_mul_ps(dw, _mm512_load_ps(c->dx + bi)), _mm512_cvtepi32_ps(isum));
 }
 
-static inline void mxfp4_16(const uint8_t *w, const xchunk *c, int bi, float *P, __m512i table, int ng, long tb) {
+static inline __attribute__((always_inline)) __m512 mxfp4_16(const uint8_t *w, const xchunk *c, int bi,
+                                                             __m512i table, int ng, long tb) {
     const __m512i m0f = _mm512_set1_epi8(0x0F), zero = _mm512_setzero_si512();
     const size_t bs = sizeof(block_mxfp4);
     __m512i acc[4] = {zero, zero, zero, zero};
@@ -226,124 +245,110 @@ static inline void mxfp4_16(const uint8_t *w, const xchunk *c, int bi, float *P,
         acc[g] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(zero, lo, _mm512_load_si512(xp)), hi,
                                      _mm512_load_si512(xp + 64));
     }
-    __m512i isum = isum16_groups(acc[0], acc[1], acc[2], acc[3]);
+    __m512i isum = isum_groups(ng, acc[0], acc[1], acc[2], acc[3]);
     isum = _mm512_sub_epi32(isum, _mm512_slli_epi32(_mm512_load_si512(c->xsum + bi), 7));
-    /* E8M0 halved: 2^(e-128), i.e. bits (e-1) << 23, or 0x00200000 << e below 2 */
-    const __m512i offs = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                                            _mm512_set1_epi32((int)bs));
-    const __mmask16 live = tb ? first16(tb / (long)bs) : (__mmask16)((1u << (4 * ng)) - 1);
-    /* dead lanes: e = 0 gives a tiny finite scale, times an isum of 0 */
-    const __m512i e = _mm512_and_si512(_mm512_mask_i32gather_epi32(zero, live, offs, w, 1), _mm512_set1_epi32(0xFF));
+    /* E8M0 halved: 2^(e-128), i.e. bits (e-1) << 23, or 0x00200000 << e below 2.
+     * Lanes past the row's end get +0.0f (the caller drops them): a denormal
+     * there would cost a microcode assist in each multiply. */
+    const int live = tb ? (int)(tb / (long)bs) : 4 * ng;
+    const __m512i e = _mm512_and_si512(_mm512_cvtepu16_epi32(scale_words(w, bs, live)),
+                                       _mm512_set1_epi32(0xFF)); /* e, and qs[0] above it */
     const __mmask16 small = _mm512_cmplt_epu32_mask(e, _mm512_set1_epi32(2));
-    const __m512i bits = _mm512_mask_blend_epi32(small, _mm512_slli_epi32(_mm512_sub_epi32(e, _mm512_set1_epi32(1)), 23),
-                                                 _mm512_sllv_epi32(_mm512_set1_epi32(0x00200000), e));
+    __m512i bits = _mm512_mask_blend_epi32(small, _mm512_slli_epi32(_mm512_sub_epi32(e, _mm512_set1_epi32(1)), 23),
+                                           _mm512_sllv_epi32(_mm512_set1_epi32(0x00200000), e));
+    if (live < 16) bits = _mm512_maskz_mov_epi32(first16(live), bits);
     const __m512 dw = _mm512_castsi512_ps(bits);
-    _mm512_storeu_ps(P, _mm512_mul_ps(_mm512_mul_ps(dw, _mm512_load_ps(c->dx + bi)), _mm512_cvtepi32_ps(isum)));
+    return _mm512_mul_ps(_mm512_mul_ps(dw, _mm512_load_ps(c->dx + bi)), _mm512_cvtepi32_ps(isum));
 }
 
-/* rows: 16 terms per row from row pointer w (block bi of the chunk) */
-typedef void (*row16_fn)(const uint8_t *w, const xchunk *c, int bi, float *P, const nib_consts *k, int ng, long tb);
+enum { K_Q4_0, K_Q4_1, K_Q5_0, K_Q5_1, K_Q8_0, K_IQ4_NL, K_MXFP4 };
 
-static inline void transpose_add16(__m512 *acc, const float (*P)[CHUNK + 16], int t) {
-    __m512 r[16], u[16];
-    for (int i = 0; i < 16; i++) r[i] = _mm512_load_ps(&P[i][t]);
-    for (int i = 0; i < 16; i += 4) {
-        const __m512 t0 = _mm512_unpacklo_ps(r[i], r[i + 1]), t1 = _mm512_unpackhi_ps(r[i], r[i + 1]);
-        const __m512 t2 = _mm512_unpacklo_ps(r[i + 2], r[i + 3]), t3 = _mm512_unpackhi_ps(r[i + 2], r[i + 3]);
-        /* u[4c + R]: rows 4R..4R+3 at column 4l+c in 128-bit lane l */
-        u[0 + i / 4] = _mm512_shuffle_ps(t0, t2, 0x44);
-        u[4 + i / 4] = _mm512_shuffle_ps(t0, t2, 0xEE);
-        u[8 + i / 4] = _mm512_shuffle_ps(t1, t3, 0x44);
-        u[12 + i / 4] = _mm512_shuffle_ps(t1, t3, 0xEE);
+/* The 16 terms of blocks bi.. of one row; kind is a constant at each call
+ * site, so this folds to one type's code. */
+static inline __attribute__((always_inline)) __m512 term16(int kind, const uint8_t *w, const xchunk *c, int bi,
+                                                            const nib_consts *k, int ng, long tb) {
+    switch (kind) {
+    case K_Q4_0: return nib16(w, c, bi, k, ng, tb, (int)sizeof(block_q4_0), -1, 0, 0, 3);
+    case K_Q4_1: return nib16(w, c, bi, k, ng, tb, (int)sizeof(block_q4_1), -1, 1, 0, 0);
+    case K_Q5_0: return nib16(w, c, bi, k, ng, tb, (int)sizeof(block_q5_0), 2, 0, 0, 4);
+    case K_Q5_1: return nib16(w, c, bi, k, ng, tb, (int)sizeof(block_q5_1), 4, 1, 0, 0);
+    case K_IQ4_NL: return nib16(w, c, bi, k, ng, tb, (int)sizeof(block_iq4_nl), -1, 0, 1, 7);
+    case K_Q8_0: return q8_0_16(w, c, bi, ng, tb);
+    default: return mxfp4_16(w, c, bi, k->table, ng, tb);
     }
-    __m512 col[16];
-    for (int cc = 0; cc < 4; cc++) {
-        const __m512 v = _mm512_shuffle_f32x4(u[4 * cc], u[4 * cc + 1], 0x88);
-        const __m512 wv = _mm512_shuffle_f32x4(u[4 * cc], u[4 * cc + 1], 0xDD);
-        const __m512 v2 = _mm512_shuffle_f32x4(u[4 * cc + 2], u[4 * cc + 3], 0x88);
-        const __m512 w2 = _mm512_shuffle_f32x4(u[4 * cc + 2], u[4 * cc + 3], 0xDD);
-        col[cc] = _mm512_shuffle_f32x4(v, v2, 0x88);
-        col[8 + cc] = _mm512_shuffle_f32x4(v, v2, 0xDD);
-        col[4 + cc] = _mm512_shuffle_f32x4(wv, w2, 0x88);
-        col[12 + cc] = _mm512_shuffle_f32x4(wv, w2, 0xDD);
-    }
-    for (int j = 0; j < 16; j++) *acc = _mm512_add_ps(*acc, col[j]);
 }
 
-/* Rows run in groups of 4 blocks; the last 1..3 blocks go through the same
- * vector code with masked loads that read zeros past the row's end (so their
- * padding terms, and the terms of lanes past the row's end, are 0). */
+/* The terms of a row's last rem = 1..15 blocks (tb bytes), lanes past them
+ * 0: one straight instance per group count. */
+static inline __attribute__((always_inline)) __m512 tail16(int kind, const uint8_t *w, const xchunk *c, int bi,
+                                                            const nib_consts *k, int rem, long tb) {
+    switch ((rem + 3) / 4) {
+    case 1: return term16(kind, w, c, bi, k, 1, tb);
+    case 2: return term16(kind, w, c, bi, k, 2, tb);
+    case 3: return term16(kind, w, c, bi, k, 3, tb);
+    default: return term16(kind, w, c, bi, k, 4, tb);
+    }
+}
+
+/* the reference's fold of the 16 lane sums: h = 8, 4, 2, 1 */
+static inline float fold16(__m512 v) {
+    const __m256 s8 = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
+    const __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
+    const __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
+    return _mm_cvtss_f32(_mm_add_ss(s2, _mm_shuffle_ps(s2, s2, 1)));
+}
 
 static inline __attribute__((always_inline)) void drive(float *y, const void *W, size_t row_bytes, const void *xq,
-                                                         int n, int r0, int r1, size_t wbs, int q81, int split,
-                                                         row16_fn f16, const nib_consts *k) {
+                                                         int n, int r0, int r1, int kind, const nib_consts *k) {
+    static const int bsize[] = {18, 20, 22, 24, 34, 18, 17};
+    const size_t wbs = (size_t)bsize[kind];
+    const int q81 = kind == K_Q4_1 || kind == K_Q5_1, split = kind != K_Q8_0;
     xchunk c;
-    _Alignas(64) float P[ROWS][CHUNK + 16]; /* + 16: see xchunk */
+    __m512 acc[ROWS];
     const int nb = n / 32;
     const size_t xbs = q81 ? sizeof(block_q8_1) : sizeof(block_q8_0);
     for (int g0 = r0; g0 < r1; g0 += ROWS) {
         const int R = r1 - g0 < ROWS ? r1 - g0 : ROWS;
-        __m512 acc = _mm512_setzero_ps();
+        for (int r = 0; r < R; r++) acc[r] = _mm512_setzero_ps();
         for (int c0 = 0; c0 < nb; c0 += CHUNK) {
-            const int nbc = nb - c0 < CHUNK ? nb - c0 : CHUNK, n4 = nbc & ~3, npad = (nbc + 15) & ~15;
+            const int nbc = nb - c0 < CHUNK ? nb - c0 : CHUNK, n16 = nbc & ~15, npad = (nbc + 15) & ~15;
             const uint8_t *xb0 = (const uint8_t *)xq + (size_t)c0 * xbs;
             if (nb > CHUNK || g0 == r0) prep_chunk(&c, xb0, nbc, npad, q81, split); /* one chunk: once per call */
+            const int rem = nbc - n16;
+            const long tb = (long)rem * (long)wbs;
             for (int r = 0; r < R; r++) {
                 const uint8_t *row = (const uint8_t *)W + (size_t)(g0 + r) * row_bytes + (size_t)c0 * wbs;
-                for (int bi = 0; bi < n4; bi += 16)
-                    f16(row + (size_t)bi * wbs, &c, bi, &P[r][bi], k, n4 - bi >= 16 ? 4 : (n4 - bi) / 4, 0);
-                if (nbc > n4) /* last 1..3 blocks: masked loads, zeros past the row's end */
-                    f16(row + (size_t)n4 * wbs, &c, n4, &P[r][n4], k, 1, (long)((nbc - n4) * wbs));
-                /* P[r][nbc..npad) is 0 already: the last call's lanes past the row's end see
-                 * zero weights and activations (no scalar stores here: they would stall the
-                 * vector loads of the transpose) */
+                __m512 a = acc[r];
+                for (int bi = 0; bi < n16; bi += 16)
+                    a = _mm512_add_ps(a, term16(kind, row + (size_t)bi * wbs, &c, bi, k, 4, 0));
+                if (rem) a = _mm512_mask_add_ps(a, first16(rem), a, tail16(kind, row + (size_t)n16 * wbs, &c, n16, k, rem, tb));
+                acc[r] = a;
             }
-            for (int r = R; r < ROWS; r++) memset(P[r], 0, (size_t)npad * sizeof(float));
-            for (int t = 0; t < npad; t += 16) transpose_add16(&acc, (const float (*)[CHUNK + 16])P, t);
         }
-        _mm512_mask_storeu_ps(y + g0, (__mmask16)((1u << R) - 1), acc);
+        for (int r = 0; r < R; r++) y[g0 + r] = fold16(acc[r]);
     }
 }
 
-#define NIB_KERNEL(name, wblock, q81, qs_off, qh_off, has_m, use_tab, tab, shift)                       \
-    static void name##_16(const uint8_t *w, const xchunk *c, int bi, float *P, const nib_consts *k, int ng, \
-                          long tb) {                                                                   \
-        nib16(w, c, bi, P, k, ng, tb, (int)sizeof(wblock), qh_off, has_m, use_tab, shift);          \
-    }                                                                                                   \
+#define NIB_KERNEL(name, kind, wblock, qs_off, tab)                                                                                         \
     static nib_consts name##_k;                                                                        \
     static pthread_once_t name##_once = PTHREAD_ONCE_INIT;                                             \
     static void name##_init(void) {                                                                    \
-        nib_consts_init(&name##_k, (int)sizeof(wblock), qs_off, qh_off, has_m, tab);                   \
+        nib_consts_init(&name##_k, (int)sizeof(wblock), qs_off, tab);                                  \
     }                                                                                                  \
     void lq_qdot_##name##_avx512(float *y, const void *W, size_t row_bytes, const void *xq, int n, int r0, \
                                  int r1) {                                                              \
         pthread_once(&name##_once, name##_init); /* the shuffle tables, built once */                  \
-        drive(y, W, row_bytes, xq, n, r0, r1, sizeof(wblock), q81, 1, name##_16, &name##_k);            \
+        drive(y, W, row_bytes, xq, n, r0, r1, kind, &name##_k);                                         \
     }
 
-NIB_KERNEL(q4_0, block_q4_0, 0, 2, -1, 0, 0, NULL, 3)
-NIB_KERNEL(q4_1, block_q4_1, 1, 4, -1, 1, 0, NULL, 0)
-NIB_KERNEL(q5_0, block_q5_0, 0, 6, 2, 0, 0, NULL, 4)
-NIB_KERNEL(q5_1, block_q5_1, 1, 8, 4, 1, 0, NULL, 0)
-NIB_KERNEL(iq4_nl, block_iq4_nl, 0, 2, -1, 0, 1, lq_kvalues_iq4nl, 7)
-
-static void q8_0_16w(const uint8_t *w, const xchunk *c, int bi, float *P, const nib_consts *k, int ng, long tb) {
-    q8_0_16(w, c, bi, P, ng, tb);
-}
+NIB_KERNEL(q4_0, K_Q4_0, block_q4_0, 2, NULL)
+NIB_KERNEL(q4_1, K_Q4_1, block_q4_1, 4, NULL)
+NIB_KERNEL(q5_0, K_Q5_0, block_q5_0, 6, NULL)
+NIB_KERNEL(q5_1, K_Q5_1, block_q5_1, 8, NULL)
+NIB_KERNEL(iq4_nl, K_IQ4_NL, block_iq4_nl, 2, lq_kvalues_iq4nl)
+/* MXFP4 uses only the table (the layout arguments are those of an 18-byte block) */
+NIB_KERNEL(mxfp4, K_MXFP4, block_iq4_nl, 2, lq_kvalues_mxfp4)
 
 void lq_qdot_q8_0_avx512(float *y, const void *W, size_t row_bytes, const void *xq, int n, int r0, int r1) {
-    drive(y, W, row_bytes, xq, n, r0, r1, sizeof(block_q8_0), 0, 0, q8_0_16w, NULL);
-}
-
-static void mxfp4_16w(const uint8_t *w, const xchunk *c, int bi, float *P, const nib_consts *k, int ng, long tb) {
-    mxfp4_16(w, c, bi, P, k->table, ng, tb);
-}
-
-static nib_consts mxfp4_k;
-static pthread_once_t mxfp4_once = PTHREAD_ONCE_INIT;
-static void mxfp4_init(void) { nib_consts_init(&mxfp4_k, 18, 2, -1, 0, lq_kvalues_mxfp4); /* only the table is used */ }
-
-void lq_qdot_mxfp4_avx512(float *y, const void *W, size_t row_bytes, const void *xq, int n, int r0, int r1) {
-    pthread_once(&mxfp4_once, mxfp4_init);
-    drive(y, W, row_bytes, xq, n, r0, r1, sizeof(block_mxfp4), 0, 1, mxfp4_16w, &mxfp4_k);
+    drive(y, W, row_bytes, xq, n, r0, r1, K_Q8_0, NULL);
 }

@@ -100,4 +100,11 @@ static inline float lq_legacy_term_mxfp4(const void *wb, const block_q8_0 *x) {
     return (lq_e8m0_to_fp32_half(w.e) * lq_fp16_to_fp32(x->d)) * (float)isum;
 }
 
+/* the fixed fold of the 16 partial sums (see ref/qdot_legacy_ref.c) */
+static inline float lq_legacy_fold16(float *p) {
+    for (int h = 8; h >= 1; h /= 2)
+        for (int i = 0; i < h; i++) p[i] = p[i] + p[i + h];
+    return p[0];
+}
+
 #endif

@@ -14,12 +14,18 @@
  *            IQ4_NL kvalues_iq4nl[nibble]
  *            MXFP4  kvalues_mxfp4[nibble] (E2M1 doubled)
  *          (value j < 16 is the low nibble of qs[j], value j + 16 its high one)
- *   symmetric types:  acc = acc + (d_w * d_x) * (float)isum
+ *   symmetric types:  t_b = (d_w * d_x) * (float)isum
  *     with d_w = fp16 d, or for MXFP4 GGML_E8M0_TO_FP32_HALF(e)
- *   Q4_1, Q5_1:       acc = acc + ((d_w * d_x) * (float)isum + m_w * s_x)
+ *   Q4_1, Q5_1:       t_b = (d_w * d_x) * (float)isum + m_w * s_x
  *     with s_x the Q8_1 block's fp16 s
- * acc starts at 0.0f and each operation is one float rounding (no FMA);
- * y[r] = acc. The SIMD kernels give the same bits. */
+ * Accumulation: 16 partial sums p[0..15] start at +0.0f; block b's term
+ * goes into p[b % 16] (p[b % 16] = p[b % 16] + t_b, blocks in order), so a
+ * 16-lane vector (or two 8-lane halves) follows it with one add per 16
+ * blocks. A row whose block count is not a multiple of 16 simply leaves the
+ * last lanes with fewer terms. Then a fixed tree folds the lanes:
+ *   for h = 8, 4, 2, 1:  p[i] = p[i] + p[i + h]  for i < h
+ * and y[r] = p[0]. Each operation is one float rounding (no FMA). The SIMD
+ * kernels give the same bits. */
 #include "kernels/qdot.h"
 #include "kernels/qdot_legacy_block.h"
 
@@ -29,10 +35,10 @@
         const xblock *x = xq;                                                                        \
         for (int r = r0; r < r1; r++) {                                                              \
             const uint8_t *row = (const uint8_t *)W + (size_t)r * row_bytes;                         \
-            float acc = 0.0f;                                                                        \
+            float p[16] = {0.0f};                                                                    \
             for (int b = 0; b < n / 32; b++)                                                         \
-                acc = acc + lq_legacy_term_##name(row + (size_t)b * sizeof(wblock), &x[b]);          \
-            y[r] = acc;                                                                              \
+                p[b % 16] = p[b % 16] + lq_legacy_term_##name(row + (size_t)b * sizeof(wblock), &x[b]); \
+            y[r] = lq_legacy_fold16(p);                                                              \
         }                                                                                            \
     }
 
