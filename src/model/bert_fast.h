@@ -18,8 +18,8 @@ void lq_bert_gelu_avx512(float *x, size_t n);
 /* One head of bidirectional attention where keys [0, Tk) are the real tokens
  * (right padding): out[t] = softmax(q[t] . K^T / sqrt(hd)) . V for t < T. q,
  * k, v, out: rows C floats apart, starting at the head's first channel; hd a
- * multiple of 16. att (T rows of T): the probabilities (0 past Tk). scratch:
- * hd * Tp + Tp floats, Tp = Tk rounded up to 16. */
+ * multiple of 16 up to 64. att (T rows of T): the probabilities (0 past Tk).
+ * scratch: (hd + 4) * Tp floats, Tp = Tk rounded up to 16. */
 void lq_bert_attn_head_avx512(float *out, float *att, const float *q, const float *k, const float *v, int T, int Tk,
                               int C, int hd, float *scratch);
 
@@ -28,5 +28,8 @@ void lq_bert_attn_head_avx512(float *out, float *att, const float *q, const floa
  * static codes, else the dynamic ones, with lq_i8_quant_*'s rounding (half
  * to even) and clamping. */
 void lq_bert_quant_avx512(lq_i8_act *a, int rows, const float *X, const float *mul, float scale);
+
+/* One row: h (C) += x, then x = LayerNorm(h) * w + b (float sums). */
+void lq_bert_add_layernorm_avx512(float *x, float *h, const float *w, const float *b, int C, float eps);
 
 #endif

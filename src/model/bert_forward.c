@@ -82,19 +82,16 @@ static bool block_forward(lq_bert *b, int l, const uint8_t *mask, int B, int T, 
     const lq_bert_layer *L = &b->layers[l];
     const lq_bert_acts *a = &b->acts;
     int N = B * T, C = hp->n_embd, F = hp->n_ff, H = hp->n_head;
-    size_t NC = (size_t)N * C;
     bool ok = linear(b, l, 0, a->q, a->x, mask, N, C, C, nt) && // q (B, T, C)
               linear(b, l, 1, a->k, a->x, mask, N, C, C, nt) && linear(b, l, 2, a->v, a->x, mask, N, C, C, nt);
     if (!ok) return false;
     lq_bert_attention_forward(a->y, a->att, a->q, a->k, a->v, mask, B, T, H, C / H, nt);
     if (!linear(b, l, 3, a->h, a->y, mask, N, C, C, nt)) return false; // h (B, T, C)
-    lq_add_forward(a->h, a->x, NC);
-    lq_layernorm_forward(a->x, a->h, L->ln1_w, L->ln1_b, N, C, hp->ln_eps, nt);
+    lq_bert_add_layernorm_forward(a->x, a->h, L->ln1_w, L->ln1_b, N, C, hp->ln_eps, nt);
     if (!linear(b, l, 5, a->ff, a->x, mask, N, C, F, nt)) return false; // ff (B, T, F)
     lq_gelu_forward(a->ff, (size_t)N * F, nt);
     if (!linear(b, l, 6, a->h, a->ff, mask, N, F, C, nt)) return false;
-    lq_add_forward(a->h, a->x, NC);
-    lq_layernorm_forward(a->x, a->h, L->ln2_w, L->ln2_b, N, C, hp->ln_eps, nt);
+    lq_bert_add_layernorm_forward(a->x, a->h, L->ln2_w, L->ln2_b, N, C, hp->ln_eps, nt);
     return true;
 }
 

@@ -63,6 +63,18 @@ void lq_layernorm_forward(float *out, const float *x, const float *w, const floa
     }
 }
 
+void lq_bert_add_layernorm_forward(float *x, float *h, const float *w, const float *b, int N, int C, float eps,
+                                   int nt) {
+    if (!lq_bert_fast_ok()) {
+        for (size_t i = 0; i < (size_t)N * C; i++) h[i] += x[i];
+        lq_layernorm_forward(x, h, w, b, N, C, eps, nt);
+        return;
+    }
+    #pragma omp parallel for num_threads(nt) schedule(static) if ((size_t)N * C >= LQ_PAR_MIN)
+    for (int r = 0; r < N; r++)
+        lq_bert_add_layernorm_avx512(x + (size_t)r * C, h + (size_t)r * C, w, b, C, eps);
+}
+
 // out (N, OC) = x (N, IC) . W (OC, IC)^T + bias (OC)
 void lq_linear_forward(float *out, const float *x, const float *W, const float *bias, int N, int IC, int OC,
                        int nt) {
@@ -116,13 +128,13 @@ static void attend_row(float *ot, float *p, const float *qt, const float *k, con
 void lq_bert_attention_forward(float *out, float *att, const float *q, const float *k, const float *v,
                                const uint8_t *mask, int B, int T, int H, int hd, int nt) {
     int C = H * hd;
-    bool fast = lq_bert_fast_ok() && hd % 16 == 0 && hd <= 128;
+    bool fast = lq_bert_fast_ok() && hd % 16 == 0 && hd <= 64;
     for (int b = 0; fast && b < B; b++) fast = prefix_len(mask ? mask + (size_t)b * T : NULL, T) > 0;
     if (fast) {
         size_t Tp = ((size_t)T + 15) & ~(size_t)15;
         #pragma omp parallel num_threads(nt) if ((size_t)B * H * T * T * hd >= LQ_PAR_MIN)
         {
-            float *scratch = malloc(((size_t)hd + 1) * Tp * sizeof(float));
+            float *scratch = malloc(((size_t)hd + 4) * Tp * sizeof(float));
             #pragma omp for collapse(2) schedule(static)
             for (int b = 0; b < B; b++)
                 for (int h = 0; h < H; h++) {
