@@ -159,6 +159,12 @@ int32_t llmq_sample(const llmq_sampler_params *p, float *logits, int n_vocab, ui
  * models. out must hold llmq_model_info.n_embd floats. */
 llmq_status llmq_embed(llmq_model *m, const char *text, size_t len, float *out, llmq_error *err);
 
+/* Encoders read from a W8A8 file (llmq.w8a8.scheme): columns of the linear
+ * layers' inputs routed to float by the LLM.int8 outlier threshold, and
+ * columns seen, summed over every call since opening. Returns 0 (and
+ * zeros) when the model has no INT8 layers. */
+int llmq_embed_w8a8_stats(const llmq_model *m, uint64_t *routed, uint64_t *seen);
+
 /* ----------------------------------------------------------- perplexity */
 
 typedef struct llmq_ppl_params {
@@ -309,6 +315,13 @@ typedef struct llmq_bench_format_result {
 
 llmq_status llmq_bench_format(const char *type, int rows, int cols, int n_threads, int reps,
                               llmq_bench_format_result *r, llmq_error *err);
+
+/* Encoder speed: batch sequences of n_tokens tokens each (a fixed English
+ * text, tokenized and cut to n_tokens with its final [SEP]) through the whole
+ * encoder with n_threads; *sec_per_batch is the median of reps timed runs
+ * after one warm-up. */
+llmq_status llmq_bench_embed(llmq_model *m, int batch, int n_tokens, int n_threads, int reps, double *sec_per_batch,
+                             llmq_error *err);
 
 /* Read bandwidth in GB/s: a read-sum over a bytes-long array (every cache
  * line touched) with n_threads, median of reps. 0 when out of memory. */

@@ -103,8 +103,8 @@ llmq_status llmq_model_quantize(llmq_model *m, const char *path, llmq_quantize_p
              "unknown method '%s' (methods: rtn imatrix gptq awq hqq)", qp->method);
     /* calibrated methods without calibration text: the calibration-free one */
     if (lq_method_needs_calib(method) && !qp->calib_text) method = LQ_METHOD_HQQ;
-    LQ_CHECK(!qp->calib_text || m->llama, err, LLMQ_ERR_UNSUPPORTED,
-             "calibration runs llama decoders only (this is a BERT encoder)");
+    LQ_CHECK(!qp->calib_text || m->llama || qp->scheme, err, LLMQ_ERR_UNSUPPORTED,
+             "calibration of a BERT encoder is for --scheme static-int8 and --smooth only");
     const lq_preset *preset = NULL;
     uint32_t type = LQ_TYPE_I8_CH;
     if (!qp->scheme) LQ_TRY(pick_type(m, qp, &preset, &type, err));

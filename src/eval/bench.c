@@ -4,6 +4,7 @@
 #include "algo/rtn.h"
 #include "core/lq.h"
 #include "kernels/qmatmul.h"
+#include "model/model_internal.h"
 #include "quant/types.h"
 
 #include <math.h>
@@ -132,5 +133,48 @@ done:
     lq_free_aligned(y);
     lq_free_aligned(q);
     lq_free_aligned(mm);
+    return st;
+}
+
+/* text the encoder benchmark tokenizes (repeated up to the length asked) */
+static const char bench_text[] =
+    "The tower is 324 metres tall, about the same height as an 81-storey building, and the tallest structure "
+    "in Paris. Its base is square, measuring 125 metres on each side. During its construction, the Eiffel "
+    "Tower surpassed the Washington Monument to become the tallest man-made structure in the world, a title "
+    "it held for 41 years until the Chrysler Building in New York City was finished in 1930. ";
+
+llmq_status llmq_bench_embed(llmq_model *m, int batch, int n_tokens, int n_threads, int reps, double *sec_per_batch,
+                             llmq_error *err) {
+    *sec_per_batch = 0;
+    LQ_CHECK(m->bert, err, LLMQ_ERR_UNSUPPORTED, "bench embed needs an encoder (BERT) model");
+    const lq_bert_hparams *hp = lq_bert_hparams_of(m->bert);
+    LQ_CHECK(batch > 0 && n_tokens >= 2 && n_tokens <= hp->n_pos && reps > 0 && reps <= MAX_REPS, err, LLMQ_ERR_ARG,
+             "bench embed: batch >= 1, 2 <= tokens <= %d and reps 1..%d", hp->n_pos, MAX_REPS);
+    size_t rep = (size_t)n_tokens / 50 + 1, len = rep * (sizeof bench_text - 1), n = 0;
+    char *text = malloc(len + 1);
+    int32_t *ids = malloc((len + 3) * sizeof *ids), *toks = malloc((size_t)batch * n_tokens * sizeof *toks);
+    float *out = malloc((size_t)batch * hp->n_embd * sizeof *out);
+    llmq_status st = text && ids && toks && out ? LLMQ_OK : lq_fail(err, LLMQ_ERR_NOMEM, "out of memory");
+    if (st == LLMQ_OK) {
+        for (size_t i = 0; i < rep; i++) memcpy(text + i * (sizeof bench_text - 1), bench_text, sizeof bench_text - 1);
+        text[len] = 0;
+        st = llmq_tokenize(m, text, len, 1, ids, len + 3, &n);
+    }
+    if (st == LLMQ_OK && n < (size_t)n_tokens) st = lq_fail(err, LLMQ_ERR_ARG, "bench text too short");
+    if (st == LLMQ_OK) {
+        ids[n_tokens - 1] = ids[n - 1]; /* [SEP] */
+        for (int b = 0; b < batch; b++) memcpy(toks + (size_t)b * n_tokens, ids, (size_t)n_tokens * sizeof *ids);
+    }
+    double t[MAX_REPS];
+    for (int r = 0; st == LLMQ_OK && r <= reps; r++) {
+        double t0 = lq_now();
+        st = lq_bert_embed_batch(m->bert, toks, NULL, batch, n_tokens, out, n_threads, err);
+        if (r > 0) t[r - 1] = lq_now() - t0; /* the first run is a warm-up */
+    }
+    if (st == LLMQ_OK) *sec_per_batch = median(t, reps);
+    free(text);
+    free(ids);
+    free(toks);
+    free(out);
     return st;
 }

@@ -225,6 +225,12 @@ void lq_bert_free(lq_bert *b) {
         float *ps[] = {L->wq, L->bq, L->wk, L->bk, L->wv, L->bv, L->wo, L->bo, L->ln1_w, L->ln1_b,
                        L->w_ff1, L->b_ff1, L->w_ff2, L->b_ff2, L->ln2_w, L->ln2_b};
         for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++) lq_free_aligned(ps[i]);
+        for (int i = 0; i < LQ_BERT_N_SUB; i++) {
+            if (!L->q8[i]) continue;
+            lq_w8a8_free(&L->q8[i]->lin);
+            lq_free_aligned(L->q8[i]->in_mul);
+            free(L->q8[i]);
+        }
     }
     free(b->layers);
     lq_bert_acts_free(&b->acts);

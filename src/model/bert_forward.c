@@ -2,6 +2,7 @@
  * and L2 normalization, over activation buffers kept in the model. */
 #include "model/bert_internal.h"
 
+#include "model/bert_fast.h"
 #include "model/bert_layers.h"
 #include "model/layers.h"
 
@@ -9,9 +10,11 @@
 #include <string.h>
 
 void lq_bert_acts_free(lq_bert_acts *a) {
-    float *ps[] = {a->x, a->q, a->k, a->v, a->y, a->h, a->ff, a->att};
+    float *ps[] = {a->x, a->q, a->k, a->v, a->y, a->h, a->ff, a->xs, a->att};
     for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++) lq_free_aligned(ps[i]);
     free(a->tok);
+    lq_i8_act_free(&a->qc);
+    lq_i8_act_free(&a->qf);
     memset(a, 0, sizeof *a);
 }
 
@@ -28,8 +31,11 @@ static llmq_status acts_reserve(lq_bert_acts *a, const lq_bert_hparams *hp, int 
     bool got = true;
     for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) got = (*cs[i] = lq_alloc_aligned(bc)) && got;
     got = (a->ff = lq_alloc_aligned(bf)) && got;
+    got = (a->xs = lq_alloc_aligned(bf)) && got;
     got = (a->att = lq_alloc_aligned(ba)) && got;
     got = (a->tok = malloc(rows * sizeof(int32_t))) && got;
+    got = lq_i8_act_alloc(&a->qc, (int)rows, hp->n_embd) && got;
+    got = lq_i8_act_alloc(&a->qf, (int)rows, hp->n_ff) && got;
     if (!got) {
         lq_bert_acts_free(a);
         return lq_fail(e, LLMQ_ERR_NOMEM, "out of memory for activations of %d x %d tokens", B, T);
@@ -39,26 +45,54 @@ static llmq_status acts_reserve(lq_bert_acts *a, const lq_bert_hparams *hp, int 
     return LLMQ_OK;
 }
 
+/* Linear layer i of lq_bert_subs on x (N, IC) -> out (N, OC): float, or
+ * INT8 (its input first multiplied by the SmoothQuant factors, if any). The
+ * calibration hook sees the input first. false when out of memory. */
+static bool linear(lq_bert *b, int l, int i, float *out, const float *x, const uint8_t *mask, int N, int IC,
+                   int OC, int nt) {
+    lq_bert_layer *L = &b->layers[l];
+    const lq_bert_sub *s = &lq_bert_subs[i];
+    const float *bias = *lq_bert_field(L, s->b);
+    if (b->hook && i != 1 && i != 2) b->hook(b->hook_user, l, lq_bert_sub_input(i), x, mask, N, IC);
+    lq_bert_q8 *q = L->q8[i];
+    if (!q) {
+        lq_linear_forward(out, x, *lq_bert_field(L, s->w), bias, N, IC, OC, nt);
+        return true;
+    }
+    if (q->lin.outlier_threshold <= 0 && lq_bert_fast_ok()) {
+        /* quantized here (SmoothQuant factors applied on the way) into buffers kept across calls */
+        lq_i8_act *act = IC == b->acts.qc.cols ? &b->acts.qc : &b->acts.qf;
+        act->rows = N;
+        if (!(L->qkv_shared && (i == 1 || i == 2))) lq_bert_quant_avx512(act, N, x, q->in_mul, q->lin.act_scale);
+        return lq_i8_gemm(out, act, q->lin.w, bias, nt);
+    }
+    if (q->in_mul) {
+        float *xs = b->acts.xs;
+        for (size_t r = 0; r < (size_t)N; r++)
+            for (int c = 0; c < IC; c++) xs[r * IC + c] = x[r * IC + c] * q->in_mul[c];
+        x = xs;
+    }
+    return lq_w8a8_forward(&q->lin, out, x, N, bias, nt);
+}
+
 /* One post-LN encoder block on x (N = B*T rows, C): x = LN1(x + attn(x)),
- * x = LN2(x + FFN(x)). */
-static void block_forward(const lq_bert *b, const lq_bert_layer *L, const uint8_t *mask, int B, int T,
-                          int nt) {
+ * x = LN2(x + FFN(x)). mask (N) or NULL. */
+static bool block_forward(lq_bert *b, int l, const uint8_t *mask, int B, int T, int nt) {
     const lq_bert_hparams *hp = &b->hp;
+    const lq_bert_layer *L = &b->layers[l];
     const lq_bert_acts *a = &b->acts;
     int N = B * T, C = hp->n_embd, F = hp->n_ff, H = hp->n_head;
-    size_t NC = (size_t)N * C;
-    lq_linear_forward(a->q, a->x, L->wq, L->bq, N, C, C, nt); // q (B, T, C)
-    lq_linear_forward(a->k, a->x, L->wk, L->bk, N, C, C, nt);
-    lq_linear_forward(a->v, a->x, L->wv, L->bv, N, C, C, nt);
+    bool ok = linear(b, l, 0, a->q, a->x, mask, N, C, C, nt) && // q (B, T, C)
+              linear(b, l, 1, a->k, a->x, mask, N, C, C, nt) && linear(b, l, 2, a->v, a->x, mask, N, C, C, nt);
+    if (!ok) return false;
     lq_bert_attention_forward(a->y, a->att, a->q, a->k, a->v, mask, B, T, H, C / H, nt);
-    lq_linear_forward(a->h, a->y, L->wo, L->bo, N, C, C, nt);  // h (B, T, C)
-    lq_add_forward(a->h, a->x, NC);
-    lq_layernorm_forward(a->x, a->h, L->ln1_w, L->ln1_b, N, C, hp->ln_eps, nt);
-    lq_linear_forward(a->ff, a->x, L->w_ff1, L->b_ff1, N, C, F, nt); // ff (B, T, F)
+    if (!linear(b, l, 3, a->h, a->y, mask, N, C, C, nt)) return false; // h (B, T, C)
+    lq_bert_add_layernorm_forward(a->x, a->h, L->ln1_w, L->ln1_b, N, C, hp->ln_eps, nt);
+    if (!linear(b, l, 5, a->ff, a->x, mask, N, C, F, nt)) return false; // ff (B, T, F)
     lq_gelu_forward(a->ff, (size_t)N * F, nt);
-    lq_linear_forward(a->h, a->ff, L->w_ff2, L->b_ff2, N, F, C, nt);
-    lq_add_forward(a->h, a->x, NC);
-    lq_layernorm_forward(a->x, a->h, L->ln2_w, L->ln2_b, N, C, hp->ln_eps, nt);
+    if (!linear(b, l, 6, a->h, a->ff, mask, N, F, C, nt)) return false;
+    lq_bert_add_layernorm_forward(a->x, a->h, L->ln2_w, L->ln2_b, N, C, hp->ln_eps, nt);
+    return true;
 }
 
 llmq_status lq_bert_embed_batch(lq_bert *b, const int32_t *tokens, const uint8_t *mask, int B, int T,
@@ -80,7 +114,8 @@ llmq_status lq_bert_embed_batch(lq_bert *b, const int32_t *tokens, const uint8_t
     int N = B * T, C = hp->n_embd;
     lq_bert_embeddings_forward(b->acts.x, tok, NULL, B, T, C, b->wte, b->wpe, b->wtt); // x (B, T, C)
     lq_layernorm_forward(b->acts.x, b->acts.x, b->ln_e_w, b->ln_e_b, N, C, hp->ln_eps, nt);
-    for (int l = 0; l < hp->n_layer; l++) block_forward(b, &b->layers[l], mask, B, T, nt);
+    for (int l = 0; l < hp->n_layer; l++)
+        LQ_CHECK(block_forward(b, l, mask, B, T, nt), e, LLMQ_ERR_NOMEM, "out of memory in layer %d", l);
     lq_mean_pool_l2_forward(out, b->acts.x, mask, B, T, C); // out (B, C)
     return LLMQ_OK;
 }

@@ -7,9 +7,25 @@
 #include "model/bert_layers.h"
 
 #include "kernels/matmul.h"
+#include "model/bert_fast.h"
+
+#include <stdlib.h>
 
 #include <math.h>
 #include <string.h>
+
+bool lq_bert_fast_ok(void) { return lq_kernels_get()->level >= 2; }
+
+/* Real tokens of a right-padded mask row (T when NULL); -1 when the real
+ * tokens are not a prefix. */
+static int prefix_len(const uint8_t *m, int T) {
+    if (!m) return T;
+    int n = 0;
+    while (n < T && m[n]) n++;
+    for (int t = n; t < T; t++)
+        if (m[t]) return -1;
+    return n;
+}
 
 /* Multiply-adds below which a layer runs on one thread. */
 #define LQ_PAR_MIN ((size_t)1 << 20)
@@ -45,6 +61,18 @@ void lq_layernorm_forward(float *out, const float *x, const float *w, const floa
         float m = (float)mean;
         for (int i = 0; i < C; i++) o[i] = (xr[i] - m) * rstd * w[i] + b[i];
     }
+}
+
+void lq_bert_add_layernorm_forward(float *x, float *h, const float *w, const float *b, int N, int C, float eps,
+                                   int nt) {
+    if (!lq_bert_fast_ok()) {
+        for (size_t i = 0; i < (size_t)N * C; i++) h[i] += x[i];
+        lq_layernorm_forward(x, h, w, b, N, C, eps, nt);
+        return;
+    }
+    #pragma omp parallel for num_threads(nt) schedule(static) if ((size_t)N * C >= LQ_PAR_MIN)
+    for (int r = 0; r < N; r++)
+        lq_bert_add_layernorm_avx512(x + (size_t)r * C, h + (size_t)r * C, w, b, C, eps);
 }
 
 // out (N, OC) = x (N, IC) . W (OC, IC)^T + bias (OC)
@@ -100,6 +128,29 @@ static void attend_row(float *ot, float *p, const float *qt, const float *k, con
 void lq_bert_attention_forward(float *out, float *att, const float *q, const float *k, const float *v,
                                const uint8_t *mask, int B, int T, int H, int hd, int nt) {
     int C = H * hd;
+    bool fast = lq_bert_fast_ok() && hd % 16 == 0 && hd <= 64;
+    for (int b = 0; fast && b < B; b++) fast = prefix_len(mask ? mask + (size_t)b * T : NULL, T) > 0;
+    if (fast) {
+        size_t Tp = ((size_t)T + 15) & ~(size_t)15;
+        #pragma omp parallel num_threads(nt) if ((size_t)B * H * T * T * hd >= LQ_PAR_MIN)
+        {
+            float *scratch = malloc(((size_t)hd + 4) * Tp * sizeof(float));
+            #pragma omp for collapse(2) schedule(static)
+            for (int b = 0; b < B; b++)
+                for (int h = 0; h < H; h++) {
+                    size_t base = (size_t)b * T * C + (size_t)h * hd;
+                    float *p = att + ((size_t)b * H + h) * T * T;
+                    int Tk = prefix_len(mask ? mask + (size_t)b * T : NULL, T);
+                    if (scratch) lq_bert_attn_head_avx512(out + base, p, q + base, k + base, v + base, T, Tk, C, hd, scratch);
+                    else
+                        for (int t = 0; t < T; t++)
+                            attend_row(out + base + (size_t)t * C, p + (size_t)t * T, q + base + (size_t)t * C,
+                                       k + base, v + base, mask ? mask + (size_t)b * T : NULL, T, C, hd);
+                }
+            free(scratch);
+        }
+        return;
+    }
     #pragma omp parallel for collapse(3) num_threads(nt) schedule(static) \
         if ((size_t)B * H * T * T * hd >= LQ_PAR_MIN)
     for (int b = 0; b < B; b++)
@@ -115,6 +166,12 @@ void lq_bert_attention_forward(float *out, float *att, const float *q, const flo
 // x (n) = 0.5 x (1 + erf(x / sqrt 2))
 void lq_gelu_forward(float *x, size_t n, int nt) {
     const float r2 = 0.70710678118654752440f;
+    if (lq_bert_fast_ok()) {
+        const size_t chunk = 4096;
+        #pragma omp parallel for num_threads(nt) schedule(static) if (n >= LQ_PAR_MIN / 4)
+        for (size_t i = 0; i < n; i += chunk) lq_bert_gelu_avx512(x + i, n - i < chunk ? n - i : chunk);
+        return;
+    }
     #pragma omp parallel for num_threads(nt) schedule(static) if (n >= LQ_PAR_MIN / 4)
     for (size_t i = 0; i < n; i++) x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * r2));
 }

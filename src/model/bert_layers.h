@@ -16,6 +16,10 @@ void lq_bert_embeddings_forward(float *x, const int32_t *tok, const int32_t *typ
 /* out (N, C) = (x - mean) / sqrt(var + eps) * w + b per row; out may be x. */
 void lq_layernorm_forward(float *out, const float *x, const float *w, const float *b, int N, int C,
                           float eps, int nt);
+/* h (N, C) += x, then x = layernorm(h) * w + b: a residual add and the
+ * post-LN LayerNorm in one pass. */
+void lq_bert_add_layernorm_forward(float *x, float *h, const float *w, const float *b, int N, int C, float eps,
+                                   int nt);
 /* out (N, OC) = x (N, IC) . W^T + bias, W (OC, IC) row-major, bias (OC) or NULL. */
 void lq_linear_forward(float *out, const float *x, const float *W, const float *bias, int N, int IC, int OC,
                        int nt);

@@ -1,4 +1,5 @@
 /* Opening a model from each supported container. */
+#include "model/bert_internal.h"
 #include "model/model_internal.h"
 #include "model/model_save_internal.h"
 
@@ -82,7 +83,14 @@ static llmq_status gguf_bert(llmq_model *m, lq_err *e) {
     LQ_CHECK(lq_tok_kind_of(m->tok) == LQ_TOK_WPM, e, LLMQ_ERR_UNSUPPORTED,
              "a bert model needs a WordPiece (tokenizer.ggml.model = \"bert\") vocabulary");
     hp.n_vocab = lq_tok_n_vocab(m->tok);
-    return lq_bert_load_tensors(&hp, m->tensors, m->n_tensors, LQ_BERT_GGUF, &m->bert, e);
+    LQ_TRY(lq_bert_load_tensors(&hp, m->tensors, m->n_tensors, LQ_BERT_GGUF, &m->bert, e));
+    lq_str scheme;
+    if (!lq_gguf_get_str(g, LQ_KEY_W8A8_SCHEME, &scheme)) return LLMQ_OK;
+    /* W8A8: the I8_CH matrices stay INT8, activations are quantized at run time */
+    double thr = 0;
+    if (!lq_gguf_get_f64(g, LQ_KEY_W8A8_OUTLIER, &thr)) thr = 0;
+    LQ_CHECK(thr >= 0 && thr < 1e30, e, LLMQ_ERR_FORMAT, "%s %g is not a threshold", LQ_KEY_W8A8_OUTLIER, thr);
+    return lq_bert_attach_w8a8(m->bert, m->tensors, m->n_tensors, (float)thr, e);
 }
 
 llmq_status lq_model_open_gguf(llmq_model *m, const char *path, lq_err *e) {

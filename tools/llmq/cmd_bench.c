@@ -8,7 +8,8 @@
 #include <string.h>
 
 static const char help[] =
-    "usage: llmq bench [--types T1,T2,...] [-t THREADS] [--reps N] [--rows R --cols C]\n"
+    "usage: llmq bench embed MODEL [--batch 1,8] [--tokens 128] [-t 1,2] [--reps N]\n"
+    "       llmq bench [--types T1,T2,...] [-t THREADS] [--reps N] [--rows R --cols C]\n"
     "                  [--bw-mib N] [--model MODEL [--pp N] [--tg N] [--kv-type f32|f16|q8]]\n"
     "                  [--no-formats]\n"
     "Per weight format: quantize, dequantize and GEMV throughput on a matrix that\n"
@@ -19,7 +20,11 @@ static const char help[] =
     "and generation (--tg tokens, default 128) speed, with the KV cache in\n"
     "--kv-type (default f32). Figures are medians of --reps\n"
     "runs (default 10); every GEMV is checked against a double-precision product\n"
-    "of the dequantized weights first.\n";
+    "of the dequantized weights first.\n"
+    "bench embed: sentences/s of an encoder on batches of --tokens-token sequences\n"
+    "(a fixed English text), for each batch size and thread count given, median of\n"
+    "--reps runs (default 10); W8A8 files also report the outlier columns routed\n"
+    "to float.\n";
 
 static const char *const default_types[] = {"F32", "F16", "BF16", "Q8_0", "Q6_K", "Q5_K", "Q5_1", "Q5_0",
                                             "Q4_K", "Q4_1", "Q4_0", "IQ4_NL", "Q3_K", "Q2_K", NULL};
@@ -136,7 +141,64 @@ static int bench_model(const bench_opts *o) {
     return rc;
 }
 
+/* "1,8" -> {1, 8}; false on a value outside [lo, hi] */
+static bool int_list(const char *flag, const char *v, long lo, long hi, long *out, int *n) {
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", v);
+    *n = 0;
+    for (char *s = strtok(buf, ","); s; s = strtok(NULL, ",")) {
+        if (*n == 16 || !cli_int("bench", flag, s, lo, hi, &out[*n])) return false;
+        (*n)++;
+    }
+    if (*n == 0) cli_error("bench", CLI_USAGE, "%s needs a value", flag);
+    return *n > 0;
+}
+
+static int bench_embed(int argc, char **argv) {
+    const char *model = NULL;
+    long batch[16] = {1, 8}, threads[16] = {1, 2}, tokens = 128, reps = 10;
+    int n_batch = 2, n_threads = 2;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v;
+        if (cli_is_help(a)) return fputs(help, stdout), CLI_OK;
+        if (a[0] != '-' && !model) { model = a; continue; }
+        bool known = !strcmp(a, "--batch") || !strcmp(a, "-t") || !strcmp(a, "--tokens") || !strcmp(a, "--reps");
+        if (!known) return cli_error("bench", CLI_USAGE, "unknown argument '%s' (see llmq bench --help)", a);
+        if (!(v = cli_value("bench", argc, argv, &i))) return CLI_USAGE;
+        bool ok;
+        if (!strcmp(a, "--batch")) ok = int_list(a, v, 1, 4096, batch, &n_batch);
+        else if (!strcmp(a, "-t")) ok = int_list(a, v, 1, 1024, threads, &n_threads);
+        else if (!strcmp(a, "--tokens")) ok = cli_int("bench", a, v, 2, 1 << 16, &tokens);
+        else ok = cli_int("bench", a, v, 1, 64, &reps);
+        if (!ok) return CLI_USAGE;
+    }
+    if (!model) return cli_error("bench", CLI_USAGE, "bench embed: no MODEL given");
+    llmq_model *m = cli_open("bench", model, NULL, 0, 0);
+    if (!m) return CLI_FAIL;
+    int rc = CLI_OK;
+    printf("model %s, %ld tokens per sequence, median of %ld runs\n", model, tokens, reps);
+    printf("%6s %8s %12s %12s\n", "batch", "threads", "ms/batch", "sentences/s");
+    for (int ti = 0; ti < n_threads && rc == CLI_OK; ti++)
+        for (int bi = 0; bi < n_batch && rc == CLI_OK; bi++) {
+            double sec;
+            llmq_error err;
+            if (llmq_bench_embed(m, (int)batch[bi], (int)tokens, (int)threads[ti], (int)reps, &sec, &err) != LLMQ_OK) {
+                rc = cli_fail("bench", &err);
+                break;
+            }
+            printf("%6ld %8ld %12.2f %12.2f\n", batch[bi], threads[ti], 1e3 * sec, batch[bi] / sec);
+            fflush(stdout);
+        }
+    uint64_t routed, seen;
+    if (rc == CLI_OK && llmq_embed_w8a8_stats(m, &routed, &seen))
+        printf("W8A8: %.4f%% of input columns routed to float (%llu of %llu)\n", seen ? 100.0 * routed / seen : 0.0,
+               (unsigned long long)routed, (unsigned long long)seen);
+    llmq_model_free(m);
+    return rc;
+}
+
 int cmd_bench(int argc, char **argv) {
+    if (argc > 1 && !strcmp(argv[1], "embed")) return bench_embed(argc - 1, argv + 1);
     bench_opts o;
     int rc = parse(argc, argv, &o);
     if (rc) return rc < 0 ? CLI_OK : rc;

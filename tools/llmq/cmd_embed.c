@@ -6,9 +6,10 @@
 #include <string.h>
 
 static const char help[] =
-    "usage: llmq embed MODEL [-f FILE | TEXT...] [-t THREADS]\n"
+    "usage: llmq embed MODEL [-f FILE | TEXT...] [-t THREADS] [--stats]\n"
     "Prints one embedding per input (each line of FILE, or each TEXT argument)\n"
-    "as one line of space-separated numbers on stdout.\n";
+    "as one line of space-separated numbers on stdout. --stats: for W8A8 files,\n"
+    "the share of input columns routed to float (LLM.int8 outliers) on stderr.\n";
 
 static int embed_one(llmq_model *m, const char *text, size_t len, float *out, int dim) {
     llmq_error err = {0};
@@ -39,11 +40,14 @@ static int embed_file(llmq_model *m, const char *path, float *out, int dim) {
 int cmd_embed(int argc, char **argv) {
     const char *model = NULL, *file = NULL;
     long threads = 0;
+    bool stats = false;
     int first_text = argc;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (cli_is_help(a)) return fputs(help, stdout), CLI_OK;
-        if (!strcmp(a, "-f")) {
+        if (!strcmp(a, "--stats")) {
+            stats = true;
+        } else if (!strcmp(a, "-f")) {
             if (!(file = cli_value("embed", argc, argv, &i))) return CLI_USAGE;
         } else if (!strcmp(a, "-t")) {
             const char *v = cli_value("embed", argc, argv, &i);
@@ -68,6 +72,14 @@ int cmd_embed(int argc, char **argv) {
     int r = out ? CLI_OK : cli_error("embed", CLI_FAIL, "out of memory");
     if (r == CLI_OK && file) r = embed_file(m, file, out, in.n_embd);
     for (int i = first_text; r == CLI_OK && i < argc; i++) r = embed_one(m, argv[i], strlen(argv[i]), out, in.n_embd);
+    uint64_t routed, seen;
+    if (r == CLI_OK && stats) {
+        if (llmq_embed_w8a8_stats(m, &routed, &seen))
+            fprintf(stderr, "W8A8: %.4f%% of input columns routed to float (%llu of %llu)\n",
+                    seen ? 100.0 * routed / seen : 0.0, (unsigned long long)routed, (unsigned long long)seen);
+        else
+            fprintf(stderr, "no INT8 (W8A8) layers in this model\n");
+    }
     free(out);
     llmq_model_free(m);
     return r;
