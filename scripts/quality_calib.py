@@ -9,8 +9,9 @@ model. Every file, llama.cpp's included, is evaluated by the same engine
 (`llmq perplexity` with the float model's cached logits), so the columns
 differ only by the weights. llama.cpp's files without imatrix are checked to
 hold the same tensors as llmq's rtn files (then they share the rtn row).
-llama-imatrix and llama-quantize are built from the llama.cpp source that
-llama-cpp-python bundles (scripts/peers_tools.sh). Results are cached in
+llama.cpp's side is its own llama_model_quantize (llama-cpp-python), given
+the importance matrix the way llama-quantize --imatrix passes it; the matrix
+itself is llama-imatrix's computation as `llmq imatrix` writes it. Results are cached in
 models/quality/calib.json (an interrupted run resumes); --write-doc writes
 docs/QUALITY-calibrated.md. Run through scripts/quality_calib.sh.
 """
@@ -25,17 +26,19 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import compare_llamacpp as CL  # noqa: E402
 import quality_table as QT  # noqa: E402
 
-# name, llmq quantize arguments, llama-quantize type (None: llmq only), methods
+# name, llmq quantize arguments, llama.cpp (ftype, pure[, token_embd type]) (None: llmq only), methods
 ALL = ["rtn", "imatrix", "gptq", "awq", "hqq"]
 ENTRIES = [
-    ("Q8_0", ["--type", "Q8_0"], ["Q8_0"], ["rtn", "imatrix", "gptq"]),
-    ("Q4_K_M", ["--type", "Q4_K_M"], ["Q4_K_M"], ["rtn", "imatrix", "gptq", "awq"]),
-    ("Q4_0", ["--type", "Q4_0"], ["Q4_0"], ["rtn", "imatrix", "gptq", "awq"]),
-    ("IQ4_NL", ["--type", "IQ4_NL"], ["IQ4_NL"], ["rtn", "imatrix", "gptq", "awq"]),
-    ("Q3_K_M", ["--type", "Q3_K_M"], ["Q3_K_M"], ["rtn", "imatrix", "gptq", "awq"]),
-    ("Q2_K", ["--type", "Q2_K"], ["Q2_K"], ["rtn", "imatrix", "gptq", "awq"]),
-    ("Q3_K pure", ["--type", "Q3_K_M", "--pure"], ["--pure", "Q3_K_M"], ["rtn", "imatrix", "gptq", "awq"]),
-    ("Q2_K pure", ["--type", "Q2_K", "--pure"], ["--pure", "Q2_K"], ["rtn", "imatrix", "gptq", "awq"]),
+    ("Q8_0", ["--type", "Q8_0"], (7, False), ["rtn", "imatrix", "gptq"]),
+    ("Q4_K_M", ["--type", "Q4_K_M"], (15, False), ["rtn", "imatrix", "gptq", "awq"]),
+    ("Q4_0", ["--type", "Q4_0"], (2, False), ["rtn", "imatrix", "gptq", "awq"]),
+    ("IQ4_NL", ["--type", "IQ4_NL"], (25, False), ["rtn", "imatrix", "gptq", "awq"]),
+    ("Q3_K_M", ["--type", "Q3_K_M"], (12, False), ["rtn", "imatrix", "gptq", "awq"]),
+    ("Q2_K", ["--type", "Q2_K"], (10, False), ["rtn", "imatrix", "gptq", "awq"]),
+    ("Q3_K pure", ["--type", "Q3_K_M", "--pure"], (12, True), ["rtn", "imatrix", "gptq", "awq"]),
+    ("Q2_K pure", ["--type", "Q2_K", "--pure"], (10, True), ["rtn", "imatrix", "gptq", "awq"]),
+    ("Q3_K pure + Q8_0 embedding", ["--type", "Q3_K_M", "--pure", "--tensor-type", "token_embd=Q8_0"],
+     (12, True, 8), ["rtn", "imatrix", "gptq"]),
     ("I4_G64A", ["--type", "I4_G64A"], None, ALL),
     ("I4_G32S", ["--type", "I4_G32S"], None, ["rtn", "imatrix", "gptq", "awq"]),
     ("I3_G64A", ["--type", "I3_G64A"], None, ALL),
@@ -55,14 +58,43 @@ def llmq_eval(a, path, extra=()):
 
 
 def llama_imatrix(a):
-    path = f"models/quality/llamacpp-imatrix-valid-{a.calib_chunks}x512.gguf"
+    """The importance matrix as llama-imatrix computes it, written by `llmq imatrix` in llama.cpp's GGUF
+    imatrix format (same formula and chunking; checked against a numpy forward by
+    scripts/check_imatrix_llamacpp.py), over the calibration text only."""
+    path = f"models/quality/imatrix-valid-{a.calib_chunks}x512.gguf"
     if not os.path.exists(path):
-        t0 = time.perf_counter()
-        subprocess.run([f"{a.tools}/llama-imatrix", "-m", a.f32, "-f", a.calib, "-o", path, "--chunks",
-                        str(a.calib_chunks), "-c", "512", "-t", str(a.threads)], check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        print(f"llama-imatrix: {time.perf_counter() - t0:.1f} s", flush=True)
+        subprocess.run([a.llmq, "imatrix", a.f32, "-f", a.calib, "-o", path, "--chunks", str(a.calib_chunks),
+                        "--ctx", "512", "-t", str(a.threads)], check=True, capture_output=True)
     return path
+
+
+def llama_quantize(a, out, ftype, pure, imatrix_path, token_embd_type=None):
+    """llama.cpp's own llama_model_quantize (through llama-cpp-python), with the importance matrix passed
+    the way llama-quantize --imatrix passes it (name, per-column mean of x^2)."""
+    import ctypes
+    import gguf
+    import llama_cpp as L
+    qp = L.llama_model_quantize_default_params()
+    qp.ftype, qp.pure, qp.allow_requantize, qp.nthread = ftype, pure, True, a.threads
+    if token_embd_type is not None:
+        qp.token_embedding_type = token_embd_type
+    keep = []
+    if imatrix_path:
+        r = gguf.GGUFReader(imatrix_path)
+        t = {x.name: x for x in r.tensors}
+        names = sorted(n[:-len(".in_sum2")] for n in t if n.endswith(".in_sum2"))
+        arr = (L.llama_model_imatrix_data * (len(names) + 1))()
+        for i, n in enumerate(names):
+            s2 = t[n + ".in_sum2"].data.astype("float32").ravel()
+            cnt = t[n + ".counts"].data.astype("float32").ravel()
+            v = (s2 / cnt[0]).astype("float32")
+            keep += [v, n.encode()]
+            arr[i].name, arr[i].data, arr[i].size = keep[-1], v.ctypes.data_as(ctypes.POINTER(ctypes.c_float)), v.size
+        arr[len(names)].name = None
+        keep.append(arr)
+        qp.imatrix = ctypes.cast(arr, ctypes.POINTER(L.llama_model_imatrix_data))
+    if L.llama_model_quantize(a.f32.encode(), out.encode(), ctypes.byref(qp)) != 0:
+        raise RuntimeError("llama_model_quantize failed")
 
 
 def run_entry(a, R, name, args, lc_args, methods, save):
@@ -84,14 +116,12 @@ def run_entry(a, R, name, args, lc_args, methods, save):
         print(name, m, row[m], flush=True)
     if lc_args is None:
         return
-    for key, im in (("llama.cpp", []), ("llama.cpp imatrix", ["--imatrix", llama_imatrix(a)])):
+    for key, im in (("llama.cpp", None), ("llama.cpp imatrix", llama_imatrix(a))):
         if key in row:
             continue
         out = f"models/quality/calib-{slug}-llamacpp{'-imatrix' if im else ''}.gguf"
         t0 = time.perf_counter()
-        subprocess.run([f"{a.tools}/llama-quantize", *im, "--allow-requantize", *lc_args[:-1], a.f32, out,
-                        lc_args[-1], str(a.threads)], check=True, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL)
+        llama_quantize(a, out, lc_args[0], lc_args[1], im, *lc_args[2:])
         tq = time.perf_counter() - t0
         rtn = f"models/quality/calib-{slug}-rtn.gguf"
         same = not im and os.path.exists(rtn) and QT.same_tensors(out, rtn)
@@ -111,7 +141,6 @@ def main():
     ap.add_argument("--ctx", type=int, default=512)
     ap.add_argument("--chunks", type=int, default=40)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--tools", default=".peers/tools")
     ap.add_argument("--only", help="comma-separated entry names")
     ap.add_argument("--write-doc", action="store_true")
     a = ap.parse_args()
@@ -125,7 +154,8 @@ def main():
         json.dump(res, open(res_path + ".tmp", "w"), indent=1)
         os.replace(res_path + ".tmp", res_path)
 
-    entries = [e for e in ENTRIES if not a.only or e[0] in a.only.split(",")]
+    # --only also sets the order
+    entries = [e for n in a.only.split(",") for e in ENTRIES if e[0] == n] if a.only else ENTRIES
     for e in entries:
         run_entry(a, R, *e, save)
     if a.write_doc:

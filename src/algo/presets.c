@@ -68,9 +68,11 @@ static uint32_t pick_ffn_down(lq_preset_state *s) {
     else if (f == F_Q3_K_M) t = i < n / 16 ? LQ_TYPE_Q5_K : LQ_TYPE_Q4_K;
     else if (f == F_Q3_K_L) t = LQ_TYPE_Q5_K;
     else if (f == F_Q4_K_M) t = use_more_bits(i, n) ? LQ_TYPE_Q6_K : t;
-    else if (i < n / 8 && f == F_IQ4_NL) t = LQ_TYPE_Q5_K; /* without an importance matrix */
+    else if (i < n / 8 && f == F_IQ4_NL && !s->has_imatrix) t = LQ_TYPE_Q5_K;
     else if (f == F_Q5_K_M && use_more_bits(i, n)) t = LQ_TYPE_Q6_K;
     else if (f == F_Q4_K_S && i < n / 8) t = LQ_TYPE_Q5_K;
+    else if ((f == F_Q4_0 || f == F_Q5_0) && s->has_imatrix && i < n / 8)
+        t = f == F_Q4_0 ? LQ_TYPE_Q4_1 : LQ_TYPE_Q5_1;
     return t;
 }
 

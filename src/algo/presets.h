@@ -27,6 +27,8 @@ typedef struct lq_preset_state {
     int n_layer, n_gqa;   /* layers; query heads per kv head */
     bool tied;            /* output shares the token embedding */
     int i_attn_v, i_ffn_down;
+    bool has_imatrix;     /* quantizing with importance data: llama-quantize then
+                             guards the first ffn_down layers of Q4_0/Q5_0 */
 } lq_preset_state;
 
 /* Type for tensor `name` (a GGUF llama name) whose rows have ne0 values,

@@ -115,10 +115,14 @@ llmq_status llmq_model_quantize(llmq_model *m, const char *path, llmq_quantize_p
     bool layerwise = m->llama && qp->calib_text && method != LQ_METHOD_HQQ && !qp->scheme;
     LQ_CHECK(method != LQ_METHOD_IMATRIX || imx || layerwise || qp->calib_text, err, LLMQ_ERR_ARG,
              "--method imatrix needs --imatrix FILE or --calib TEXT");
-    lq_preset_state ps = {preset, 0, 1, false, 0, 0};
+    lq_preset_state ps = {preset, 0, 1, false, 0, 0, false};
     if (preset) {
         const lq_llama_hparams *hp = lq_llama_hparams_of(m->llama);
-        ps = (lq_preset_state){preset, hp->n_layer, hp->n_head / hp->n_head_kv, lq_llama_tied(m->llama), 0, 0};
+        /* importance data (an imatrix file, or calibration for a method that
+         * weights by it) changes llama-quantize's choices as it would */
+        bool has_imatrix = imx || (qp->calib_text && method != LQ_METHOD_HQQ && !qp->scheme);
+        ps = (lq_preset_state){preset, hp->n_layer, hp->n_head / hp->n_head_kv, lq_llama_tied(m->llama), 0, 0,
+                               has_imatrix};
     }
     lq_layerwise_opts lo = {method, lq_wmethod_default_params(), lq_awq_default_params(), NULL, 0, 0,
                             qp->calib_float_inputs};
