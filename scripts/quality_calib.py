@@ -185,6 +185,15 @@ def write_doc(R, a):
             best = min((r[c]["kld"] for c in cols if c in r), default=None)
             cells = [(f"**{fmt(r[c])}**" if r[c]["kld"] == best else fmt(r[c])) if c in r else "" for c in cols]
             f.write(f"| {name} | " + " | ".join(cells) + " |\n")
+        f.write("\nllmq's best against llama.cpp's best (KLD ratio, same types and file size; target <= 0.8 at "
+                "4.5 bits per weight or less):\n\n")
+        for name, *_ in ENTRIES:
+            r = R.get(name, {})
+            ours = [(r[c]["kld"], c) for c in ALL if c in r]
+            theirs = [(r[c]["kld"], c) for c in ("llama.cpp", "llama.cpp imatrix") if c in r]
+            if ours and theirs:
+                (k1, m1), (k2, m2) = min(ours), min(theirs)
+                f.write(f"- {name} ({r[m1]['bpw']:.2f} bpw): llmq {m1} {k1:.4f} / {m2} {k2:.4f} = {k1 / k2:.2f}x\n")
 
 
 if __name__ == "__main__":
