@@ -4,6 +4,7 @@
 #ifndef LQ_QUANT_QUANTIZE_IMATRIX_INTERNAL_H
 #define LQ_QUANT_QUANTIZE_IMATRIX_INTERNAL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -28,6 +29,11 @@ float imq_make_qx_quants(int n, int nmax, const float *x, int8_t *L, const float
 
 /* make_qkx3_quants with weights: asymmetric levels in [0, nmax], weighted
  * least-squares scale and min per trial scale. *the_min gets -min. */
+/* Weighted error of levels L under scale and min: sum w_i |diff_i| (use_mad)
+ * or sum w_i diff_i^2, diff_i = scale L_i + min - x_i (quantize_kquants.c). */
+float lq_quant_fit_error(int n, const float *x, const float *w, const uint8_t *L, float scale, float min,
+                         bool use_mad);
+
 float imq_make_qkx3_quants(int n, int nmax, const float *x, const float *weights, uint8_t *L, float *the_min,
                            uint8_t *Laux, float rmin, float rdelta, int nstep);
 

@@ -54,18 +54,6 @@ float imq_make_qx_quants(int n, int nmax, const float *x, int8_t *L, const float
     return scale;
 }
 
-/* weighted squared error of levels L under scale and min */
-static float fit_error(int n, const float *x, const float *w, const uint8_t *L, float scale, float min)
-{
-    float err = 0;
-    for (int i = 0; i < n; ++i) {
-        float diff = scale * L[i] + min - x[i];
-        diff = diff * diff;
-        err += w[i] * diff;
-    }
-    return err;
-}
-
 float imq_make_qkx3_quants(int n, int nmax, const float *x, const float *weights, uint8_t *L, float *the_min,
                            uint8_t *Laux, float rmin, float rdelta, int nstep)
 {
@@ -91,7 +79,7 @@ float imq_make_qkx3_quants(int n, int nmax, const float *x, const float *weights
         const int l = imq_nearest_int(iscale * (x[i] - min));
         L[i] = (uint8_t)imq_max_i(0, imq_min_i(nmax, l));
     }
-    float best_mad = fit_error(n, x, weights, L, scale, min);
+    float best_mad = lq_quant_fit_error(n, x, weights, L, scale, min, false);
     for (int is = 0; is <= nstep; ++is) {
         /* min is the best fit so far (it moves inside this loop, as in ggml) */
         iscale = (rmin + rdelta * is + nmax) / (max - min);
@@ -113,7 +101,7 @@ float imq_make_qkx3_quants(int n, int nmax, const float *x, const float *weights
                 this_min = 0;
                 this_scale = sum_xl / sum_l2;
             }
-            const float mad = fit_error(n, x, weights, Laux, this_scale, this_min);
+            const float mad = lq_quant_fit_error(n, x, weights, Laux, this_scale, this_min, false);
             if (mad < best_mad) {
                 memcpy(L, Laux, (size_t)n);
                 best_mad = mad;

@@ -4,6 +4,7 @@
  * operation: float arithmetic in the same order, the same magic-number
  * rounding, the same iteration counts, so the bytes match llama.cpp. */
 #include "quant/quantize.h"
+#include "quant/quantize_imatrix_internal.h"
 
 #include <math.h>
 #include <stdbool.h>
@@ -124,9 +125,8 @@ static float kq_make_q3_quants(int n, int nmax, const float *x, int8_t *L)
     return suml2 > 0.0f ? sumlx / suml2 : 0.0f;
 }
 
-/* Weighted error of levels L under scale and min (|diff| or diff^2). */
-static float kq_fit_error(int n, const float *x, const float *w, const uint8_t *L,
-                          float scale, float min, bool use_mad)
+float lq_quant_fit_error(int n, const float *x, const float *w, const uint8_t *L, float scale, float min,
+                         bool use_mad)
 {
     float err = 0;
     for (int i = 0; i < n; ++i) {
@@ -166,7 +166,7 @@ static float kq_make_qkx2_quants(int n, int nmax, const float *x, const float *w
         int l = kq_nearest_int(iscale * (x[i] - min));
         L[i] = (uint8_t)kq_max_i(0, kq_min_i(nmax, l));
     }
-    float best_error = kq_fit_error(n, x, weights, L, scale, min, use_mad);
+    float best_error = lq_quant_fit_error(n, x, weights, L, scale, min, use_mad);
     for (int is = 0; is <= nstep; ++is) {
         iscale = (rmin + rdelta * is + nmax) / (max - min);
         float sum_l = 0, sum_l2 = 0, sum_xl = 0;
@@ -187,7 +187,7 @@ static float kq_make_qkx2_quants(int n, int nmax, const float *x, const float *w
                 this_min = 0;
                 this_scale = sum_xl / sum_l2;
             }
-            float cur_error = kq_fit_error(n, x, weights, Laux, this_scale, this_min, use_mad);
+            float cur_error = lq_quant_fit_error(n, x, weights, Laux, this_scale, this_min, use_mad);
             if (cur_error < best_error) {
                 memcpy(L, Laux, (size_t)n);
                 best_error = cur_error;
