@@ -120,6 +120,7 @@ def time_llmq(llmq, gguf, batch, threads, reps):
 def main():
     llmq, model_dir, f32_gguf, int8_gguf, sent_file = sys.argv[1:6]
     reps = int(sys.argv[6]) if len(sys.argv) > 6 else 10
+    rounds = int(sys.argv[7]) if len(sys.argv) > 7 else 3
     tok = Tokenizer.from_file(model_dir + "/tokenizer.json")
     tok.no_padding()
     tok.no_truncation()
@@ -144,21 +145,30 @@ def main():
     print("| llmq dynamic-int8 | %.5f | %.5f |" % (c_l.mean(), c_l.min()))
 
     ids1 = tok.encode(" ".join(sentences)).ids[:128]
-    print("\nms per batch of 128-token sequences (median of %d runs; sentences/s in brackets)\n" % reps)
-    print("| batch | threads | torch fp32 | torch dynamic int8 | llmq F32 | llmq dynamic-int8 | llmq int8 / torch int8 |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print("\nms per batch of 128-token sequences: each cell is the median over %d rounds (torch and llmq "
+          "measured back to back in every round) of the median of %d runs; sentences/s in brackets; the ratio is "
+          "the median of the per-round ratios\n" % (rounds, reps))
+    print("| batch | threads | torch fp32 | torch dynamic int8 | llmq F32 | llmq dynamic-int8 | llmq int8 / torch int8 "
+          "| per-round ratios |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    med = statistics.median
     for threads in (1, 2):
         torch.set_num_threads(threads)
         for batch in (1, 8):
             ids = torch.tensor([ids1] * batch)
             r = max(3, reps // (2 if batch > 1 else 1))
-            tf, ti = time_torch(fp32, ids, r), time_torch(int8, ids, r)
-            lf, li = time_llmq(llmq, f32_gguf, batch, threads, r), time_llmq(llmq, int8_gguf, batch, threads, r)
+            runs = []
+            for _ in range(rounds):
+                tf, ti = time_torch(fp32, ids, r), time_torch(int8, ids, r)
+                lf, li = time_llmq(llmq, f32_gguf, batch, threads, r), time_llmq(llmq, int8_gguf, batch, threads, r)
+                runs.append((tf, ti, lf, li))
+            tf, ti, lf, li = (med(x[k] for x in runs) for k in range(4))
+            ratios = [x[1] / x[3] for x in runs]
             cell = lambda s: "%.1f (%.1f/s)" % (1e3 * s, batch / s)
-            print("| %d | %d | %s | %s | %s | %s | %.2fx |" % (batch, threads, cell(tf), cell(ti), cell(lf), cell(li),
-                                                            ti / li))
+            print("| %d | %d | %s | %s | %s | %s | %.2fx | %s |" % (batch, threads, cell(tf), cell(ti), cell(lf),
+                                                                 cell(li), med(ratios),
+                                                                 ", ".join("%.2f" % x for x in ratios)))
             sys.stdout.flush()
-
 
 if __name__ == "__main__":
     main()

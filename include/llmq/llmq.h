@@ -335,6 +335,12 @@ llmq_status llmq_read_file(const char *path, char **data, size_t *len, llmq_erro
 /* Name of the kernel path chosen at start-up: "ref", "avx2" or "avx512". */
 const char *llmq_isa_name(void);
 
+/* OpenBLAS picks its kernels by CPU model when it loads; on a CPU newer than
+ * the library it falls back to SSE3 kernels (5x slower sgemm). Returns the
+ * core name to force with OPENBLAS_CORETYPE before the process starts
+ * ("SkylakeX", "Haswell"), or NULL when OpenBLAS knows the CPU. */
+const char *llmq_blas_better_core(void);
+
 #ifdef __cplusplus
 }
 #endif

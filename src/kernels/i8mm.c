@@ -140,8 +140,12 @@ int lq_i8_isa(void) {
 static void interleave_row(uint8_t *xu, const lq_i8_act *X, int t) {
     const int8_t *q = X->q + (size_t)t * X->kp;
     uint8_t *dst = xu + (size_t)(t / LQ_I8_XROWS) * LQ_I8_XROWS * X->kp + (size_t)(t % LQ_I8_XROWS) * 4;
-    for (int g = 0; g < X->kp / 4; g++)
-        for (int b = 0; b < 4; b++) dst[(size_t)g * 4 * LQ_I8_XROWS + b] = (uint8_t)q[4 * g + b] ^ 0x80;
+    for (int g = 0; g < X->kp / 4; g++) { /* 4 codes as one word */
+        uint32_t w;
+        memcpy(&w, q + 4 * g, 4);
+        w ^= 0x80808080u;
+        memcpy(dst + (size_t)g * 4 * LQ_I8_XROWS, &w, 4);
+    }
 }
 
 bool lq_i8_gemm_isa(int isa, float *Y, int32_t *acc, const lq_i8_act *X, const lq_i8_packed *W,

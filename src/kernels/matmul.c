@@ -2,15 +2,29 @@
 #include "kernels/matmul.h"
 
 #include "core/lq.h"
+#include "llmq/llmq.h"
 
 #include <cblas.h>
 #include <omp.h>
+#include <strings.h>
 
 /* OpenBLAS keeps one process-wide thread count; tell it only when it
  * changes (the call is not free). */
 void lq_blas_threads(int n) {
     static int last = -1;
     if (__atomic_exchange_n(&last, n, __ATOMIC_RELAXED) != n) openblas_set_num_threads(n);
+}
+
+const char *llmq_blas_better_core(void) {
+    /* OpenBLAS 0.3.21's cores with AVX2 + FMA kernels: a CPU it knows keeps its choice */
+    static const char *const wide[] = {"Haswell", "Zen", "SkylakeX", "Cooperlake", "SapphireRapids", "Excavator"};
+    const char *core = openblas_get_corename();
+    for (size_t i = 0; core && i < sizeof wide / sizeof wide[0]; i++)
+        if (strcasecmp(core, wide[i]) == 0) return NULL;
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl"))
+        return "SkylakeX";
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? "Haswell" : NULL;
 }
 
 void lq_matmul_f32(float *Y, const float *X, const float *W, int n, int in, int out, int n_threads) {

@@ -18,7 +18,8 @@ void lq_bert_gelu_avx512(float *x, size_t n);
 /* One head of bidirectional attention where keys [0, Tk) are the real tokens
  * (right padding): out[t] = softmax(q[t] . K^T / sqrt(hd)) . V for t < T. q,
  * k, v, out: rows C floats apart, starting at the head's first channel; hd a
- * multiple of 16 up to 64. att (T rows of T): the probabilities (0 past Tk).
+ * multiple of 16 up to 64. att (T rows of T): the probabilities (0 past Tk), or NULL when not
+ * wanted.
  * scratch: (hd + 4) * Tp floats, Tp = Tk rounded up to 16. */
 void lq_bert_attn_head_avx512(float *out, float *att, const float *q, const float *k, const float *v, int T, int Tk,
                               int C, int hd, float *scratch);

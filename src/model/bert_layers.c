@@ -124,7 +124,8 @@ static void attend_row(float *ot, float *p, const float *qt, const float *k, con
     }
 }
 
-// q, k, v, out (B, T, C = H*hd); att (B, H, T, T); mask (B, T) or NULL
+// q, k, v, out (B, T, C = H*hd); att (B, H, T, T): the probabilities, except on
+// the AVX-512 path, which needs no scratch there and skips them; mask (B, T) or NULL
 void lq_bert_attention_forward(float *out, float *att, const float *q, const float *k, const float *v,
                                const uint8_t *mask, int B, int T, int H, int hd, int nt) {
     int C = H * hd;
@@ -141,7 +142,7 @@ void lq_bert_attention_forward(float *out, float *att, const float *q, const flo
                     size_t base = (size_t)b * T * C + (size_t)h * hd;
                     float *p = att + ((size_t)b * H + h) * T * T;
                     int Tk = prefix_len(mask ? mask + (size_t)b * T : NULL, T);
-                    if (scratch) lq_bert_attn_head_avx512(out + base, p, q + base, k + base, v + base, T, Tk, C, hd, scratch);
+                    if (scratch) lq_bert_attn_head_avx512(out + base, NULL, q + base, k + base, v + base, T, Tk, C, hd, scratch);
                     else
                         for (int t = 0; t < T; t++)
                             attend_row(out + base + (size_t)t * C, p + (size_t)t * T, q + base + (size_t)t * C,

@@ -1,24 +1,34 @@
 /* llmq: the command-line tool. Each subcommand lives in its own cmd_*.c. */
 #include "cli.h"
 
+#include <stdbool.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-/* GNU OpenMP reads its wait policy once, before main. Its default (spin for
- * ~300000 iterations after every parallel region) steals the cores that
- * OpenBLAS's own threads need: prompt processing ran 2.6x slower on 2 cores.
- * Not spinning at all costs generation a third of its speed (each of the
- * ~200 small GEMVs per token waits for a sleeping thread). A short spin is
- * the best of both (measured: README, Threads). Unless the user chose, restart
- * once with those settings. */
-static void ensure_openmp_policy(char **argv) {
-    if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT")) return;
-    setenv("OMP_WAIT_POLICY", "passive", 1);
-    setenv("GOMP_SPINCOUNT", "10000", 1);
-    execv("/proc/self/exe", argv);
-    /* exec failed: go on with the default policy, slower but correct */
+/* Settings that libraries read once, before main; unless the user chose, llmq
+ * restarts once with better ones:
+ * - GNU OpenMP's wait policy. Its default (spin for ~300000 iterations after
+ *   every parallel region) steals the cores that OpenBLAS's own threads need:
+ *   prompt processing ran 2.6x slower on 2 cores. Not spinning at all costs
+ *   generation a third of its speed (each of the ~200 small GEMVs per token
+ *   waits for a sleeping thread). A short spin is the best of both
+ *   (measured: README, Threads).
+ * - OpenBLAS's kernels, when it does not know the CPU and falls back to SSE3
+ *   (5x slower sgemm on a Xeon newer than the library). */
+static void ensure_library_settings(char **argv) {
+    bool change = false;
+    if (!getenv("OMP_WAIT_POLICY") && !getenv("GOMP_SPINCOUNT")) {
+        setenv("OMP_WAIT_POLICY", "passive", 1);
+        setenv("GOMP_SPINCOUNT", "10000", 1);
+        change = true;
+    }
+    const char *core = getenv("OPENBLAS_CORETYPE") ? NULL : llmq_blas_better_core();
+    if (core) setenv("OPENBLAS_CORETYPE", core, 1), change = true;
+    if (change) execv("/proc/self/exe", argv);
+    /* exec failed: go on with the defaults, slower but correct */
 }
 
 static const char usage[] =
@@ -38,7 +48,7 @@ static const char usage[] =
     "Hugging Face model directory. 'llmq COMMAND --help' explains each command.\n";
 
 int main(int argc, char **argv) {
-    ensure_openmp_policy(argv);
+    ensure_library_settings(argv);
     if (argc < 2) {
         fputs("llmq: no command given (try 'llmq --help')\n", stderr);
         return CLI_USAGE;
