@@ -122,7 +122,8 @@ enum { GEMV_ROWS_MAX = 4 };
 static int tile_rows(int rows, int cols) { return LQ_MIN(rows, LQ_MAX(32, (1 << 16) / cols * 4)); }
 
 size_t lq_qmatmul_scratch_bytes(int max_cols, int n_threads) {
-    size_t tile_floats = LQ_MAX((size_t)32 * max_cols, (size_t)1 << 18); /* >= tile_rows() * cols for any rows */
+    /* >= tile_rows() * cols for any rows, plus the 15 rows of rounding tiles up to 16 */
+    size_t tile_floats = LQ_MAX((size_t)32 * max_cols, (size_t)1 << 18) + (size_t)16 * max_cols;
     return lq_qact_slot_bytes(max_cols) + (size_t)LQ_MAX(n_threads, 1) * tile_floats * sizeof(float);
 }
 
@@ -141,8 +142,14 @@ void lq_qmatmul(float *Y, const float *X, const lq_qweight *W, int n, int n_thre
      * single-threaded sgemm into columns [r0, r0+tr) of Y (quantized tiles
      * dequantized first into the thread's part of the scratch). OpenBLAS's
      * own threads would spin-yield against ours on these 2-core machines. */
+    /* as many tiles as the size limit needs, rounded up to a multiple of the
+     * threads and of even size (multiples of 16 rows), so that no thread idles */
     int cols = W->cols, tile = tile_rows(W->rows, cols);
-    int n_tiles = (W->rows + tile - 1) / tile, nt = LQ_MIN(n_threads, n_tiles);
+    int n_tiles = (W->rows + tile - 1) / tile;
+    n_tiles = LQ_MIN((n_tiles + n_threads - 1) / n_threads * n_threads, (W->rows + 15) / 16);
+    tile = ((W->rows + n_tiles - 1) / n_tiles + 15) / 16 * 16;
+    n_tiles = (W->rows + tile - 1) / tile;
+    int nt = LQ_MIN(n_threads, n_tiles);
     lq_to_float_fn to_float = W->dot ? lq_type_get(W->type)->to_float : NULL;
     float *bufs = (float *)((char *)scratch + lq_qact_slot_bytes(cols));
     lq_blas_threads(1);

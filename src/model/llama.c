@@ -46,6 +46,8 @@ static llmq_status kv_reserve(lq_llama *m, int need, lq_err *e) {
 /* Causal attention of T new queries (positions pos..pos+T-1) over P = pos+T
  * keys. q (T, H*hd), K and V (P, kvd) rows (the KV cache, or a sequence's own
  * k and v), out (T, H*hd), S scratch (T, P) per thread. */
+enum { QB = 128 }; /* query rows per causal attention block */
+
 static void attention(float *out, const float *q, const float *Kc, const float *Vc, const lq_llama_hparams *hp,
                       int T, int pos, float *S, int nt) {
     int H = hp->n_head, hd = hp->n_embd / H, kvd = hd * hp->n_head_kv, C = hp->n_embd;
@@ -59,18 +61,24 @@ static void attention(float *out, const float *q, const float *Kc, const float *
         float *Sh = S + (size_t)omp_get_thread_num() * T * P;
         const float *K = Kc + (size_t)(h / group) * hd;
         const float *V = Vc + (size_t)(h / group) * hd;
-        // S (T, P) = scale * Q_h (T, hd) . K_h^T (hd, P)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, P, hd, scale, q + (size_t)h * hd, C, K, kvd,
-                    0.0f, Sh, P);
-        for (int t = 0; t < T; t++) {
-            float *row = Sh + (size_t)t * P;
-            int valid = pos + t + 1; /* causal: keys 0..pos+t */
-            lq_softmax_forward(row, valid);
-            for (int j = valid; j < P; j++) row[j] = 0.0f;
+        /* causal: query rows in blocks of QB, each against only the keys
+         * it can see (0 .. pos + t1 - 1): ~5/8 of the full square at T = 512 */
+        for (int t0 = 0; t0 < T; t0 += QB) {
+            int tb = LQ_MIN(QB, T - t0), Pb = pos + t0 + tb;
+            float *Sb = Sh + (size_t)t0 * P;
+            // S (tb, Pb) = scale * Q_h (tb, hd) . K_h^T (hd, Pb)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, tb, Pb, hd, scale, q + (size_t)t0 * C + (size_t)h * hd,
+                        C, K, kvd, 0.0f, Sb, P);
+            for (int t = 0; t < tb; t++) {
+                float *row = Sb + (size_t)t * P;
+                int valid = pos + t0 + t + 1; /* keys 0..pos+t0+t */
+                lq_softmax_forward(row, valid);
+                for (int j = valid; j < Pb; j++) row[j] = 0.0f;
+            }
+            // O_h (tb, hd) = S (tb, Pb) . V_h (Pb, hd)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, tb, hd, Pb, 1.0f, Sb, P, V, kvd, 0.0f,
+                        out + (size_t)t0 * C + (size_t)h * hd, C);
         }
-        // O_h (T, hd) = S (T, P) . V_h (P, hd)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hd, P, 1.0f, Sh, P, V, kvd, 0.0f,
-                    out + (size_t)h * hd, C);
     }
 }
 
@@ -155,6 +163,7 @@ void lq_llama_block(lq_llama *m, int l, lq_llama_acts *a, const lq_llama_run *r)
     lq_qmatmul(a->u, a->xb, &L->w_up, n, nt, a->mm);
     lq_swiglu_forward(a->g, a->u, (size_t)n * F, nt);
     if (r->hook) r->hook(r->user, LQ_POINT_FFN_MID, a->g, n, F);
+    if (r->stats_only) return;
     lq_qmatmul(a->xb, a->g, &L->w_down, n, nt, a->mm);
     lq_add_forward(a->x, a->xb, (size_t)n * C);
 }

@@ -181,8 +181,8 @@ static void run_block(lq_calib *c, int layer, gather *g, bool advance) {
         float *xc = c->X + (size_t)s0 * c->ctx * C;
         memcpy(c->a.x, xc, (size_t)rows * C * sizeof(float));
         if (g) g->row0 = s0 * c->ctx;
-        lq_llama_run r = {.n_seq = ns, .T = c->ctx, .pos = 0, .use_cache = false, .n_threads = c->n_threads,
-                          .hook = g ? hook : NULL, .user = g};
+        lq_llama_run r = {.n_seq = ns, .T = c->ctx, .pos = 0, .use_cache = false, .stats_only = g && !advance,
+                          .n_threads = c->n_threads, .hook = g ? hook : NULL, .user = g};
         lq_llama_block(c->m, layer, &c->a, &r);
         if (advance) memcpy(xc, c->a.x, (size_t)rows * C * sizeof(float));
     }

@@ -65,10 +65,11 @@ typedef void (*lq_llama_hook)(void *user, int point, const float *x, int rows, i
  * use_cache: one sequence at positions pos.. appended to the layer's KV cache
  * (decoding); otherwise every sequence attends causally over its own rows
  * from position 0 and the cache is untouched. hook (may be NULL) sees each
- * linear layer's input. */
+ * linear layer's input. stats_only: the caller wants only what the hook
+ * sees, so the block stops after the last hook (a->x is left half-updated). */
 typedef struct lq_llama_run {
     int n_seq, T, pos;
-    bool use_cache;
+    bool use_cache, stats_only;
     int n_threads;
     lq_llama_hook hook;
     void *user;
