@@ -3,7 +3,8 @@
  * second pass), over n_seq sequences of ctx tokens of a text. Checks first
  * that each Hessian's diagonal matches the sums of x^2.
  * usage: bench_calib MODEL TEXT [n_seq ctx threads]   (default 16 512 2)
- * Runs under the OpenMP wait policy the llmq tool sets for itself. */
+ * Runs under the OpenMP wait policy and OpenBLAS core the llmq tool sets
+ * for itself. */
 #include "model/llama_calib.h"
 #include "model/model_internal.h"
 
@@ -30,6 +31,8 @@ int main(int argc, char **argv) {
     if (!getenv("OMP_WAIT_POLICY") && !getenv("GOMP_SPINCOUNT")) { /* as tools/llmq/main.c */
         setenv("OMP_WAIT_POLICY", "passive", 1);
         setenv("GOMP_SPINCOUNT", "10000", 1);
+        const char *core = getenv("OPENBLAS_CORETYPE") ? NULL : llmq_blas_better_core();
+        if (core) setenv("OPENBLAS_CORETYPE", core, 1);
         execv("/proc/self/exe", argv);
     }
     if (argc < 3) return fputs("usage: bench_calib MODEL TEXT [n_seq ctx threads]\n", stderr), 2;
