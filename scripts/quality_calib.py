@@ -167,9 +167,15 @@ def fmt(r):
     return f"{r['kld']:.4f} / {r['ppl']:.2f} / {100 * r['top1']:.1f}% ({r['bpw']:.2f})" if r else ""
 
 
+NOTES_MARK = "<!-- hand-written notes below: kept when the table is rewritten -->"
+
+
 def write_doc(R, a):
     cols = ALL + ["llama.cpp", "llama.cpp imatrix"]
-    with open("docs/QUALITY-calibrated.md", "w") as f:
+    path = "docs/QUALITY-calibrated.md"
+    old = open(path).read() if os.path.exists(path) else ""
+    notes = old[old.index(NOTES_MARK):] if NOTES_MARK in old else ""
+    with open(path, "w") as f:
         f.write("# Calibrated quantization: SmolLM2-135M-Instruct on wikitext-2\n\n")
         f.write(__doc__.split("\n\n", 1)[1].replace("\n", " ").strip() + "\n\n")
         f.write(f"Calibration: {a.calib_chunks} x 512 tokens of wikitext-2 valid (llmq --calib and llama-imatrix "
@@ -194,6 +200,8 @@ def write_doc(R, a):
             if ours and theirs:
                 (k1, m1), (k2, m2) = min(ours), min(theirs)
                 f.write(f"- {name} ({r[m1]['bpw']:.2f} bpw): llmq {m1} {k1:.4f} / {m2} {k2:.4f} = {k1 / k2:.2f}x\n")
+        if notes:
+            f.write("\n" + notes)
 
 
 if __name__ == "__main__":

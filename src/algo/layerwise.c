@@ -189,8 +189,8 @@ static llmq_status write_block(lq_gguf_writer *w, const block_work *b, int l, in
 }
 
 // Statistics of block l, its matrices quantized, written, and the batch moved past it
-static llmq_status do_block(lq_gguf_writer *w, lq_llama *L, lq_calib *c, int l, const lq_layerwise_opts *lo,
-                            save_opts *o) {
+static llmq_status do_block(lq_gguf_writer *w, lq_llama *L, const lq_mapfile *map, lq_calib *c, int l,
+                            const lq_layerwise_opts *lo, save_opts *o) {
     const lq_llama_hparams *hp = lq_llama_hparams_of(L);
     lq_llama_layer *ly = &L->layers[l];
     block_work b;
@@ -220,6 +220,8 @@ static llmq_status do_block(lq_gguf_writer *w, lq_llama *L, lq_calib *c, int l, 
         ly->attn_norm = norms[0], ly->ffn_norm = norms[1];
     }
     if (st == LLMQ_OK) st = write_block(w, &b, l, hp->n_embd, o);
+    for (int i = 0; i < M_COUNT; i++) /* the source block is not read again */
+        lq_map_release(map, b.orig[i]->data, (size_t)b.orig[i]->rows * b.orig[i]->row_bytes);
     work_free(&b);
     give_back_memory();
     return st;
@@ -235,8 +237,14 @@ llmq_status lq_layerwise_add_weights(lq_gguf_writer *w, llmq_model *m, const lq_
     give_back_memory();
     lq_calib *c = NULL;
     LQ_TRY(lq_calib_open(L, lo->tokens, lo->n_seq, lo->ctx, o->n_threads, &c, o->e));
+    /* a mapped source's pages are dropped once read for the last time, so
+     * that the resident size stays near one block (an F32 source is as big
+     * as the limit itself): the embedding and output are written and the
+     * batch embedded by now */
+    lq_map_release(&m->map, L->tok_embd.data, (size_t)L->tok_embd.rows * L->tok_embd.row_bytes);
+    if (!L->tied) lq_map_release(&m->map, L->output.data, (size_t)L->output.rows * L->output.row_bytes);
     llmq_status st = LLMQ_OK;
-    for (int l = 0; l < hp->n_layer && st == LLMQ_OK; l++) st = do_block(w, L, c, l, lo, o);
+    for (int l = 0; l < hp->n_layer && st == LLMQ_OK; l++) st = do_block(w, L, &m->map, c, l, lo, o);
     lq_calib_free(c);
     return st;
 }

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,14 @@ llmq_status lq_map_open(const char *path, lq_mapfile *out, lq_err *e) {
     out->data = p;
     out->len = (size_t)st.st_size;
     return LLMQ_OK;
+}
+
+void lq_map_release(const lq_mapfile *m, const void *p, size_t n) {
+    const uintptr_t a = (uintptr_t)p, base = (uintptr_t)(m ? m->data : NULL);
+    if (!m || !m->data || a < base || n > m->len || a - base > m->len - n) return;
+    const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    const uintptr_t lo = (a + page - 1) / page * page, hi = (a + n) / page * page;
+    if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED);
 }
 
 void lq_map_close(lq_mapfile *m) {

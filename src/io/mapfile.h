@@ -14,6 +14,11 @@ typedef struct lq_mapfile {
 llmq_status lq_map_open(const char *path, lq_mapfile *out, lq_err *e);
 void lq_map_close(lq_mapfile *m);
 
+/* Drops the resident pages of [p, p + n) when that range lies in m (whole
+ * pages inside it only): they stop counting in the process's RSS and come
+ * back from the file if read again. Anything outside m is left alone. */
+void lq_map_release(const lq_mapfile *m, const void *p, size_t n);
+
 /* Writes len bytes to path atomically: a temporary file in the same
  * directory, fsync, rename. Nothing is left behind on failure. */
 llmq_status lq_write_file_atomic(const char *path, const void *data, size_t len, lq_err *e);
