@@ -53,7 +53,6 @@ static float *copy_floats(const float *x, size_t n) {
     return y;
 }
 
-// Float copies of block l's weights; types picked in file order (the mix's counters advance)
 /* glibc keeps freed heap pages mapped: the blocks' mix of short-lived buffers
  * made the resident size creep up by ~10 MB a block (642 MiB peak at 128 x 512
  * calibration tokens against ~250 MiB in use). Handing them back after each
@@ -64,6 +63,7 @@ static void give_back_memory(void) {
 #endif
 }
 
+// Float copies of block l's weights; types picked in file order (the mix's counters advance)
 static llmq_status work_load(block_work *b, lq_llama_layer *L, int l, int C, save_opts *o) {
     lq_qweight *slots[M_COUNT] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
     b->norm_a = copy_floats(L->attn_norm, (size_t)C);
