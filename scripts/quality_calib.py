@@ -28,6 +28,8 @@ import quality_table as QT  # noqa: E402
 
 # name, llmq quantize arguments, llama.cpp (ftype, pure[, token_embd type]) (None: llmq only), methods
 ALL = ["rtn", "imatrix", "gptq", "awq", "hqq"]
+# methods beyond --method NAME: column name -> llmq quantize arguments
+VARIANTS = {"gptq-ao": ["--method", "gptq", "--act-order"]}
 ENTRIES = [
     ("Q8_0", ["--type", "Q8_0"], (7, False), ["rtn", "imatrix", "gptq"]),
     ("Q4_K_M", ["--type", "Q4_K_M"], (15, False), ["rtn", "imatrix", "gptq", "awq"]),
@@ -35,8 +37,8 @@ ENTRIES = [
     ("IQ4_NL", ["--type", "IQ4_NL"], (25, False), ["rtn", "imatrix", "gptq", "awq"]),
     ("Q3_K_M", ["--type", "Q3_K_M"], (12, False), ["rtn", "imatrix", "gptq", "awq"]),
     ("Q2_K", ["--type", "Q2_K"], (10, False), ["rtn", "imatrix", "gptq", "awq"]),
-    ("Q3_K pure", ["--type", "Q3_K_M", "--pure"], (12, True), ["rtn", "imatrix", "gptq", "awq"]),
-    ("Q2_K pure", ["--type", "Q2_K", "--pure"], (10, True), ["rtn", "imatrix", "gptq", "awq"]),
+    ("Q3_K pure", ["--type", "Q3_K_M", "--pure"], (12, True), ["rtn", "imatrix", "gptq", "gptq-ao", "awq"]),
+    ("Q2_K pure", ["--type", "Q2_K", "--pure"], (10, True), ["rtn", "imatrix", "gptq", "gptq-ao", "awq"]),
     ("Q3_K pure + Q8_0 embedding", ["--type", "Q3_K_M", "--pure", "--tensor-type", "token_embd=Q8_0"],
      (12, True, 8), ["rtn", "imatrix", "gptq"]),
     ("I4_G64A", ["--type", "I4_G64A"], None, ALL),
@@ -106,8 +108,8 @@ def run_entry(a, R, name, args, lc_args, methods, save):
         out = f"models/quality/calib-{slug}-{m}.gguf"
         calib = [] if m in ("rtn", "hqq") else ["--calib", a.calib, "--calib-tokens", str(a.calib_chunks * 512)]
         t0 = time.perf_counter()
-        q = subprocess.run([a.llmq, "quantize", a.f32, out, *args, "--method", m, *calib, "-t", str(a.threads),
-                            "--json"], check=True, capture_output=True, text=True)
+        q = subprocess.run([a.llmq, "quantize", a.f32, out, *args, *VARIANTS.get(m, ["--method", m]), *calib,
+                            "-t", str(a.threads), "--json"], check=True, capture_output=True, text=True)
         tq = time.perf_counter() - t0
         qj = json.loads(q.stdout)
         row[m] = llmq_eval(a, out) | {"quantize_s": tq, "peak_rss_mib": qj["peak_rss_mib"],
@@ -171,7 +173,7 @@ NOTES_MARK = "<!-- hand-written notes below: kept when the table is rewritten --
 
 
 def write_doc(R, a):
-    cols = ALL + ["llama.cpp", "llama.cpp imatrix"]
+    cols = ALL[:3] + list(VARIANTS) + ALL[3:] + ["llama.cpp", "llama.cpp imatrix"]
     path = "docs/QUALITY-calibrated.md"
     old = open(path).read() if os.path.exists(path) else ""
     notes = old[old.index(NOTES_MARK):] if NOTES_MARK in old else ""
@@ -195,7 +197,7 @@ def write_doc(R, a):
                 "4.5 bits per weight or less):\n\n")
         for name, *_ in ENTRIES:
             r = R.get(name, {})
-            ours = [(r[c]["kld"], c) for c in ALL if c in r]
+            ours = [(r[c]["kld"], c) for c in ALL + list(VARIANTS) if c in r]
             theirs = [(r[c]["kld"], c) for c in ("llama.cpp", "llama.cpp imatrix") if c in r]
             if ours and theirs:
                 (k1, m1), (k2, m2) = min(ours), min(theirs)
