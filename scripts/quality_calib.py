@@ -44,6 +44,7 @@ ENTRIES = [
     ("I4_G64A", ["--type", "I4_G64A"], None, ALL),
     ("I4_G32S", ["--type", "I4_G32S"], None, ["rtn", "imatrix", "gptq", "awq"]),
     ("I3_G64A", ["--type", "I3_G64A"], None, ALL),
+    ("I3_G128S", ["--type", "I3_G128S"], None, ["rtn", "imatrix", "gptq", "gptq-ao", "awq"]),
     ("I2_G64A", ["--type", "I2_G64A"], None, ALL),
 ]
 
