@@ -11,7 +11,6 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 static double now(void) { return lq_now(); }
 
@@ -28,13 +27,7 @@ static bool check(const lq_calib_stats *s) {
 }
 
 int main(int argc, char **argv) {
-    if (!getenv("OMP_WAIT_POLICY") && !getenv("GOMP_SPINCOUNT")) { /* as tools/llmq/main.c */
-        setenv("OMP_WAIT_POLICY", "passive", 1);
-        setenv("GOMP_SPINCOUNT", "10000", 1);
-        const char *core = getenv("OPENBLAS_CORETYPE") ? NULL : llmq_blas_better_core();
-        if (core) setenv("OPENBLAS_CORETYPE", core, 1);
-        execv("/proc/self/exe", argv);
-    }
+    llmq_restart_with_library_settings(argv); /* as the llmq tool */
     if (argc < 3) return fputs("usage: bench_calib MODEL TEXT [n_seq ctx threads]\n", stderr), 2;
     int n_seq = argc > 3 ? atoi(argv[3]) : 16, ctx = argc > 4 ? atoi(argv[4]) : 512, nt = argc > 5 ? atoi(argv[5]) : 2;
     llmq_error err = {0};

@@ -341,6 +341,13 @@ const char *llmq_isa_name(void);
  * ("SkylakeX", "Haswell"), or NULL when OpenBLAS knows the CPU. */
 const char *llmq_blas_better_core(void);
 
+/* Unless the user set them, sets the OpenMP wait policy llmq is tuned for
+ * (passive, GOMP_SPINCOUNT=10000) and OPENBLAS_CORETYPE (above), and when
+ * anything changed restarts the program (/proc/self/exe with argv) so that
+ * the libraries read them. Call first thing in main; returns when nothing
+ * needed changing or the restart failed. */
+void llmq_restart_with_library_settings(char **argv);
+
 #ifdef __cplusplus
 }
 #endif

@@ -19,7 +19,6 @@ void lq_matmul_f32(float *Y, const float *X, const float *W, int n, int in, int 
  * differs from the last value this thread set). */
 void lq_blas_threads(int n);
 
-
 /* Kernels behind it, exposed for tests and benchmarks. Each computes rows
  * [r0, r1) of y = W x for one input row x. */
 typedef void (*lq_gemv_f32_fn)(float *y, const float *x, const float *W, int in, int r0, int r1);

@@ -46,6 +46,32 @@ static inline __mmask16 real_mask(int Tk, int j0) {
     return Tk - j0 >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (Tk - j0)) - 1);
 }
 
+/* Scaled scores of R query rows against nb (1 or 2) blocks of 16 keys from
+ * j0 into p (R rows of Tp), with the running maxima of the real keys. */
+static inline __attribute__((always_inline)) void score_block(float *p, __m512 mx[4], const float *q, const float *Kt,
+                                                              int t, int R, int nb, int j0, int Tk, int Tp, int C,
+                                                              int hd, __m512 scale) {
+    __m512 acc[2][4];
+    for (int b = 0; b < nb; b++)
+        for (int r = 0; r < R; r++) acc[b][r] = _mm512_setzero_ps();
+    for (int i = 0; i < hd; i++) {
+        __m512 kv[2];
+        for (int b = 0; b < nb; b++) kv[b] = _mm512_loadu_ps(Kt + (size_t)i * Tp + j0 + 16 * b);
+        for (int r = 0; r < R; r++) {
+            const __m512 qb = _mm512_set1_ps(q[(size_t)(t + r) * C + i]);
+            for (int b = 0; b < nb; b++) acc[b][r] = _mm512_fmadd_ps(qb, kv[b], acc[b][r]);
+        }
+    }
+    for (int b = 0; b < nb; b++) {
+        const __mmask16 real = real_mask(Tk, j0 + 16 * b);
+        for (int r = 0; r < R; r++) {
+            acc[b][r] = _mm512_mul_ps(acc[b][r], scale);
+            mx[r] = _mm512_mask_max_ps(mx[r], real, mx[r], acc[b][r]);
+            _mm512_storeu_ps(p + (size_t)r * Tp + j0 + 16 * b, acc[b][r]);
+        }
+    }
+}
+
 /* Query rows [t, t + R) of one head: R rows at once so that the score and
  * value sums run R (x nv) independent FMA chains instead of one. p: R rows of
  * Tp scores. */
@@ -57,42 +83,8 @@ static inline void attn_rows(float *out, float *att, const float *q, const float
     for (int r = 0; r < R; r++) mx[r] = _mm512_set1_ps(-INFINITY);
     /* scores 32 keys at a time (2R chains), then the last 16 if any */
     int j0 = 0;
-    for (; j0 + 32 <= Tp; j0 += 32) {
-        __m512 acc[4], acc2[4];
-        for (int r = 0; r < R; r++) acc[r] = acc2[r] = _mm512_setzero_ps();
-        for (int i = 0; i < hd; i++) {
-            const __m512 kv = _mm512_loadu_ps(Kt + (size_t)i * Tp + j0), kv2 = _mm512_loadu_ps(Kt + (size_t)i * Tp + j0 + 16);
-            for (int r = 0; r < R; r++) {
-                const __m512 qb = _mm512_set1_ps(q[(size_t)(t + r) * C + i]);
-                acc[r] = _mm512_fmadd_ps(qb, kv, acc[r]);
-                acc2[r] = _mm512_fmadd_ps(qb, kv2, acc2[r]);
-            }
-        }
-        const __mmask16 real = real_mask(Tk, j0), real2 = real_mask(Tk, j0 + 16);
-        for (int r = 0; r < R; r++) {
-            acc[r] = _mm512_mul_ps(acc[r], scale);
-            acc2[r] = _mm512_mul_ps(acc2[r], scale);
-            mx[r] = _mm512_mask_max_ps(mx[r], real, mx[r], acc[r]);
-            mx[r] = _mm512_mask_max_ps(mx[r], real2, mx[r], acc2[r]);
-            _mm512_storeu_ps(p + (size_t)r * Tp + j0, acc[r]);
-            _mm512_storeu_ps(p + (size_t)r * Tp + j0 + 16, acc2[r]);
-        }
-    }
-    for (; j0 < Tp; j0 += 16) {
-        __m512 acc[4];
-        for (int r = 0; r < R; r++) acc[r] = _mm512_setzero_ps();
-        for (int i = 0; i < hd; i++) {
-            const __m512 kv = _mm512_loadu_ps(Kt + (size_t)i * Tp + j0);
-            for (int r = 0; r < R; r++)
-                acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(q[(size_t)(t + r) * C + i]), kv, acc[r]);
-        }
-        const __mmask16 real = real_mask(Tk, j0);
-        for (int r = 0; r < R; r++) {
-            acc[r] = _mm512_mul_ps(acc[r], scale);
-            mx[r] = _mm512_mask_max_ps(mx[r], real, mx[r], acc[r]);
-            _mm512_storeu_ps(p + (size_t)r * Tp + j0, acc[r]);
-        }
-    }
+    for (; j0 + 32 <= Tp; j0 += 32) score_block(p, mx, q, Kt, t, R, 2, j0, Tk, Tp, C, hd, scale);
+    for (; j0 < Tp; j0 += 16) score_block(p, mx, q, Kt, t, R, 1, j0, Tk, Tp, C, hd, scale);
     float inv[4];
     for (int r = 0; r < R; r++) {
         float *pr = p + (size_t)r * Tp;

@@ -43,11 +43,11 @@ static llmq_status kv_reserve(lq_llama *m, int need, lq_err *e) {
     return LLMQ_OK;
 }
 
+enum { QB = 128 }; /* query rows per causal attention block */
+
 /* Causal attention of T new queries (positions pos..pos+T-1) over P = pos+T
  * keys. q (T, H*hd), K and V (P, kvd) rows (the KV cache, or a sequence's own
  * k and v), out (T, H*hd), S scratch (T, P) per thread. */
-enum { QB = 128 }; /* query rows per causal attention block */
-
 static void attention(float *out, const float *q, const float *Kc, const float *Vc, const lq_llama_hparams *hp,
                       int T, int pos, float *S, int nt) {
     int H = hp->n_head, hd = hp->n_embd / H, kvd = hd * hp->n_head_kv, C = hp->n_embd;
