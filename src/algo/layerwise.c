@@ -153,20 +153,67 @@ static llmq_status apply_awq(block_work *b, const lq_llama_hparams *hp, const lq
     return LLMQ_OK;
 }
 
+static llmq_status quantize_matrix(block_work *b, int i, int l, const lq_layerwise_opts *lo, save_opts *o) {
+    int rows = b->rows[i], cols = b->cols[i];
+    size_t rb = lq_row_size(b->type[i], cols);
+    b->q[i] = lq_malloc_array((size_t)rows, rb);
+    LQ_CHECK(rb && b->q[i], o->e, LLMQ_ERR_NOMEM, "out of memory quantizing block %d", l);
+    const lq_calib_stats *st = &b->st[mat_point[i]];
+    lq_wstats ws = {b->imp[mat_point[i]], st->H};
+    bool fell_back;
+    LQ_TRY(lq_wmethod_quantize(lo->method, &lo->mp, b->W[i], rows, cols, b->type[i], &ws, b->q[i], o->n_threads,
+                               &fell_back, o->e));
+    o->n_fallback += fell_back;
+    LQ_CHECK(lq_qweight_init(&b->qw[i], b->type[i], b->q[i], rows, cols, true), o->e, LLMQ_ERR_NOMEM,
+             "out of memory");
+    return LLMQ_OK;
+}
+
 static llmq_status quantize_block(block_work *b, int l, const lq_layerwise_opts *lo, save_opts *o) {
+    for (int i = 0; i < M_COUNT; i++) LQ_TRY(quantize_matrix(b, i, l, lo, o));
+    return LLMQ_OK;
+}
+
+// imp[p] = mean x^2 per input column of point p
+static llmq_status make_importance(block_work *b, int p, lq_err *e) {
+    const lq_calib_stats *st = &b->st[p];
+    LQ_CHECK(b->imp[p] = malloc((size_t)st->cols * sizeof(float)), e, LLMQ_ERR_NOMEM, "out of memory");
+    for (int k = 0; k < st->cols; k++) b->imp[p][k] = (float)(st->sum_x2[k] / (double)LQ_MAX(st->n, 1));
+    return LLMQ_OK;
+}
+
+/* The block's layers in the model's slots (the norms too: AWQ divides them),
+ * so that the batch runs through them; `saved` keeps the source's. */
+typedef struct slots_saved { lq_qweight w[M_COUNT]; float *norms[2]; } slots_saved;
+
+static void slots_save(const block_work *b, const lq_llama_layer *ly, slots_saved *s) {
+    for (int i = 0; i < M_COUNT; i++) s->w[i] = *b->orig[i];
+    s->norms[0] = ly->attn_norm, s->norms[1] = ly->ffn_norm;
+}
+
+static void slots_restore(block_work *b, lq_llama_layer *ly, const slots_saved *s) {
+    for (int i = 0; i < M_COUNT; i++) *b->orig[i] = s->w[i];
+    ly->attn_norm = s->norms[0], ly->ffn_norm = s->norms[1];
+}
+
+/* Quantizing in order (GPTQ): the layers reading point p, as soon as its
+ * statistics are complete, go into the model for the points after it. */
+typedef struct in_order {
+    block_work *b;
+    int l;
+    const lq_layerwise_opts *lo;
+    save_opts *o;
+} in_order;
+
+static llmq_status quantize_at_point(void *user, int p, const lq_calib_stats *st, lq_err *e) {
+    in_order *u = user;
+    block_work *b = u->b;
+    (void)st; /* the same as b->st[p] */
+    LQ_TRY(make_importance(b, p, e));
     for (int i = 0; i < M_COUNT; i++) {
-        int rows = b->rows[i], cols = b->cols[i];
-        size_t rb = lq_row_size(b->type[i], cols);
-        b->q[i] = lq_malloc_array((size_t)rows, rb);
-        LQ_CHECK(rb && b->q[i], o->e, LLMQ_ERR_NOMEM, "out of memory quantizing block %d", l);
-        const lq_calib_stats *st = &b->st[mat_point[i]];
-        lq_wstats ws = {b->imp[mat_point[i]], st->H};
-        bool fell_back;
-        LQ_TRY(lq_wmethod_quantize(lo->method, &lo->mp, b->W[i], rows, cols, b->type[i], &ws, b->q[i], o->n_threads,
-                                   &fell_back, o->e));
-        o->n_fallback += fell_back;
-        LQ_CHECK(lq_qweight_init(&b->qw[i], b->type[i], b->q[i], rows, cols, true), o->e, LLMQ_ERR_NOMEM,
-                 "out of memory");
+        if (mat_point[i] != p) continue;
+        LQ_TRY(quantize_matrix(b, i, u->l, u->lo, u->o));
+        *b->orig[i] = b->qw[i];
     }
     return LLMQ_OK;
 }
@@ -188,37 +235,55 @@ static llmq_status write_block(lq_gguf_writer *w, const block_work *b, int l, in
     return LLMQ_OK;
 }
 
-// Statistics of block l, its matrices quantized, written, and the batch moved past it
+/* Block l by GPTQ's order: each point's statistics through the layers
+ * quantized before it, the batch moved past the quantized block. */
+static llmq_status block_in_order(block_work *b, lq_llama *L, lq_calib *c, int l, unsigned want,
+                                  const lq_layerwise_opts *lo, save_opts *o) {
+    lq_llama_layer *ly = &L->layers[l];
+    slots_saved saved;
+    slots_save(b, ly, &saved);
+    ly->attn_norm = b->norm_a, ly->ffn_norm = b->norm_f;
+    in_order u = {b, l, lo, o};
+    llmq_status st = lq_calib_block_sequential(c, l, want, b->st, quantize_at_point, &u, o->e);
+    slots_restore(b, ly, &saved);
+    return st;
+}
+
+/* Block l's statistics from the float block, all its layers quantized, then
+ * the batch moved past the quantized block (or past the float one, with
+ * float_inputs, in the statistics' pass). */
+static llmq_status block_at_once(block_work *b, lq_llama *L, lq_calib *c, int l, unsigned want,
+                                 const lq_layerwise_opts *lo, save_opts *o) {
+    const lq_llama_hparams *hp = lq_llama_hparams_of(L);
+    LQ_TRY(lq_calib_block_stats(c, l, want | (lo->float_inputs ? LQ_CALIB_ADVANCE : 0), b->st, o->e));
+    for (int p = 0; p < LQ_POINT_COUNT; p++) LQ_TRY(make_importance(b, p, o->e));
+    if (lo->method == LQ_METHOD_AWQ) LQ_TRY(apply_awq(b, hp, lo, o->n_threads, o->e));
+    LQ_TRY(quantize_block(b, l, lo, o));
+    if (lo->float_inputs) return LLMQ_OK;
+    lq_llama_layer *ly = &L->layers[l];
+    slots_saved saved;
+    slots_save(b, ly, &saved);
+    for (int i = 0; i < M_COUNT; i++) *b->orig[i] = b->qw[i];
+    ly->attn_norm = b->norm_a, ly->ffn_norm = b->norm_f;
+    llmq_status st = lq_calib_block_advance(c, l, o->e);
+    slots_restore(b, ly, &saved);
+    return st;
+}
+
+// Block l: statistics, its matrices quantized and written, the batch moved past it
 static llmq_status do_block(lq_gguf_writer *w, lq_llama *L, const lq_mapfile *map, lq_calib *c, int l,
                             const lq_layerwise_opts *lo, save_opts *o) {
     const lq_llama_hparams *hp = lq_llama_hparams_of(L);
-    lq_llama_layer *ly = &L->layers[l];
     block_work b;
     memset(&b, 0, sizeof b);
-    unsigned want = (lo->method == LQ_METHOD_GPTQ ? LQ_CALIB_HESSIAN : 0) |
-                    (lo->method == LQ_METHOD_AWQ ? LQ_CALIB_SAMPLE : 0) | (lo->float_inputs ? LQ_CALIB_ADVANCE : 0);
-    llmq_status st = work_load(&b, ly, l, hp->n_embd, o);
-    if (st == LLMQ_OK) {
-        work_checksum(&b, hp->n_embd, o);
-        st = lq_calib_block_stats(c, l, want, b.st, o->e);
-    }
-    for (int p = 0; p < LQ_POINT_COUNT && st == LLMQ_OK; p++) {
-        if (!(b.imp[p] = malloc((size_t)b.st[p].cols * sizeof(float)))) st = lq_fail(o->e, LLMQ_ERR_NOMEM, "out of memory");
-        for (int k = 0; b.imp[p] && k < b.st[p].cols; k++)
-            b.imp[p][k] = (float)(b.st[p].sum_x2[k] / (double)LQ_MAX(b.st[p].n, 1));
-    }
-    if (st == LLMQ_OK && lo->method == LQ_METHOD_AWQ) st = apply_awq(&b, hp, lo, o->n_threads, o->e);
-    if (st == LLMQ_OK) st = quantize_block(&b, l, lo, o);
-    if (st == LLMQ_OK && !lo->float_inputs) {
-        /* the batch moves on through the quantized block: borrow the layer's slots */
-        lq_qweight saved[M_COUNT];
-        float *norms[2] = {ly->attn_norm, ly->ffn_norm};
-        for (int i = 0; i < M_COUNT; i++) saved[i] = *b.orig[i], *b.orig[i] = b.qw[i];
-        ly->attn_norm = b.norm_a, ly->ffn_norm = b.norm_f;
-        st = lq_calib_block_advance(c, l, o->e);
-        for (int i = 0; i < M_COUNT; i++) *b.orig[i] = saved[i];
-        ly->attn_norm = norms[0], ly->ffn_norm = norms[1];
-    }
+    unsigned want = (lo->method == LQ_METHOD_GPTQ ? LQ_CALIB_HESSIAN : 0) | (lo->method == LQ_METHOD_AWQ ? LQ_CALIB_SAMPLE : 0);
+    llmq_status st = work_load(&b, &L->layers[l], l, hp->n_embd, o);
+    if (st == LLMQ_OK) work_checksum(&b, hp->n_embd, o);
+    /* GPTQ quantizes in order, as AutoGPTQ's default true_sequential; AWQ
+     * folds scales into layers before its point, so it sees the whole block */
+    if (st == LLMQ_OK)
+        st = lo->method == LQ_METHOD_GPTQ && !lo->float_inputs ? block_in_order(&b, L, c, l, want, lo, o)
+                                                                : block_at_once(&b, L, c, l, want, lo, o);
     if (st == LLMQ_OK) st = write_block(w, &b, l, hp->n_embd, o);
     for (int i = 0; i < M_COUNT; i++) /* the source block is not read again */
         lq_map_release(map, b.orig[i]->data, (size_t)b.orig[i]->rows * b.orig[i]->row_bytes);

@@ -144,28 +144,45 @@ static void attend(lq_llama *m, lq_llama_layer *L, lq_llama_acts *a, const lq_ll
     }
 }
 
-void lq_llama_block(lq_llama *m, int l, lq_llama_acts *a, const lq_llama_run *r) {
+void lq_llama_block_stages(lq_llama *m, int l, lq_llama_acts *a, const lq_llama_run *r, int first, int last) {
     const lq_llama_hparams *hp = &m->hp;
     lq_llama_layer *L = &m->layers[l];
     int C = hp->n_embd, F = hp->n_ff, nt = r->n_threads, n = r->n_seq * r->T;
-    lq_rmsnorm_forward(a->xb, a->x, L->attn_norm, n, C, hp->norm_eps, nt);
-    if (r->hook) r->hook(r->user, LQ_POINT_ATTN_IN, a->xb, n, C);
-    lq_qmatmul(a->q, a->xb, &L->wq, n, nt, a->mm);
-    lq_qmatmul(a->k, a->xb, &L->wk, n, nt, a->mm);
-    lq_qmatmul(a->v, a->xb, &L->wv, n, nt, a->mm);
-    attend(m, L, a, r);
-    if (r->hook) r->hook(r->user, LQ_POINT_ATTN_OUT, a->att, n, C);
-    lq_qmatmul(a->xb, a->att, &L->wo, n, nt, a->mm);
-    lq_add_forward(a->x, a->xb, (size_t)n * C);
-    lq_rmsnorm_forward(a->xb, a->x, L->ffn_norm, n, C, hp->norm_eps, nt);
-    if (r->hook) r->hook(r->user, LQ_POINT_FFN_IN, a->xb, n, C);
-    lq_qmatmul(a->g, a->xb, &L->w_gate, n, nt, a->mm);
-    lq_qmatmul(a->u, a->xb, &L->w_up, n, nt, a->mm);
-    lq_swiglu_forward(a->g, a->u, (size_t)n * F, nt);
-    if (r->hook) r->hook(r->user, LQ_POINT_FFN_MID, a->g, n, F);
-    if (r->stats_only) return;
-    lq_qmatmul(a->xb, a->g, &L->w_down, n, nt, a->mm);
-    lq_add_forward(a->x, a->xb, (size_t)n * C);
+    for (int s = first; s <= last; s++) {
+        switch (s) {
+        case LQ_STAGE_ATTN_NORM:
+            lq_rmsnorm_forward(a->xb, a->x, L->attn_norm, n, C, hp->norm_eps, nt);
+            if (r->hook) r->hook(r->user, LQ_POINT_ATTN_IN, a->xb, n, C);
+            break;
+        case LQ_STAGE_ATTN:
+            lq_qmatmul(a->q, a->xb, &L->wq, n, nt, a->mm);
+            lq_qmatmul(a->k, a->xb, &L->wk, n, nt, a->mm);
+            lq_qmatmul(a->v, a->xb, &L->wv, n, nt, a->mm);
+            attend(m, L, a, r);
+            if (r->hook) r->hook(r->user, LQ_POINT_ATTN_OUT, a->att, n, C);
+            break;
+        case LQ_STAGE_ATTN_OUT:
+            lq_qmatmul(a->xb, a->att, &L->wo, n, nt, a->mm);
+            lq_add_forward(a->x, a->xb, (size_t)n * C);
+            lq_rmsnorm_forward(a->xb, a->x, L->ffn_norm, n, C, hp->norm_eps, nt);
+            if (r->hook) r->hook(r->user, LQ_POINT_FFN_IN, a->xb, n, C);
+            break;
+        case LQ_STAGE_FFN_UP:
+            lq_qmatmul(a->g, a->xb, &L->w_gate, n, nt, a->mm);
+            lq_qmatmul(a->u, a->xb, &L->w_up, n, nt, a->mm);
+            lq_swiglu_forward(a->g, a->u, (size_t)n * F, nt);
+            if (r->hook) r->hook(r->user, LQ_POINT_FFN_MID, a->g, n, F);
+            break;
+        case LQ_STAGE_FFN_DOWN:
+            lq_qmatmul(a->xb, a->g, &L->w_down, n, nt, a->mm);
+            lq_add_forward(a->x, a->xb, (size_t)n * C);
+            break;
+        }
+    }
+}
+
+void lq_llama_block(lq_llama *m, int l, lq_llama_acts *a, const lq_llama_run *r) {
+    lq_llama_block_stages(m, l, a, r, LQ_STAGE_ATTN_NORM, r->stats_only ? LQ_STAGE_FFN_UP : LQ_STAGE_FFN_DOWN);
 }
 
 /* One token through every layer inside a single parallel region. Generation

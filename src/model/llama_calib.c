@@ -4,6 +4,7 @@
 #include "model/llama_layers.h"
 
 #include "kernels/matmul.h"
+#include "quant/types.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -30,6 +31,7 @@ typedef struct gather {
     int sample_every;    /* keep batch rows 0, k, 2k, ... */
     int max_sample;
     int n_threads;
+    int only;            /* the one point gathered, or -1 for all */
 } gather;
 
 int lq_calib_next_layer(const lq_calib *c) { return c->next_layer; }
@@ -155,7 +157,7 @@ static void gather_rows(const gather *g, lq_calib_stats *s, const float *x, int 
 
 static void hook(void *user, int point, const float *x, int rows, int cols) {
     const gather *g = user;
-    gather_rows(g, &g->out[point], x, rows, cols);
+    if (g->only < 0 || g->only == point) gather_rows(g, &g->out[point], x, rows, cols);
 }
 
 /* The Hessian was built as its upper triangle; mirror it. */
@@ -168,7 +170,7 @@ static void finish_stats(lq_calib_stats *s) {
 
 static gather make_gather(const lq_calib *c, lq_calib_stats *out, unsigned want) {
     int rows = lq_calib_rows(c), n_keep = LQ_MIN(c->max_sample, rows);
-    gather g = {out, want, 0, n_keep > 0 ? (rows + n_keep - 1) / n_keep : 1, n_keep, c->n_threads};
+    gather g = {out, want, 0, n_keep > 0 ? (rows + n_keep - 1) / n_keep : 1, n_keep, c->n_threads, -1};
     return g;
 }
 
@@ -188,6 +190,19 @@ static void run_block(lq_calib *c, int layer, gather *g, bool advance) {
     }
 }
 
+static llmq_status stats_alloc_points(const lq_calib *c, lq_calib_stats out[LQ_POINT_COUNT], unsigned want,
+                                      int max_sample, lq_err *e) {
+    const lq_llama_hparams *hp = &c->m->hp;
+    for (int p = 0; p < LQ_POINT_COUNT; p++) {
+        llmq_status st = stats_alloc(&out[p], p == LQ_POINT_FFN_MID ? hp->n_ff : hp->n_embd, want, max_sample, e);
+        if (st != LLMQ_OK) {
+            for (int q = 0; q < p; q++) lq_calib_stats_free(&out[q]);
+            return st;
+        }
+    }
+    return LLMQ_OK;
+}
+
 static llmq_status check_layer(const lq_calib *c, int layer, lq_err *e) {
     LQ_CHECK(layer == c->next_layer && layer < c->m->hp.n_layer, e, LLMQ_ERR_ARG,
              "calibration is at block %d of %d, not block %d", c->next_layer, c->m->hp.n_layer, layer);
@@ -198,15 +213,8 @@ llmq_status lq_calib_block_stats(lq_calib *c, int layer, unsigned want, lq_calib
                                  lq_err *e) {
     memset(out, 0, LQ_POINT_COUNT * sizeof *out);
     LQ_TRY(check_layer(c, layer, e));
-    const lq_llama_hparams *hp = &c->m->hp;
     gather g = make_gather(c, out, want);
-    for (int p = 0; p < LQ_POINT_COUNT; p++) {
-        llmq_status st = stats_alloc(&out[p], p == LQ_POINT_FFN_MID ? hp->n_ff : hp->n_embd, want, g.max_sample, e);
-        if (st != LLMQ_OK) {
-            for (int q = 0; q < p; q++) lq_calib_stats_free(&out[q]);
-            return st;
-        }
-    }
+    LQ_TRY(stats_alloc_points(c, out, want, g.max_sample, e));
     bool advance = (want & LQ_CALIB_ADVANCE) != 0;
     run_block(c, layer, &g, advance);
     for (int p = 0; p < LQ_POINT_COUNT; p++) finish_stats(&out[p]);
@@ -237,4 +245,103 @@ llmq_status lq_calib_final_stats(lq_calib *c, unsigned want, lq_calib_stats *out
     }
     finish_stats(out);
     return LLMQ_OK;
+}
+
+/* ------------------------------------------------- one point at a time */
+
+/* What the block's passes keep between them: the attention output (input of
+ * attn_output) in F32, and the FFN's middle (input of ffn_down, 2.7x wider)
+ * in Q8_0 blocks, 8-bit as the quantized kernels see activations, so that
+ * the peak stays below the float model's size (F32 where rows of F values do
+ * not split into blocks of 32). */
+typedef struct seq_bufs {
+    float *att;        /* (rows, C) */
+    uint8_t *mid;      /* (rows, mid_row) */
+    uint32_t mid_type;
+    size_t mid_row;
+} seq_bufs;
+
+/* One pass of block `layer` over every chunk of X, up to the input of point
+ * `upto` (LQ_POINT_COUNT: through the whole block, X advanced); each pass
+ * picks up where the last one left its result. */
+static void seq_pass(lq_calib *c, int layer, gather *g, int upto, seq_bufs *sb) {
+    const lq_llama_hparams *hp = &c->m->hp;
+    int C = hp->n_embd, F = hp->n_ff;
+    const lq_type_traits *mt = lq_type_get(sb->mid_type);
+    for (int s0 = 0; s0 < c->n_seq; s0 += c->seqs_per_chunk) {
+        int ns = LQ_MIN(c->seqs_per_chunk, c->n_seq - s0), rows = ns * c->ctx, row0 = s0 * c->ctx;
+        float *xc = c->X + (size_t)row0 * C;
+        memcpy(c->a.x, xc, (size_t)rows * C * sizeof(float));
+        if (g) g->row0 = row0;
+        lq_llama_run r = {.n_seq = ns, .T = c->ctx, .pos = 0, .use_cache = false, .n_threads = c->n_threads,
+                          .hook = g ? hook : NULL, .user = g};
+        switch (upto) {
+        case LQ_POINT_ATTN_IN:
+            lq_llama_block_stages(c->m, layer, &c->a, &r, LQ_STAGE_ATTN_NORM, LQ_STAGE_ATTN_NORM);
+            break;
+        case LQ_POINT_ATTN_OUT:
+            lq_llama_block_stages(c->m, layer, &c->a, &r, LQ_STAGE_ATTN_NORM, LQ_STAGE_ATTN);
+            memcpy(sb->att + (size_t)row0 * C, c->a.att, (size_t)rows * C * sizeof(float));
+            break;
+        case LQ_POINT_FFN_IN: /* X moves on to the residual stream after attention */
+            memcpy(c->a.att, sb->att + (size_t)row0 * C, (size_t)rows * C * sizeof(float));
+            lq_llama_block_stages(c->m, layer, &c->a, &r, LQ_STAGE_ATTN_OUT, LQ_STAGE_ATTN_OUT);
+            memcpy(xc, c->a.x, (size_t)rows * C * sizeof(float));
+            break;
+        case LQ_POINT_FFN_MID:
+            lq_rmsnorm_forward(c->a.xb, c->a.x, c->m->layers[layer].ffn_norm, rows, C, hp->norm_eps, c->n_threads);
+            lq_llama_block_stages(c->m, layer, &c->a, &r, LQ_STAGE_FFN_UP, LQ_STAGE_FFN_UP);
+            if (sb->mid_type == LQ_TYPE_F32) {
+                memcpy(sb->mid + (size_t)row0 * sb->mid_row, c->a.g, (size_t)rows * sb->mid_row);
+                break;
+            }
+            #pragma omp parallel for num_threads(c->n_threads) schedule(static)
+            for (int t = 0; t < rows; t++)
+                mt->from_float_ref(c->a.g + (size_t)t * F, sb->mid + (size_t)(row0 + t) * sb->mid_row, F);
+            break;
+        default: /* the FFN's down projection: X leaves the block */
+            #pragma omp parallel for num_threads(c->n_threads) schedule(static)
+            for (int t = 0; t < rows; t++)
+                mt->to_float(sb->mid + (size_t)(row0 + t) * sb->mid_row, c->a.g + (size_t)t * F, F);
+            lq_llama_block_stages(c->m, layer, &c->a, &r, LQ_STAGE_FFN_DOWN, LQ_STAGE_FFN_DOWN);
+            memcpy(xc, c->a.x, (size_t)rows * C * sizeof(float));
+            break;
+        }
+    }
+}
+
+llmq_status lq_calib_block_sequential(lq_calib *c, int layer, unsigned want, lq_calib_stats out[LQ_POINT_COUNT],
+                                      lq_calib_point_fn at_point, void *user, lq_err *e) {
+    memset(out, 0, LQ_POINT_COUNT * sizeof *out);
+    LQ_TRY(check_layer(c, layer, e));
+    LQ_CHECK(!(want & LQ_CALIB_ADVANCE), e, LLMQ_ERR_ARG, "the block advances through its quantized layers here");
+    const lq_llama_hparams *hp = &c->m->hp;
+    size_t rows = (size_t)lq_calib_rows(c);
+    seq_bufs sb = {NULL, NULL, LQ_TYPE_Q8_0, lq_row_size(LQ_TYPE_Q8_0, hp->n_ff)};
+    if (!sb.mid_row) sb.mid_type = LQ_TYPE_F32, sb.mid_row = (size_t)hp->n_ff * sizeof(float);
+    gather g = make_gather(c, out, want);
+    LQ_TRY(stats_alloc_points(c, out, want, g.max_sample, e));
+    llmq_status st = LLMQ_OK;
+    for (int p = 0; p < LQ_POINT_COUNT && st == LLMQ_OK; p++) {
+        /* each buffer lives only between the two passes that need it */
+        if (p == LQ_POINT_ATTN_OUT && !(sb.att = lq_malloc_array(rows, (size_t)hp->n_embd * sizeof(float))))
+            st = lq_fail(e, LLMQ_ERR_NOMEM, "out of memory for %zu attention outputs", rows);
+        if (p == LQ_POINT_FFN_MID && !(sb.mid = lq_malloc_array(rows, sb.mid_row)))
+            st = lq_fail(e, LLMQ_ERR_NOMEM, "out of memory for %zu FFN activations", rows);
+        if (st != LLMQ_OK) break;
+        g.only = p;
+        seq_pass(c, layer, &g, p, &sb);
+        finish_stats(&out[p]);
+        if (p == LQ_POINT_FFN_IN) free(sb.att), sb.att = NULL;
+        st = at_point(user, p, &out[p], e);
+    }
+    if (st == LLMQ_OK) {
+        seq_pass(c, layer, NULL, LQ_POINT_COUNT, &sb);
+        c->next_layer++;
+    }
+    free(sb.att);
+    free(sb.mid);
+    if (st != LLMQ_OK)
+        for (int p = 0; p < LQ_POINT_COUNT; p++) lq_calib_stats_free(&out[p]);
+    return st;
 }

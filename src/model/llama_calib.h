@@ -55,6 +55,18 @@ int lq_calib_rows(const lq_calib *c);
  * unless want has LQ_CALIB_ADVANCE. */
 llmq_status lq_calib_block_stats(lq_calib *c, int layer, unsigned want, lq_calib_stats out[LQ_POINT_COUNT],
                                  lq_err *e);
+/* Called once point p's statistics (st) are complete, before any later
+ * point's are gathered: quantize the layers reading p and put them into the
+ * model's layer, so that the later points see their output. */
+typedef llmq_status (*lq_calib_point_fn)(void *user, int point, const lq_calib_stats *st, lq_err *e);
+/* Block `layer` quantized in order (GPTQ's "true sequential"): the inputs of
+ * each point are gathered from X through the layers quantized so far, then
+ * at_point quantizes the layers reading it, and finally X moves past the
+ * whole quantized block. One pass of the block's arithmetic in all, where
+ * lq_calib_block_stats + lq_calib_block_advance take two. want must not
+ * have LQ_CALIB_ADVANCE. On failure out[] is freed. */
+llmq_status lq_calib_block_sequential(lq_calib *c, int layer, unsigned want, lq_calib_stats out[LQ_POINT_COUNT],
+                                      lq_calib_point_fn at_point, void *user, lq_err *e);
 /* X <- block(X) with the layer's current weights. */
 llmq_status lq_calib_block_advance(lq_calib *c, int layer, lq_err *e);
 /* Statistics of the output head's input, output_norm(X); every block must

@@ -78,4 +78,16 @@ typedef struct lq_llama_run {
 /* Transformer block l on a->x, in place, with the layer's current weights. */
 void lq_llama_block(lq_llama *m, int l, lq_llama_acts *a, const lq_llama_run *r);
 
+/* The block in stages, each ending where a linear layer's input is ready
+ * (calibration that quantizes the block's layers in order runs them apart). */
+typedef enum lq_llama_stage {
+    LQ_STAGE_ATTN_NORM = 0, /* x -> xb = attn_norm(x); hook ATTN_IN */
+    LQ_STAGE_ATTN = 1,      /* xb -> q, k, v -> att; hook ATTN_OUT */
+    LQ_STAGE_ATTN_OUT = 2,  /* att -> x += attn_output(att); xb = ffn_norm(x); hook FFN_IN */
+    LQ_STAGE_FFN_UP = 3,    /* xb -> g = silu(gate(xb)) * up(xb); hook FFN_MID */
+    LQ_STAGE_FFN_DOWN = 4,  /* g -> x += ffn_down(g) */
+} lq_llama_stage;
+/* Stages first..last of block l (lq_llama_block runs them all). */
+void lq_llama_block_stages(lq_llama *m, int l, lq_llama_acts *a, const lq_llama_run *r, int first, int last);
+
 #endif
