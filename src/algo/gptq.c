@@ -166,6 +166,7 @@ static void sweep_row(const gptq_ctx *c, int64_t r, int64_t i1, int64_t i2) {
         const float *u = c->U + i * c->cols; /* (cols) row i of U */
         const float e = (w[i] - lq_grid_value(&g, k)) / u[i];
         err[i - i1] = e;
+        #pragma omp simd
         for (int64_t t = i + 1; t < i2; t++) w[t] -= e * u[t];
     }
 }

@@ -16,6 +16,20 @@ void lq_attn_row_f32_ref(float *out, const float *q, const float *K, const float
 void lq_attn_row_f32_avx512(float *out, const float *q, const float *K, const float *V, int P, int hd, int stride,
                             float scale, float *scores);
 
+/* Causal attention of one head over a prompt: query t of T (q + t * qs, its
+ * output out + t * qs) at position pos + t sees keys and values 0..pos + t
+ * (rows ks floats apart); scale 1 / sqrt(hd). scratch: at least
+ * lq_attn_causal_scratch(hd, pos + T) floats. The AVX-512 version needs hd a
+ * multiple of 16 up to 64 (lq_attn_causal_ok). */
+typedef void (*lq_attn_causal_fn)(float *out, const float *q, const float *K, const float *V, int T, int pos, int hd,
+                                  int qs, int ks, float *scratch);
+size_t lq_attn_causal_scratch(int hd, int P);
+static inline int lq_attn_causal_ok(int hd) { return hd % 16 == 0 && hd > 0 && hd <= 64; }
+void lq_attn_causal_ref(float *out, const float *q, const float *K, const float *V, int T, int pos, int hd, int qs,
+                        int ks, float *scratch);
+void lq_attn_causal_avx512(float *out, const float *q, const float *K, const float *V, int T, int pos, int hd,
+                           int qs, int ks, float *scratch);
+
 /* ------------------------------------------------ F16 and Q8 KV caches
  *
  * F16: one head's row is hd IEEE halves. Q8: one head's row (lq_kv_q8_bytes)

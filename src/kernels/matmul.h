@@ -36,6 +36,8 @@ typedef struct lq_kernels {
     lq_attn_row_kv_fn attn_row_q8;  /* Q8 KV cache; avx2 (or no VNNI): reference */
     lq_softmax_fn softmax;       /* avx2: reference */
     lq_swiglu_fn swiglu;         /* avx2: reference */
+    lq_quant_q8_0_fn quant_q8_0; /* avx2: reference */
+    lq_attn_causal_fn attn_causal; /* NULL (ref, avx2): the decoder's blocked BLAS products instead */
 } lq_kernels;
 const lq_kernels *lq_kernels_get(void);
 

@@ -1,6 +1,7 @@
 /* AVX-512 GELU, attention head and activation quantization for BERT. */
 #include "model/bert_fast.h"
 
+#include "kernels/attn_rows_avx512.h"
 #include "kernels/vexp_avx512.h"
 
 #include <immintrin.h>
@@ -42,93 +43,17 @@ void lq_bert_gelu_avx512(float *x, size_t n) {
     }
 }
 
-static inline __mmask16 real_mask(int Tk, int j0) {
-    return Tk - j0 >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (Tk - j0)) - 1);
-}
-
-/* Scaled scores of R query rows against nb (1 or 2) blocks of 16 keys from
- * j0 into p (R rows of Tp), with the running maxima of the real keys. */
-static inline __attribute__((always_inline)) void score_block(float *p, __m512 mx[4], const float *q, const float *Kt,
-                                                              int t, int R, int nb, int j0, int Tk, int Tp, int C,
-                                                              int hd, __m512 scale) {
-    __m512 acc[2][4];
-    for (int b = 0; b < nb; b++)
-        for (int r = 0; r < R; r++) acc[b][r] = _mm512_setzero_ps();
-    for (int i = 0; i < hd; i++) {
-        __m512 kv[2];
-        for (int b = 0; b < nb; b++) kv[b] = _mm512_loadu_ps(Kt + (size_t)i * Tp + j0 + 16 * b);
-        for (int r = 0; r < R; r++) {
-            const __m512 qb = _mm512_set1_ps(q[(size_t)(t + r) * C + i]);
-            for (int b = 0; b < nb; b++) acc[b][r] = _mm512_fmadd_ps(qb, kv[b], acc[b][r]);
-        }
-    }
-    for (int b = 0; b < nb; b++) {
-        const __mmask16 real = real_mask(Tk, j0 + 16 * b);
-        for (int r = 0; r < R; r++) {
-            acc[b][r] = _mm512_mul_ps(acc[b][r], scale);
-            mx[r] = _mm512_mask_max_ps(mx[r], real, mx[r], acc[b][r]);
-            _mm512_storeu_ps(p + (size_t)r * Tp + j0 + 16 * b, acc[b][r]);
-        }
-    }
-}
-
-/* Query rows [t, t + R) of one head: R rows at once so that the score and
- * value sums run R (x nv) independent FMA chains instead of one. p: R rows of
- * Tp scores. */
-static inline void attn_rows(float *out, float *att, const float *q, const float *v, const float *Kt, float *p, int t,
-                             int R, int T, int Tk, int Tp, int C, int hd) {
-    const __m512 scale = _mm512_set1_ps(1.0f / sqrtf((float)hd));
-    const int nv = hd / 16;
-    __m512 mx[4];
-    for (int r = 0; r < R; r++) mx[r] = _mm512_set1_ps(-INFINITY);
-    /* scores 32 keys at a time (2R chains), then the last 16 if any */
-    int j0 = 0;
-    for (; j0 + 32 <= Tp; j0 += 32) score_block(p, mx, q, Kt, t, R, 2, j0, Tk, Tp, C, hd, scale);
-    for (; j0 < Tp; j0 += 16) score_block(p, mx, q, Kt, t, R, 1, j0, Tk, Tp, C, hd, scale);
-    float inv[4];
-    for (int r = 0; r < R; r++) {
-        float *pr = p + (size_t)r * Tp;
-        const __m512 m = _mm512_set1_ps(_mm512_reduce_max_ps(mx[r]));
-        __m512 sum = _mm512_setzero_ps();
-        for (int j = 0; j < Tp; j += 16) {
-            const __m512 e =
-                _mm512_maskz_mov_ps(real_mask(Tk, j), lq_exp_le0_avx512(_mm512_sub_ps(_mm512_loadu_ps(pr + j), m)));
-            sum = _mm512_add_ps(sum, e);
-            _mm512_storeu_ps(pr + j, e);
-        }
-        inv[r] = 1.0f / _mm512_reduce_add_ps(sum);
-    }
-    __m512 o[4][4];
-    for (int r = 0; r < R; r++)
-        for (int c = 0; c < nv; c++) o[r][c] = _mm512_setzero_ps();
-    for (int j = 0; j < Tk; j++) {
-        const float *vj = v + (size_t)j * C;
-        for (int c = 0; c < nv; c++) {
-            const __m512 vv = _mm512_loadu_ps(vj + 16 * c);
-            for (int r = 0; r < R; r++) o[r][c] = _mm512_fmadd_ps(_mm512_set1_ps(p[(size_t)r * Tp + j]), vv, o[r][c]);
-        }
-    }
-    for (int r = 0; r < R; r++) {
-        float *ot = out + (size_t)(t + r) * C, *at = att ? att + (size_t)(t + r) * T : NULL;
-        const float *pr = p + (size_t)r * Tp;
-        for (int c = 0; c < nv; c++) _mm512_storeu_ps(ot + 16 * c, _mm512_mul_ps(o[r][c], _mm512_set1_ps(inv[r])));
-        if (!att) continue;
-        for (int j = 0; j < Tk; j++) at[j] = pr[j] * inv[r];
-        for (int j = Tk; j < T; j++) at[j] = 0.0f;
-    }
-}
+static inline __mmask16 real_mask(int Tk, int j0) { return lq_attn_real_mask(Tk, j0); }
 
 void lq_bert_attn_head_avx512(float *out, float *att, const float *q, const float *k, const float *v, int T, int Tk,
                               int C, int hd, float *scratch) {
     const int Tp = (Tk + 15) & ~15;
     float *Kt = scratch, *p = scratch + (size_t)hd * Tp; // K transposed (hd, Tp), 4 rows of scores
-    for (int i = 0; i < hd; i++) {
-        for (int j = 0; j < Tk; j++) Kt[(size_t)i * Tp + j] = k[(size_t)j * C + i];
-        for (int j = Tk; j < Tp; j++) Kt[(size_t)i * Tp + j] = 0.0f;
-    }
+    lq_attn_transpose_keys(Kt, k, Tk, C, hd, Tp);
+    const lq_attn_rows a = {q, v, Kt, out, p, C, C, Tp, hd};
     int t = 0;
-    for (; t + 4 <= T; t += 4) attn_rows(out, att, q, v, Kt, p, t, 4, T, Tk, Tp, C, hd);
-    for (; t < T; t++) attn_rows(out, att, q, v, Kt, p, t, 1, T, Tk, Tp, C, hd);
+    for (; t + 4 <= T; t += 4) lq_attn_rows_avx512(&a, att, t, 4, T, Tk, 0, Tp);
+    for (; t < T; t++) lq_attn_rows_avx512(&a, att, t, 1, T, Tk, 0, Tp);
 }
 
 // codes of 16 values: nearbyint (half to even, the default MXCSR mode), clamped

@@ -53,8 +53,17 @@ static void attention(float *out, const float *q, const float *Kc, const float *
     int H = hp->n_head, hd = hp->n_embd / H, kvd = hd * hp->n_head_kv, C = hp->n_embd;
     int P = pos + T, group = H / hp->n_head_kv;
     float scale = 1.0f / sqrtf((float)hd);
-    /* heads shared out among our threads, each with single-threaded BLAS
-     * and its own score matrix (OpenBLAS threads would fight ours) */
+    /* heads shared out among our threads, each with its own scratch */
+    lq_attn_causal_fn causal = lq_kernels_get()->attn_causal;
+    if (causal && lq_attn_causal_ok(hd)) {
+        #pragma omp parallel for num_threads(LQ_MIN(nt, H)) schedule(static)
+        for (int h = 0; h < H; h++)
+            causal(out + (size_t)h * hd, q + (size_t)h * hd, Kc + (size_t)(h / group) * hd,
+                   Vc + (size_t)(h / group) * hd, T, pos, hd, C, kvd,
+                   S + (size_t)omp_get_thread_num() * lq_attn_causal_scratch(hd, P));
+        return;
+    }
+    /* without it: single-threaded BLAS products (OpenBLAS threads would fight ours) */
     lq_blas_threads(1);
     #pragma omp parallel for num_threads(LQ_MIN(nt, H)) schedule(static)
     for (int h = 0; h < H; h++) {
@@ -106,7 +115,10 @@ llmq_status lq_llama_acts_alloc(lq_llama_acts *a, const lq_llama_hparams *hp, in
     for (int i = 0; i < LQ_QACT_SLOTS; i++)
         xq_ok &= (a->xq.slot[i] = lq_alloc_aligned(lq_qact_slot_bytes((int)LQ_MAX(C, F)))) != NULL;
     /* (T, P) per thread for prompts, or (H, P) for one token */
-    a->S = lq_alloc_aligned((size_t)LQ_MAX((size_t)T_attn * nt, (size_t)hp->n_head) * P * 4);
+    size_t s_floats = LQ_MAX((size_t)T_attn * nt, (size_t)hp->n_head) * P;
+    /* or the causal kernel's transposed keys and score rows, per thread */
+    s_floats = LQ_MAX(s_floats, (size_t)LQ_MAX(nt, 1) * lq_attn_causal_scratch((int)(C / hp->n_head), P));
+    a->S = lq_alloc_aligned(s_floats * 4);
     if (!a->x || !a->xb || !a->q || !a->k || !a->v || !a->att || !a->g || !a->u || !a->S || !xq_ok) {
         lq_llama_acts_free(a);
         return lq_fail(e, LLMQ_ERR_NOMEM, "out of memory for activations");

@@ -14,13 +14,14 @@
 /* Rows per chunk the block runs over at once: enough for the matrix products
  * to amortize dequantizing the weights, small enough for the temporaries
  * (~10 MB at SmolLM2's sizes). Fixed, so results never depend on threads. */
-enum { CHUNK_ROWS = 2048, DEFAULT_SAMPLE = 512, COL_BLOCK = 64, H_TILE = 256 };
+enum { CHUNK_ROWS = 2048, DEFAULT_SAMPLE = 512, COL_BLOCK = 64, H_TILE = 384 };
 
 struct lq_calib {
     lq_llama *m;
     int n_seq, ctx, n_threads, seqs_per_chunk, next_layer, max_sample;
     float *X; /* (n_seq*ctx, C) */
     lq_llama_acts a;
+    void *between; /* lq_calib_block_sequential's buffer, kept from block to block */
 };
 
 /* What the hook needs to gather one pass's statistics. */
@@ -43,6 +44,7 @@ void lq_calib_free(lq_calib *c) {
     if (!c) return;
     lq_llama_acts_free(&c->a);
     lq_free_aligned(c->X);
+    free(c->between);
     free(c);
 }
 
@@ -82,7 +84,6 @@ llmq_status lq_calib_open(lq_llama *m, const int32_t *tokens, int n_seq, int ctx
 
 void lq_calib_stats_free(lq_calib_stats *s) {
     free(s->sum_x2);
-    free(s->sum_abs);
     lq_free_aligned(s->H);
     free(s->sample);
     memset(s, 0, sizeof *s);
@@ -92,8 +93,7 @@ static llmq_status stats_alloc(lq_calib_stats *s, int cols, unsigned want, int m
     memset(s, 0, sizeof *s);
     s->cols = cols;
     s->sum_x2 = calloc((size_t)cols, sizeof(double));
-    s->sum_abs = calloc((size_t)cols, sizeof(double));
-    bool ok = s->sum_x2 && s->sum_abs;
+    bool ok = s->sum_x2 != NULL;
     if (ok && (want & LQ_CALIB_HESSIAN)) {
         size_t n = (size_t)cols * cols * sizeof(float);
         if ((s->H = lq_alloc_aligned(n))) memset(s->H, 0, n);
@@ -115,31 +115,28 @@ static void gather_rows(const gather *g, lq_calib_stats *s, const float *x, int 
     #pragma omp parallel for num_threads(g->n_threads) schedule(static)
     for (int b = 0; b < n_blocks; b++) {
         int j0 = b * COL_BLOCK, nj = LQ_MIN(COL_BLOCK, cols - j0);
-        double x2[COL_BLOCK] = {0}, ab[COL_BLOCK] = {0};
+        double x2[COL_BLOCK] = {0};
         for (int r = 0; r < rows; r++) {
             const float *xr = x + (size_t)r * cols + j0;
-            for (int j = 0; j < nj; j++) {
-                double v = xr[j];
-                x2[j] += v * v;
-                ab[j] += fabs(v);
-            }
+            #pragma omp simd
+            for (int j = 0; j < nj; j++) x2[j] += (double)xr[j] * xr[j];
         }
-        for (int j = 0; j < nj; j++) {
-            s->sum_x2[j0 + j] += x2[j];
-            s->sum_abs[j0 + j] += ab[j];
-        }
+        for (int j = 0; j < nj; j++) s->sum_x2[j0 + j] += x2[j];
     }
     if (s->H) {
         /* upper tiles of H += x^T x: ssyrk on the diagonal, sgemm above it;
          * each tile whole in one thread with single-threaded BLAS */
         int nb = (cols + H_TILE - 1) / H_TILE, n_tiles = nb * (nb + 1) / 2;
+        /* even tiles of at most H_TILE: 576 columns make two tiles of 288,
+         * whose three products split evenly between two threads */
+        int tile = ((cols + nb - 1) / nb + 15) / 16 * 16;
         lq_blas_threads(1);
         #pragma omp parallel for num_threads(g->n_threads) schedule(dynamic)
         for (int t = 0; t < n_tiles; t++) {
             int bi = 0, rest = t;
             while (rest >= nb - bi) rest -= nb - bi++;
-            int bj = bi + rest, i0 = bi * H_TILE, j0 = bj * H_TILE;
-            int ni = LQ_MIN(H_TILE, cols - i0), nj = LQ_MIN(H_TILE, cols - j0);
+            int bj = bi + rest, i0 = bi * tile, j0 = bj * tile;
+            int ni = LQ_MIN(tile, cols - i0), nj = LQ_MIN(tile, cols - j0);
             float *Ht = s->H + (size_t)i0 * cols + j0;
             if (bi == bj) cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, ni, rows, 1.0f, x + i0, cols, 1.0f, Ht, cols);
             else
@@ -268,6 +265,7 @@ static void seq_pass(lq_calib *c, int layer, gather *g, int upto, seq_bufs *sb) 
     const lq_llama_hparams *hp = &c->m->hp;
     int C = hp->n_embd, F = hp->n_ff;
     const lq_type_traits *mt = lq_type_get(sb->mid_type);
+    lq_quant_q8_0_fn pack = lq_kernels_get()->quant_q8_0;
     for (int s0 = 0; s0 < c->n_seq; s0 += c->seqs_per_chunk) {
         int ns = LQ_MIN(c->seqs_per_chunk, c->n_seq - s0), rows = ns * c->ctx, row0 = s0 * c->ctx;
         float *xc = c->X + (size_t)row0 * C;
@@ -297,7 +295,7 @@ static void seq_pass(lq_calib *c, int layer, gather *g, int upto, seq_bufs *sb) 
             }
             #pragma omp parallel for num_threads(c->n_threads) schedule(static)
             for (int t = 0; t < rows; t++)
-                mt->from_float_ref(c->a.g + (size_t)t * F, sb->mid + (size_t)(row0 + t) * sb->mid_row, F);
+                pack(c->a.g + (size_t)t * F, sb->mid + (size_t)(row0 + t) * sb->mid_row, F);
             break;
         default: /* the FFN's down projection: X leaves the block */
             #pragma omp parallel for num_threads(c->n_threads) schedule(static)
@@ -319,28 +317,24 @@ llmq_status lq_calib_block_sequential(lq_calib *c, int layer, unsigned want, lq_
     size_t rows = (size_t)lq_calib_rows(c);
     seq_bufs sb = {NULL, NULL, LQ_TYPE_Q8_0, lq_row_size(LQ_TYPE_Q8_0, hp->n_ff)};
     if (!sb.mid_row) sb.mid_type = LQ_TYPE_F32, sb.mid_row = (size_t)hp->n_ff * sizeof(float);
+    /* the attention output and the FFN's middle are never kept at once: one
+     * buffer holds either, allocated once (fresh pages cost a fault each) */
+    if (!c->between && !(c->between = lq_malloc_array(rows, LQ_MAX((size_t)hp->n_embd * sizeof(float), sb.mid_row))))
+        return lq_fail(e, LLMQ_ERR_NOMEM, "out of memory for %zu rows of activations", rows);
+    sb.att = c->between, sb.mid = c->between;
     gather g = make_gather(c, out, want);
     LQ_TRY(stats_alloc_points(c, out, want, g.max_sample, e));
     llmq_status st = LLMQ_OK;
     for (int p = 0; p < LQ_POINT_COUNT && st == LLMQ_OK; p++) {
-        /* each buffer lives only between the two passes that need it */
-        if (p == LQ_POINT_ATTN_OUT && !(sb.att = lq_malloc_array(rows, (size_t)hp->n_embd * sizeof(float))))
-            st = lq_fail(e, LLMQ_ERR_NOMEM, "out of memory for %zu attention outputs", rows);
-        if (p == LQ_POINT_FFN_MID && !(sb.mid = lq_malloc_array(rows, sb.mid_row)))
-            st = lq_fail(e, LLMQ_ERR_NOMEM, "out of memory for %zu FFN activations", rows);
-        if (st != LLMQ_OK) break;
         g.only = p;
         seq_pass(c, layer, &g, p, &sb);
         finish_stats(&out[p]);
-        if (p == LQ_POINT_FFN_IN) free(sb.att), sb.att = NULL;
         st = at_point(user, p, &out[p], e);
     }
     if (st == LLMQ_OK) {
         seq_pass(c, layer, NULL, LQ_POINT_COUNT, &sb);
         c->next_layer++;
     }
-    free(sb.att);
-    free(sb.mid);
     if (st != LLMQ_OK)
         for (int p = 0; p < LQ_POINT_COUNT; p++) lq_calib_stats_free(&out[p]);
     return st;

@@ -19,7 +19,7 @@
 
 typedef struct lq_calib lq_calib;
 
-/* What lq_calib_block_stats gathers besides n, sum_x2 and sum_abs. */
+/* What lq_calib_block_stats gathers besides n and sum_x2. */
 enum {
     LQ_CALIB_HESSIAN = 1u << 0, /* H = sum x x^T */
     LQ_CALIB_SAMPLE = 1u << 1,  /* evenly spaced rows of x */
@@ -30,7 +30,6 @@ typedef struct lq_calib_stats {
     int cols;
     int64_t n;       /* tokens seen */
     double *sum_x2;  /* (cols) sum of x^2: the importance matrix is sum_x2 / n */
-    double *sum_abs; /* (cols) sum of |x| (AWQ's activation scales) */
     float *H;        /* (cols, cols) sum of x x^T, symmetric; NULL unless asked */
     float *sample;   /* (n_sample, cols): tokens 0, k, 2k, ... of the batch; NULL unless asked */
     int n_sample;

@@ -128,6 +128,14 @@ void lq_quant_q5_1_ref(const float *x, void *y, int64_t n)
     }
 }
 
+/* roundf (halves away from zero) for |v| < 2^23 without libm's call, the
+ * larger part of the Q8 quantizers' time; a - t is exact */
+static inline float round_half_away(float v)
+{
+    const float a = fabsf(v), t = (float)(int32_t)a;
+    return copysignf(a - t >= 0.5f ? t + 1.0f : t, v);
+}
+
 void lq_quant_q8_0_ref(const float *x, void *y, int64_t n)
 {
     block_q8_0 *b = y; /* [n / 32] */
@@ -138,7 +146,7 @@ void lq_quant_q8_0_ref(const float *x, void *y, int64_t n)
         const float d = amax / ((1 << 7) - 1);
         const float id = d != 0.0f ? 1.0f / d : 0.0f;
         b[i].d = lq_fp32_to_fp16(d);
-        for (int j = 0; j < qk; j++) b[i].qs[j] = (int8_t)roundf(x[j] * id);
+        for (int j = 0; j < qk; j++) b[i].qs[j] = (int8_t)round_half_away(x[j] * id);
     }
 }
 
@@ -154,7 +162,7 @@ void lq_quant_q8_1_ref(const float *x, void *y, int64_t n)
         b[i].d = lq_fp32_to_fp16(d);
         int sum = 0;
         for (int j = 0; j < qk; j++) {
-            b[i].qs[j] = (int8_t)roundf(x[j] * id);
+            b[i].qs[j] = (int8_t)round_half_away(x[j] * id);
             sum += b[i].qs[j];
         }
         b[i].s = lq_fp32_to_fp16((float)sum * d); /* ggml: sum * d in float */

@@ -1,7 +1,9 @@
 /* Softmax and SwiGLU rows: reference and AVX-512 against double precision,
- * over lengths with tails, large and tiny values (no overflow, no NaN). */
+ * over lengths with tails, large and tiny values (no overflow, no NaN). The
+ * AVX-512 Q8_0 row quantizer gives the reference's bytes, ties included. */
 #include "core/cpu.h"
 #include "kernels/activations.h"
+#include "quant/quantize.h"
 #include "test.h"
 
 #include <stdint.h>
@@ -49,7 +51,27 @@ static void check_swiglu(const char *name, lq_swiglu_fn f, size_t n, float sprea
     CHECK_MSG(worst < 2e-6, "%s swiglu n %zu spread %g: worst relative error %g", name, n, spread, worst);
 }
 
+/* blocks of: random values, an all-zero block, exact .5 ties of x * id
+ * (amax 127 makes id 1), one outlier, tiny values */
+static void check_quant_q8_0(void) {
+    enum { N = 32 * 8 };
+    float x[N];
+    for (int i = 0; i < N; i++) x[i] = 3.0f * frand();
+    for (int i = 32; i < 64; i++) x[i] = 0.0f;
+    for (int i = 64; i < 96; i++) x[i] = (float)(i - 80) + 0.5f;
+    x[95] = 127.0f;
+    x[100] = -1000.0f;
+    for (int i = 128; i < 160; i++) x[i] = 1e-30f * frand();
+    for (int i = 160; i < 192; i++) x[i] = i % 2 ? -2.5f : 0.5f;
+    uint8_t a[N / 32 * 34], b[N / 32 * 34];
+    lq_quant_q8_0_ref(x, a, N);
+    lq_quant_q8_0_avx512(x, b, N);
+    CHECK_MSG(!memcmp(a, b, sizeof a), "avx512 Q8_0 row differs from the reference");
+    CHECK_EQ_INT(((const int8_t *)a)[2 + 34 * 2 + 0], -16); /* -15.5 rounds away from zero */
+}
+
 int main(void) {
+    if (lq_cpu()->avx512f) check_quant_q8_0();
     static const int ns[] = {1, 5, 16, 17, 255, 513, 700};
     static const float spreads[] = {1.0f, 20.0f, 200.0f};
     for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++)

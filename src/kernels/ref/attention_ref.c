@@ -26,3 +26,12 @@ void lq_attn_row_f32_ref(float *out, const float *q, const float *K, const float
         for (int i = 0; i < hd; i++) out[i] += p * v[i];
     }
 }
+
+size_t lq_attn_causal_scratch(int hd, int P) { return (size_t)(hd + 4) * (size_t)((P + 15) & ~15); }
+
+void lq_attn_causal_ref(float *out, const float *q, const float *K, const float *V, int T, int pos, int hd, int qs,
+                        int ks, float *scratch) {
+    const float scale = 1.0f / sqrtf((float)hd);
+    for (int t = 0; t < T; t++)
+        lq_attn_row_f32_ref(out + (size_t)t * qs, q + (size_t)t * qs, K, V, pos + t + 1, hd, ks, scale, scratch);
+}
