@@ -127,6 +127,55 @@ size_t lq_qmatmul_scratch_bytes(int max_cols, int n_threads) {
     return lq_qact_slot_bytes(max_cols) + (size_t)LQ_MAX(n_threads, 1) * tile_floats * sizeof(float);
 }
 
+/* How one matrix's rows split into sgemm tiles: about 1 MiB of floats each
+ * (at least 32 rows), multiples of 16 rows; `mult` tiles or a multiple of
+ * it where the rows allow, so that no thread idles. */
+static int split_tiles(const lq_qweight *W, int mult, int *tile) {
+    int t = tile_rows(W->rows, W->cols), n_tiles = (W->rows + t - 1) / t;
+    n_tiles = LQ_MIN((n_tiles + mult - 1) / mult * mult, (W->rows + 15) / 16);
+    *tile = ((W->rows + n_tiles - 1) / n_tiles + 15) / 16 * 16;
+    return (W->rows + *tile - 1) / *tile;
+}
+
+/* Ys[i] = X . Ws[i]^T for n > GEMV_ROWS_MAX rows, every matrix's row tiles
+ * shared out among our threads in one team, each multiplied by a
+ * single-threaded sgemm into its columns of Y (quantized tiles dequantized
+ * first into the thread's part of the scratch). OpenBLAS's own threads would
+ * spin-yield against ours on these 2-core machines. */
+static void tiles_sgemm(float *const *Ys, const float *X, const lq_qweight *const *Ws, int nw, int n, int n_threads,
+                        void *scratch) {
+    int tile[8], first[9] = {0}, cols = Ws[0]->cols;
+    /* one matrix: a multiple of the threads; several: their sum */
+    for (int i = 0; i < nw; i++) first[i + 1] = first[i] + split_tiles(Ws[i], nw == 1 ? n_threads : 1, &tile[i]);
+    if (first[nw] % n_threads) /* the sum does not share out evenly: each matrix by itself does */
+        for (int i = 0; i < nw; i++) first[i + 1] = first[i] + split_tiles(Ws[i], n_threads, &tile[i]);
+    int total = first[nw], nt = LQ_MIN(n_threads, total);
+    float *bufs = (float *)((char *)scratch + lq_qact_slot_bytes(cols));
+    lq_blas_threads(1);
+    #pragma omp parallel num_threads(nt)
+    {
+        int max_tile = 0;
+        for (int i = 0; i < nw; i++) max_tile = LQ_MAX(max_tile, tile[i]);
+        float *buf = bufs + (size_t)omp_get_thread_num() * max_tile * cols;
+        #pragma omp for schedule(static)
+        for (int c = 0; c < total; c++) {
+            int i = 0;
+            while (c >= first[i + 1]) i++;
+            const lq_qweight *W = Ws[i];
+            lq_to_float_fn to_float = W->dot ? lq_type_get(W->type)->to_float : NULL;
+            int r0 = (c - first[i]) * tile[i], tr = LQ_MIN(tile[i], W->rows - r0);
+            const float *wt = (const float *)W->data + (size_t)r0 * cols;
+            if (to_float) {
+                for (int r = 0; r < tr; r++)
+                    to_float((const char *)W->data + (size_t)(r0 + r) * W->row_bytes, buf + (size_t)r * cols, cols);
+                wt = buf;
+            }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, tr, cols, 1.0f, X, cols, wt, cols, 0.0f,
+                        Ys[i] + r0, W->rows);
+        }
+    }
+}
+
 void lq_qmatmul(float *Y, const float *X, const lq_qweight *W, int n, int n_threads, void *scratch) {
     if (n_threads <= 0) n_threads = lq_n_cpus();
     if (W->w8 && lq_w8a8_forward(W->w8, Y, X, n, NULL, n_threads)) return; /* else (out of memory) the float path */
@@ -138,35 +187,17 @@ void lq_qmatmul(float *Y, const float *X, const lq_qweight *W, int n, int n_thre
         lq_matmul_f32(Y, X, W->data, 1, W->cols, W->rows, n_threads);
         return;
     }
-    /* Row tiles of W shared out among our threads, each multiplied by a
-     * single-threaded sgemm into columns [r0, r0+tr) of Y (quantized tiles
-     * dequantized first into the thread's part of the scratch). OpenBLAS's
-     * own threads would spin-yield against ours on these 2-core machines. */
-    /* as many tiles as the size limit needs, rounded up to a multiple of the
-     * threads and of even size (multiples of 16 rows), so that no thread idles */
-    int cols = W->cols, tile = tile_rows(W->rows, cols);
-    int n_tiles = (W->rows + tile - 1) / tile;
-    n_tiles = LQ_MIN((n_tiles + n_threads - 1) / n_threads * n_threads, (W->rows + 15) / 16);
-    tile = ((W->rows + n_tiles - 1) / n_tiles + 15) / 16 * 16;
-    n_tiles = (W->rows + tile - 1) / tile;
-    int nt = LQ_MIN(n_threads, n_tiles);
-    lq_to_float_fn to_float = W->dot ? lq_type_get(W->type)->to_float : NULL;
-    float *bufs = (float *)((char *)scratch + lq_qact_slot_bytes(cols));
-    lq_blas_threads(1);
-    #pragma omp parallel num_threads(nt)
-    {
-        float *buf = bufs + (size_t)omp_get_thread_num() * tile * cols;
-        #pragma omp for schedule(static)
-        for (int t = 0; t < n_tiles; t++) {
-            int r0 = t * tile, tr = LQ_MIN(tile, W->rows - r0);
-            const float *wt = (const float *)W->data + (size_t)r0 * cols;
-            if (to_float) {
-                for (int r = 0; r < tr; r++)
-                    to_float((const char *)W->data + (size_t)(r0 + r) * W->row_bytes, buf + (size_t)r * cols, cols);
-                wt = buf;
-            }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, tr, cols, 1.0f, X, cols, wt, cols, 0.0f, Y + r0,
-                        W->rows);
-        }
+    tiles_sgemm(&Y, X, &W, 1, n, n_threads, scratch);
+}
+
+void lq_qmatmul_multi(float *const *Ys, const float *X, const lq_qweight *const *Ws, int nw, int n, int n_threads,
+                      void *scratch) {
+    if (n_threads <= 0) n_threads = lq_n_cpus();
+    bool together = nw >= 1 && nw <= 8 && n > GEMV_ROWS_MAX;
+    for (int i = 0; i < nw && together; i++) together = !Ws[i]->w8 && Ws[i]->cols == Ws[0]->cols;
+    if (!together) {
+        for (int i = 0; i < nw; i++) lq_qmatmul(Ys[i], X, Ws[i], n, n_threads, scratch);
+        return;
     }
+    tiles_sgemm(Ys, X, Ws, nw, n, n_threads, scratch);
 }

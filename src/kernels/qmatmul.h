@@ -48,6 +48,12 @@ size_t lq_qmatmul_scratch_bytes(int max_cols, int n_threads);
 /* Y (n x rows) = X (n x cols) . W^T. n_threads <= 0: all cores (then the
  * scratch must have been sized for lq_n_cpus()). */
 void lq_qmatmul(float *Y, const float *X, const lq_qweight *W, int n, int n_threads, void *scratch);
+/* Ys[i] = X . Ws[i]^T for nw matrices reading the same X (q, k, v; gate, up):
+ * one team over all their tiles, so that small matrices (k, v) need not be
+ * cut as finely as alone to keep every thread busy. Each matrix's bytes as
+ * lq_qmatmul gives them. */
+void lq_qmatmul_multi(float *const *Ys, const float *X, const lq_qweight *const *Ws, int nw, int n, int n_threads,
+                      void *scratch);
 
 /* One input row x quantized once for every activation type a set of
  * weights needs (generation: q/k/v share x, as do gate/up). */

@@ -45,25 +45,13 @@ static llmq_status kv_reserve(lq_llama *m, int need, lq_err *e) {
 
 enum { QB = 128 }; /* query rows per causal attention block */
 
-/* Causal attention of T new queries (positions pos..pos+T-1) over P = pos+T
- * keys. q (T, H*hd), K and V (P, kvd) rows (the KV cache, or a sequence's own
- * k and v), out (T, H*hd), S scratch (T, P) per thread. */
-static void attention(float *out, const float *q, const float *Kc, const float *Vc, const lq_llama_hparams *hp,
-                      int T, int pos, float *S, int nt) {
+/* attention() of one sequence by blocked BLAS products (heads shared out
+ * among our threads with single-threaded BLAS: OpenBLAS threads would fight ours) */
+static void attention_blas(float *out, const float *q, const float *Kc, const float *Vc, const lq_llama_hparams *hp,
+                           int T, int pos, float *S, int nt) {
     int H = hp->n_head, hd = hp->n_embd / H, kvd = hd * hp->n_head_kv, C = hp->n_embd;
     int P = pos + T, group = H / hp->n_head_kv;
     float scale = 1.0f / sqrtf((float)hd);
-    /* heads shared out among our threads, each with its own scratch */
-    lq_attn_causal_fn causal = lq_kernels_get()->attn_causal;
-    if (causal && lq_attn_causal_ok(hd)) {
-        #pragma omp parallel for num_threads(LQ_MIN(nt, H)) schedule(static)
-        for (int h = 0; h < H; h++)
-            causal(out + (size_t)h * hd, q + (size_t)h * hd, Kc + (size_t)(h / group) * hd,
-                   Vc + (size_t)(h / group) * hd, T, pos, hd, C, kvd,
-                   S + (size_t)omp_get_thread_num() * lq_attn_causal_scratch(hd, P));
-        return;
-    }
-    /* without it: single-threaded BLAS products (OpenBLAS threads would fight ours) */
     lq_blas_threads(1);
     #pragma omp parallel for num_threads(LQ_MIN(nt, H)) schedule(static)
     for (int h = 0; h < H; h++) {
@@ -89,6 +77,31 @@ static void attention(float *out, const float *q, const float *Kc, const float *
                         out + (size_t)t0 * C + (size_t)h * hd, C);
         }
     }
+}
+
+/* Causal attention of n_seq sequences of T new queries (positions
+ * pos..pos+T-1) over P = pos+T keys each. Sequence s: q and out rows
+ * [s*T, s*T+T) of (H*hd), K and V rows [s*P, s*P+P) of kvd (the KV cache,
+ * or the sequences' own k and v); S scratch (T, P) per thread. */
+static void attention(float *out, const float *q, const float *Kc, const float *Vc, const lq_llama_hparams *hp,
+                      int n_seq, int T, int pos, float *S, int nt) {
+    int H = hp->n_head, hd = hp->n_embd / H, kvd = hd * hp->n_head_kv, C = hp->n_embd;
+    int P = pos + T, group = H / hp->n_head_kv;
+    /* (sequence, head) pairs shared out among our threads, each with its own scratch */
+    lq_attn_causal_fn causal = lq_kernels_get()->attn_causal;
+    if (causal && lq_attn_causal_ok(hd)) {
+        #pragma omp parallel for collapse(2) num_threads(LQ_MIN(nt, n_seq * H)) schedule(static)
+        for (int s = 0; s < n_seq; s++)
+            for (int h = 0; h < H; h++) {
+                size_t qo = (size_t)s * T * C + (size_t)h * hd, ko = (size_t)s * P * kvd + (size_t)(h / group) * hd;
+                causal(out + qo, q + qo, Kc + ko, Vc + ko, T, pos, hd, C, kvd,
+                       S + (size_t)omp_get_thread_num() * lq_attn_causal_scratch(hd, P));
+            }
+        return;
+    }
+    for (int s = 0; s < n_seq; s++)
+        attention_blas(out + (size_t)s * T * C, q + (size_t)s * T * C, Kc + (size_t)s * P * kvd,
+                       Vc + (size_t)s * P * kvd, hp, T, pos, S, nt);
 }
 
 void lq_llama_acts_free(lq_llama_acts *a) {
@@ -131,29 +144,25 @@ llmq_status lq_llama_acts_alloc(lq_llama_acts *a, const lq_llama_hparams *hp, in
  * rows from position 0. */
 static void attend(lq_llama *m, lq_llama_layer *L, lq_llama_acts *a, const lq_llama_run *r) {
     const lq_llama_hparams *hp = &m->hp;
-    int C = hp->n_embd, hd = C / hp->n_head, kvd = hd * hp->n_head_kv, T = r->T, nt = r->n_threads;
+    int C = hp->n_embd, hd = C / hp->n_head, T = r->T, nt = r->n_threads;
     if (r->use_cache) {
-        lq_rope_forward(a->q, T, hp->n_head, hd, r->pos, hp->rope_theta, nt);
-        lq_rope_forward(a->k, T, hp->n_head_kv, hd, r->pos, hp->rope_theta, nt);
+        lq_rope_qk_forward(a->q, a->k, 1, T, hp->n_head, hp->n_head_kv, hd, r->pos, hp->rope_theta, nt);
         lq_kv_write(m->kv_type, L->k_cache, r->pos, a->k, T, hp->n_head_kv, hd);
         lq_kv_write(m->kv_type, L->v_cache, r->pos, a->v, T, hp->n_head_kv, hd);
         if (m->kv_type == LLMQ_KV_F32) {
-            attention(a->att, a->q, L->k_cache, L->v_cache, hp, T, r->pos, a->S, nt);
+            attention(a->att, a->q, L->k_cache, L->v_cache, hp, 1, T, r->pos, a->S, nt);
             return;
         }
         /* the new rows as stored, so that the prompt sees what generation will */
         int P = r->pos + T;
         lq_kv_read(m->kv_type, L->k_cache, P, a->kf, hp->n_head_kv, hd);
         lq_kv_read(m->kv_type, L->v_cache, P, a->vf, hp->n_head_kv, hd);
-        attention(a->att, a->q, a->kf, a->vf, hp, T, r->pos, a->S, nt);
+        attention(a->att, a->q, a->kf, a->vf, hp, 1, T, r->pos, a->S, nt);
         return;
     }
-    for (int s = 0; s < r->n_seq; s++) {
-        float *q = a->q + (size_t)s * T * C, *k = a->k + (size_t)s * T * kvd, *v = a->v + (size_t)s * T * kvd;
-        lq_rope_forward(q, T, hp->n_head, hd, 0, hp->rope_theta, nt);
-        lq_rope_forward(k, T, hp->n_head_kv, hd, 0, hp->rope_theta, nt);
-        attention(a->att + (size_t)s * T * C, q, k, v, hp, T, 0, a->S, nt);
-    }
+    /* independent sequences from position 0, each over its own keys */
+    lq_rope_qk_forward(a->q, a->k, r->n_seq, T, hp->n_head, hp->n_head_kv, hd, 0, hp->rope_theta, nt);
+    attention(a->att, a->q, a->k, a->v, hp, r->n_seq, T, 0, a->S, nt);
 }
 
 void lq_llama_block_stages(lq_llama *m, int l, lq_llama_acts *a, const lq_llama_run *r, int first, int last) {
@@ -167,27 +176,26 @@ void lq_llama_block_stages(lq_llama *m, int l, lq_llama_acts *a, const lq_llama_
             if (r->hook) r->hook(r->user, LQ_POINT_ATTN_IN, a->xb, n, C);
             break;
         case LQ_STAGE_ATTN:
-            lq_qmatmul(a->q, a->xb, &L->wq, n, nt, a->mm);
-            lq_qmatmul(a->k, a->xb, &L->wk, n, nt, a->mm);
-            lq_qmatmul(a->v, a->xb, &L->wv, n, nt, a->mm);
+            lq_qmatmul_multi((float *[]){a->q, a->k, a->v}, a->xb, (const lq_qweight *[]){&L->wq, &L->wk, &L->wv}, 3, n,
+                             nt, a->mm);
             attend(m, L, a, r);
             if (r->hook) r->hook(r->user, LQ_POINT_ATTN_OUT, a->att, n, C);
             break;
         case LQ_STAGE_ATTN_OUT:
             lq_qmatmul(a->xb, a->att, &L->wo, n, nt, a->mm);
-            lq_add_forward(a->x, a->xb, (size_t)n * C);
+            lq_add_forward_nt(a->x, a->xb, (size_t)n * C, nt);
             lq_rmsnorm_forward(a->xb, a->x, L->ffn_norm, n, C, hp->norm_eps, nt);
             if (r->hook) r->hook(r->user, LQ_POINT_FFN_IN, a->xb, n, C);
             break;
         case LQ_STAGE_FFN_UP:
-            lq_qmatmul(a->g, a->xb, &L->w_gate, n, nt, a->mm);
-            lq_qmatmul(a->u, a->xb, &L->w_up, n, nt, a->mm);
+            lq_qmatmul_multi((float *[]){a->g, a->u}, a->xb, (const lq_qweight *[]){&L->w_gate, &L->w_up}, 2, n, nt,
+                             a->mm);
             lq_swiglu_forward(a->g, a->u, (size_t)n * F, nt);
             if (r->hook) r->hook(r->user, LQ_POINT_FFN_MID, a->g, n, F);
             break;
         case LQ_STAGE_FFN_DOWN:
             lq_qmatmul(a->xb, a->g, &L->w_down, n, nt, a->mm);
-            lq_add_forward(a->x, a->xb, (size_t)n * C);
+            lq_add_forward_nt(a->x, a->xb, (size_t)n * C, nt);
             break;
         }
     }

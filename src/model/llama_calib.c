@@ -266,10 +266,13 @@ static void seq_pass(lq_calib *c, int layer, gather *g, int upto, seq_bufs *sb) 
     int C = hp->n_embd, F = hp->n_ff;
     const lq_type_traits *mt = lq_type_get(sb->mid_type);
     lq_quant_q8_0_fn pack = lq_kernels_get()->quant_q8_0;
+    /* the block works on X's rows and the kept attention output in place:
+     * the passes that change x move X on, as they should */
+    float *own_x = c->a.x, *own_att = c->a.att;
     for (int s0 = 0; s0 < c->n_seq; s0 += c->seqs_per_chunk) {
         int ns = LQ_MIN(c->seqs_per_chunk, c->n_seq - s0), rows = ns * c->ctx, row0 = s0 * c->ctx;
-        float *xc = c->X + (size_t)row0 * C;
-        memcpy(c->a.x, xc, (size_t)rows * C * sizeof(float));
+        c->a.x = c->X + (size_t)row0 * C;
+        c->a.att = sb->att + (size_t)row0 * C;
         if (g) g->row0 = row0;
         lq_llama_run r = {.n_seq = ns, .T = c->ctx, .pos = 0, .use_cache = false, .n_threads = c->n_threads,
                           .hook = g ? hook : NULL, .user = g};
@@ -279,12 +282,9 @@ static void seq_pass(lq_calib *c, int layer, gather *g, int upto, seq_bufs *sb) 
             break;
         case LQ_POINT_ATTN_OUT:
             lq_llama_block_stages(c->m, layer, &c->a, &r, LQ_STAGE_ATTN_NORM, LQ_STAGE_ATTN);
-            memcpy(sb->att + (size_t)row0 * C, c->a.att, (size_t)rows * C * sizeof(float));
             break;
         case LQ_POINT_FFN_IN: /* X moves on to the residual stream after attention */
-            memcpy(c->a.att, sb->att + (size_t)row0 * C, (size_t)rows * C * sizeof(float));
             lq_llama_block_stages(c->m, layer, &c->a, &r, LQ_STAGE_ATTN_OUT, LQ_STAGE_ATTN_OUT);
-            memcpy(xc, c->a.x, (size_t)rows * C * sizeof(float));
             break;
         case LQ_POINT_FFN_MID:
             lq_rmsnorm_forward(c->a.xb, c->a.x, c->m->layers[layer].ffn_norm, rows, C, hp->norm_eps, c->n_threads);
@@ -302,10 +302,10 @@ static void seq_pass(lq_calib *c, int layer, gather *g, int upto, seq_bufs *sb) 
             for (int t = 0; t < rows; t++)
                 mt->to_float(sb->mid + (size_t)(row0 + t) * sb->mid_row, c->a.g + (size_t)t * F, F);
             lq_llama_block_stages(c->m, layer, &c->a, &r, LQ_STAGE_FFN_DOWN, LQ_STAGE_FFN_DOWN);
-            memcpy(xc, c->a.x, (size_t)rows * C * sizeof(float));
             break;
         }
     }
+    c->a.x = own_x, c->a.att = own_att;
 }
 
 llmq_status lq_calib_block_sequential(lq_calib *c, int layer, unsigned want, lq_calib_stats out[LQ_POINT_COUNT],
