@@ -154,13 +154,16 @@ static void sweep_row(const gptq_ctx *c, int64_t r, int64_t i1, int64_t i2) {
     float *w = c->Wp + r * c->cols;  /* (cols) sweep order */
     float *err = c->Err + r * c->bs; /* (bs) */
     uint8_t *orow = c->out + (size_t)r * c->row_bytes;
+    lq_grid g;
+    int64_t g_span = -1; /* the 16 columns g is the grid of (every format's scales cover whole 16s) */
     for (int64_t i = i1; i < i2; i++) {
         /* no permutation here: position i is column i, the block starts at i */
-        if (!c->static_scales && i % c->blck == 0)
+        if (!c->static_scales && i % c->blck == 0) {
             choose_block(c->type, w + i, c->blck, orow + (size_t)(i / c->blck) * c->type_size, c->hdiag + i);
+            g_span = -1;
+        }
         const int64_t j = c->perm[i];
-        lq_grid g;
-        lq_grid_elem(c->type, orow, j, &g);
+        if (j / 16 != g_span) lq_grid_elem(c->type, orow, j, &g), g_span = j / 16;
         const int k = lq_grid_nearest(&g, w[i]);
         lq_grid_set(c->type, orow, j, k);
         const float *u = c->U + i * c->cols; /* (cols) row i of U */

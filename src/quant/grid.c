@@ -256,10 +256,17 @@ void lq_grid_set(uint32_t t, void *row, int64_t j, int k) {
 
 /* ------------------------------------------------------------- rounding */
 
+/* nearbyintf (halves to even) for |t| < 2^22 without libm's call: adding
+ * 1.5 * 2^23 leaves no fraction bits, so the addition itself rounds */
+static inline int round_even(float t) {
+    const float big = 12582912.0f; /* (IEEE arithmetic: the compiler keeps both steps) */
+    return (int)((t + big) - big);
+}
+
 static int nearest_affine(const lq_grid *g, float v) {
     const float t = g->a != 0.0f ? (v - g->b) / g->a : 0.0f;
     int k = g->kmin > 0 ? g->kmin : g->kmax < 0 ? g->kmax : 0;
-    if (t == t) k = t <= (float)g->kmin ? g->kmin : t >= (float)g->kmax ? g->kmax : (int)nearbyintf(t);
+    if (t == t) k = t <= (float)g->kmin ? g->kmin : t >= (float)g->kmax ? g->kmax : round_even(t);
     /* the division rounds: check the neighbours against the decoded values */
     int best = k;
     float err = fabsf(lq_grid_value(g, k) - v);
