@@ -2,7 +2,8 @@
  * with a qdot kernel: one-row GEMV (threaded, and inside a parallel region
  * as generation runs it), few-row and many-row (dequantized tiles + sgemm)
  * products all agree with a double-precision product of the dequantized
- * weights; rows are independent of the thread count. */
+ * weights; rows are independent of the thread count, and of running
+ * several matrices in one team (lq_qmatmul_multi). */
 #include "algo/rtn.h"
 #include "kernels/qmatmul.h"
 #include "quant/types.h"
@@ -69,6 +70,21 @@ static void check_type(uint32_t t) {
     }
     CHECK_MSG(memcmp(y1, y2, sizeof y1) == 0 && memcmp(y1, y3, sizeof y1) == 0, "%s: team GEMV differs", tr->name);
     for (int i = 0; i < LQ_QACT_SLOTS; i++) free(act.slot[i]);
+    /* several matrices in one team of tiles: each as lq_qmatmul gives it, bit
+     * for bit (the 16-row second matrix is too small to be cut alone) */
+    lq_qweight W2;
+    CHECK(lq_qweight_init(&W2, t, q + 3 * rb, 16, COLS, true));
+    static float ya[N * ROWS], yb[N * 16], yc[N * ROWS], yd[N * 16];
+    lq_qmatmul(ya, x, &W, N, 2, mm);
+    lq_qmatmul(yb, x, &W2, N, 2, mm);
+    for (int nt = 1; nt <= 2; nt++) {
+        for (int i = 0; i < N * ROWS; i++) yc[i] = NAN;
+        for (int i = 0; i < N * 16; i++) yd[i] = NAN;
+        lq_qmatmul_multi((float *[]){yc, yd}, x, (const lq_qweight *[]){&W, &W2}, 2, N, nt, mm);
+        CHECK_MSG(!memcmp(ya, yc, sizeof ya) && !memcmp(yb, yd, sizeof yb), "%s: multi (%d threads) differs",
+                  tr->name, nt);
+    }
+    lq_qweight_free(&W2);
     /* row lookup = the dequantizer */
     float row[COLS];
     lq_qweight_row(&W, 5, row);
