@@ -27,6 +27,11 @@ for m in gptq awq imatrix; do
 done
 q "$tmp/rtn.gguf" --type Q4_0 2>/dev/null
 ok '! cmp -s "$tmp/rtn.gguf" "$tmp/gptq-1.gguf" && ! cmp -s "$tmp/rtn.gguf" "$tmp/awq-1.gguf"' "calibrated files differ from rtn"
+# gptq on the float model's inputs (one pass per block, not in order): its own bytes, at any thread count
+q "$tmp/gf-1.gguf" --type Q4_0 --method gptq $CAL --calib-float-inputs -t 1 2>"$tmp/err"; rc=$?
+q "$tmp/gf-2.gguf" --type Q4_0 --method gptq $CAL --calib-float-inputs -t 2 2>/dev/null
+ok '[ $rc = 0 ] && cmp -s "$tmp/gf-1.gguf" "$tmp/gf-2.gguf" && ! cmp -s "$tmp/gf-1.gguf" "$tmp/gptq-1.gguf"' \
+  "gptq --calib-float-inputs: exit $rc, same at 1 and 2 threads, differs from in-order gptq: $(cat "$tmp/err")"
 
 # an importance matrix from llmq imatrix, read back by quantize
 "$LLMQ" imatrix $D/stories260K.bin --tokenizer $D/tok512.bin -f $TXT --ctx 128 --chunks 8 -o "$tmp/im.dat" >/dev/null 2>&1
