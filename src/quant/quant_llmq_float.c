@@ -3,6 +3,8 @@
  * scale. Deterministic; all-zero blocks get scale 0 and decode to zeros. */
 #include "quant/types_llmq.h"
 
+#include "core/lq.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -29,17 +31,30 @@ static uint16_t scale_fp16(float v) { return lq_fp32_to_fp16(v < 65504.0f ? v : 
 
 #define NF4_BLOCK 64
 
-static int nf4_nearest(float v) {
+/* the specification: a scan of the whole book, ties keep the lower code */
+static int nf4_nearest_scan(float v, int lo, int hi) {
     int best = 7;
     float err = INFINITY;
-    for (int k = 0; k < 16; k++) {
+    for (int k = lo; k <= hi; k++) {
         const float e = fabsf(v - lq_nf4_values[k]);
-        if (e < err) { /* ties keep the lower code */
-            err = e;
-            best = k;
-        }
+        best = e < err ? k : best;
+        err = e < err ? e : err;
     }
     return best;
+}
+
+/* The book rises, and float rounding is monotone, so |v - value| falls and
+ * then rises along it: the nearest is one of the two entries around v, the
+ * lower one on a tie. No other entry can tie with them while |v| < 2^16
+ * (the entries are >= 0.079 apart, far more than a float step there);
+ * beyond, and for NaN and infinities (7, as the scan gives), the whole scan. */
+int lq_nf4_nearest(float v) {
+    if (!(fabsf(v) < 65536.0f)) return nf4_nearest_scan(v, 0, 15);
+    int k = 0; /* entries <= v: independent compares, no branches on data */
+    for (int j = 0; j < 16; j++) k += lq_nf4_values[j] <= v;
+    if (k == 0) return 0;
+    if (k == 16) return 15;
+    return fabsf(v - lq_nf4_values[k]) < fabsf(v - lq_nf4_values[k - 1]) ? k : k - 1;
 }
 
 /* block: fp16 absmax d, then two 16-byte halves of 32 codes each (byte j:
@@ -51,7 +66,7 @@ void lq_quant_nf4_ref(const float *x, void *y, int64_t n) {
         const float d = lq_fp16_to_fp32(d16);
         memcpy(out, &d16, 2);
         uint8_t codes[NF4_BLOCK];
-        for (int i = 0; i < NF4_BLOCK; i++) codes[i] = (uint8_t)(d != 0.0f ? nf4_nearest(x[i] / d) : 7);
+        for (int i = 0; i < NF4_BLOCK; i++) codes[i] = (uint8_t)(d != 0.0f ? lq_nf4_nearest(x[i] / d) : 7);
         for (int h = 0; h < 2; h++)
             for (int j = 0; j < 16; j++)
                 out[2 + 16 * h + j] = (uint8_t)(codes[32 * h + j] | codes[32 * h + j + 16] << 4);

@@ -221,21 +221,6 @@ static void i8_ch_row(const float *x, void *y, int64_t n, const float *qw)
 
 #define NF4_BLOCK 64
 
-/* nearest code book entry, ties to the lower code (as lq_quant_nf4_ref) */
-static int nf4_nearest(float v)
-{
-    int best = 7;
-    float err = INFINITY;
-    for (int k = 0; k < 16; k++) {
-        const float e = fabsf(v - lq_nf4_values[k]);
-        if (e < err) {
-            err = e;
-            best = k;
-        }
-    }
-    return best;
-}
-
 /* the format's scale rounding: fp16, capped at the largest finite fp16 */
 static float nf4_scale_round(float v) { return fp16_round(v < 65504.0f ? v : 65504.0f); }
 
@@ -243,7 +228,7 @@ static double nf4_codes_err(const float *x, const float *w, float d, uint8_t *c)
 {
     double err = 0;
     for (int i = 0; i < NF4_BLOCK; i++) {
-        c[i] = (uint8_t)(d != 0.0f ? nf4_nearest(x[i] / d) : 7);
+        c[i] = (uint8_t)(d != 0.0f ? lq_nf4_nearest(x[i] / d) : 7);
         const double e = (double)x[i] - (double)(lq_nf4_values[c[i]] * d);
         err += (double)w[i] * e * e;
     }

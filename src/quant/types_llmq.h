@@ -74,6 +74,9 @@ void lq_dequant_f8_e4m3_g128(const void *src, float *dst, int64_t n);
 
 /* The 16 NF4 values (bitsandbytes' code book, as float32). */
 extern const float lq_nf4_values[16];
+/* The code of the entry nearest to v, ties to the lower code; 7 (zero) for
+ * NaN and infinities: what a scan of the whole book gives. */
+int lq_nf4_nearest(float v);
 
 /* E4M3 (OCP FP8: bias 7, no inf, 0x7F/0xFF NaN, max 448) to float, exact:
  * the 7 magnitude bits placed at the top of a float's exponent/mantissa give

@@ -208,6 +208,31 @@ static void test_codes(void) {
     bad = 0;
     for (int i = 0; i < 64; i++) bad += fabsf(z[i] - x[i]) > 1e-6f;
     CHECK_EQ_INT(bad, 0);
+    /* the nearest NF4 code = a scan of the whole book (ties to the lower
+     * code): every float midpoint of neighbours and its two float
+     * neighbours, the entries, a sweep of [-3, 3], far values, NaN, inf */
+    float probe[4096];
+    int np = 0;
+    for (int k = 0; k < 16; k++) {
+        probe[np++] = lq_nf4_values[k];
+        if (k == 15) break;
+        const float m = (lq_nf4_values[k] + lq_nf4_values[k + 1]) / 2;
+        probe[np++] = m, probe[np++] = nextafterf(m, -INFINITY), probe[np++] = nextafterf(m, INFINITY);
+    }
+    for (int i = 0; i <= 3000; i++) probe[np++] = -3.0f + 0.002f * (float)i;
+    const float far[] = {70000.0f, -70000.0f, 1e30f, -1e30f, 65535.9f, INFINITY, -INFINITY, NAN, 0.0f, -0.0f};
+    for (size_t i = 0; i < sizeof far / sizeof far[0]; i++) probe[np++] = far[i];
+    bad = 0;
+    for (int i = 0; i < np; i++) {
+        int best = 7;
+        float err = INFINITY;
+        for (int k = 0; k < 16; k++) {
+            const float e = fabsf(probe[i] - lq_nf4_values[k]);
+            if (e < err) err = e, best = k;
+        }
+        bad += lq_nf4_nearest(probe[i]) != best;
+    }
+    CHECK_EQ_INT(bad, 0);
     /* INT3 codes cover -4..3 (sym) and use all 8 levels */
     float v[32];
     for (int i = 0; i < 32; i++) v[i] = (float)(i % 8) - 4.0f;
