@@ -182,13 +182,16 @@ static llmq_status make_importance(block_work *b, int p, lq_err *e) {
     return LLMQ_OK;
 }
 
-/* The block's layers in the model's slots (the norms too: AWQ divides them),
- * so that the batch runs through them; `saved` keeps the source's. */
+/* The block's norms (AWQ divides them) and, with `quantized`, all its
+ * quantized layers in the model's slots, so that the batch runs through
+ * them; `s` keeps the source's for slots_restore. */
 typedef struct slots_saved { lq_qweight w[M_COUNT]; float *norms[2]; } slots_saved;
 
-static void slots_save(const block_work *b, const lq_llama_layer *ly, slots_saved *s) {
+static void slots_enter(block_work *b, lq_llama_layer *ly, bool quantized, slots_saved *s) {
     for (int i = 0; i < M_COUNT; i++) s->w[i] = *b->orig[i];
     s->norms[0] = ly->attn_norm, s->norms[1] = ly->ffn_norm;
+    for (int i = 0; i < M_COUNT && quantized; i++) *b->orig[i] = b->qw[i];
+    ly->attn_norm = b->norm_a, ly->ffn_norm = b->norm_f;
 }
 
 static void slots_restore(block_work *b, lq_llama_layer *ly, const slots_saved *s) {
@@ -241,8 +244,7 @@ static llmq_status block_in_order(block_work *b, lq_llama *L, lq_calib *c, int l
                                   const lq_layerwise_opts *lo, save_opts *o) {
     lq_llama_layer *ly = &L->layers[l];
     slots_saved saved;
-    slots_save(b, ly, &saved);
-    ly->attn_norm = b->norm_a, ly->ffn_norm = b->norm_f;
+    slots_enter(b, ly, false, &saved); /* quantize_at_point puts each layer in */
     in_order u = {b, l, lo, o};
     llmq_status st = lq_calib_block_sequential(c, l, want, b->st, quantize_at_point, &u, o->e);
     slots_restore(b, ly, &saved);
@@ -262,9 +264,7 @@ static llmq_status block_at_once(block_work *b, lq_llama *L, lq_calib *c, int l,
     if (lo->float_inputs) return LLMQ_OK;
     lq_llama_layer *ly = &L->layers[l];
     slots_saved saved;
-    slots_save(b, ly, &saved);
-    for (int i = 0; i < M_COUNT; i++) *b->orig[i] = b->qw[i];
-    ly->attn_norm = b->norm_a, ly->ffn_norm = b->norm_f;
+    slots_enter(b, ly, true, &saved);
     llmq_status st = lq_calib_block_advance(c, l, o->e);
     slots_restore(b, ly, &saved);
     return st;

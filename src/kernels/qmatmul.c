@@ -149,13 +149,12 @@ static void tiles_sgemm(float *const *Ys, const float *X, const lq_qweight *cons
     for (int i = 0; i < nw; i++) first[i + 1] = first[i] + split_tiles(Ws[i], nw == 1 ? n_threads : 1, &tile[i]);
     if (first[nw] % n_threads) /* the sum does not share out evenly: each matrix by itself does */
         for (int i = 0; i < nw; i++) first[i + 1] = first[i] + split_tiles(Ws[i], n_threads, &tile[i]);
-    int total = first[nw], nt = LQ_MIN(n_threads, total);
+    int total = first[nw], nt = LQ_MIN(n_threads, total), max_tile = 0;
+    for (int i = 0; i < nw; i++) max_tile = LQ_MAX(max_tile, tile[i]);
     float *bufs = (float *)((char *)scratch + lq_qact_slot_bytes(cols));
     lq_blas_threads(1);
     #pragma omp parallel num_threads(nt)
     {
-        int max_tile = 0;
-        for (int i = 0; i < nw; i++) max_tile = LQ_MAX(max_tile, tile[i]);
         float *buf = bufs + (size_t)omp_get_thread_num() * max_tile * cols;
         #pragma omp for schedule(static)
         for (int c = 0; c < total; c++) {

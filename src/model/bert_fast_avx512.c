@@ -43,8 +43,6 @@ void lq_bert_gelu_avx512(float *x, size_t n) {
     }
 }
 
-static inline __mmask16 real_mask(int Tk, int j0) { return lq_attn_real_mask(Tk, j0); }
-
 void lq_bert_attn_head_avx512(float *out, float *att, const float *q, const float *k, const float *v, int T, int Tk,
                               int C, int hd, float *scratch) {
     const int Tp = (Tk + 15) & ~15;
@@ -94,7 +92,7 @@ void lq_bert_quant_avx512(lq_i8_act *a, int rows, const float *X, const float *m
 void lq_bert_add_layernorm_avx512(float *x, float *h, const float *w, const float *b, int C, float eps) {
     __m512 sum = _mm512_setzero_ps();
     for (int k = 0; k < C; k += 16) {
-        const __mmask16 m = real_mask(C, k);
+        const __mmask16 m = lq_attn_real_mask(C, k);
         const __m512 v = _mm512_add_ps(_mm512_maskz_loadu_ps(m, h + k), _mm512_maskz_loadu_ps(m, x + k));
         _mm512_mask_storeu_ps(h + k, m, v);
         sum = _mm512_add_ps(sum, v);
@@ -103,13 +101,13 @@ void lq_bert_add_layernorm_avx512(float *x, float *h, const float *w, const floa
     const __m512 mv = _mm512_set1_ps(mean);
     __m512 ss = _mm512_setzero_ps();
     for (int k = 0; k < C; k += 16) {
-        const __mmask16 m = real_mask(C, k);
+        const __mmask16 m = lq_attn_real_mask(C, k);
         const __m512 d = _mm512_maskz_sub_ps(m, _mm512_maskz_loadu_ps(m, h + k), mv);
         ss = _mm512_fmadd_ps(d, d, ss);
     }
     const __m512 rstd = _mm512_set1_ps((float)(1.0 / sqrt((double)_mm512_reduce_add_ps(ss) / C + (double)eps)));
     for (int k = 0; k < C; k += 16) {
-        const __mmask16 m = real_mask(C, k);
+        const __mmask16 m = lq_attn_real_mask(C, k);
         const __m512 d = _mm512_mul_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, h + k), mv), rstd);
         _mm512_mask_storeu_ps(x + k, m,
                               _mm512_fmadd_ps(d, _mm512_maskz_loadu_ps(m, w + k), _mm512_maskz_loadu_ps(m, b + k)));

@@ -246,25 +246,31 @@ llmq_status lq_calib_final_stats(lq_calib *c, unsigned want, lq_calib_stats *out
 
 /* ------------------------------------------------- one point at a time */
 
-/* What the block's passes keep between them: the attention output (input of
- * attn_output) in F32, and the FFN's middle (input of ffn_down, 2.7x wider)
- * in Q8_0 blocks, 8-bit as the quantized kernels see activations, so that
- * the peak stays below the float model's size (F32 where rows of F values do
- * not split into blocks of 32). */
-typedef struct seq_bufs {
-    float *att;        /* (rows, C) */
-    uint8_t *mid;      /* (rows, mid_row) */
-    uint32_t mid_type;
-    size_t mid_row;
-} seq_bufs;
+/* What the block's passes keep between them, in c->between: the attention
+ * output (input of attn_output) in F32, then the FFN's middle (input of
+ * ffn_down, 2.7x wider) in Q8_0 blocks, 8-bit as the quantized kernels see
+ * activations, so that the peak stays below the float model's size (F32
+ * where rows of F values do not split into blocks of 32). */
+typedef struct mid_format {
+    uint32_t type;
+    size_t row; /* bytes per row */
+} mid_format;
+
+static mid_format mid_format_of(const lq_llama_hparams *hp) {
+    mid_format f = {LQ_TYPE_Q8_0, lq_row_size(LQ_TYPE_Q8_0, hp->n_ff)};
+    if (!f.row) f = (mid_format){LQ_TYPE_F32, (size_t)hp->n_ff * sizeof(float)};
+    return f;
+}
 
 /* One pass of block `layer` over every chunk of X, up to the input of point
  * `upto` (LQ_POINT_COUNT: through the whole block, X advanced); each pass
  * picks up where the last one left its result. */
-static void seq_pass(lq_calib *c, int layer, gather *g, int upto, seq_bufs *sb) {
+static void seq_pass(lq_calib *c, int layer, gather *g, int upto, mid_format mf) {
     const lq_llama_hparams *hp = &c->m->hp;
     int C = hp->n_embd, F = hp->n_ff;
-    const lq_type_traits *mt = lq_type_get(sb->mid_type);
+    const lq_type_traits *mt = lq_type_get(mf.type);
+    float *att = c->between;
+    uint8_t *mid = c->between;
     lq_quant_q8_0_fn pack = lq_kernels_get()->quant_q8_0;
     /* the block works on X's rows and the kept attention output in place:
      * the passes that change x move X on, as they should */
@@ -272,7 +278,7 @@ static void seq_pass(lq_calib *c, int layer, gather *g, int upto, seq_bufs *sb) 
     for (int s0 = 0; s0 < c->n_seq; s0 += c->seqs_per_chunk) {
         int ns = LQ_MIN(c->seqs_per_chunk, c->n_seq - s0), rows = ns * c->ctx, row0 = s0 * c->ctx;
         c->a.x = c->X + (size_t)row0 * C;
-        c->a.att = sb->att + (size_t)row0 * C;
+        c->a.att = att + (size_t)row0 * C;
         if (g) g->row0 = row0;
         lq_llama_run r = {.n_seq = ns, .T = c->ctx, .pos = 0, .use_cache = false, .n_threads = c->n_threads,
                           .hook = g ? hook : NULL, .user = g};
@@ -289,18 +295,18 @@ static void seq_pass(lq_calib *c, int layer, gather *g, int upto, seq_bufs *sb) 
         case LQ_POINT_FFN_MID:
             lq_rmsnorm_forward(c->a.xb, c->a.x, c->m->layers[layer].ffn_norm, rows, C, hp->norm_eps, c->n_threads);
             lq_llama_block_stages(c->m, layer, &c->a, &r, LQ_STAGE_FFN_UP, LQ_STAGE_FFN_UP);
-            if (sb->mid_type == LQ_TYPE_F32) {
-                memcpy(sb->mid + (size_t)row0 * sb->mid_row, c->a.g, (size_t)rows * sb->mid_row);
+            if (mf.type == LQ_TYPE_F32) {
+                memcpy(mid + (size_t)row0 * mf.row, c->a.g, (size_t)rows * mf.row);
                 break;
             }
             #pragma omp parallel for num_threads(c->n_threads) schedule(static)
             for (int t = 0; t < rows; t++)
-                pack(c->a.g + (size_t)t * F, sb->mid + (size_t)(row0 + t) * sb->mid_row, F);
+                pack(c->a.g + (size_t)t * F, mid + (size_t)(row0 + t) * mf.row, F);
             break;
         default: /* the FFN's down projection: X leaves the block */
             #pragma omp parallel for num_threads(c->n_threads) schedule(static)
             for (int t = 0; t < rows; t++)
-                mt->to_float(sb->mid + (size_t)(row0 + t) * sb->mid_row, c->a.g + (size_t)t * F, F);
+                mt->to_float(mid + (size_t)(row0 + t) * mf.row, c->a.g + (size_t)t * F, F);
             lq_llama_block_stages(c->m, layer, &c->a, &r, LQ_STAGE_FFN_DOWN, LQ_STAGE_FFN_DOWN);
             break;
         }
@@ -315,24 +321,22 @@ llmq_status lq_calib_block_sequential(lq_calib *c, int layer, unsigned want, lq_
     LQ_CHECK(!(want & LQ_CALIB_ADVANCE), e, LLMQ_ERR_ARG, "the block advances through its quantized layers here");
     const lq_llama_hparams *hp = &c->m->hp;
     size_t rows = (size_t)lq_calib_rows(c);
-    seq_bufs sb = {NULL, NULL, LQ_TYPE_Q8_0, lq_row_size(LQ_TYPE_Q8_0, hp->n_ff)};
-    if (!sb.mid_row) sb.mid_type = LQ_TYPE_F32, sb.mid_row = (size_t)hp->n_ff * sizeof(float);
+    mid_format mf = mid_format_of(hp);
     /* the attention output and the FFN's middle are never kept at once: one
      * buffer holds either, allocated once (fresh pages cost a fault each) */
-    if (!c->between && !(c->between = lq_malloc_array(rows, LQ_MAX((size_t)hp->n_embd * sizeof(float), sb.mid_row))))
+    if (!c->between && !(c->between = lq_malloc_array(rows, LQ_MAX((size_t)hp->n_embd * sizeof(float), mf.row))))
         return lq_fail(e, LLMQ_ERR_NOMEM, "out of memory for %zu rows of activations", rows);
-    sb.att = c->between, sb.mid = c->between;
     gather g = make_gather(c, out, want);
     LQ_TRY(stats_alloc_points(c, out, want, g.max_sample, e));
     llmq_status st = LLMQ_OK;
     for (int p = 0; p < LQ_POINT_COUNT && st == LLMQ_OK; p++) {
         g.only = p;
-        seq_pass(c, layer, &g, p, &sb);
+        seq_pass(c, layer, &g, p, mf);
         finish_stats(&out[p]);
         st = at_point(user, p, &out[p], e);
     }
     if (st == LLMQ_OK) {
-        seq_pass(c, layer, NULL, LQ_POINT_COUNT, &sb);
+        seq_pass(c, layer, NULL, LQ_POINT_COUNT, mf);
         c->next_layer++;
     }
     if (st != LLMQ_OK)
