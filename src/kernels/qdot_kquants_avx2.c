@@ -1,210 +1,255 @@
-/* AVX2 K-quant GEMV kernels (semantics in ref/qdot_kquants_ref.c). Per
- * super-block the integer sums come from maddubs (unsigned weight codes x
- * int8 activations, pairs that never saturate: codes are at most 63) and
- * madd with the sub-block scales; offsets of signed codes (Q3_K's -4,
- * Q6_K's -32) are taken out with the activation bsums. The float part is
- * the reference's, one super-block at a time. */
+/* AVX2 K-quant GEMV kernels, bit-exact with ref/qdot_kquants_ref.c.
+ *
+ * Integer part of one super-block: maddubs of the unsigned weight codes
+ * with the int8 activations (pairs that never saturate: codes are at most
+ * 63), then madd with int16 sub-block scales laid out by one vpshufb each
+ * (unsigned scales zero-extended; Q3_K's signed ones in the high byte, so
+ * its sums carry a factor 256, undone exactly in float). Signed codes
+ * (Q3_K's q + 4, Q6_K's q + 32) have their offset taken out with the
+ * activation bsums, as do the mins.
+ *
+ * Each super-block leaves one vector of int32 lanes ([4 isum parts | 4 imin
+ * parts] with mins, else 8 isum parts). Eight of them are reduced together
+ * by a transpose, the float part runs 8 super-blocks wide, and only the
+ * running sum acc = acc + t[i] stays scalar, in the reference order. The
+ * weight stream is prefetched PF_AHEAD bytes ahead: with this much work per
+ * byte the hardware prefetcher alone leaves DRAM idle between requests. */
 #include "kernels/qdot.h"
+#include "kernels/reduce8_avx2.h"
 #include "quant/blocks.h"
 
 #include <immintrin.h>
+#include <stddef.h>
 #include <string.h>
 
-static inline int hsum_i32x4(__m128i s) {
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
-    return _mm_cvtsi128_si32(s);
+#define GROUP 64      /* super-blocks whose activation scales are gathered per pass */
+#define PF_AHEAD 2048 /* bytes */
+
+enum kq { KQ2, KQ3, KQ4, KQ5, KQ6 };
+
+static const size_t BLOCK_BYTES[5] = {sizeof(block_q2_K), sizeof(block_q3_K), sizeof(block_q4_K),
+                                      sizeof(block_q5_K), sizeof(block_q6_K)};
+/* offset of d and (when the format has mins) dmin in a block */
+static const size_t D_OFFSET[5] = {offsetof(block_q2_K, d), offsetof(block_q3_K, d), offsetof(block_q4_K, d),
+                                   offsetof(block_q5_K, d), offsetof(block_q6_K, d)};
+static const size_t DMIN_OFFSET[5] = {offsetof(block_q2_K, dmin), 0, offsetof(block_q4_K, dmin),
+                                      offsetof(block_q5_K, dmin), 0};
+
+static inline __m256i m8(int v) { return _mm256_set1_epi8((char)v); }
+
+static inline __m256i ld(const void *p) { return _mm256_loadu_si256((const __m256i *)p); }
+
+/* vpshufb index over a vector holding the scale bytes in both 128-bit
+ * lanes: int16 lanes 0-7 from byte a, 8-15 from byte b; zero-extended, or
+ * (high) the byte times 256, which keeps a signed byte's sign */
+static inline __m256i pair_idx(int a, int b, int high) {
+    const short ea = (short)(high ? (a << 8 | 0x80) : (0x8000 | a)), eb = (short)(high ? (b << 8 | 0x80) : (0x8000 | b));
+    return _mm256_setr_epi16(ea, ea, ea, ea, ea, ea, ea, ea, eb, eb, eb, eb, eb, eb, eb, eb);
 }
 
-static inline int hsum_i32(__m256i v) {
-    return hsum_i32x4(_mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1)));
+/* int16 lanes of words a (0-7) and b (0-7) of the same 8-word source */
+static inline __m256i word_idx(int a, int b) {
+    const short ea = (short)((2 * a + 1) << 8 | 2 * a), eb = (short)((2 * b + 1) << 8 | 2 * b);
+    return _mm256_setr_epi16(ea, ea, ea, ea, ea, ea, ea, ea, eb, eb, eb, eb, eb, eb, eb, eb);
 }
 
-static inline float fp16(uint16_t h) { return _cvtsh_ss(h); }
-
-/* int16 lanes [s[2k] x8, s[2k+1] x8] from 16 int8 scales (signed) */
-static inline __m256i pair_scales_i8(__m128i s8, int k) {
-    const __m128i idx = _mm_or_si128(_mm_set1_epi8((char)(2 * k)),
-                                     _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1));
-    return _mm256_cvtepi8_epi16(_mm_shuffle_epi8(s8, idx));
+static inline __m256i sum8(const __m256i *a) {
+    const __m256i s0 = _mm256_add_epi32(a[0], a[1]), s1 = _mm256_add_epi32(a[2], a[3]);
+    const __m256i s2 = _mm256_add_epi32(a[4], a[5]), s3 = _mm256_add_epi32(a[6], a[7]);
+    return _mm256_add_epi32(_mm256_add_epi32(s0, s1), _mm256_add_epi32(s2, s3));
 }
 
-static inline __m256i mask8(int v) { return _mm256_set1_epi8((char)v); }
+/* bit b of every byte of h, moved to bit `to` and masked */
+static inline __m256i bit_to(__m256i h, int b, int to) {
+    if (b > to) h = _mm256_srli_epi16(h, b - to);
+    if (b < to) h = _mm256_slli_epi16(h, to - b);
+    return _mm256_and_si256(h, m8(1 << to));
+}
 
-/* sum_j s_j * dot(u_j, x_j) over the 16 sub-blocks of 16 of a Q2_K/Q3_K
- * super-block: u(g, s) are the 32 codes of values 128 g + 32 s .. + 31 */
-static inline __m256i dot_2bit(const uint8_t *qs, const uint8_t *hmask, const int8_t *x, __m128i s8) {
-    __m256i acc = _mm256_setzero_si256();
-    const __m256i hm = hmask ? _mm256_loadu_si256((const __m256i *)hmask) : _mm256_setzero_si256();
-    for (int g = 0; g < 2; g++) {
-        const __m256i q = _mm256_loadu_si256((const __m256i *)(qs + 32 * g));
-        for (int s = 0; s < 4; s++) {
-            __m256i u = _mm256_and_si256(_mm256_srli_epi16(q, 2 * s), mask8(3));
-            if (hmask) {
-                const __m256i h = _mm256_and_si256(_mm256_srli_epi16(hm, 4 * g + s), mask8(1));
-                u = _mm256_or_si256(u, _mm256_slli_epi16(h, 2));
+/* Q4_K/Q5_K 6-bit scales (bytes 0-7) and mins (bytes 8-15) */
+static inline void k4_scales_mins(const uint8_t *packed, uint64_t *scales, uint64_t *mins) {
+    const uint32_t kmask1 = 0x3f3f3f3f, kmask2 = 0x0f0f0f0f, kmask3 = 0x03030303;
+    uint32_t u0, u1, u2;
+    memcpy(&u0, packed, 4), memcpy(&u1, packed + 4, 4), memcpy(&u2, packed + 8, 4);
+    const uint32_t s_lo = u0 & kmask1, m_lo = u1 & kmask1;
+    const uint32_t s_hi = (u2 & kmask2) | (((u0 >> 6) & kmask3) << 4);
+    const uint32_t m_hi = ((u2 >> 4) & kmask2) | (((u1 >> 6) & kmask3) << 4);
+    *scales = s_lo | (uint64_t)s_hi << 32;
+    *mins = m_lo | (uint64_t)m_hi << 32;
+}
+
+/* the 16 Q3_K scales, 6 bits each, minus 32 */
+static inline __m128i q3_scales(const uint8_t *packed) {
+    const uint32_t kmask1 = 0x03030303, kmask2 = 0x0f0f0f0f;
+    uint32_t a0, a1, tmp;
+    memcpy(&a0, packed, 4), memcpy(&a1, packed + 4, 4), memcpy(&tmp, packed + 8, 4);
+    const uint32_t s2 = ((a0 >> 4) & kmask2) | (((tmp >> 4) & kmask1) << 4);
+    const uint32_t s3 = ((a1 >> 4) & kmask2) | (((tmp >> 6) & kmask1) << 4);
+    const uint32_t s0 = (a0 & kmask2) | (((tmp >> 0) & kmask1) << 4);
+    const uint32_t s1 = (a1 & kmask2) | (((tmp >> 2) & kmask1) << 4);
+    const __m128i s = _mm_set_epi64x((long long)(s2 | (uint64_t)s3 << 32), (long long)(s0 | (uint64_t)s1 << 32));
+    return _mm_sub_epi8(s, _mm_set1_epi8(32));
+}
+
+/* One super-block: 8 int32 lanes summing to isum, and for Q2_K/Q4_K/Q5_K 8
+ * more in *imin summing to imin. Q3_K's lanes sum to 256 isum (|256 isum| <
+ * 2^31 and the lanes add modulo 2^32, so the total is exact). */
+static inline __attribute__((always_inline)) __m256i superblock(enum kq t, const uint8_t *blk, const block_q8_K *xb,
+                                                                __m256i *imin) {
+    const int8_t *x = xb->qs;
+    const __m256i bs = ld(xb->bsums);
+    __m256i p[8];
+    if (t == KQ2 || t == KQ3) {
+        const uint8_t *qs = t == KQ2 ? ((const block_q2_K *)blk)->qs : ((const block_q3_K *)blk)->qs;
+        const __m256i hm = t == KQ3 ? ld(((const block_q3_K *)blk)->hmask) : _mm256_setzero_si256();
+        const __m128i s8 = t == KQ2 ? _mm_loadu_si128((const __m128i *)((const block_q2_K *)blk)->scales)
+                                    : q3_scales(((const block_q3_K *)blk)->scales);
+        const __m256i S = _mm256_broadcastsi128_si256(t == KQ2 ? _mm_and_si128(s8, _mm_set1_epi8(15)) : s8);
+        for (int g = 0; g < 2; g++) {
+            const __m256i q = ld(qs + 32 * g);
+            for (int s = 0; s < 4; s++) {
+                const int k = 4 * g + s;
+                __m256i u = _mm256_and_si256(s ? _mm256_srli_epi16(q, 2 * s) : q, m8(3));
+                if (t == KQ3) u = _mm256_or_si256(u, bit_to(hm, k, 2));
+                const __m256i d = _mm256_maddubs_epi16(u, ld(x + 32 * k));
+                p[k] = _mm256_madd_epi16(d, _mm256_shuffle_epi8(S, pair_idx(2 * k, 2 * k + 1, t == KQ3)));
             }
-            const __m256i p = _mm256_maddubs_epi16(u, _mm256_loadu_si256((const __m256i *)(x + 128 * g + 32 * s)));
-            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, pair_scales_i8(s8, 4 * g + s)));
         }
+        if (t == KQ2) {
+            const __m256i mins = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(s8, 4), _mm_set1_epi8(15)));
+            *imin = _mm256_madd_epi16(mins, bs);
+            return sum8(p);
+        }
+        /* codes are q + 4: take out 4 sum_j s_j bsum_j (times 256) */
+        const __m256i off = _mm256_madd_epi16(_mm256_cvtepi8_epi16(s8), bs);
+        return _mm256_sub_epi32(sum8(p), _mm256_slli_epi32(off, 10));
+    }
+    if (t == KQ4 || t == KQ5) {
+        const uint8_t *qs = blk + (t == KQ4 ? 16 : 48); /* after d, dmin, scales[12] (, qh[32]) */
+        const __m256i qh = t == KQ5 ? ld(blk + 16) : _mm256_setzero_si256();
+        uint64_t scales, mins;
+        k4_scales_mins(blk + 4, &scales, &mins);
+        const __m256i S = _mm256_set1_epi64x((long long)scales);
+        for (int g = 0; g < 4; g++) {
+            const __m256i q = ld(qs + 32 * g);
+            __m256i lo = _mm256_and_si256(q, m8(15)), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m8(15));
+            if (t == KQ5) {
+                lo = _mm256_or_si256(lo, bit_to(qh, 2 * g, 4));
+                hi = _mm256_or_si256(hi, bit_to(qh, 2 * g + 1, 4));
+            }
+            const __m256i dlo = _mm256_maddubs_epi16(lo, ld(x + 64 * g)), dhi = _mm256_maddubs_epi16(hi, ld(x + 64 * g + 32));
+            p[2 * g] = _mm256_madd_epi16(dlo, _mm256_shuffle_epi8(S, pair_idx(2 * g, 2 * g, 0)));
+            p[2 * g + 1] = _mm256_madd_epi16(dhi, _mm256_shuffle_epi8(S, pair_idx(2 * g + 1, 2 * g + 1, 0)));
+        }
+        /* min j against bsums 2j and 2j+1 */
+        const __m256i mdup = _mm256_shuffle_epi8(_mm256_set1_epi64x((long long)mins),
+                                                 _mm256_setr_epi8(0, -128, 0, -128, 1, -128, 1, -128, 2, -128, 2, -128,
+                                                                  3, -128, 3, -128, 4, -128, 4, -128, 5, -128, 5, -128,
+                                                                  6, -128, 6, -128, 7, -128, 7, -128));
+        *imin = _mm256_madd_epi16(mdup, bs);
+        return sum8(p);
+    }
+    /* Q6_K */
+    const block_q6_K *b = (const block_q6_K *)blk;
+    const __m256i s16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)b->scales));
+    const __m256i S[2] = {_mm256_permute4x64_epi64(s16, 0x44), _mm256_permute4x64_epi64(s16, 0xEE)};
+    const __m256i m4 = m8(15), m30 = m8(0x30);
+    for (int h = 0; h < 2; h++) {
+        const __m256i ql0 = ld(b->ql + 64 * h), ql1 = ld(b->ql + 64 * h + 32), qh = ld(b->qh + 32 * h);
+        /* codes of values 128h + 0, 32, 64, 96 (+ 0..31), top bits from qh */
+        const __m256i u[4] = {
+            _mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), m30)),
+            _mm256_or_si256(_mm256_and_si256(ql1, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 2), m30)),
+            _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4), _mm256_and_si256(qh, m30)),
+            _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4), _mm256_and_si256(_mm256_srli_epi16(qh, 2), m30)),
+        };
+        for (int c = 0; c < 4; c++) {
+            const int k = 4 * h + c; /* sub-blocks 2k, 2k + 1 */
+            const __m256i d = _mm256_maddubs_epi16(u[c], ld(x + 32 * k));
+            p[k] = _mm256_madd_epi16(d, _mm256_shuffle_epi8(S[h], word_idx(2 * c, 2 * c + 1)));
+        }
+    }
+    /* codes are q + 32: take out 32 sum_j s_j bsum_j */
+    return _mm256_sub_epi32(sum8(p), _mm256_slli_epi32(_mm256_madd_epi16(s16, bs), 5));
+}
+
+static inline uint16_t half_at(const uint8_t *p) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    return h;
+}
+
+/* One row over gn super-blocks (activations xb, their scales xd padded
+ * with zeros to a multiple of 8), continuing its sum acc. */
+static inline __attribute__((always_inline)) float row_sum(enum kq t, const block_q8_K *xb, const float *xd, int gn,
+                                                           const uint8_t *row, float acc) {
+    const int has_min = t == KQ2 || t == KQ4 || t == KQ5;
+    const size_t bsize = BLOCK_BYTES[t];
+    for (int b0 = 0; b0 < gn; b0 += 8) {
+        const int cnt = gn - b0 < 8 ? gn - b0 : 8;
+        __m256i v[8], m[8];
+        uint16_t dwa[8] = {0}, dma[8] = {0};
+#pragma GCC unroll 8
+        for (int k = 0; k < 8; k++) {
+            if (k >= cnt) {
+                v[k] = m[k] = _mm256_setzero_si256();
+                continue;
+            }
+            const uint8_t *blk = row + (size_t)(b0 + k) * bsize;
+            for (size_t o = 0; o < bsize; o += 64) _mm_prefetch((const char *)blk + PF_AHEAD + o, _MM_HINT_T0);
+            v[k] = superblock(t, blk, xb + b0 + k, &m[k]);
+            dwa[k] = half_at(blk + D_OFFSET[t]);
+            if (has_min) dma[k] = half_at(blk + DMIN_OFFSET[t]);
+        }
+        const __m128i dw = _mm_loadu_si128((const __m128i *)dwa), dmw = _mm_loadu_si128((const __m128i *)dma);
+        const __m256 xdv = _mm256_loadu_ps(xd + b0);
+        const __m256 dd = _mm256_mul_ps(_mm256_cvtph_ps(dw), xdv);
+        __m256 tv;
+        if (has_min) {
+            const __m256i ia = reduce8(v), ib = reduce8(m);
+            const __m256 dm = _mm256_mul_ps(_mm256_cvtph_ps(dmw), xdv);
+            tv = _mm256_sub_ps(_mm256_mul_ps(dd, _mm256_cvtepi32_ps(ia)), _mm256_mul_ps(dm, _mm256_cvtepi32_ps(ib)));
+        } else {
+            __m256 fi = _mm256_cvtepi32_ps(reduce8(v));
+            /* Q3_K sums carry the scales times 256: undo exactly, (float)(256 i) / 256 == (float)i */
+            if (t == KQ3) fi = _mm256_mul_ps(fi, _mm256_set1_ps(1.0f / 256));
+            tv = _mm256_mul_ps(dd, fi);
+        }
+        float tb[8];
+        _mm256_storeu_ps(tb, tv);
+        for (int k = 0; k < cnt; k++) acc = acc + tb[k]; /* reference order */
     }
     return acc;
 }
 
+static inline __attribute__((always_inline)) void qdot_rows(enum kq t, float *y, const void *W, size_t row_bytes,
+                                                            const block_q8_K *xb, int n, int r0, int r1) {
+    const int nb = n / QK_K;
+    const size_t bsize = BLOCK_BYTES[t];
+    float xd[GROUP + 8];
+    for (int g0 = 0; g0 < nb; g0 += GROUP) {
+        const int gn = nb - g0 < GROUP ? nb - g0 : GROUP;
+        for (int i = 0; i < gn; i++) xd[i] = xb[g0 + i].d;
+        for (int i = gn; i < GROUP + 8; i++) xd[i] = 0.0f;
+        for (int r = r0; r < r1; r++) {
+            const uint8_t *row = (const uint8_t *)W + (size_t)r * row_bytes + (size_t)g0 * bsize;
+            y[r] = row_sum(t, xb + g0, xd, gn, row, g0 ? y[r] : 0.0f);
+        }
+    }
+}
+
 void lq_qdot_q2_k_avx2(float *y, const void *W, size_t row_bytes, const void *xq, int n, int r0, int r1) {
-    const block_q8_K *xb = xq;
-    const int nb = n / QK_K;
-    for (int r = r0; r < r1; r++) {
-        const block_q2_K *wb = (const block_q2_K *)((const uint8_t *)W + (size_t)r * row_bytes);
-        float acc = 0.0f;
-        for (int i = 0; i < nb; i++) {
-            const __m128i sc = _mm_loadu_si128((const __m128i *)wb[i].scales);
-            const __m128i lo = _mm_and_si128(sc, _mm_set1_epi8(0xF));
-            const __m128i hi = _mm_and_si128(_mm_srli_epi16(sc, 4), _mm_set1_epi8(0xF));
-            const int isum = hsum_i32(dot_2bit(wb[i].qs, NULL, xb[i].qs, lo));
-            const __m256i bs = _mm256_loadu_si256((const __m256i *)xb[i].bsums);
-            const int imin = hsum_i32(_mm256_madd_epi16(_mm256_cvtepu8_epi16(hi), bs));
-            const float dd = fp16(wb[i].d) * xb[i].d, dm = fp16(wb[i].dmin) * xb[i].d;
-            acc = acc + (dd * (float)isum - dm * (float)imin);
-        }
-        y[r] = acc;
-    }
+    qdot_rows(KQ2, y, W, row_bytes, xq, n, r0, r1);
 }
-
-/* the 16 Q3_K scales, 6 bits each, minus 32 */
-static inline __m128i q3_k_scales(const uint8_t packed[12]) {
-    const uint32_t kmask1 = 0x03030303, kmask2 = 0x0f0f0f0f;
-    uint32_t aux[4];
-    memcpy(aux, packed, 12);
-    const uint32_t tmp = aux[2];
-    aux[2] = ((aux[0] >> 4) & kmask2) | (((tmp >> 4) & kmask1) << 4);
-    aux[3] = ((aux[1] >> 4) & kmask2) | (((tmp >> 6) & kmask1) << 4);
-    aux[0] = (aux[0] & kmask2) | (((tmp >> 0) & kmask1) << 4);
-    aux[1] = (aux[1] & kmask2) | (((tmp >> 2) & kmask1) << 4);
-    /* from registers: a 16-byte load of the four 4-byte stores would miss store forwarding */
-    return _mm_sub_epi8(_mm_setr_epi32((int)aux[0], (int)aux[1], (int)aux[2], (int)aux[3]), _mm_set1_epi8(32));
-}
-
 void lq_qdot_q3_k_avx2(float *y, const void *W, size_t row_bytes, const void *xq, int n, int r0, int r1) {
-    const block_q8_K *xb = xq;
-    const int nb = n / QK_K;
-    for (int r = r0; r < r1; r++) {
-        const block_q3_K *wb = (const block_q3_K *)((const uint8_t *)W + (size_t)r * row_bytes);
-        float acc = 0.0f;
-        for (int i = 0; i < nb; i++) {
-            const __m128i s8 = q3_k_scales(wb[i].scales);
-            /* codes u = q + 4 in 0..7: sum s_j dot(q_j, x_j) = sum s_j dot(u_j, x_j) - 4 sum s_j bsum_j */
-            const __m256i bs = _mm256_loadu_si256((const __m256i *)xb[i].bsums);
-            const __m256i off = _mm256_slli_epi32(_mm256_madd_epi16(_mm256_cvtepi8_epi16(s8), bs), 2);
-            const int isum = hsum_i32(_mm256_sub_epi32(dot_2bit(wb[i].qs, wb[i].hmask, xb[i].qs, s8), off));
-            const float dd = fp16(wb[i].d) * xb[i].d;
-            acc = acc + dd * (float)isum;
-        }
-        y[r] = acc;
-    }
+    qdot_rows(KQ3, y, W, row_bytes, xq, n, r0, r1);
 }
-
-/* Q4_K/Q5_K 6-bit scales (bytes 0-7) and mins (bytes 8-15) */
-static inline void k4_scales_mins(const uint8_t packed[12], uint8_t out[16]) {
-    const uint32_t kmask1 = 0x3f3f3f3f, kmask2 = 0x0f0f0f0f, kmask3 = 0x03030303;
-    uint32_t u[4];
-    memcpy(u, packed, 12);
-    u[3] = ((u[2] >> 4) & kmask2) | (((u[1] >> 6) & kmask3) << 4);
-    const uint32_t m_lo = u[1] & kmask1;
-    u[1] = (u[2] & kmask2) | (((u[0] >> 6) & kmask3) << 4);
-    u[2] = m_lo;
-    u[0] &= kmask1;
-    memcpy(out, u, 16);
-}
-
-static void qdot_q45_k(float *y, const void *W, size_t row_bytes, const block_q8_K *xb, int n, int r0, int r1,
-                       int five_bits) {
-    const int nb = n / QK_K;
-    const size_t bsize = five_bits ? sizeof(block_q5_K) : sizeof(block_q4_K);
-    for (int r = r0; r < r1; r++) {
-        const uint8_t *row = (const uint8_t *)W + (size_t)r * row_bytes;
-        float acc = 0.0f;
-        for (int i = 0; i < nb; i++) {
-            const uint8_t *blk = row + (size_t)i * bsize;
-            /* both layouts start with d, dmin, scales[12]; Q5_K then has qh[32] */
-            uint16_t d, dmin;
-            memcpy(&d, blk, 2), memcpy(&dmin, blk + 2, 2);
-            const uint8_t *qh = five_bits ? blk + 16 : NULL, *qs = blk + (five_bits ? 48 : 16);
-            uint8_t sm[16];
-            k4_scales_mins(blk + 4, sm);
-            const __m256i hb = qh ? _mm256_loadu_si256((const __m256i *)qh) : _mm256_setzero_si256();
-            __m256i a = _mm256_setzero_si256();
-            for (int g = 0; g < 4; g++) {
-                const __m256i q = _mm256_loadu_si256((const __m256i *)(qs + 32 * g));
-                __m256i lo = _mm256_and_si256(q, mask8(0xF)), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), mask8(0xF));
-                if (qh) {
-                    const __m256i h0 = _mm256_and_si256(_mm256_srli_epi16(hb, 2 * g), mask8(1));
-                    const __m256i h1 = _mm256_and_si256(_mm256_srli_epi16(hb, 2 * g + 1), mask8(1));
-                    lo = _mm256_or_si256(lo, _mm256_slli_epi16(h0, 4));
-                    hi = _mm256_or_si256(hi, _mm256_slli_epi16(h1, 4));
-                }
-                const int8_t *x = xb[i].qs + 64 * g;
-                const __m256i plo = _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)x));
-                const __m256i phi = _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(x + 32)));
-                a = _mm256_add_epi32(a, _mm256_madd_epi16(plo, _mm256_set1_epi16(sm[2 * g])));
-                a = _mm256_add_epi32(a, _mm256_madd_epi16(phi, _mm256_set1_epi16(sm[2 * g + 1])));
-            }
-            const int isum = hsum_i32(a);
-            /* bsums pairs summed, then times the mins */
-            const __m128i bs = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)xb[i].bsums),
-                                              _mm_loadu_si128((const __m128i *)(xb[i].bsums + 8)));
-            const __m128i mins = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)(sm + 8)));
-            const int imin = hsum_i32x4(_mm_madd_epi16(bs, mins));
-            const float dd = fp16(d) * xb[i].d, dm = fp16(dmin) * xb[i].d;
-            acc = acc + (dd * (float)isum - dm * (float)imin);
-        }
-        y[r] = acc;
-    }
-}
-
 void lq_qdot_q4_k_avx2(float *y, const void *W, size_t row_bytes, const void *xq, int n, int r0, int r1) {
-    qdot_q45_k(y, W, row_bytes, xq, n, r0, r1, 0);
+    qdot_rows(KQ4, y, W, row_bytes, xq, n, r0, r1);
 }
-
 void lq_qdot_q5_k_avx2(float *y, const void *W, size_t row_bytes, const void *xq, int n, int r0, int r1) {
-    qdot_q45_k(y, W, row_bytes, xq, n, r0, r1, 1);
+    qdot_rows(KQ5, y, W, row_bytes, xq, n, r0, r1);
 }
-
 void lq_qdot_q6_k_avx2(float *y, const void *W, size_t row_bytes, const void *xq, int n, int r0, int r1) {
-    const block_q8_K *xb = xq;
-    const int nb = n / QK_K;
-    for (int r = r0; r < r1; r++) {
-        const block_q6_K *wb = (const block_q6_K *)((const uint8_t *)W + (size_t)r * row_bytes);
-        float acc = 0.0f;
-        for (int i = 0; i < nb; i++) {
-            const __m128i s8 = _mm_loadu_si128((const __m128i *)wb[i].scales);
-            __m256i a = _mm256_setzero_si256();
-            for (int h = 0; h < 2; h++) {
-                const __m256i ql0 = _mm256_loadu_si256((const __m256i *)(wb[i].ql + 64 * h));
-                const __m256i ql1 = _mm256_loadu_si256((const __m256i *)(wb[i].ql + 64 * h + 32));
-                const __m256i qh = _mm256_loadu_si256((const __m256i *)(wb[i].qh + 32 * h));
-                const __m256i m4 = mask8(0xF), m2 = mask8(0x30);
-                /* codes of values 128h + 0, 32, 64, 96 (+ 0..31), top bits from qh */
-                const __m256i u[4] = {
-                    _mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), m2)),
-                    _mm256_or_si256(_mm256_and_si256(ql1, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 2), m2)),
-                    _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4), _mm256_and_si256(qh, m2)),
-                    _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
-                                    _mm256_and_si256(_mm256_srli_epi16(qh, 2), m2)),
-                };
-                for (int k = 0; k < 4; k++) {
-                    const __m256i x = _mm256_loadu_si256((const __m256i *)(xb[i].qs + 128 * h + 32 * k));
-                    const __m256i p = _mm256_maddubs_epi16(u[k], x);
-                    a = _mm256_add_epi32(a, _mm256_madd_epi16(p, pair_scales_i8(s8, 4 * h + k)));
-                }
-            }
-            /* codes are q + 32: take out 32 * sum_j s_j bsum_j */
-            const __m256i bs = _mm256_loadu_si256((const __m256i *)xb[i].bsums);
-            const __m256i off = _mm256_slli_epi32(_mm256_madd_epi16(_mm256_cvtepi8_epi16(s8), bs), 5);
-            const int isum = hsum_i32(_mm256_sub_epi32(a, off));
-            const float dd = fp16(wb[i].d) * xb[i].d;
-            acc = acc + dd * (float)isum;
-        }
-        y[r] = acc;
-    }
+    qdot_rows(KQ6, y, W, row_bytes, xq, n, r0, r1);
 }

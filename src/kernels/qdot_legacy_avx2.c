@@ -12,11 +12,13 @@
  * madd on widened values otherwise (Q8_0, IQ4_NL). */
 #include "kernels/qdot.h"
 #include "kernels/qdot_legacy_block.h"
+#include "kernels/reduce8_avx2.h"
 
 #include <immintrin.h>
 
 #define CHUNK 256 /* blocks per column chunk (a multiple of 16) */
 #define ROWS 8
+#define PF_AHEAD 2048 /* bytes of the weight stream prefetched ahead (see below) */
 
 typedef struct {
     _Alignas(32) float dx[CHUNK];
@@ -30,17 +32,6 @@ typedef struct {
 
 static inline __m256i xqs_at(const xchunk *c, int b) {
     return _mm256_loadu_si256((const __m256i *)(c->xqs0 + (size_t)b * c->xbs));
-}
-
-/* v_j: 8 int32 partial sums of block j; returns the 8 block sums */
-static inline __m256i isum8(const __m256i *v) {
-    const __m256i s01 = _mm256_add_epi32(_mm256_unpacklo_epi32(v[0], v[1]), _mm256_unpackhi_epi32(v[0], v[1]));
-    const __m256i s23 = _mm256_add_epi32(_mm256_unpacklo_epi32(v[2], v[3]), _mm256_unpackhi_epi32(v[2], v[3]));
-    const __m256i s45 = _mm256_add_epi32(_mm256_unpacklo_epi32(v[4], v[5]), _mm256_unpackhi_epi32(v[4], v[5]));
-    const __m256i s67 = _mm256_add_epi32(_mm256_unpacklo_epi32(v[6], v[7]), _mm256_unpackhi_epi32(v[6], v[7]));
-    const __m256i t0 = _mm256_add_epi32(_mm256_unpacklo_epi64(s01, s23), _mm256_unpackhi_epi64(s01, s23));
-    const __m256i t1 = _mm256_add_epi32(_mm256_unpacklo_epi64(s45, s67), _mm256_unpackhi_epi64(s45, s67));
-    return _mm256_add_epi32(_mm256_permute2x128_si256(t0, t1, 0x20), _mm256_permute2x128_si256(t0, t1, 0x31));
 }
 
 /* blocks [nbc, npad) are zero: they meet the zero weight blocks that pad a
@@ -60,7 +51,7 @@ static void prep_chunk(xchunk *c, const uint8_t *xb0, int nbc, int npad, int q81
     for (int b = 0; b < npad; b += 8) {
         __m256i v[8];
         for (int j = 0; j < 8; j++) v[j] = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, xqs_at(c, b + j)), ones16);
-        _mm256_store_si256((__m256i *)(c->xsum + b), isum8(v));
+        _mm256_store_si256((__m256i *)(c->xsum + b), reduce8(v));
     }
     if (widen)
         for (int b = 0; b < npad; b++) {
@@ -139,7 +130,7 @@ static inline __attribute__((always_inline)) __m256 row8(const uint8_t *w, const
         if (kind != K_MXFP4) memcpy(&d16[j], p, 2);
         if (kind == K_Q4_1 || kind == K_Q5_1) memcpy(&m16[j], p + 2, 2);
     }
-    __m256i isum = isum8(v);
+    __m256i isum = reduce8(v);
     const __m256i xs = _mm256_load_si256((const __m256i *)(c->xsum + bi));
     if (kind == K_Q4_0) isum = _mm256_sub_epi32(isum, _mm256_slli_epi32(xs, 3));
     if (kind == K_Q5_0) isum = _mm256_sub_epi32(isum, _mm256_slli_epi32(xs, 4));
@@ -180,6 +171,10 @@ static inline __attribute__((always_inline)) void drive(float *y, const void *W,
                 const uint8_t *row = (const uint8_t *)W + (size_t)(g0 + r) * row_bytes + (size_t)c0 * wbs;
                 __m256 lo = acc[r][0], hi = acc[r][1];
                 for (int bi = 0; bi < n16; bi += 16) {
+                    /* with this much work per byte the hardware prefetcher alone
+                     * leaves DRAM idle between requests: 1.1-1.3x at 2 threads */
+                    for (size_t o = 0; o < 16 * wbs; o += 64)
+                        _mm_prefetch((const char *)row + (size_t)bi * wbs + PF_AHEAD + o, _MM_HINT_T0);
                     lo = _mm256_add_ps(lo, row8(row + (size_t)bi * wbs, &c, bi, kind));
                     hi = _mm256_add_ps(hi, row8(row + (size_t)(bi + 8) * wbs, &c, bi + 8, kind));
                 }
