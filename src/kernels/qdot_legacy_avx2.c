@@ -85,13 +85,23 @@ static inline __m256i udot(__m256i u, __m256i x) {
 
 enum { K_Q4_0, K_Q4_1, K_Q5_0, K_Q5_1, K_Q8_0, K_IQ4_NL, K_MXFP4 };
 
+static inline short u16_at(const uint8_t *p) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    return (short)h;
+}
+
+/* the fp16 at p of 8 blocks of bs bytes */
+static inline __m128i halves8(const uint8_t *p, int bs) {
+    return _mm_setr_epi16(u16_at(p), u16_at(p + bs), u16_at(p + 2 * bs), u16_at(p + 3 * bs), u16_at(p + 4 * bs),
+                          u16_at(p + 5 * bs), u16_at(p + 6 * bs), u16_at(p + 7 * bs));
+}
+
 /* 8 blocks of one row: their 8 terms. kind is a constant at each call site. */
 static inline __attribute__((always_inline)) __m256 row8(const uint8_t *w, const xchunk *c, int bi, int kind) {
     static const int bsize[] = {18, 20, 22, 24, 34, 18, 17};
     const int bs = bsize[kind];
     __m256i v[8];
-    _Alignas(16) uint16_t d16[8], m16[8];
-    _Alignas(32) float dwf[8];
     for (int j = 0; j < 8; j++) {
         const uint8_t *p = w + (size_t)j * bs;
         const int b = bi + j;
@@ -123,23 +133,29 @@ static inline __attribute__((always_inline)) __m256 row8(const uint8_t *w, const
             for (int i = 0; i < 16; i++) t[i] = (int8_t)(lq_kvalues_mxfp4[i] + 12);
             const __m256i tab = _mm256_broadcastsi128_si256(_mm_load_si128((const __m128i *)t));
             v[j] = udot(_mm256_shuffle_epi8(tab, nibbles(p + 1)), xqs_at(c, b));
-            dwf[j] = lq_e8m0_to_fp32_half(p[0]);
             break;
         }
         }
-        if (kind != K_MXFP4) memcpy(&d16[j], p, 2);
-        if (kind == K_Q4_1 || kind == K_Q5_1) memcpy(&m16[j], p + 2, 2);
+    }
+    /* the 8 blocks' scales straight into registers (eight stores and one
+     * wide load would miss store forwarding) */
+    __m256 dw, mw = _mm256_setzero_ps();
+    if (kind == K_MXFP4) { /* ggml_e8m0_to_fp32_half: 2^(e-128), denormal for e < 2 */
+        const __m256i e = _mm256_setr_epi32(w[0], w[bs], w[2 * bs], w[3 * bs], w[4 * bs], w[5 * bs], w[6 * bs], w[7 * bs]);
+        const __m256i normal = _mm256_slli_epi32(_mm256_sub_epi32(e, _mm256_set1_epi32(1)), 23);
+        const __m256i denormal = _mm256_sllv_epi32(_mm256_set1_epi32(0x00200000), e);
+        dw = _mm256_castsi256_ps(_mm256_blendv_epi8(normal, denormal, _mm256_cmpgt_epi32(_mm256_set1_epi32(2), e)));
+    } else {
+        dw = _mm256_cvtph_ps(halves8(w, bs));
+        if (kind == K_Q4_1 || kind == K_Q5_1) mw = _mm256_cvtph_ps(halves8(w + 2, bs));
     }
     __m256i isum = reduce8(v);
     const __m256i xs = _mm256_load_si256((const __m256i *)(c->xsum + bi));
     if (kind == K_Q4_0) isum = _mm256_sub_epi32(isum, _mm256_slli_epi32(xs, 3));
     if (kind == K_Q5_0) isum = _mm256_sub_epi32(isum, _mm256_slli_epi32(xs, 4));
     if (kind == K_MXFP4) isum = _mm256_sub_epi32(isum, _mm256_mullo_epi32(xs, _mm256_set1_epi32(12)));
-    const __m256 dw = kind == K_MXFP4 ? _mm256_load_ps(dwf) : _mm256_cvtph_ps(_mm_load_si128((const __m128i *)d16));
     __m256 t = _mm256_mul_ps(_mm256_mul_ps(dw, _mm256_load_ps(c->dx + bi)), _mm256_cvtepi32_ps(isum));
-    if (kind == K_Q4_1 || kind == K_Q5_1)
-        t = _mm256_add_ps(t, _mm256_mul_ps(_mm256_cvtph_ps(_mm_load_si128((const __m128i *)m16)),
-                                           _mm256_load_ps(c->sx + bi)));
+    if (kind == K_Q4_1 || kind == K_Q5_1) t = _mm256_add_ps(t, _mm256_mul_ps(mw, _mm256_load_ps(c->sx + bi)));
     return t;
 }
 
