@@ -38,10 +38,17 @@ LQ_LLMQ_F32_TYPES(LQ_LLMQ_QDOT_DECL_F32)
 #undef LQ_LLMQ_QDOT_DECL_INT
 #undef LQ_LLMQ_QDOT_DECL_F32
 
+/* A SIMD file defines LQ_LLMQ_F16 as its inline conversion (F16C, the same
+ * bits) before including this header; the library call costs more than the
+ * rest of a unit's work. */
+#ifndef LQ_LLMQ_F16
+#define LQ_LLMQ_F16 lq_fp16_to_fp32
+#endif
+
 static inline float lq_llmq_rd_f16(const uint8_t *p) {
     uint16_t h;
     memcpy(&h, p, 2);
-    return lq_fp16_to_fp32(h);
+    return LQ_LLMQ_F16(h);
 }
 
 /* Unit b (values 32b .. 32b+31) of an integer-format row: its code bytes,

@@ -9,10 +9,12 @@
 #include <immintrin.h>
 
 #include "core/lq.h"
+#define LQ_LLMQ_F16 _cvtsh_ss
 #include "kernels/qdot_llmq.h"
 #include "quant/blocks.h"
 
 #define INLINE static inline __attribute__((always_inline))
+#define PF_AHEAD 2048 /* bytes of the weight stream prefetched ahead, as the GGML-format kernels */
 
 INLINE float f16(const uint8_t *p) {
     uint16_t h;
@@ -109,6 +111,7 @@ INLINE void int_rows(int bits, int group, bool asym, lq_qdot_rows_fn ref, float 
             float dw0, m0, dw1, m1;
             const uint8_t *u0 = lq_llmq_int_unit(row, bits, group, asym, b, &dw0, &m0);
             const uint8_t *u1 = lq_llmq_int_unit(row, bits, group, asym, b + 1, &dw1, &m1);
+            _mm_prefetch((const char *)u0 + PF_AHEAD, _MM_HINT_T0); /* at most 64 bytes per pair of units */
             acc_even = _mm256_add_ps(acc_even, unit_term(bits, asym, u0, dw0, m0, xb + b, au + b));
             acc_odd = _mm256_add_ps(acc_odd, unit_term(bits, asym, u1, dw1, m1, xb + b + 1, au + b + 1));
         }
