@@ -10,11 +10,13 @@
 /* row (n): softmax in place */
 typedef void (*lq_softmax_fn)(float *row, int n);
 void lq_softmax_ref(float *row, int n);
+void lq_softmax_avx2(float *row, int n);
 void lq_softmax_avx512(float *row, int n);
 
 /* g (n) = silu(g) * u */
 typedef void (*lq_swiglu_fn)(float *g, const float *u, size_t n);
 void lq_swiglu_ref(float *g, const float *u, size_t n);
+void lq_swiglu_avx2(float *g, const float *u, size_t n);
 void lq_swiglu_avx512(float *g, const float *u, size_t n);
 
 /* x (n, a multiple of 32) -> Q8_0 blocks, the same bytes as

@@ -12,7 +12,9 @@ typedef void (*lq_attn_row_fn)(float *out, const float *q, const float *K, const
                                int stride, float scale, float *scores);
 void lq_attn_row_f32_ref(float *out, const float *q, const float *K, const float *V, int P, int hd, int stride,
                          float scale, float *scores);
-/* hd a multiple of 16; other sizes fall back to the reference. */
+/* hd a multiple of 16 (AVX2: 8) up to 256; other sizes fall back to the reference. */
+void lq_attn_row_f32_avx2(float *out, const float *q, const float *K, const float *V, int P, int hd, int stride,
+                          float scale, float *scores);
 void lq_attn_row_f32_avx512(float *out, const float *q, const float *K, const float *V, int P, int hd, int stride,
                             float scale, float *scores);
 
@@ -51,6 +53,8 @@ typedef void (*lq_attn_row_kv_fn)(float *out, const float *q, const void *K, con
  * 16 up to 256 (else the reference). */
 void lq_attn_row_f16_ref(float *out, const float *q, const void *K, const void *V, int P, int hd, size_t stride,
                          float scale, float *scores);
+void lq_attn_row_f16_avx2(float *out, const float *q, const void *K, const void *V, int P, int hd, size_t stride,
+                          float scale, float *scores);
 void lq_attn_row_f16_avx512(float *out, const float *q, const void *K, const void *V, int P, int hd,
                             size_t stride, float scale, float *scores);
 

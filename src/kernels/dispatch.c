@@ -10,8 +10,8 @@
 
 static const lq_kernels k_ref = {"ref", 0, lq_gemv_f32_ref, lq_attn_row_f32_ref, lq_attn_row_f16_ref,
                                  lq_attn_row_q8_ref, lq_softmax_ref, lq_swiglu_ref, lq_quant_q8_0_ref, NULL};
-static const lq_kernels k_avx2 = {"avx2", 1, lq_gemv_f32_avx2, lq_attn_row_f32_ref, lq_attn_row_f16_ref,
-                                  lq_attn_row_q8_ref, lq_softmax_ref, lq_swiglu_ref, lq_quant_q8_0_ref, NULL};
+static const lq_kernels k_avx2 = {"avx2", 1, lq_gemv_f32_avx2, lq_attn_row_f32_avx2, lq_attn_row_f16_avx2,
+                                  lq_attn_row_q8_ref, lq_softmax_avx2, lq_swiglu_avx2, lq_quant_q8_0_ref, NULL};
 static const lq_kernels k_avx512 = {"avx512", 2, lq_gemv_f32_avx512, lq_attn_row_f32_avx512, lq_attn_row_f16_avx512,
                                     lq_attn_row_q8_avx512, lq_softmax_avx512, lq_swiglu_avx512,
                                     lq_quant_q8_0_avx512, lq_attn_causal_avx512};

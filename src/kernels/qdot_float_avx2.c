@@ -7,6 +7,8 @@
 
 #include <immintrin.h>
 
+#define PF_AHEAD 2048 /* bytes of the weight stream prefetched ahead, as the quantized kernels */
+
 static inline float fold(__m256 lo, __m256 hi) {
     __m256 a = _mm256_add_ps(lo, hi);                                               /* s[j] + s[j+8] */
     __m128 b = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1)); /* + s[j+4] */
@@ -29,6 +31,7 @@ static inline __m256 load_bf16(const uint16_t *p) {
             const uint16_t *w = (const uint16_t *)((const char *)W + (size_t)r * row_bytes);               \
             __m256 lo = _mm256_setzero_ps(), hi = _mm256_setzero_ps();                                     \
             for (int i = 0; i < full; i += 16) {                                                           \
+                _mm_prefetch((const char *)(w + i) + PF_AHEAD, _MM_HINT_T0);                               \
                 lo = _mm256_add_ps(lo, _mm256_mul_ps(load(w + i), _mm256_loadu_ps(x + i)));                \
                 hi = _mm256_add_ps(hi, _mm256_mul_ps(load(w + i + 8), _mm256_loadu_ps(x + i + 8)));        \
             }                                                                                              \

@@ -78,6 +78,10 @@ int main(void) {
         for (size_t j = 0; j < sizeof spreads / sizeof spreads[0]; j++) {
             check_softmax("ref", lq_softmax_ref, ns[i], spreads[j]);
             check_swiglu("ref", lq_swiglu_ref, (size_t)ns[i], spreads[j]);
+            if (lq_cpu()->avx2 && lq_cpu()->fma) {
+                check_softmax("avx2", lq_softmax_avx2, ns[i], spreads[j]);
+                check_swiglu("avx2", lq_swiglu_avx2, (size_t)ns[i], spreads[j]);
+            }
             if (lq_cpu()->avx512f) {
                 check_softmax("avx512", lq_softmax_avx512, ns[i], spreads[j]);
                 check_swiglu("avx512", lq_swiglu_avx512, (size_t)ns[i], spreads[j]);

@@ -77,6 +77,8 @@ int main(void) {
                                     {100, 128, 256}, {5, 10, 30}, {2000, 64, 64}};
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
         check("ref", lq_attn_row_f32_ref, shapes[i][0], shapes[i][1], shapes[i][2]);
+        if (lq_cpu()->avx2 && lq_cpu()->fma && lq_cpu()->f16c)
+            check("avx2", lq_attn_row_f32_avx2, shapes[i][0], shapes[i][1], shapes[i][2]);
         if (lq_cpu()->avx512f) check("avx512", lq_attn_row_f32_avx512, shapes[i][0], shapes[i][1], shapes[i][2]);
     }
     printf("isa %s\n", llmq_isa_name());

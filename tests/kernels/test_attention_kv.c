@@ -167,7 +167,6 @@ static void check_case(bool q8, int P, int hd) {
     double raw_bound = (exp(2 * dmax) - 1) * vmax + verr + 2e-5;
 
     lq_attn_row_kv_fn ref = q8 ? lq_attn_row_q8_ref : lq_attn_row_f16_ref;
-    lq_attn_row_kv_fn simd = q8 ? lq_attn_row_q8_avx512 : lq_attn_row_f16_avx512;
     const char *name = q8 ? "q8" : "f16";
     for (int i = 0; i < hd; i++) out_ref[i] = NAN;
     for (int j = 0; j < P; j++) scores[j] = NAN;
@@ -178,15 +177,21 @@ static void check_case(bool q8, int P, int hd) {
               raw_bound);
 
     const lq_cpu_features *f = lq_cpu();
-    bool has = f->avx512f && f->avx512bw && f->avx512vl && f->f16c && (!q8 || f->avx512vnni);
-    if (has) {
+    /* the SIMD versions of this cache type: AVX-512 (Q8 with VNNI) and, for F16, AVX2 */
+    struct { const char *isa; lq_attn_row_kv_fn fn; bool has; } simds[2] = {
+        {"avx512", q8 ? lq_attn_row_q8_avx512 : lq_attn_row_f16_avx512,
+         f->avx512f && f->avx512bw && f->avx512vl && f->f16c && (!q8 || f->avx512vnni)},
+        {"avx2", q8 ? NULL : lq_attn_row_f16_avx2, !q8 && f->avx2 && f->fma && f->f16c},
+    };
+    for (int v = 0; v < 2; v++) {
+        if (!simds[v].has) continue;
         for (int i = 0; i < hd; i++) out[i] = NAN;
         for (int j = 0; j < P; j++) scores[j] = NAN;
-        simd(out, q, Kc + h * head, Vc + h * head, P, hd, stride, scale, scores);
+        simds[v].fn(out, q, Kc + h * head, Vc + h * head, P, hd, stride, scale, scores);
         double es = max_diff(out, want, hd), d = 0;
         for (int i = 0; i < hd; i++) d = fmax(d, isnan(out[i]) ? INFINITY : fabs(out[i] - out_ref[i]));
-        CHECK_MSG(es < 2e-5, "%s avx512 P %d hd %d: error %g vs the double reference", name, P, hd, es);
-        CHECK_MSG(d <= 1e-5 * vmax, "%s avx512 P %d hd %d: %g from ref (max |V| %g)", name, P, hd, d, vmax);
+        CHECK_MSG(es < 2e-5, "%s %s P %d hd %d: error %g vs the double reference", name, simds[v].isa, P, hd, es);
+        CHECK_MSG(d <= 1e-5 * vmax, "%s %s P %d hd %d: %g from ref (max |V| %g)", name, simds[v].isa, P, hd, d, vmax);
         if (q8) {
             float *s_ref = malloc((size_t)P * 4), *s_simd = malloc((size_t)P * 4);
             for (int j = 0; j < P; j++) s_ref[j] = s_simd[j] = NAN;
