@@ -195,13 +195,23 @@ static inline __attribute__((always_inline)) void drive(float *y, const void *W,
                     hi = _mm256_add_ps(hi, row8(row + (size_t)(bi + 8) * wbs, &c, bi + 8, kind));
                 }
                 if (nfull > n16) lo = _mm256_add_ps(lo, row8(row + (size_t)n16 * wbs, &c, n16, kind));
-                if (nbc > nfull) { /* last 1..7 blocks, copied into zero blocks (lanes past them give +0.0f) */
-                    _Alignas(32) uint8_t wt[8 * 34];
-                    memset(wt, 0, sizeof wt);
-                    memcpy(wt, row + (size_t)nfull * wbs, (size_t)(nbc - nfull) * wbs);
-                    if (kind == K_MXFP4) /* a normal scale (2^-1): a denormal would cost assists */
-                        for (int b = nbc - nfull; b < 8; b++) wt[(size_t)b * wbs] = 127;
-                    const __m256 t = row8(wt, &c, nfull, kind);
+                if (nbc > nfull) { /* the row's last 1..7 blocks: lanes past them must add +0.0f */
+                    __m256 t;
+                    if (g0 + r + 1 < r1 && nb >= 8) {
+                        /* the next row's bytes follow: run 8 blocks in place and zero the
+                         * lanes past the row (their activations are zero blocks; a garbage
+                         * scale may still make NaN, which the mask clears) */
+                        const __m256i live = _mm256_cmpgt_epi32(_mm256_set1_epi32(nbc - nfull),
+                                                                _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+                        t = _mm256_and_ps(row8(row + (size_t)nfull * wbs, &c, nfull, kind), _mm256_castsi256_ps(live));
+                    } else { /* the range's last row: copied into zero blocks */
+                        _Alignas(32) uint8_t wt[8 * 34];
+                        memset(wt, 0, sizeof wt);
+                        memcpy(wt, row + (size_t)nfull * wbs, (size_t)(nbc - nfull) * wbs);
+                        if (kind == K_MXFP4) /* a normal scale (2^-1): a denormal would cost assists */
+                            for (int b = nbc - nfull; b < 8; b++) wt[(size_t)b * wbs] = 127;
+                        t = row8(wt, &c, nfull, kind);
+                    }
                     if (nfull > n16) hi = _mm256_add_ps(hi, t);
                     else lo = _mm256_add_ps(lo, t);
                 }
