@@ -97,12 +97,19 @@ static inline __m128i halves8(const uint8_t *p, int bs) {
                           u16_at(p + 5 * bs), u16_at(p + 6 * bs), u16_at(p + 7 * bs));
 }
 
-/* 8 blocks of one row: their 8 terms. kind is a constant at each call site. */
-static inline __attribute__((always_inline)) __m256 row8(const uint8_t *w, const xchunk *c, int bi, int kind) {
+/* 8 blocks of one row: their 8 terms. kind is a constant at each call site;
+ * the integer dots of blocks cnt..7 are skipped (zero: the row's tail, whose
+ * lanes past the row the caller clears) */
+static inline __attribute__((always_inline)) __m256 row8(const uint8_t *w, const xchunk *c, int bi, int kind,
+                                                         int cnt) {
     static const int bsize[] = {18, 20, 22, 24, 34, 18, 17};
     const int bs = bsize[kind];
     __m256i v[8];
     for (int j = 0; j < 8; j++) {
+        if (j >= cnt) {
+            v[j] = _mm256_setzero_si256();
+            continue;
+        }
         const uint8_t *p = w + (size_t)j * bs;
         const int b = bi + j;
         switch (kind) {
@@ -191,10 +198,10 @@ static inline __attribute__((always_inline)) void drive(float *y, const void *W,
                      * leaves DRAM idle between requests: 1.1-1.3x at 2 threads */
                     for (size_t o = 0; o < 16 * wbs; o += 64)
                         _mm_prefetch((const char *)row + (size_t)bi * wbs + PF_AHEAD + o, _MM_HINT_T0);
-                    lo = _mm256_add_ps(lo, row8(row + (size_t)bi * wbs, &c, bi, kind));
-                    hi = _mm256_add_ps(hi, row8(row + (size_t)(bi + 8) * wbs, &c, bi + 8, kind));
+                    lo = _mm256_add_ps(lo, row8(row + (size_t)bi * wbs, &c, bi, kind, 8));
+                    hi = _mm256_add_ps(hi, row8(row + (size_t)(bi + 8) * wbs, &c, bi + 8, kind, 8));
                 }
-                if (nfull > n16) lo = _mm256_add_ps(lo, row8(row + (size_t)n16 * wbs, &c, n16, kind));
+                if (nfull > n16) lo = _mm256_add_ps(lo, row8(row + (size_t)n16 * wbs, &c, n16, kind, 8));
                 if (nbc > nfull) { /* the row's last 1..7 blocks: lanes past them must add +0.0f */
                     __m256 t;
                     if (g0 + r + 1 < r1 && nb >= 8) {
@@ -203,14 +210,14 @@ static inline __attribute__((always_inline)) void drive(float *y, const void *W,
                          * scale may still make NaN, which the mask clears) */
                         const __m256i live = _mm256_cmpgt_epi32(_mm256_set1_epi32(nbc - nfull),
                                                                 _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-                        t = _mm256_and_ps(row8(row + (size_t)nfull * wbs, &c, nfull, kind), _mm256_castsi256_ps(live));
+                        t = _mm256_and_ps(row8(row + (size_t)nfull * wbs, &c, nfull, kind, nbc - nfull), _mm256_castsi256_ps(live));
                     } else { /* the range's last row: copied into zero blocks */
                         _Alignas(32) uint8_t wt[8 * 34];
                         memset(wt, 0, sizeof wt);
                         memcpy(wt, row + (size_t)nfull * wbs, (size_t)(nbc - nfull) * wbs);
                         if (kind == K_MXFP4) /* a normal scale (2^-1): a denormal would cost assists */
                             for (int b = nbc - nfull; b < 8; b++) wt[(size_t)b * wbs] = 127;
-                        t = row8(wt, &c, nfull, kind);
+                        t = row8(wt, &c, nfull, kind, nbc - nfull);
                     }
                     if (nfull > n16) hi = _mm256_add_ps(hi, t);
                     else lo = _mm256_add_ps(lo, t);

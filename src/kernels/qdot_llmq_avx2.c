@@ -54,28 +54,23 @@ INLINE __m256i unit_codes(int bits, const uint8_t *u) {
 }
 
 
-/* The activations' part of a unit, prepared once per call: lane sums of
- * the activations (symmetric: times -2^(bits-1), the offset of the stored
- * fields; asymmetric: as float, for the min term) and the scale. */
-typedef struct act_unit {
-    __m256i corr;
-    float da;
-} act_unit;
-
-INLINE void prepare_acts(int bits, bool asym, const block_q8_0 *xb, int nb, act_unit *au) {
+/* The activations' part of the units, prepared once per call: per unit,
+ * lane sums of the activations (symmetric: times -2^(bits-1), the offset of
+ * the stored fields; asymmetric: as float, for the min term) and the scale. */
+INLINE void prepare_acts(int bits, bool asym, const block_q8_0 *xb, int nb, __m256i *corr, float *da) {
     for (int b = 0; b < nb; b++) {
         const __m256i a = _mm256_loadu_si256((const __m256i *)xb[b].qs);
         const __m256i sa = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), a), _mm256_set1_epi16(1));
         const int shift = bits == 8 ? 7 : bits - 1;
-        if (asym) au[b].corr = _mm256_castps_si256(_mm256_cvtepi32_ps(sa));
-        else au[b].corr = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(sa, shift));
-        au[b].da = _cvtsh_ss(xb[b].d);
+        if (asym) corr[b] = _mm256_castps_si256(_mm256_cvtepi32_ps(sa));
+        else corr[b] = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(sa, shift));
+        da[b] = _cvtsh_ss(xb[b].d);
     }
 }
 
-/* the ref's t of one unit: 8 lanes */
-INLINE __m256 unit_term(int bits, bool asym, const uint8_t *u, float dw, float m, const block_q8_0 *xb,
-                        const act_unit *au) {
+/* the ref's t of one unit: 8 lanes; sw = dw * da and sm = m * da in every lane */
+INLINE __m256 unit_term(int bits, bool asym, const uint8_t *u, __m256 sw, __m256 sm, const block_q8_0 *xb,
+                        __m256i corr) {
     const __m256i a = _mm256_loadu_si256((const __m256i *)xb->qs);
     const __m256i ones16 = _mm256_set1_epi16(1);
     __m256i c = unit_codes(bits, u), p;
@@ -84,45 +79,90 @@ INLINE __m256 unit_term(int bits, bool asym, const uint8_t *u, float dw, float m
          * q + 128, so the sum gets 128 * sum a back */
         if (asym) c = _mm256_xor_si256(c, _mm256_set1_epi8((char)0x80));
         p = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_abs_epi8(c), _mm256_sign_epi8(a, c)), ones16);
-        if (asym) p = _mm256_add_epi32(p, _mm256_slli_epi32(_mm256_cvtps_epi32(_mm256_castsi256_ps(au->corr)), 7));
+        if (asym) p = _mm256_add_epi32(p, _mm256_slli_epi32(_mm256_cvtps_epi32(_mm256_castsi256_ps(corr)), 7));
     } else {
         p = _mm256_madd_epi16(_mm256_maddubs_epi16(c, a), ones16);
-        if (!asym) p = _mm256_add_epi32(p, au->corr);
+        if (!asym) p = _mm256_add_epi32(p, corr);
     }
-    __m256 t = _mm256_mul_ps(_mm256_set1_ps(dw * au->da), _mm256_cvtepi32_ps(p));
-    if (asym) t = _mm256_add_ps(t, _mm256_mul_ps(_mm256_set1_ps(m * au->da), _mm256_castsi256_ps(au->corr)));
+    __m256 t = _mm256_mul_ps(sw, _mm256_cvtepi32_ps(p));
+    if (asym) t = _mm256_add_ps(t, _mm256_mul_ps(sm, _mm256_castsi256_ps(corr)));
     return t;
 }
+
+INLINE __m256 lane(__m256 v, int k) { return _mm256_permutevar8x32_ps(v, _mm256_set1_epi32(k)); }
 
 INLINE void int_rows(int bits, int group, bool asym, lq_qdot_rows_fn ref, float *y, const void *W, size_t row_bytes,
                      const void *xq, int n, int r0, int r1) {
     const block_q8_0 *xb = xq;
     const int nb = n / 32;
-    act_unit stack[128], *au = stack; /* 5 KiB: rows up to 4096 values */
-    if (nb > 128 && !(au = lq_alloc_aligned((size_t)nb * sizeof *au))) {
-        ref(y, W, row_bytes, xq, n, r0, r1); /* same bits, without the prepared activations */
-        return;
+    _Alignas(32) __m256i corr_stack[128];
+    _Alignas(32) float da_stack[128];
+    __m256i *corr = corr_stack;
+    float *da = da_stack; /* 4.5 KiB: rows up to 4096 values */
+    if (nb > 128) {
+        corr = lq_alloc_aligned((size_t)nb * (sizeof *corr + sizeof *da));
+        if (!corr) {
+            ref(y, W, row_bytes, xq, n, r0, r1); /* same bits, without the prepared activations */
+            return;
+        }
+        da = (float *)(corr + nb);
     }
-    prepare_acts(bits, asym, xb, nb, au);
+    prepare_acts(bits, asym, xb, nb, corr, da);
+    /* a group's bytes: scale (and min) halves, then its units */
+    const int upg = group ? group / 32 : 1, ub = bits * 4, hdr = group ? (asym ? 4 : 2) : 0;
+    const size_t gbytes = (size_t)(hdr + upg * ub);
     for (int r = r0; r < r1; r++) {
         const uint8_t *row = (const uint8_t *)W + (size_t)r * row_bytes;
+        const uint8_t *units = group ? row : row + 4; /* I8_CH: an fp32 scale before the row */
+        float dw_row = 0.0f;
+        if (!group) memcpy(&dw_row, row, 4);
         __m256 acc_even = _mm256_setzero_ps(), acc_odd = _mm256_setzero_ps();
-        for (int b = 0; b + 1 < nb; b += 2) {
-            float dw0, m0, dw1, m1;
-            const uint8_t *u0 = lq_llmq_int_unit(row, bits, group, asym, b, &dw0, &m0);
-            const uint8_t *u1 = lq_llmq_int_unit(row, bits, group, asym, b + 1, &dw1, &m1);
-            _mm_prefetch((const char *)u0 + PF_AHEAD, _MM_HINT_T0); /* at most 64 bytes per pair of units */
-            acc_even = _mm256_add_ps(acc_even, unit_term(bits, asym, u0, dw0, m0, xb + b, au + b));
-            acc_odd = _mm256_add_ps(acc_odd, unit_term(bits, asym, u1, dw1, m1, xb + b + 1, au + b + 1));
+        int b = 0;
+        /* eight units at a time: their dw * da (and m * da) as one vector */
+        for (; b + 8 <= nb; b += 8) {
+            const __m256 da8 = _mm256_loadu_ps(da + b);
+            __m256 sw, sm = _mm256_setzero_ps();
+            if (!group) {
+                sw = _mm256_mul_ps(_mm256_set1_ps(dw_row), da8);
+            } else {
+                /* the group of unit b + k starts at units + ((b + k) / upg) * gbytes */
+                _Alignas(16) uint16_t dh[8], mh[8];
+                for (int k = 0; k < 8; k++) {
+                    const uint8_t *g = units + (size_t)((b + k) / upg) * gbytes;
+                    memcpy(&dh[k], g, 2);
+                    if (asym) memcpy(&mh[k], g + 2, 2);
+                }
+                sw = _mm256_mul_ps(_mm256_cvtph_ps(_mm_setr_epi16((short)dh[0], (short)dh[1], (short)dh[2], (short)dh[3],
+                                                                  (short)dh[4], (short)dh[5], (short)dh[6], (short)dh[7])),
+                                   da8);
+                if (asym)
+                    sm = _mm256_mul_ps(_mm256_cvtph_ps(_mm_setr_epi16((short)mh[0], (short)mh[1], (short)mh[2],
+                                                                      (short)mh[3], (short)mh[4], (short)mh[5],
+                                                                      (short)mh[6], (short)mh[7])),
+                                       da8);
+            }
+            const uint8_t *first = units + (size_t)(b / upg) * gbytes;
+            for (size_t o = 0; o < 8 * gbytes / upg; o += 64) _mm_prefetch((const char *)first + PF_AHEAD + o, _MM_HINT_T0);
+#pragma GCC unroll 8
+            for (int k = 0; k < 8; k++) {
+                const int u = b + k;
+                const uint8_t *code = units + (size_t)(u / upg) * gbytes + hdr + (size_t)(u % upg) * ub;
+                const __m256 t = unit_term(bits, asym, code, lane(sw, k), lane(sm, k), xb + u, corr[u]);
+                if (k % 2) acc_odd = _mm256_add_ps(acc_odd, t);
+                else acc_even = _mm256_add_ps(acc_even, t);
+            }
         }
-        if (nb % 2) {
+        for (; b < nb; b++) { /* the last nb % 8 units (b even at the start) */
             float dw, m;
-            const uint8_t *u = lq_llmq_int_unit(row, bits, group, asym, nb - 1, &dw, &m);
-            acc_even = _mm256_add_ps(acc_even, unit_term(bits, asym, u, dw, m, xb + nb - 1, au + nb - 1));
+            const uint8_t *code = lq_llmq_int_unit(row, bits, group, asym, b, &dw, &m);
+            const __m256 t = unit_term(bits, asym, code, _mm256_set1_ps(dw * da[b]), _mm256_set1_ps(m * da[b]),
+                                       xb + b, corr[b]);
+            if (b % 2) acc_odd = _mm256_add_ps(acc_odd, t);
+            else acc_even = _mm256_add_ps(acc_even, t);
         }
         y[r] = reduce16(acc_even, acc_odd);
     }
-    if (au != stack) lq_free_aligned(au);
+    if (corr != corr_stack) lq_free_aligned(corr);
 }
 
 /* 8 E4M3 codes (int32) to floats, exactly as lq_e4m3_to_fp32 (see the
