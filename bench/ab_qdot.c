@@ -1,0 +1,122 @@
+/* A/B of two builds of the AVX2 GEMV kernels (scripts/ab_qdot.sh builds
+ * the A_ ones from an earlier revision): each rep measures the read
+ * bandwidth, then times one GEMV with A and one with B over the same matrix
+ * (each after an untimed one, the order alternating); medians of each and
+ * of the per-rep ratios. Threads split the rows in
+ * chunks of 32 as the model does.
+ * usage: ab_qdot TYPES [ROWS [REPS [THREADS [COLS]]]] (16384 15 2 4096) */
+#include "kernels/qdot.h"
+#include "quant/types.h"
+
+#include "bench_util.h"
+
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define A_DECL(k) void A_##k(float *, const void *, size_t, const void *, int, int, int);
+A_DECL(f16) A_DECL(bf16) A_DECL(q4_0) A_DECL(q4_1) A_DECL(q5_0) A_DECL(q5_1) A_DECL(q8_0) A_DECL(iq4_nl)
+A_DECL(mxfp4) A_DECL(q2_k) A_DECL(q3_k) A_DECL(q4_k) A_DECL(q5_k) A_DECL(q6_k)
+
+static lq_qdot_rows_fn a_kernel(const char *name) {
+    static const struct { const char *name; lq_qdot_rows_fn fn; } table[] = {
+        {"F16", A_f16},   {"BF16", A_bf16}, {"Q4_0", A_q4_0},     {"Q4_1", A_q4_1},   {"Q5_0", A_q5_0},
+        {"Q5_1", A_q5_1}, {"Q8_0", A_q8_0}, {"IQ4_NL", A_iq4_nl}, {"MXFP4", A_mxfp4}, {"Q2_K", A_q2_k},
+        {"Q3_K", A_q3_k}, {"Q4_K", A_q4_k}, {"Q5_K", A_q5_k},     {"Q6_K", A_q6_k},
+    };
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
+        if (!strcmp(table[i].name, name)) return table[i].fn;
+    return NULL;
+}
+
+static void gemv(lq_qdot_rows_fn f, float *y, const void *W, size_t rb, const void *x, int n, int rows, int nt) {
+    #pragma omp parallel for num_threads(nt) schedule(static)
+    for (int c = 0; c < (rows + 31) / 32; c++) f(y, W, rb, x, n, 32 * c, 32 * c + 32 < rows ? 32 * c + 32 : rows);
+}
+
+static double read_bw(const float *a, size_t n, int nt) {
+    double t0 = now(), s = 0;
+    #pragma omp parallel for num_threads(nt) reduction(+ : s)
+    for (size_t i = 0; i < n; i += 16) s += a[i];
+    double t = now() - t0;
+    if (s == 1.2345) puts("");
+    return (double)n * 4 / t / 1e9;
+}
+
+static double median(double *v, int n) {
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return v[n / 2];
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        fprintf(stderr, "usage: ab_qdot TYPES [ROWS [REPS [THREADS [COLS]]]]\n");
+        return 2;
+    }
+    const int rows = argc > 2 ? atoi(argv[2]) : 16384, reps = argc > 3 ? atoi(argv[3]) : 15;
+    const int nt = argc > 4 ? atoi(argv[4]) : 2, n = argc > 5 ? atoi(argv[5]) : 4096;
+    if (rows < 1 || reps < 1 || reps > 256 || nt < 1 || n < 32 || n % 32) {
+        fprintf(stderr, "ab_qdot: bad sizes (COLS a multiple of 32)\n");
+        return 2;
+    }
+    const size_t nbw = (size_t)1 << 28; /* 1 GiB read-sum */
+    float *big = malloc(nbw * 4), *src = malloc((size_t)rows * n * 4), *xf = malloc((size_t)n * 4);
+    if (!big || !src || !xf) return 1;
+    for (size_t i = 0; i < nbw; i++) big[i] = 1.0f;
+    srand(1);
+    for (size_t i = 0; i < (size_t)rows * n; i++)
+        src[i] = ((float)rand() / (float)RAND_MAX - 0.5f) * (i % 97 == 0 ? 8.0f : 1.0f);
+    for (int i = 0; i < n; i++) xf[i] = (float)rand() / (float)RAND_MAX - 0.5f;
+    char *types = strdup(argv[1]);
+    for (char *name = strtok(types, ","); name; name = strtok(NULL, ",")) {
+        uint32_t t = 0;
+        while (t < LQ_TYPE_GGML_COUNT && !(lq_type_get(t) && lq_type_get(t)->name && !strcmp(lq_type_get(t)->name, name))) t++;
+        const lq_qdot_info *b = t < LQ_TYPE_GGML_COUNT ? lq_qdot_get_isa(t, 1) : NULL, *ref = b ? lq_qdot_get_isa(t, 0) : NULL;
+        const lq_qdot_rows_fn a = a_kernel(name);
+        if (!b || !a || !lq_row_size(t, n)) {
+            printf("%-7s no AVX2 kernel in both builds, or COLS not a multiple of its block\n", name);
+            continue;
+        }
+        const size_t rb = lq_row_size(t, n), xbytes = b->act_type == LQ_TYPE_F32 ? (size_t)n * 4 : lq_row_size(b->act_type, n);
+        uint8_t *W = malloc(rb * rows), *xq = malloc(xbytes);
+        float *y0 = malloc((size_t)rows * 4), *ya = malloc((size_t)rows * 4), *yb = malloc((size_t)rows * 4);
+        for (int r = 0; r < rows; r++) {
+            const float *sr = src + (size_t)r * n;
+            uint16_t *h = (uint16_t *)(W + rb * r);
+            if (t == LQ_TYPE_F16) for (int i = 0; i < n; i++) h[i] = lq_fp32_to_fp16(sr[i]);
+            else if (t == LQ_TYPE_BF16) for (int i = 0; i < n; i++) h[i] = lq_fp32_to_bf16(sr[i]);
+            else lq_type_get(t)->from_float_ref(sr, W + rb * r, n);
+        }
+        if (b->act_type == LQ_TYPE_F32) memcpy(xq, xf, (size_t)n * 4);
+        else lq_type_get(b->act_type)->from_float_ref(xf, xq, n);
+        const int check = rows < 64 ? rows : 64;
+        ref->rows(y0, W, rb, xq, n, 0, check);
+        gemv(a, ya, W, rb, xq, n, rows, nt);
+        gemv(b->rows, yb, W, rb, xq, n, rows, nt);
+        const int a_ok = !memcmp(y0, ya, (size_t)check * 4), b_ok = !memcmp(y0, yb, (size_t)check * 4);
+        double ta[256], tb[256], ratio[256], bw[256];
+        for (int k = 0; k < reps; k++) {
+            bw[k] = read_bw(big, nbw, nt);
+            /* each timed call follows an untimed one of the same kernel, and
+             * the order alternates: a matrix that fits in cache is warm for
+             * both, one that does not is cold for both */
+            for (int i = 0; i < 2; i++) {
+                const int first_a = (k + i) % 2 == 0;
+                lq_qdot_rows_fn f = first_a ? a : b->rows;
+                gemv(f, first_a ? ya : yb, W, rb, xq, n, rows, nt);
+                const double t0 = now();
+                gemv(f, first_a ? ya : yb, W, rb, xq, n, rows, nt);
+                *(first_a ? &ta[k] : &tb[k]) = now() - t0;
+            }
+            ratio[k] = ta[k] / tb[k];
+        }
+        const double bytes = (double)rb * rows, ga = bytes / median(ta, reps) / 1e9, gb = bytes / median(tb, reps) / 1e9;
+        const double rbw = median(bw, reps);
+        printf("%-7s A %6.1f GB/s  B %6.1f GB/s (%3.0f%% of read %5.1f GB/s)  B/A %.2fx  bits A %s B %s\n", name, ga,
+               gb, 100 * gb / rbw, rbw, median(ratio, reps), a_ok ? "ok" : "DIFFER", b_ok ? "ok" : "DIFFER");
+        free(W), free(xq), free(y0), free(ya), free(yb);
+    }
+    free(types), free(big), free(src), free(xf);
+    return 0;
+}

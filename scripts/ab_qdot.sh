@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# A/B of the AVX2 GEMV kernels: the kernels of git revision BASE ("A",
+# built from that revision's sources with their symbols renamed) against
+# the current build's ("B"), called alternately on the same matrix in one
+# process, so the machine's drift hits both alike. Prints per type the
+# medians of both, the median of the per-call ratios B/A and whether each
+# matches the reference's bits.
+#   scripts/ab_qdot.sh BASE TYPES [ROWS [REPS [THREADS [COLS]]]]
+#   e.g. scripts/ab_qdot.sh HEAD~1 Q4_0,Q4_K 16384 15 2 4096
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ $# -ge 2 ] || { echo "usage: scripts/ab_qdot.sh BASE TYPES [ROWS [REPS [THREADS [COLS]]]]" >&2; exit 2; }
+base=$1; shift
+make -s >/dev/null
+out=build/ab_qdot
+mkdir -p "$out"
+flags=(-O3 -mavx2 -mfma -mf16c -ffp-contract=off -Isrc -Iinclude -I"$out")
+# the A kernels' names
+{
+    for k in q4_0 q4_1 q5_0 q5_1 q8_0 iq4_nl mxfp4 q2_k q3_k q4_k q5_k q6_k f16 bf16; do
+        echo "#define lq_qdot_${k}_avx2 A_${k}"
+    done
+    echo "#define lq_qdot_legacy_lookup A_legacy_lookup"
+    echo "#define lq_qdot_kquants_lookup A_kquants_lookup"
+} > "$out/rename_a.h"
+objs=()
+for f in qdot_legacy_avx2 qdot_kquants_avx2 qdot_float_avx2; do
+    git show "$base:src/kernels/$f.c" > "$out/a_$f.c"
+    gcc "${flags[@]}" -include "$out/rename_a.h" -c "$out/a_$f.c" -o "$out/a_$f.o"
+    objs+=("$out/a_$f.o")
+done
+gcc -O2 -fopenmp -Isrc -Iinclude bench/ab_qdot.c "${objs[@]}" build/lib/libllmq.a -o "$out/ab_qdot" \
+    -lopenblas -llapacke -lcjson -lpcre2-8 -lm
+"$out/ab_qdot" "$@"
