@@ -68,6 +68,20 @@ INLINE void prepare_acts(int bits, bool asym, const block_q8_0 *xb, int nb, __m2
     }
 }
 
+/* 4-bit units in pairs (u even, u + 1): px[u] = [x_u 0-15 | x_u+1 0-15],
+ * px[u+1] = [x_u 16-31 | x_u+1 16-31], pcorr[u] / pcorr[u+1] the corr lanes
+ * 0-3 / 4-7 of both units laid out the same way. */
+INLINE void prepare_pairs(const block_q8_0 *xb, int nb, const __m256i *corr, __m256i *pcorr, __m256i *px) {
+    for (int u = 0; u + 1 < nb; u += 2) {
+        const __m256i a0 = _mm256_loadu_si256((const __m256i *)xb[u].qs);
+        const __m256i a1 = _mm256_loadu_si256((const __m256i *)xb[u + 1].qs);
+        px[u] = _mm256_permute2x128_si256(a0, a1, 0x20);
+        px[u + 1] = _mm256_permute2x128_si256(a0, a1, 0x31);
+        pcorr[u] = _mm256_permute2x128_si256(corr[u], corr[u + 1], 0x20);
+        pcorr[u + 1] = _mm256_permute2x128_si256(corr[u], corr[u + 1], 0x31);
+    }
+}
+
 /* the ref's t of one unit: 8 lanes; sw = dw * da and sm = m * da in every lane */
 INLINE __m256 unit_term(int bits, bool asym, const uint8_t *u, __m256 sw, __m256 sm, const block_q8_0 *xb,
                         __m256i corr) {
@@ -95,19 +109,18 @@ INLINE void int_rows(int bits, int group, bool asym, lq_qdot_rows_fn ref, float 
                      const void *xq, int n, int r0, int r1) {
     const block_q8_0 *xb = xq;
     const int nb = n / 32;
-    _Alignas(32) __m256i corr_stack[128];
-    _Alignas(32) float da_stack[128];
-    __m256i *corr = corr_stack;
-    float *da = da_stack; /* 4.5 KiB: rows up to 4096 values */
-    if (nb > 128) {
-        corr = lq_alloc_aligned((size_t)nb * (sizeof *corr + sizeof *da));
-        if (!corr) {
-            ref(y, W, row_bytes, xq, n, r0, r1); /* same bits, without the prepared activations */
-            return;
-        }
-        da = (float *)(corr + nb);
+    /* per unit: corr, and (4-bit) the pair layout pcorr, px (two vectors each) */
+    const size_t per_unit = sizeof(__m256i) * 3 + sizeof(float);
+    _Alignas(32) uint8_t stack[128 * (sizeof(__m256i) * 3 + sizeof(float))]; /* 12.5 KiB: rows up to 4096 values */
+    uint8_t *buf = stack;
+    if (nb > 128 && !(buf = lq_alloc_aligned((size_t)nb * per_unit))) {
+        ref(y, W, row_bytes, xq, n, r0, r1); /* same bits, without the prepared activations */
+        return;
     }
+    __m256i *corr = (__m256i *)buf, *pcorr = corr + nb, *px = pcorr + nb;
+    float *da = (float *)(px + nb);
     prepare_acts(bits, asym, xb, nb, corr, da);
+    if (bits == 4) prepare_pairs(xb, nb, corr, pcorr, px);
     /* a group's bytes: scale (and min) halves, then its units */
     const int upg = group ? group / 32 : 1, ub = bits * 4, hdr = group ? (asym ? 4 : 2) : 0;
     const size_t gbytes = (size_t)(hdr + upg * ub);
@@ -117,6 +130,7 @@ INLINE void int_rows(int bits, int group, bool asym, lq_qdot_rows_fn ref, float 
         float dw_row = 0.0f;
         if (!group) memcpy(&dw_row, row, 4);
         __m256 acc_even = _mm256_setzero_ps(), acc_odd = _mm256_setzero_ps();
+        __m256 acc_lo = _mm256_setzero_ps(), acc_hi = _mm256_setzero_ps(); /* 4-bit: the pair layout */
         int b = 0;
         /* eight units at a time: their dw * da (and m * da) as one vector */
         for (; b + 8 <= nb; b += 8) {
@@ -143,6 +157,37 @@ INLINE void int_rows(int bits, int group, bool asym, lq_qdot_rows_fn ref, float 
             }
             const uint8_t *first = units + (size_t)(b / upg) * gbytes;
             for (size_t o = 0; o < 8 * gbytes / upg; o += 64) _mm_prefetch((const char *)first + PF_AHEAD + o, _MM_HINT_T0);
+            if (bits == 4) {
+                /* units 2m, 2m+1 of the batch in one vector: [u0 values 0-15 | u1 0-15] and
+                 * [u0 16-31 | u1 16-31]; their lanes go to [acc_even 0-3 | acc_odd 0-3] (lo)
+                 * and [acc_even 4-7 | acc_odd 4-7] (hi), the same additions as one unit at a time */
+#pragma GCC unroll 4
+                for (int m = 0; m < 4; m++) {
+                    const int u = b + 2 * m;
+                    const uint8_t *c0 = units + (size_t)(u / upg) * gbytes + hdr + (size_t)(u % upg) * ub;
+                    const uint8_t *c1 = units + (size_t)((u + 1) / upg) * gbytes + hdr + (size_t)((u + 1) % upg) * ub;
+                    const __m256i q = _mm256_loadu2_m128i((const __m128i *)c1, (const __m128i *)c0);
+                    const __m256i lo = _mm256_and_si256(q, _mm256_set1_epi8(0x0F));
+                    const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), _mm256_set1_epi8(0x0F));
+                    const __m256i ones16 = _mm256_set1_epi16(1);
+                    __m256i plo = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, px[u]), ones16);
+                    __m256i phi = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, px[u + 1]), ones16);
+                    if (!asym) plo = _mm256_add_epi32(plo, pcorr[u]), phi = _mm256_add_epi32(phi, pcorr[u + 1]);
+                    const __m256i pick = _mm256_setr_epi32(2 * m, 2 * m, 2 * m, 2 * m, 2 * m + 1, 2 * m + 1, 2 * m + 1,
+                                                           2 * m + 1);
+                    const __m256 swp = _mm256_permutevar8x32_ps(sw, pick);
+                    __m256 tlo = _mm256_mul_ps(swp, _mm256_cvtepi32_ps(plo));
+                    __m256 thi = _mm256_mul_ps(swp, _mm256_cvtepi32_ps(phi));
+                    if (asym) {
+                        const __m256 smp = _mm256_permutevar8x32_ps(sm, pick);
+                        tlo = _mm256_add_ps(tlo, _mm256_mul_ps(smp, _mm256_castsi256_ps(pcorr[u])));
+                        thi = _mm256_add_ps(thi, _mm256_mul_ps(smp, _mm256_castsi256_ps(pcorr[u + 1])));
+                    }
+                    acc_lo = _mm256_add_ps(acc_lo, tlo);
+                    acc_hi = _mm256_add_ps(acc_hi, thi);
+                }
+                continue;
+            }
 #pragma GCC unroll 8
             for (int k = 0; k < 8; k++) {
                 const int u = b + k;
@@ -151,6 +196,10 @@ INLINE void int_rows(int bits, int group, bool asym, lq_qdot_rows_fn ref, float 
                 if (k % 2) acc_odd = _mm256_add_ps(acc_odd, t);
                 else acc_even = _mm256_add_ps(acc_even, t);
             }
+        }
+        if (bits == 4) { /* back to one vector per parity */
+            acc_even = _mm256_permute2f128_ps(acc_lo, acc_hi, 0x20);
+            acc_odd = _mm256_permute2f128_ps(acc_lo, acc_hi, 0x31);
         }
         for (; b < nb; b++) { /* the last nb % 8 units (b even at the start) */
             float dw, m;
@@ -162,7 +211,7 @@ INLINE void int_rows(int bits, int group, bool asym, lq_qdot_rows_fn ref, float 
         }
         y[r] = reduce16(acc_even, acc_odd);
     }
-    if (corr != corr_stack) lq_free_aligned(corr);
+    if (buf != stack) lq_free_aligned(buf);
 }
 
 /* 8 E4M3 codes (int32) to floats, exactly as lq_e4m3_to_fp32 (see the
