@@ -6,25 +6,13 @@
 #include <immintrin.h>
 #include <math.h>
 
-static inline float hmax8(__m256 v) {
-    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
-    return _mm_cvtss_f32(_mm_max_ss(m, _mm_movehdup_ps(m)));
-}
-
-static inline float hsum8(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
-}
-
 void lq_softmax_avx2(float *row, int n) {
     __m256 vmx = _mm256_set1_ps(-INFINITY);
     for (int i = 0; i < n; i += 8) {
         const __m256i m = lq_live8((size_t)(n - i));
         vmx = _mm256_max_ps(vmx, _mm256_blendv_ps(vmx, _mm256_maskload_ps(row + i, m), _mm256_castsi256_ps(m)));
     }
-    const __m256 mx = _mm256_set1_ps(hmax8(vmx));
+    const __m256 mx = _mm256_set1_ps(lq_hmax8_ps(vmx));
     __m256 vs = _mm256_setzero_ps();
     for (int i = 0; i < n; i += 8) {
         const __m256i m = lq_live8((size_t)(n - i));
@@ -33,7 +21,7 @@ void lq_softmax_avx2(float *row, int n) {
         _mm256_maskstore_ps(row + i, m, e);
         vs = _mm256_add_ps(vs, e);
     }
-    const __m256 inv = _mm256_set1_ps(1.0f / hsum8(vs));
+    const __m256 inv = _mm256_set1_ps(1.0f / lq_hsum8_ps(vs));
     for (int i = 0; i < n; i += 8) {
         const __m256i m = lq_live8((size_t)(n - i));
         _mm256_maskstore_ps(row + i, m, _mm256_mul_ps(_mm256_maskload_ps(row + i, m), inv));

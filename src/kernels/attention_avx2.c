@@ -31,18 +31,6 @@ static inline __m256 reduce8_ps(const __m256 *a) {
     return _mm256_add_ps(_mm256_permute2f128_ps(c0, c1, 0x20), _mm256_permute2f128_ps(c0, c1, 0x31));
 }
 
-static inline float hsum8(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
-}
-
-static inline float hmax8(__m256 v) {
-    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
-    return _mm_cvtss_f32(_mm_max_ss(m, _mm_movehdup_ps(m)));
-}
-
 static inline __attribute__((always_inline)) __m256 key_partials(const char *k, const __m256 *qv, int nv, bool half) {
     __m256 s = _mm256_mul_ps(load8(k, 0, half), qv[0]);
     for (int b = 1; b < nv; b++) s = _mm256_fmadd_ps(load8(k, b, half), qv[b], s);
@@ -66,9 +54,9 @@ static inline __attribute__((always_inline)) void attn_row(float *out, const flo
         _mm256_storeu_ps(scores + j, sc);
         vmx = _mm256_max_ps(vmx, sc);
     }
-    float mx = hmax8(vmx);
+    float mx = lq_hmax8_ps(vmx);
     for (; j < P; j++) {
-        scores[j] = hsum8(key_partials(K + (size_t)j * stride, qv, nv, half)) * scale;
+        scores[j] = lq_hsum8_ps(key_partials(K + (size_t)j * stride, qv, nv, half)) * scale;
         mx = scores[j] > mx ? scores[j] : mx;
     }
     /* softmax numerators in place, 1 / their sum */
@@ -81,7 +69,7 @@ static inline __attribute__((always_inline)) void attn_row(float *out, const flo
         _mm256_maskstore_ps(scores + j, live, e);
         vsum = _mm256_add_ps(vsum, e);
     }
-    const float inv = 1.0f / hsum8(vsum);
+    const float inv = 1.0f / lq_hsum8_ps(vsum);
     for (int b = 0; b < nv; b++) acc[b] = _mm256_setzero_ps();
     for (j = 0; j < P; j++) {
         const char *v = V + (size_t)j * stride;

@@ -2,7 +2,8 @@
  * *_avx2.c files): the same Cephes expf polynomial as vexp_avx512.h, the
  * 2^n step as two exponent-field products (n down to -150 stays normal in
  * each factor); within 2 ulp of expf; underflows to 0. Also the lane mask
- * of a row's last 1..8 values for maskload / maskstore. */
+ * of a row's last 1..8 values for maskload / maskstore, and the horizontal
+ * sum and maximum of eight floats. */
 #ifndef LQ_VEXP_AVX2_H
 #define LQ_VEXP_AVX2_H
 
@@ -32,6 +33,18 @@ static inline __m256 lq_exp_le0_avx2(__m256 x) {
 static inline __m256i lq_live8(size_t left) {
     const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(left >= 8 ? 8 : (int)left), idx);
+}
+
+static inline float lq_hsum8_ps(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
+}
+
+static inline float lq_hmax8_ps(__m256 v) {
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    return _mm_cvtss_f32(_mm_max_ss(m, _mm_movehdup_ps(m)));
 }
 
 #endif
