@@ -127,6 +127,9 @@ size_t lq_qmatmul_scratch_bytes(int max_cols, int n_threads) {
     return lq_qact_slot_bytes(max_cols) + (size_t)LQ_MAX(n_threads, 1) * tile_floats * sizeof(float);
 }
 
+/* tiles per matrix a multiple of this where the rows allow: two cores' worth */
+enum { TILE_MULT = 2 };
+
 /* How one matrix's rows split into sgemm tiles: about 1 MiB of floats each
  * (at least 32 rows), multiples of 16 rows; `mult` tiles or a multiple of
  * it where the rows allow, so that no thread idles. */
@@ -145,10 +148,14 @@ static int split_tiles(const lq_qweight *W, int mult, int *tile) {
 static void tiles_sgemm(float *const *Ys, const float *X, const lq_qweight *const *Ws, int nw, int n, int n_threads,
                         void *scratch) {
     int tile[8], first[9] = {0}, cols = Ws[0]->cols;
-    /* one matrix: a multiple of the threads; several: their sum */
-    for (int i = 0; i < nw; i++) first[i + 1] = first[i] + split_tiles(Ws[i], nw == 1 ? n_threads : 1, &tile[i]);
-    if (first[nw] % n_threads) /* the sum does not share out evenly: each matrix by itself does */
-        for (int i = 0; i < nw; i++) first[i + 1] = first[i] + split_tiles(Ws[i], n_threads, &tile[i]);
+    /* The tiles depend on the shapes only, not on the thread count: sgemm's
+     * edge kernels sum in another order than its main ones (OpenBLAS's Zen /
+     * Haswell kernels do), so a tile shape that moved with the threads gave
+     * 1 and 2 threads different bits. One matrix: a multiple of TILE_MULT
+     * tiles; several: their sum, else each matrix by itself. */
+    for (int i = 0; i < nw; i++) first[i + 1] = first[i] + split_tiles(Ws[i], nw == 1 ? TILE_MULT : 1, &tile[i]);
+    if (first[nw] % TILE_MULT)
+        for (int i = 0; i < nw; i++) first[i + 1] = first[i] + split_tiles(Ws[i], TILE_MULT, &tile[i]);
     int total = first[nw], nt = LQ_MIN(n_threads, total), max_tile = 0;
     for (int i = 0; i < nw; i++) max_tile = LQ_MAX(max_tile, tile[i]);
     float *bufs = (float *)((char *)scratch + lq_qact_slot_bytes(cols));
