@@ -25,6 +25,8 @@ typedef struct {
     _Alignas(32) float sx[CHUNK];
     _Alignas(32) int32_t xsum[CHUNK];
     _Alignas(32) int16_t x16[CHUNK * 32]; /* widened x.qs (Q8_0, IQ4_NL) */
+    _Alignas(32) int8_t xp[CHUNK * 32];   /* nibble types, blocks b, b+1 (b even): [x_b 0-15 | x_b+1 0-15],
+                                             then [x_b 16-31 | x_b+1 16-31] */
     _Alignas(32) uint8_t xcopy[CHUNK * sizeof(block_q8_1)]; /* the chunk's blocks, zero blocks up to a multiple of 8 */
     const uint8_t *xqs0;                  /* qs of the chunk's first block */
     size_t xbs;                           /* bytes per activation block */
@@ -36,7 +38,7 @@ static inline __m256i xqs_at(const xchunk *c, int b) {
 
 /* blocks [nbc, npad) are zero: they meet the zero weight blocks that pad a
  * row's last 1..7 blocks, and give terms of +0.0f */
-static void prep_chunk(xchunk *c, const uint8_t *xb0, int nbc, int npad, int q81, int widen) {
+static void prep_chunk(xchunk *c, const uint8_t *xb0, int nbc, int npad, int q81, int widen, int pairs) {
     c->xbs = q81 ? sizeof(block_q8_1) : sizeof(block_q8_0);
     memcpy(c->xcopy, xb0, (size_t)nbc * c->xbs);
     memset(c->xcopy + (size_t)nbc * c->xbs, 0, (size_t)(npad - nbc) * c->xbs);
@@ -53,6 +55,12 @@ static void prep_chunk(xchunk *c, const uint8_t *xb0, int nbc, int npad, int q81
         for (int j = 0; j < 8; j++) v[j] = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, xqs_at(c, b + j)), ones16);
         _mm256_store_si256((__m256i *)(c->xsum + b), reduce8(v));
     }
+    if (pairs)
+        for (int b = 0; b < npad; b += 2) {
+            const __m256i x0 = xqs_at(c, b), x1 = xqs_at(c, b + 1);
+            _mm256_store_si256((__m256i *)(c->xp + b * 32), _mm256_permute2x128_si256(x0, x1, 0x20));
+            _mm256_store_si256((__m256i *)(c->xp + b * 32 + 32), _mm256_permute2x128_si256(x0, x1, 0x31));
+        }
     if (widen)
         for (int b = 0; b < npad; b++) {
             const __m256i x = xqs_at(c, b);
@@ -97,6 +105,61 @@ static inline __m128i halves8(const uint8_t *p, int bs) {
                           u16_at(p + 5 * bs), u16_at(p + 6 * bs), u16_at(p + 7 * bs));
 }
 
+/* the 5th bits of the values of lo / hi (pair layout) */
+static inline __m256i qh_pair_bits(__m256i h, int hi) {
+    const __m256i spread = hi ? _mm256_setr_epi8(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2,
+                                                 3, 3, 3, 3, 3, 3, 3, 3)
+                              : _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0,
+                                                 1, 1, 1, 1, 1, 1, 1, 1);
+    const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ull);
+    const __m256i b = _mm256_and_si256(_mm256_shuffle_epi8(h, spread), bit);
+    return _mm256_and_si256(_mm256_cmpeq_epi8(b, bit), _mm256_set1_epi8(0x10));
+}
+
+/* The nibble types' integer sums of 8 blocks, two blocks per vector: one
+ * load gives [block j | block j+1] codes, split into the values 0-15 and
+ * 16-31 of both; the two maddubs add as int16 (|sum| < 2 * 2 * 31 * 128)
+ * before one madd. Blocks cnt..7 give 0 (their activations are zero
+ * blocks past the row, or they are not computed). */
+static inline __attribute__((always_inline)) __m256i pairs8(const uint8_t *w, const xchunk *c, int bi, int kind,
+                                                            int bs, int cnt) {
+    static const int qoff[] = {2, 4, 6, 8, 2, 2, 1}; /* offset of qs in the block */
+    __m256i v[4];
+    for (int m = 0; m < 4; m++) {
+        if (2 * m >= cnt) {
+            v[m] = _mm256_setzero_si256();
+            continue;
+        }
+        const uint8_t *p0 = w + (size_t)(2 * m) * bs, *p1 = p0 + bs;
+        const __m256i q = _mm256_loadu2_m128i((const __m128i *)(p1 + qoff[kind]), (const __m128i *)(p0 + qoff[kind]));
+        __m256i lo = _mm256_and_si256(q, _mm256_set1_epi8(0x0F));
+        __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), _mm256_set1_epi8(0x0F));
+        if (kind == K_Q5_0 || kind == K_Q5_1) {
+            const int hoff = kind == K_Q5_0 ? 2 : 4;
+            uint32_t h0, h1;
+            memcpy(&h0, p0 + hoff, 4), memcpy(&h1, p1 + hoff, 4);
+            const __m256i h = _mm256_set_m128i(_mm_set1_epi32((int)h1), _mm_set1_epi32((int)h0));
+            lo = _mm256_or_si256(lo, qh_pair_bits(h, 0));
+            hi = _mm256_or_si256(hi, qh_pair_bits(h, 1));
+        }
+        if (kind == K_MXFP4) { /* code + 12 in [0, 24] */
+            _Alignas(16) int8_t t[16];
+            for (int i = 0; i < 16; i++) t[i] = (int8_t)(lq_kvalues_mxfp4[i] + 12);
+            const __m256i tab = _mm256_broadcastsi128_si256(_mm_load_si128((const __m128i *)t));
+            lo = _mm256_shuffle_epi8(tab, lo), hi = _mm256_shuffle_epi8(tab, hi);
+        }
+        const int8_t *x = c->xp + (bi + 2 * m) * 32;
+        const __m256i s16 = _mm256_add_epi16(_mm256_maddubs_epi16(lo, _mm256_load_si256((const __m256i *)x)),
+                                             _mm256_maddubs_epi16(hi, _mm256_load_si256((const __m256i *)(x + 32))));
+        v[m] = _mm256_madd_epi16(s16, _mm256_set1_epi16(1)); /* [block 2m: 4 lanes | block 2m+1: 4 lanes] */
+    }
+    const __m256i s01 = _mm256_add_epi32(_mm256_unpacklo_epi32(v[0], v[1]), _mm256_unpackhi_epi32(v[0], v[1]));
+    const __m256i s23 = _mm256_add_epi32(_mm256_unpacklo_epi32(v[2], v[3]), _mm256_unpackhi_epi32(v[2], v[3]));
+    /* [blocks 0, 2, 4, 6 | 1, 3, 5, 7] */
+    const __m256i t = _mm256_add_epi32(_mm256_unpacklo_epi64(s01, s23), _mm256_unpackhi_epi64(s01, s23));
+    return _mm256_permutevar8x32_epi32(t, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
 /* 8 blocks of one row: their 8 terms. kind is a constant at each call site;
  * the integer dots of blocks cnt..7 are skipped (zero: the row's tail, whose
  * lanes past the row the caller clears) */
@@ -104,45 +167,51 @@ static inline __attribute__((always_inline)) __m256 row8(const uint8_t *w, const
                                                          int cnt) {
     static const int bsize[] = {18, 20, 22, 24, 34, 18, 17};
     const int bs = bsize[kind];
-    __m256i v[8];
-    for (int j = 0; j < 8; j++) {
-        if (j >= cnt) {
-            v[j] = _mm256_setzero_si256();
-            continue;
+    __m256i isum;
+    if (kind != K_Q8_0 && kind != K_IQ4_NL) {
+        isum = pairs8(w, c, bi, kind, bs, cnt);
+    } else {
+        __m256i v[8];
+        for (int j = 0; j < 8; j++) {
+            if (j >= cnt) {
+                v[j] = _mm256_setzero_si256();
+                continue;
+            }
+            const uint8_t *p = w + (size_t)j * bs;
+            const int b = bi + j;
+            switch (kind) {
+            case K_Q4_0: v[j] = udot(nibbles(p + 2), xqs_at(c, b)); break;
+            case K_Q4_1: v[j] = udot(nibbles(p + 4), xqs_at(c, b)); break;
+            case K_Q5_0: v[j] = udot(_mm256_or_si256(nibbles(p + 6), qh_bits(p + 2)), xqs_at(c, b)); break;
+            case K_Q5_1: v[j] = udot(_mm256_or_si256(nibbles(p + 8), qh_bits(p + 4)), xqs_at(c, b)); break;
+            case K_Q8_0: {
+                const __m256i a = _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(p + 2))),
+                                                    _mm256_load_si256((const __m256i *)(c->x16 + b * 32)));
+                const __m256i e = _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(p + 18))),
+                                                    _mm256_load_si256((const __m256i *)(c->x16 + b * 32 + 16)));
+                v[j] = _mm256_add_epi32(a, e);
+                break;
+            }
+            case K_IQ4_NL: {
+                const __m128i tab = _mm_loadu_si128((const __m128i *)lq_kvalues_iq4nl);
+                const __m128i q = _mm_loadu_si128((const __m128i *)(p + 2)), m = _mm_set1_epi8(0x0F);
+                const __m128i lo = _mm_shuffle_epi8(tab, _mm_and_si128(q, m));
+                const __m128i hi = _mm_shuffle_epi8(tab, _mm_and_si128(_mm_srli_epi16(q, 4), m));
+                const __m256i a = _mm256_madd_epi16(_mm256_cvtepi8_epi16(lo), _mm256_load_si256((const __m256i *)(c->x16 + b * 32)));
+                const __m256i e = _mm256_madd_epi16(_mm256_cvtepi8_epi16(hi), _mm256_load_si256((const __m256i *)(c->x16 + b * 32 + 16)));
+                v[j] = _mm256_add_epi32(a, e);
+                break;
+            }
+            default: { /* MXFP4: code + 12 in [0, 24] */
+                _Alignas(16) int8_t t[16];
+                for (int i = 0; i < 16; i++) t[i] = (int8_t)(lq_kvalues_mxfp4[i] + 12);
+                const __m256i tab = _mm256_broadcastsi128_si256(_mm_load_si128((const __m128i *)t));
+                v[j] = udot(_mm256_shuffle_epi8(tab, nibbles(p + 1)), xqs_at(c, b));
+                break;
+            }
+            }
         }
-        const uint8_t *p = w + (size_t)j * bs;
-        const int b = bi + j;
-        switch (kind) {
-        case K_Q4_0: v[j] = udot(nibbles(p + 2), xqs_at(c, b)); break;
-        case K_Q4_1: v[j] = udot(nibbles(p + 4), xqs_at(c, b)); break;
-        case K_Q5_0: v[j] = udot(_mm256_or_si256(nibbles(p + 6), qh_bits(p + 2)), xqs_at(c, b)); break;
-        case K_Q5_1: v[j] = udot(_mm256_or_si256(nibbles(p + 8), qh_bits(p + 4)), xqs_at(c, b)); break;
-        case K_Q8_0: {
-            const __m256i a = _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(p + 2))),
-                                                _mm256_load_si256((const __m256i *)(c->x16 + b * 32)));
-            const __m256i e = _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(p + 18))),
-                                                _mm256_load_si256((const __m256i *)(c->x16 + b * 32 + 16)));
-            v[j] = _mm256_add_epi32(a, e);
-            break;
-        }
-        case K_IQ4_NL: {
-            const __m128i tab = _mm_loadu_si128((const __m128i *)lq_kvalues_iq4nl);
-            const __m128i q = _mm_loadu_si128((const __m128i *)(p + 2)), m = _mm_set1_epi8(0x0F);
-            const __m128i lo = _mm_shuffle_epi8(tab, _mm_and_si128(q, m));
-            const __m128i hi = _mm_shuffle_epi8(tab, _mm_and_si128(_mm_srli_epi16(q, 4), m));
-            const __m256i a = _mm256_madd_epi16(_mm256_cvtepi8_epi16(lo), _mm256_load_si256((const __m256i *)(c->x16 + b * 32)));
-            const __m256i e = _mm256_madd_epi16(_mm256_cvtepi8_epi16(hi), _mm256_load_si256((const __m256i *)(c->x16 + b * 32 + 16)));
-            v[j] = _mm256_add_epi32(a, e);
-            break;
-        }
-        default: { /* MXFP4: code + 12 in [0, 24] */
-            _Alignas(16) int8_t t[16];
-            for (int i = 0; i < 16; i++) t[i] = (int8_t)(lq_kvalues_mxfp4[i] + 12);
-            const __m256i tab = _mm256_broadcastsi128_si256(_mm_load_si128((const __m128i *)t));
-            v[j] = udot(_mm256_shuffle_epi8(tab, nibbles(p + 1)), xqs_at(c, b));
-            break;
-        }
-        }
+        isum = reduce8(v);
     }
     /* the 8 blocks' scales straight into registers (eight stores and one
      * wide load would miss store forwarding) */
@@ -156,7 +225,6 @@ static inline __attribute__((always_inline)) __m256 row8(const uint8_t *w, const
         dw = _mm256_cvtph_ps(halves8(w, bs));
         if (kind == K_Q4_1 || kind == K_Q5_1) mw = _mm256_cvtph_ps(halves8(w + 2, bs));
     }
-    __m256i isum = reduce8(v);
     const __m256i xs = _mm256_load_si256((const __m256i *)(c->xsum + bi));
     if (kind == K_Q4_0) isum = _mm256_sub_epi32(isum, _mm256_slli_epi32(xs, 3));
     if (kind == K_Q5_0) isum = _mm256_sub_epi32(isum, _mm256_slli_epi32(xs, 4));
@@ -189,7 +257,7 @@ static inline __attribute__((always_inline)) void drive(float *y, const void *W,
         for (int c0 = 0; c0 < nb; c0 += CHUNK) {
             const int nbc = nb - c0 < CHUNK ? nb - c0 : CHUNK, n16 = nbc & ~15, nfull = nbc & ~7;
             const uint8_t *xb0 = (const uint8_t *)xq + (size_t)c0 * xbs;
-            if (nb > CHUNK || g0 == r0) prep_chunk(&c, xb0, nbc, (nbc + 7) & ~7, q81, widen); /* one chunk: once per call */
+            if (nb > CHUNK || g0 == r0) prep_chunk(&c, xb0, nbc, (nbc + 7) & ~7, q81, widen, !widen); /* one chunk: once per call */
             for (int r = 0; r < R; r++) {
                 const uint8_t *row = (const uint8_t *)W + (size_t)(g0 + r) * row_bytes + (size_t)c0 * wbs;
                 __m256 lo = acc[r][0], hi = acc[r][1];
