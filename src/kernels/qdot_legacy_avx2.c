@@ -2,14 +2,15 @@
  * ref/qdot_legacy_ref.c. The plan of qdot_legacy_avx512.c with 8-wide
  * vectors: each row turns 8 blocks at a time into 8 float terms, and keeps
  * the reference's 16 partial sums as two vectors (lanes 0..7: blocks 0..7
- * of each 16, lanes 8..15: blocks 8..15). A row's last 1..7 blocks are
- * copied into 8 zero blocks (the activation chunk is copied with zero
- * blocks after it), whose terms are +0.0f: the partial sums start at +0.0f
- * and can never be -0.0f (x + y is -0.0f only when both are), so adding
- * +0.0f leaves them unchanged. Integer dots:
- * _mm256_maddubs_epi16 where the unsigned codes are small enough that no
- * int16 pair sum can saturate (nibble codes, MXFP4 shifted by 12), int16
- * madd on widened values otherwise (Q8_0, IQ4_NL). */
+ * of each 16, lanes 8..15: blocks 8..15). A row's last 1..7 blocks give
+ * terms of +0.0f in the lanes past them (masked, or copied into zero
+ * blocks; the activation chunk is copied with zero blocks after it): the
+ * partial sums start at +0.0f and can never be -0.0f (x + y is -0.0f only
+ * when both are), so adding +0.0f leaves them unchanged. Integer dots:
+ * _mm256_maddubs_epi16 for the nibble types, two blocks per vector (pairs8:
+ * no int16 sum can saturate, codes are at most 31, MXFP4's shifted by 12),
+ * int16 madd on widened values for Q8_0 and IQ4_NL (their signed weights
+ * meet activations down to -128, which the sign trick cannot take). */
 #include "kernels/qdot.h"
 #include "kernels/qdot_legacy_block.h"
 #include "kernels/reduce8_avx2.h"
@@ -67,28 +68,6 @@ static void prep_chunk(xchunk *c, const uint8_t *xb0, int nbc, int npad, int q81
             _mm256_store_si256((__m256i *)(c->x16 + b * 32), _mm256_cvtepi8_epi16(_mm256_castsi256_si128(x)));
             _mm256_store_si256((__m256i *)(c->x16 + b * 32 + 16), _mm256_cvtepi8_epi16(_mm256_extracti128_si256(x, 1)));
         }
-}
-
-/* 32 nibbles of a block as bytes: values 0..15 then 16..31 */
-static inline __m256i nibbles(const uint8_t *qs) {
-    const __m128i q = _mm_loadu_si128((const __m128i *)qs);
-    const __m256i v = _mm256_inserti128_si256(_mm256_castsi128_si256(q), _mm_srli_epi16(q, 4), 1);
-    return _mm256_and_si256(v, _mm256_set1_epi8(0x0F));
-}
-
-/* byte j = 0x10 where bit j of qh is set */
-static inline __m256i qh_bits(const uint8_t *qhp) {
-    uint32_t qh;
-    memcpy(&qh, qhp, 4);
-    const __m256i spread = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2,
-                                            3, 3, 3, 3, 3, 3, 3, 3);
-    const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ull);
-    const __m256i b = _mm256_and_si256(_mm256_shuffle_epi8(_mm256_set1_epi32((int)qh), spread), bit);
-    return _mm256_and_si256(_mm256_cmpeq_epi8(b, bit), _mm256_set1_epi8(0x10));
-}
-
-static inline __m256i udot(__m256i u, __m256i x) {
-    return _mm256_madd_epi16(_mm256_maddubs_epi16(u, x), _mm256_set1_epi16(1));
 }
 
 enum { K_Q4_0, K_Q4_1, K_Q5_0, K_Q5_1, K_Q8_0, K_IQ4_NL, K_MXFP4 };
@@ -179,20 +158,13 @@ static inline __attribute__((always_inline)) __m256 row8(const uint8_t *w, const
             }
             const uint8_t *p = w + (size_t)j * bs;
             const int b = bi + j;
-            switch (kind) {
-            case K_Q4_0: v[j] = udot(nibbles(p + 2), xqs_at(c, b)); break;
-            case K_Q4_1: v[j] = udot(nibbles(p + 4), xqs_at(c, b)); break;
-            case K_Q5_0: v[j] = udot(_mm256_or_si256(nibbles(p + 6), qh_bits(p + 2)), xqs_at(c, b)); break;
-            case K_Q5_1: v[j] = udot(_mm256_or_si256(nibbles(p + 8), qh_bits(p + 4)), xqs_at(c, b)); break;
-            case K_Q8_0: {
+            if (kind == K_Q8_0) {
                 const __m256i a = _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(p + 2))),
                                                     _mm256_load_si256((const __m256i *)(c->x16 + b * 32)));
                 const __m256i e = _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(p + 18))),
                                                     _mm256_load_si256((const __m256i *)(c->x16 + b * 32 + 16)));
                 v[j] = _mm256_add_epi32(a, e);
-                break;
-            }
-            case K_IQ4_NL: {
+            } else { /* IQ4_NL */
                 const __m128i tab = _mm_loadu_si128((const __m128i *)lq_kvalues_iq4nl);
                 const __m128i q = _mm_loadu_si128((const __m128i *)(p + 2)), m = _mm_set1_epi8(0x0F);
                 const __m128i lo = _mm_shuffle_epi8(tab, _mm_and_si128(q, m));
@@ -200,15 +172,6 @@ static inline __attribute__((always_inline)) __m256 row8(const uint8_t *w, const
                 const __m256i a = _mm256_madd_epi16(_mm256_cvtepi8_epi16(lo), _mm256_load_si256((const __m256i *)(c->x16 + b * 32)));
                 const __m256i e = _mm256_madd_epi16(_mm256_cvtepi8_epi16(hi), _mm256_load_si256((const __m256i *)(c->x16 + b * 32 + 16)));
                 v[j] = _mm256_add_epi32(a, e);
-                break;
-            }
-            default: { /* MXFP4: code + 12 in [0, 24] */
-                _Alignas(16) int8_t t[16];
-                for (int i = 0; i < 16; i++) t[i] = (int8_t)(lq_kvalues_mxfp4[i] + 12);
-                const __m256i tab = _mm256_broadcastsi128_si256(_mm_load_si128((const __m128i *)t));
-                v[j] = udot(_mm256_shuffle_epi8(tab, nibbles(p + 1)), xqs_at(c, b));
-                break;
-            }
             }
         }
         isum = reduce8(v);
