@@ -15,6 +15,7 @@
  * weight stream is prefetched PF_AHEAD bytes ahead: with this much work per
  * byte the hardware prefetcher alone leaves DRAM idle between requests. */
 #include "kernels/qdot.h"
+#include "kernels/qdot_kquants_layout.h"
 #include "kernels/reduce8_avx2.h"
 #include "quant/blocks.h"
 
@@ -24,16 +25,6 @@
 
 #define GROUP 64      /* super-blocks whose activation scales are gathered per pass */
 #define PF_AHEAD 2048 /* bytes */
-
-enum kq { KQ2, KQ3, KQ4, KQ5, KQ6 };
-
-static const size_t BLOCK_BYTES[5] = {sizeof(block_q2_K), sizeof(block_q3_K), sizeof(block_q4_K),
-                                      sizeof(block_q5_K), sizeof(block_q6_K)};
-/* offset of d and (when the format has mins) dmin in a block */
-static const size_t D_OFFSET[5] = {offsetof(block_q2_K, d), offsetof(block_q3_K, d), offsetof(block_q4_K, d),
-                                   offsetof(block_q5_K, d), offsetof(block_q6_K, d)};
-static const size_t DMIN_OFFSET[5] = {offsetof(block_q2_K, dmin), 0, offsetof(block_q4_K, dmin),
-                                      offsetof(block_q5_K, dmin), 0};
 
 static inline __m256i m8(int v) { return _mm256_set1_epi8((char)v); }
 
@@ -238,18 +229,4 @@ static inline __attribute__((always_inline)) void qdot_rows(enum kq t, float *y,
     }
 }
 
-void lq_qdot_q2_k_avx2(float *y, const void *W, size_t row_bytes, const void *xq, int n, int r0, int r1) {
-    qdot_rows(KQ2, y, W, row_bytes, xq, n, r0, r1);
-}
-void lq_qdot_q3_k_avx2(float *y, const void *W, size_t row_bytes, const void *xq, int n, int r0, int r1) {
-    qdot_rows(KQ3, y, W, row_bytes, xq, n, r0, r1);
-}
-void lq_qdot_q4_k_avx2(float *y, const void *W, size_t row_bytes, const void *xq, int n, int r0, int r1) {
-    qdot_rows(KQ4, y, W, row_bytes, xq, n, r0, r1);
-}
-void lq_qdot_q5_k_avx2(float *y, const void *W, size_t row_bytes, const void *xq, int n, int r0, int r1) {
-    qdot_rows(KQ5, y, W, row_bytes, xq, n, r0, r1);
-}
-void lq_qdot_q6_k_avx2(float *y, const void *W, size_t row_bytes, const void *xq, int n, int r0, int r1) {
-    qdot_rows(KQ6, y, W, row_bytes, xq, n, r0, r1);
-}
+LQ_KQUANT_ENTRY_POINTS(avx2)

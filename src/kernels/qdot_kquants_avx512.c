@@ -13,6 +13,7 @@
  * by a transpose, the float part runs 16 super-blocks wide, and only the
  * running sum acc = acc + t[i] stays scalar, in the reference order. */
 #include "kernels/qdot.h"
+#include "kernels/qdot_kquants_layout.h"
 #include "quant/blocks.h"
 
 #include <immintrin.h>
@@ -20,8 +21,6 @@
 #include <string.h>
 
 #define GROUP 64 /* super-blocks of activations prepared per pass */
-
-enum kq { KQ2, KQ3, KQ4, KQ5, KQ6 };
 
 /* Activations of up to GROUP super-blocks in kernel order, with their d. */
 typedef struct {
@@ -237,14 +236,6 @@ static inline void reduce16(const __m512i v[16], __m512i *a, __m512i *b) {
     *b = _mm512_shuffle_i32x4(z[0], z[1], 0xDD);
 }
 
-static const size_t BLOCK_BYTES[5] = {sizeof(block_q2_K), sizeof(block_q3_K), sizeof(block_q4_K),
-                                      sizeof(block_q5_K), sizeof(block_q6_K)};
-/* offset of d and (when the format has mins) dmin in a block */
-static const size_t D_OFFSET[5] = {offsetof(block_q2_K, d), offsetof(block_q3_K, d), offsetof(block_q4_K, d),
-                                   offsetof(block_q5_K, d), offsetof(block_q6_K, d)};
-static const size_t DMIN_OFFSET[5] = {offsetof(block_q2_K, dmin), 0, offsetof(block_q4_K, dmin),
-                                      offsetof(block_q5_K, dmin), 0};
-
 /* One row over the gn prepared super-blocks, continuing its sum acc.
  * (Two rows interleaved run faster from cache but stream worse from DRAM.) */
 static inline __attribute__((always_inline)) float row_sum(enum kq t, const consts *c, const prepared_x *px,
@@ -304,18 +295,4 @@ static inline __attribute__((always_inline)) void qdot_rows(enum kq t, float *y,
     }
 }
 
-void lq_qdot_q2_k_avx512(float *y, const void *W, size_t row_bytes, const void *xq, int n, int r0, int r1) {
-    qdot_rows(KQ2, y, W, row_bytes, xq, n, r0, r1);
-}
-void lq_qdot_q3_k_avx512(float *y, const void *W, size_t row_bytes, const void *xq, int n, int r0, int r1) {
-    qdot_rows(KQ3, y, W, row_bytes, xq, n, r0, r1);
-}
-void lq_qdot_q4_k_avx512(float *y, const void *W, size_t row_bytes, const void *xq, int n, int r0, int r1) {
-    qdot_rows(KQ4, y, W, row_bytes, xq, n, r0, r1);
-}
-void lq_qdot_q5_k_avx512(float *y, const void *W, size_t row_bytes, const void *xq, int n, int r0, int r1) {
-    qdot_rows(KQ5, y, W, row_bytes, xq, n, r0, r1);
-}
-void lq_qdot_q6_k_avx512(float *y, const void *W, size_t row_bytes, const void *xq, int n, int r0, int r1) {
-    qdot_rows(KQ6, y, W, row_bytes, xq, n, r0, r1);
-}
+LQ_KQUANT_ENTRY_POINTS(avx512)
