@@ -57,28 +57,11 @@ static inline __m256i bit_to(__m256i h, int b, int to) {
     return _mm256_and_si256(h, m8(1 << to));
 }
 
-/* Q4_K/Q5_K 6-bit scales (bytes 0-7) and mins (bytes 8-15) */
-static inline void k4_scales_mins(const uint8_t *packed, uint64_t *scales, uint64_t *mins) {
-    const uint32_t kmask1 = 0x3f3f3f3f, kmask2 = 0x0f0f0f0f, kmask3 = 0x03030303;
-    uint32_t u0, u1, u2;
-    memcpy(&u0, packed, 4), memcpy(&u1, packed + 4, 4), memcpy(&u2, packed + 8, 4);
-    const uint32_t s_lo = u0 & kmask1, m_lo = u1 & kmask1;
-    const uint32_t s_hi = (u2 & kmask2) | (((u0 >> 6) & kmask3) << 4);
-    const uint32_t m_hi = ((u2 >> 4) & kmask2) | (((u1 >> 6) & kmask3) << 4);
-    *scales = s_lo | (uint64_t)s_hi << 32;
-    *mins = m_lo | (uint64_t)m_hi << 32;
-}
-
 /* the 16 Q3_K scales, 6 bits each, minus 32 */
 static inline __m128i q3_scales(const uint8_t *packed) {
-    const uint32_t kmask1 = 0x03030303, kmask2 = 0x0f0f0f0f;
-    uint32_t a0, a1, tmp;
-    memcpy(&a0, packed, 4), memcpy(&a1, packed + 4, 4), memcpy(&tmp, packed + 8, 4);
-    const uint32_t s2 = ((a0 >> 4) & kmask2) | (((tmp >> 4) & kmask1) << 4);
-    const uint32_t s3 = ((a1 >> 4) & kmask2) | (((tmp >> 6) & kmask1) << 4);
-    const uint32_t s0 = (a0 & kmask2) | (((tmp >> 0) & kmask1) << 4);
-    const uint32_t s1 = (a1 & kmask2) | (((tmp >> 2) & kmask1) << 4);
-    const __m128i s = _mm_set_epi64x((long long)(s2 | (uint64_t)s3 << 32), (long long)(s0 | (uint64_t)s1 << 32));
+    uint64_t lo, hi;
+    q3_k_scale_bytes(packed, &lo, &hi);
+    const __m128i s = _mm_set_epi64x((long long)hi, (long long)lo);
     return _mm_sub_epi8(s, _mm_set1_epi8(32));
 }
 

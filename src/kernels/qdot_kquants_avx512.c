@@ -118,28 +118,11 @@ static inline __m256i fold(__m512i v) {
 
 static inline __m512i join(__m256i lo, __m256i hi) { return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1); }
 
-/* Q4_K/Q5_K 6-bit scales (bytes 0-7) and mins (bytes 8-15) */
-static inline void k4_scales_mins(const uint8_t *packed, uint64_t *scales, uint64_t *mins) {
-    const uint32_t kmask1 = 0x3f3f3f3f, kmask2 = 0x0f0f0f0f, kmask3 = 0x03030303;
-    uint32_t u0, u1, u2;
-    memcpy(&u0, packed, 4), memcpy(&u1, packed + 4, 4), memcpy(&u2, packed + 8, 4);
-    const uint32_t s_lo = u0 & kmask1, m_lo = u1 & kmask1;
-    const uint32_t s_hi = (u2 & kmask2) | (((u0 >> 6) & kmask3) << 4);
-    const uint32_t m_hi = ((u2 >> 4) & kmask2) | (((u1 >> 6) & kmask3) << 4);
-    *scales = s_lo | (uint64_t)s_hi << 32;
-    *mins = m_lo | (uint64_t)m_hi << 32;
-}
-
 /* Q3_K scales (6 bits minus 32, int8) in every 128-bit lane */
 static inline __m512i q3_scales(const uint8_t *packed) {
-    const uint32_t kmask1 = 0x03030303, kmask2 = 0x0f0f0f0f;
-    uint32_t a0, a1, tmp;
-    memcpy(&a0, packed, 4), memcpy(&a1, packed + 4, 4), memcpy(&tmp, packed + 8, 4);
-    const uint32_t s2 = ((a0 >> 4) & kmask2) | (((tmp >> 4) & kmask1) << 4);
-    const uint32_t s3 = ((a1 >> 4) & kmask2) | (((tmp >> 6) & kmask1) << 4);
-    const uint32_t s0 = (a0 & kmask2) | (((tmp >> 0) & kmask1) << 4);
-    const uint32_t s1 = (a1 & kmask2) | (((tmp >> 2) & kmask1) << 4);
-    const __m128i s = _mm_set_epi64x((long long)(s2 | (uint64_t)s3 << 32), (long long)(s0 | (uint64_t)s1 << 32));
+    uint64_t lo, hi;
+    q3_k_scale_bytes(packed, &lo, &hi);
+    const __m128i s = _mm_set_epi64x((long long)hi, (long long)lo);
     return _mm512_broadcast_i32x4(_mm_sub_epi8(s, _mm_set1_epi8(32)));
 }
 

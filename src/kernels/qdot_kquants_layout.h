@@ -1,6 +1,6 @@
 /* Shared by the SIMD K-quant GEMV files (qdot_kquants_avx2.c,
  * qdot_kquants_avx512.c): the formats as an enum, where each block keeps
- * its scales, and the five entry points, which each file defines over its
+ * its scales, their scalar unpacking, and the five entry points, which each file defines over its
  * own qdot_rows(t, y, W, row_bytes, xb, n, r0, r1). */
 #ifndef LQ_KERNELS_QDOT_KQUANTS_LAYOUT_H
 #define LQ_KERNELS_QDOT_KQUANTS_LAYOUT_H
@@ -9,6 +9,8 @@
 #include "quant/blocks.h"
 
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 
 enum kq { KQ2, KQ3, KQ4, KQ5, KQ6 };
 
@@ -19,6 +21,32 @@ static const size_t D_OFFSET[5] = {offsetof(block_q2_K, d), offsetof(block_q3_K,
                                    offsetof(block_q5_K, d), offsetof(block_q6_K, d)};
 static const size_t DMIN_OFFSET[5] = {offsetof(block_q2_K, dmin), 0, offsetof(block_q4_K, dmin),
                                       offsetof(block_q5_K, dmin), 0};
+
+/* Q4_K/Q5_K 6-bit scales (bytes 0-7) and mins (bytes 8-15) */
+static inline void k4_scales_mins(const uint8_t *packed, uint64_t *scales, uint64_t *mins) {
+    const uint32_t kmask1 = 0x3f3f3f3f, kmask2 = 0x0f0f0f0f, kmask3 = 0x03030303;
+    uint32_t u0, u1, u2;
+    memcpy(&u0, packed, 4), memcpy(&u1, packed + 4, 4), memcpy(&u2, packed + 8, 4);
+    const uint32_t s_lo = u0 & kmask1, m_lo = u1 & kmask1;
+    const uint32_t s_hi = (u2 & kmask2) | (((u0 >> 6) & kmask3) << 4);
+    const uint32_t m_hi = ((u2 >> 4) & kmask2) | (((u1 >> 6) & kmask3) << 4);
+    *scales = s_lo | (uint64_t)s_hi << 32;
+    *mins = m_lo | (uint64_t)m_hi << 32;
+}
+
+/* Q3_K's 16 6-bit scales (before the -32) as bytes: scales 0-7 in *lo,
+ * 8-15 in *hi */
+static inline void q3_k_scale_bytes(const uint8_t *packed, uint64_t *lo, uint64_t *hi) {
+    const uint32_t kmask1 = 0x03030303, kmask2 = 0x0f0f0f0f;
+    uint32_t a0, a1, tmp;
+    memcpy(&a0, packed, 4), memcpy(&a1, packed + 4, 4), memcpy(&tmp, packed + 8, 4);
+    const uint32_t s2 = ((a0 >> 4) & kmask2) | (((tmp >> 4) & kmask1) << 4);
+    const uint32_t s3 = ((a1 >> 4) & kmask2) | (((tmp >> 6) & kmask1) << 4);
+    const uint32_t s0 = (a0 & kmask2) | (((tmp >> 0) & kmask1) << 4);
+    const uint32_t s1 = (a1 & kmask2) | (((tmp >> 2) & kmask1) << 4);
+    *lo = s0 | (uint64_t)s1 << 32;
+    *hi = s2 | (uint64_t)s3 << 32;
+}
 
 #define LQ_KQUANT_ENTRY(name, t, isa)                                                                    \
     void lq_qdot_##name##_##isa(float *y, const void *W, size_t row_bytes, const void *xq, int n, int r0, \
