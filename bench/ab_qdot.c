@@ -35,15 +35,6 @@ static void gemv(lq_qdot_rows_fn f, float *y, const void *W, size_t rb, const vo
     for (int c = 0; c < (rows + 31) / 32; c++) f(y, W, rb, x, n, 32 * c, 32 * c + 32 < rows ? 32 * c + 32 : rows);
 }
 
-static double read_bw(const float *a, size_t n, int nt) {
-    double t0 = now(), s = 0;
-    #pragma omp parallel for num_threads(nt) reduction(+ : s)
-    for (size_t i = 0; i < n; i += 16) s += a[i];
-    double t = now() - t0;
-    if (s == 1.2345) puts("");
-    return (double)n * 4 / t / 1e9;
-}
-
 static double median(double *v, int n) {
     qsort(v, (size_t)n, sizeof *v, cmp_double);
     return v[n / 2];
@@ -97,7 +88,7 @@ int main(int argc, char **argv) {
         const int a_ok = !memcmp(y0, ya, (size_t)check * 4), b_ok = !memcmp(y0, yb, (size_t)check * 4);
         double ta[256], tb[256], ratio[256], bw[256];
         for (int k = 0; k < reps; k++) {
-            bw[k] = read_bw(big, nbw, nt);
+            bw[k] = bench_read_bw(big, nbw * 4, nt, 1);
             /* each timed call follows an untimed one of the same kernel, and
              * the order alternates: a matrix that fits in cache is warm for
              * both, one that does not is cold for both */

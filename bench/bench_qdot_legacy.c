@@ -22,26 +22,6 @@
 #include <string.h>
 
 
-static double read_bw(const uint8_t *a, size_t n, int nt, int reps) {
-    double t[64];
-    uint64_t sink = 0;
-    for (int r = 0; r < reps; r++) {
-        double t0 = now();
-        uint64_t s = 0;
-        #pragma omp parallel for num_threads(nt) reduction(+ : s) schedule(static)
-        for (size_t i = 0; i < n / 64; i++) {
-            uint64_t v;
-            memcpy(&v, a + i * 64, 8);
-            s += v;
-        }
-        t[r] = now() - t0;
-        sink += s;
-    }
-    qsort(t, (size_t)reps, sizeof t[0], cmp_double);
-    if (sink == 12345) puts("");
-    return (double)n / t[reps / 2] / 1e9;
-}
-
 /* name is one of the comma-separated entries of list */
 static int has_name(const char *list, const char *name) {
     const size_t len = strlen(name);
@@ -102,7 +82,7 @@ int main(int argc, char **argv) {
     uint8_t *W = aligned_alloc(64, (bytes_max + 63) & ~(size_t)63);
     for (size_t i = 0; i < bytes_max; i++) W[i] = (uint8_t)(i * 131u >> 3); /* real pages, not the zero page */
     printf("GEMV %d x %d, median of %d, GB/s of weight bytes\n", rows, cols, reps);
-    for (int nt = 1; nt <= 2; nt++) printf("  read bandwidth %d thread(s): %.1f GB/s\n", nt, read_bw(W, bytes_max, nt, reps));
+    for (int nt = 1; nt <= 2; nt++) printf("  read bandwidth %d thread(s): %.1f GB/s\n", nt, bench_read_bw(W, bytes_max, nt, reps));
     for (size_t i = 0; i < sizeof ty / sizeof ty[0]; i++) {
         if (argc > 4 && !has_name(argv[4], ty[i].name)) continue;
         const size_t rb = (size_t)(cols / 32) * ty[i].bs;

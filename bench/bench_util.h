@@ -2,6 +2,11 @@
 #ifndef LLMQ_BENCH_UTIL_H
 #define LLMQ_BENCH_UTIL_H
 
+#include <omp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 static inline double now(void) {
@@ -14,6 +19,29 @@ static inline double now(void) {
 static inline int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
+}
+
+/* read bandwidth in GB/s: nt threads touch 8 bytes of every 64-byte line
+ * of the n bytes at p, median of reps (at most 64) passes */
+static inline double bench_read_bw(const void *p, size_t n, int nt, int reps) {
+    const uint8_t *a = p;
+    double t[64];
+    uint64_t sink = 0;
+    for (int r = 0; r < reps; r++) {
+        double t0 = now();
+        uint64_t s = 0;
+        #pragma omp parallel for num_threads(nt) reduction(+ : s) schedule(static)
+        for (size_t i = 0; i < n / 64; i++) {
+            uint64_t v;
+            memcpy(&v, a + i * 64, 8);
+            s += v;
+        }
+        t[r] = now() - t0;
+        sink += s;
+    }
+    qsort(t, (size_t)reps, sizeof t[0], cmp_double);
+    if (sink == 12345) puts("");
+    return (double)n / t[reps / 2] / 1e9;
 }
 
 #endif

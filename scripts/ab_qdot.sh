@@ -13,8 +13,10 @@ cd "$(dirname "$0")/.."
 base=$1; shift
 make -s >/dev/null
 out=build/ab_qdot
-mkdir -p "$out"
-flags=(-O3 -mavx2 -mfma -mf16c -ffp-contract=off -Isrc -Iinclude -I"$out")
+rm -rf "$out/base" && mkdir -p "$out/base"
+# A builds against BASE's own headers
+git archive "$base" src include | tar -x -C "$out/base"
+flags=(-O3 -mavx2 -mfma -mf16c -ffp-contract=off -I"$out/base/src" -I"$out/base/include")
 # the A kernels' names
 {
     for k in q4_0 q4_1 q5_0 q5_1 q8_0 iq4_nl mxfp4 q2_k q3_k q4_k q5_k q6_k f16 bf16; do
@@ -25,8 +27,7 @@ flags=(-O3 -mavx2 -mfma -mf16c -ffp-contract=off -Isrc -Iinclude -I"$out")
 } > "$out/rename_a.h"
 objs=()
 for f in qdot_legacy_avx2 qdot_kquants_avx2 qdot_float_avx2; do
-    git show "$base:src/kernels/$f.c" > "$out/a_$f.c"
-    gcc "${flags[@]}" -include "$out/rename_a.h" -c "$out/a_$f.c" -o "$out/a_$f.o"
+    gcc "${flags[@]}" -include "$out/rename_a.h" -c "$out/base/src/kernels/$f.c" -o "$out/a_$f.o"
     objs+=("$out/a_$f.o")
 done
 gcc -O2 -fopenmp -Isrc -Iinclude bench/ab_qdot.c "${objs[@]}" build/lib/libllmq.a -o "$out/ab_qdot" \

@@ -1,6 +1,7 @@
 /* AVX2 softmax and SwiGLU rows (kernels/activations.h), the AVX-512 file's
  * plan eight lanes wide. */
 #include "kernels/activations.h"
+#include "kernels/simd_avx2.h"
 #include "kernels/vexp_avx2.h"
 
 #include <immintrin.h>

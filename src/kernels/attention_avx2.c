@@ -5,6 +5,7 @@
  * exp of vexp_avx2.h. Within the tests' limit of a double reference, not
  * bit-equal to the scalar reference. */
 #include "kernels/attention.h"
+#include "kernels/simd_avx2.h"
 #include "kernels/vexp_avx2.h"
 
 #include <immintrin.h>

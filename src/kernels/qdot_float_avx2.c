@@ -3,18 +3,12 @@
  * the same scalar steps as the reference. */
 #include "kernels/qdot.h"
 
+#include "kernels/simd_avx2.h"
 #include "quant/types.h"
 
 #include <immintrin.h>
 
 #define PF_AHEAD 2048 /* bytes of the weight stream prefetched ahead, as the quantized kernels */
-
-static inline float fold(__m256 lo, __m256 hi) {
-    __m256 a = _mm256_add_ps(lo, hi);                                               /* s[j] + s[j+8] */
-    __m128 b = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1)); /* + s[j+4] */
-    __m128 c = _mm_add_ps(b, _mm_movehl_ps(b, b));                                 /* + s[j+2] */
-    return _mm_cvtss_f32(_mm_add_ss(c, _mm_movehdup_ps(c)));                       /* s0 + s1 */
-}
 
 static inline __m256 load_f16(const uint16_t *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); }
 
@@ -43,7 +37,7 @@ static inline __m256 load_bf16(const uint16_t *p) {
                 lo = _mm256_loadu_ps(s);                                                                   \
                 hi = _mm256_loadu_ps(s + 8);                                                               \
             }                                                                                              \
-            y[r] = fold(lo, hi);                                                                           \
+            y[r] = lq_hsum8_ps(_mm256_add_ps(lo, hi));                                                         \
         }                                                                                                  \
     }
 

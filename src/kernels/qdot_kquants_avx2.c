@@ -16,7 +16,7 @@
  * byte the hardware prefetcher alone leaves DRAM idle between requests. */
 #include "kernels/qdot.h"
 #include "kernels/qdot_kquants_layout.h"
-#include "kernels/reduce8_avx2.h"
+#include "kernels/simd_avx2.h"
 #include "quant/blocks.h"
 
 #include <immintrin.h>
@@ -147,12 +147,6 @@ static inline __attribute__((always_inline)) __m256i superblock(enum kq t, const
     return _mm256_sub_epi32(sum8(p), _mm256_slli_epi32(_mm256_madd_epi16(s16, bs), 5));
 }
 
-static inline uint16_t half_at(const uint8_t *p) {
-    uint16_t h;
-    memcpy(&h, p, 2);
-    return h;
-}
-
 /* One row over gn super-blocks (activations xb, their scales xd padded
  * with zeros to a multiple of 8), continuing its sum acc. */
 static inline __attribute__((always_inline)) float row_sum(enum kq t, const block_q8_K *xb, const float *xd, int gn,
@@ -162,7 +156,6 @@ static inline __attribute__((always_inline)) float row_sum(enum kq t, const bloc
     for (int b0 = 0; b0 < gn; b0 += 8) {
         const int cnt = gn - b0 < 8 ? gn - b0 : 8;
         __m256i v[8], m[8];
-        uint16_t dwa[8] = {0}, dma[8] = {0};
 #pragma GCC unroll 8
         for (int k = 0; k < 8; k++) {
             if (k >= cnt) {
@@ -172,10 +165,16 @@ static inline __attribute__((always_inline)) float row_sum(enum kq t, const bloc
             const uint8_t *blk = row + (size_t)(b0 + k) * bsize;
             for (size_t o = 0; o < bsize; o += 64) _mm_prefetch((const char *)blk + PF_AHEAD + o, _MM_HINT_T0);
             v[k] = superblock(t, blk, xb + b0 + k, &m[k]);
-            dwa[k] = half_at(blk + D_OFFSET[t]);
-            if (has_min) dma[k] = half_at(blk + DMIN_OFFSET[t]);
         }
-        const __m128i dw = _mm_loadu_si128((const __m128i *)dwa), dmw = _mm_loadu_si128((const __m128i *)dma);
+        /* the scales straight into registers (see simd_avx2.h); 0 past the row */
+#define H(k, off) ((k) < cnt ? lq_half_at(row + (size_t)(b0 + (k)) * bsize + (off)) : 0)
+        const __m128i dw = _mm_setr_epi16(H(0, D_OFFSET[t]), H(1, D_OFFSET[t]), H(2, D_OFFSET[t]), H(3, D_OFFSET[t]),
+                                          H(4, D_OFFSET[t]), H(5, D_OFFSET[t]), H(6, D_OFFSET[t]), H(7, D_OFFSET[t]));
+        const __m128i dmw = has_min ? _mm_setr_epi16(H(0, DMIN_OFFSET[t]), H(1, DMIN_OFFSET[t]), H(2, DMIN_OFFSET[t]),
+                                                     H(3, DMIN_OFFSET[t]), H(4, DMIN_OFFSET[t]), H(5, DMIN_OFFSET[t]),
+                                                     H(6, DMIN_OFFSET[t]), H(7, DMIN_OFFSET[t]))
+                                    : _mm_setzero_si128();
+#undef H
         const __m256 xdv = _mm256_loadu_ps(xd + b0);
         const __m256 dd = _mm256_mul_ps(_mm256_cvtph_ps(dw), xdv);
         __m256 tv;

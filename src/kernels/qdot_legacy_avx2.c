@@ -3,17 +3,17 @@
  * vectors: each row turns 8 blocks at a time into 8 float terms, and keeps
  * the reference's 16 partial sums as two vectors (lanes 0..7: blocks 0..7
  * of each 16, lanes 8..15: blocks 8..15). A row's last 1..7 blocks give
- * terms of +0.0f in the lanes past them (masked, or copied into zero
- * blocks; the activation chunk is copied with zero blocks after it): the
- * partial sums start at +0.0f and can never be -0.0f (x + y is -0.0f only
- * when both are), so adding +0.0f leaves them unchanged. Integer dots:
+ * terms of +0.0f in the lanes past them (nothing past the row is read,
+ * those lanes are masked, and the activation chunk is copied with zero
+ * blocks after it): the partial sums start at +0.0f and can never be -0.0f (x + y
+ * is -0.0f only when both are), so adding +0.0f leaves them unchanged. Integer dots:
  * _mm256_maddubs_epi16 for the nibble types, two blocks per vector (pairs8:
  * no int16 sum can saturate, codes are at most 31, MXFP4's shifted by 12),
  * int16 madd on widened values for Q8_0 and IQ4_NL (their signed weights
  * meet activations down to -128, which the sign trick cannot take). */
 #include "kernels/qdot.h"
 #include "kernels/qdot_legacy_block.h"
-#include "kernels/reduce8_avx2.h"
+#include "kernels/simd_avx2.h"
 
 #include <immintrin.h>
 
@@ -37,9 +37,9 @@ static inline __m256i xqs_at(const xchunk *c, int b) {
     return _mm256_loadu_si256((const __m256i *)(c->xqs0 + (size_t)b * c->xbs));
 }
 
-/* blocks [nbc, npad) are zero: they meet the zero weight blocks that pad a
- * row's last 1..7 blocks, and give terms of +0.0f */
-static void prep_chunk(xchunk *c, const uint8_t *xb0, int nbc, int npad, int q81, int widen, int pairs) {
+/* blocks [nbc, npad) are zero: they meet a row's last 1..7 blocks' lanes
+ * past the row, and give terms of +0.0f */
+static void prep_chunk(xchunk *c, const uint8_t *xb0, int nbc, int npad, int q81, int widen) {
     c->xbs = q81 ? sizeof(block_q8_1) : sizeof(block_q8_0);
     memcpy(c->xcopy, xb0, (size_t)nbc * c->xbs);
     memset(c->xcopy + (size_t)nbc * c->xbs, 0, (size_t)(npad - nbc) * c->xbs);
@@ -56,7 +56,7 @@ static void prep_chunk(xchunk *c, const uint8_t *xb0, int nbc, int npad, int q81
         for (int j = 0; j < 8; j++) v[j] = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, xqs_at(c, b + j)), ones16);
         _mm256_store_si256((__m256i *)(c->xsum + b), reduce8(v));
     }
-    if (pairs)
+    if (!widen) /* the nibble types' pair layout */
         for (int b = 0; b < npad; b += 2) {
             const __m256i x0 = xqs_at(c, b), x1 = xqs_at(c, b + 1);
             _mm256_store_si256((__m256i *)(c->xp + b * 32), _mm256_permute2x128_si256(x0, x1, 0x20));
@@ -72,16 +72,12 @@ static void prep_chunk(xchunk *c, const uint8_t *xb0, int nbc, int npad, int q81
 
 enum { K_Q4_0, K_Q4_1, K_Q5_0, K_Q5_1, K_Q8_0, K_IQ4_NL, K_MXFP4 };
 
-static inline short u16_at(const uint8_t *p) {
-    uint16_t h;
-    memcpy(&h, p, 2);
-    return (short)h;
-}
-
-/* the fp16 at p of 8 blocks of bs bytes */
-static inline __m128i halves8(const uint8_t *p, int bs) {
-    return _mm_setr_epi16(u16_at(p), u16_at(p + bs), u16_at(p + 2 * bs), u16_at(p + 3 * bs), u16_at(p + 4 * bs),
-                          u16_at(p + 5 * bs), u16_at(p + 6 * bs), u16_at(p + 7 * bs));
+/* the fp16 at p of 8 blocks of bs bytes; blocks cnt..7 repeat block cnt-1
+ * (no branch, nothing past the row read; row8 clears their lanes) */
+static inline __m128i halves8(const uint8_t *p, int bs, int cnt) {
+#define H(k) lq_half_at(p + ((k) < cnt ? (k) : cnt - 1) * bs)
+    return _mm_setr_epi16(H(0), H(1), H(2), H(3), H(4), H(5), H(6), H(7));
+#undef H
 }
 
 /* the 5th bits of the values of lo / hi (pair layout) */
@@ -98,8 +94,7 @@ static inline __m256i qh_pair_bits(__m256i h, int hi) {
 /* The nibble types' integer sums of 8 blocks, two blocks per vector: one
  * load gives [block j | block j+1] codes, split into the values 0-15 and
  * 16-31 of both; the two maddubs add as int16 (|sum| < 2 * 2 * 31 * 128)
- * before one madd. Blocks cnt..7 give 0 (their activations are zero
- * blocks past the row, or they are not computed). */
+ * before one madd. Blocks cnt..7 are not read and give 0. */
 static inline __attribute__((always_inline)) __m256i pairs8(const uint8_t *w, const xchunk *c, int bi, int kind,
                                                             int bs, int cnt) {
     static const int qoff[] = {2, 4, 6, 8, 2, 2, 1}; /* offset of qs in the block */
@@ -110,13 +105,18 @@ static inline __attribute__((always_inline)) __m256i pairs8(const uint8_t *w, co
             continue;
         }
         const uint8_t *p0 = w + (size_t)(2 * m) * bs, *p1 = p0 + bs;
-        const __m256i q = _mm256_loadu2_m128i((const __m128i *)(p1 + qoff[kind]), (const __m128i *)(p0 + qoff[kind]));
+        const int two = 2 * m + 1 < cnt; /* else block 2m+1 is past the row: not read, codes 0 */
+        const __m128i q0 = _mm_loadu_si128((const __m128i *)(p0 + qoff[kind]));
+        const __m256i q = two ? _mm256_inserti128_si256(_mm256_castsi128_si256(q0),
+                                                        _mm_loadu_si128((const __m128i *)(p1 + qoff[kind])), 1)
+                              : _mm256_zextsi128_si256(q0);
         __m256i lo = _mm256_and_si256(q, _mm256_set1_epi8(0x0F));
         __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), _mm256_set1_epi8(0x0F));
         if (kind == K_Q5_0 || kind == K_Q5_1) {
             const int hoff = kind == K_Q5_0 ? 2 : 4;
-            uint32_t h0, h1;
-            memcpy(&h0, p0 + hoff, 4), memcpy(&h1, p1 + hoff, 4);
+            uint32_t h0, h1 = 0;
+            memcpy(&h0, p0 + hoff, 4);
+            if (two) memcpy(&h1, p1 + hoff, 4);
             const __m256i h = _mm256_set_m128i(_mm_set1_epi32((int)h1), _mm_set1_epi32((int)h0));
             lo = _mm256_or_si256(lo, qh_pair_bits(h, 0));
             hi = _mm256_or_si256(hi, qh_pair_bits(h, 1));
@@ -139,9 +139,8 @@ static inline __attribute__((always_inline)) __m256i pairs8(const uint8_t *w, co
     return _mm256_permutevar8x32_epi32(t, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
 }
 
-/* 8 blocks of one row: their 8 terms. kind is a constant at each call site;
- * the integer dots of blocks cnt..7 are skipped (zero: the row's tail, whose
- * lanes past the row the caller clears) */
+/* 8 blocks of one row: their 8 terms. kind is a constant at each call site.
+ * Blocks cnt..7 (past a row's end) are not read; their lanes are +0.0f. */
 static inline __attribute__((always_inline)) __m256 row8(const uint8_t *w, const xchunk *c, int bi, int kind,
                                                          int cnt) {
     static const int bsize[] = {18, 20, 22, 24, 34, 18, 17};
@@ -180,13 +179,15 @@ static inline __attribute__((always_inline)) __m256 row8(const uint8_t *w, const
      * wide load would miss store forwarding) */
     __m256 dw, mw = _mm256_setzero_ps();
     if (kind == K_MXFP4) { /* ggml_e8m0_to_fp32_half: 2^(e-128), denormal for e < 2 */
-        const __m256i e = _mm256_setr_epi32(w[0], w[bs], w[2 * bs], w[3 * bs], w[4 * bs], w[5 * bs], w[6 * bs], w[7 * bs]);
+#define E(k) w[((k) < cnt ? (k) : cnt - 1) * bs] /* blocks cnt..7 repeat block cnt-1, as halves8 */
+        const __m256i e = _mm256_setr_epi32(E(0), E(1), E(2), E(3), E(4), E(5), E(6), E(7));
+#undef E
         const __m256i normal = _mm256_slli_epi32(_mm256_sub_epi32(e, _mm256_set1_epi32(1)), 23);
         const __m256i denormal = _mm256_sllv_epi32(_mm256_set1_epi32(0x00200000), e);
         dw = _mm256_castsi256_ps(_mm256_blendv_epi8(normal, denormal, _mm256_cmpgt_epi32(_mm256_set1_epi32(2), e)));
     } else {
-        dw = _mm256_cvtph_ps(halves8(w, bs));
-        if (kind == K_Q4_1 || kind == K_Q5_1) mw = _mm256_cvtph_ps(halves8(w + 2, bs));
+        dw = _mm256_cvtph_ps(halves8(w, bs, cnt));
+        if (kind == K_Q4_1 || kind == K_Q5_1) mw = _mm256_cvtph_ps(halves8(w + 2, bs, cnt));
     }
     const __m256i xs = _mm256_load_si256((const __m256i *)(c->xsum + bi));
     if (kind == K_Q4_0) isum = _mm256_sub_epi32(isum, _mm256_slli_epi32(xs, 3));
@@ -194,15 +195,8 @@ static inline __attribute__((always_inline)) __m256 row8(const uint8_t *w, const
     if (kind == K_MXFP4) isum = _mm256_sub_epi32(isum, _mm256_mullo_epi32(xs, _mm256_set1_epi32(12)));
     __m256 t = _mm256_mul_ps(_mm256_mul_ps(dw, _mm256_load_ps(c->dx + bi)), _mm256_cvtepi32_ps(isum));
     if (kind == K_Q4_1 || kind == K_Q5_1) t = _mm256_add_ps(t, _mm256_mul_ps(mw, _mm256_load_ps(c->sx + bi)));
+    if (cnt < 8) t = _mm256_and_ps(t, _mm256_castsi256_ps(lq_live8((size_t)cnt))); /* +0.0f past the row */
     return t;
-}
-
-/* the reference's fold of the 16 partial sums: h = 8, 4, 2, 1 */
-static inline float fold16(__m256 lo, __m256 hi) {
-    const __m256 s8 = _mm256_add_ps(lo, hi);
-    const __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
-    const __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
-    return _mm_cvtss_f32(_mm_add_ss(s2, _mm_shuffle_ps(s2, s2, 1)));
 }
 
 static inline __attribute__((always_inline)) void drive(float *y, const void *W, size_t row_bytes, const void *xq,
@@ -220,7 +214,7 @@ static inline __attribute__((always_inline)) void drive(float *y, const void *W,
         for (int c0 = 0; c0 < nb; c0 += CHUNK) {
             const int nbc = nb - c0 < CHUNK ? nb - c0 : CHUNK, n16 = nbc & ~15, nfull = nbc & ~7;
             const uint8_t *xb0 = (const uint8_t *)xq + (size_t)c0 * xbs;
-            if (nb > CHUNK || g0 == r0) prep_chunk(&c, xb0, nbc, (nbc + 7) & ~7, q81, widen, !widen); /* one chunk: once per call */
+            if (nb > CHUNK || g0 == r0) prep_chunk(&c, xb0, nbc, (nbc + 7) & ~7, q81, widen); /* one chunk: once per call */
             for (int r = 0; r < R; r++) {
                 const uint8_t *row = (const uint8_t *)W + (size_t)(g0 + r) * row_bytes + (size_t)c0 * wbs;
                 __m256 lo = acc[r][0], hi = acc[r][1];
@@ -233,30 +227,15 @@ static inline __attribute__((always_inline)) void drive(float *y, const void *W,
                     hi = _mm256_add_ps(hi, row8(row + (size_t)(bi + 8) * wbs, &c, bi + 8, kind, 8));
                 }
                 if (nfull > n16) lo = _mm256_add_ps(lo, row8(row + (size_t)n16 * wbs, &c, n16, kind, 8));
-                if (nbc > nfull) { /* the row's last 1..7 blocks: lanes past them must add +0.0f */
-                    __m256 t;
-                    if (g0 + r + 1 < r1 && nb >= 8) {
-                        /* the next row's bytes follow: run 8 blocks in place and zero the
-                         * lanes past the row (their activations are zero blocks; a garbage
-                         * scale may still make NaN, which the mask clears) */
-                        const __m256i live = _mm256_cmpgt_epi32(_mm256_set1_epi32(nbc - nfull),
-                                                                _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-                        t = _mm256_and_ps(row8(row + (size_t)nfull * wbs, &c, nfull, kind, nbc - nfull), _mm256_castsi256_ps(live));
-                    } else { /* the range's last row: copied into zero blocks */
-                        _Alignas(32) uint8_t wt[8 * 34];
-                        memset(wt, 0, sizeof wt);
-                        memcpy(wt, row + (size_t)nfull * wbs, (size_t)(nbc - nfull) * wbs);
-                        if (kind == K_MXFP4) /* a normal scale (2^-1): a denormal would cost assists */
-                            for (int b = nbc - nfull; b < 8; b++) wt[(size_t)b * wbs] = 127;
-                        t = row8(wt, &c, nfull, kind, nbc - nfull);
-                    }
+                if (nbc > nfull) { /* the row's last 1..7 blocks */
+                    const __m256 t = row8(row + (size_t)nfull * wbs, &c, nfull, kind, nbc - nfull);
                     if (nfull > n16) hi = _mm256_add_ps(hi, t);
                     else lo = _mm256_add_ps(lo, t);
                 }
                 acc[r][0] = lo, acc[r][1] = hi;
             }
         }
-        for (int r = 0; r < R; r++) y[g0 + r] = fold16(acc[r][0], acc[r][1]);
+        for (int r = 0; r < R; r++) y[g0 + r] = lq_hsum8_ps(_mm256_add_ps(acc[r][0], acc[r][1]));
     }
 }
 

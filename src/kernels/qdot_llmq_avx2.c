@@ -11,23 +11,11 @@
 #include "core/lq.h"
 #define LQ_LLMQ_F16 _cvtsh_ss
 #include "kernels/qdot_llmq.h"
+#include "kernels/simd_avx2.h"
 #include "quant/blocks.h"
 
 #define INLINE static inline __attribute__((always_inline))
 #define PF_AHEAD 2048 /* bytes of the weight stream prefetched ahead, as the GGML-format kernels */
-
-INLINE float f16(const uint8_t *p) {
-    uint16_t h;
-    memcpy(&h, p, 2);
-    return _cvtsh_ss(h);
-}
-
-INLINE float reduce16(__m256 lo, __m256 hi) {
-    const __m256 h = _mm256_add_ps(lo, hi);
-    const __m128 q = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
-    const __m128 r = _mm_add_ps(q, _mm_movehl_ps(q, q));
-    return _mm_cvtss_f32(_mm_add_ss(r, _mm_movehdup_ps(r)));
-}
 
 /* 32 unsigned code fields of a unit in value order (8 bit: the raw bytes) */
 INLINE __m256i unit_codes(int bits, const uint8_t *u) {
@@ -103,6 +91,13 @@ INLINE __m256 unit_term(int bits, bool asym, const uint8_t *u, __m256 sw, __m256
     return t;
 }
 
+/* the fp16 at offset off of the groups of units b .. b+7, as floats */
+INLINE __m256 group_halves8(const uint8_t *units, int b, int upg, size_t gbytes, int off) {
+#define H(k) lq_half_at(units + (size_t)((b + (k)) / upg) * gbytes + off)
+    return _mm256_cvtph_ps(_mm_setr_epi16(H(0), H(1), H(2), H(3), H(4), H(5), H(6), H(7)));
+#undef H
+}
+
 INLINE __m256 lane(__m256 v, int k) { return _mm256_permutevar8x32_ps(v, _mm256_set1_epi32(k)); }
 
 INLINE void int_rows(int bits, int group, bool asym, lq_qdot_rows_fn ref, float *y, const void *W, size_t row_bytes,
@@ -140,20 +135,8 @@ INLINE void int_rows(int bits, int group, bool asym, lq_qdot_rows_fn ref, float 
                 sw = _mm256_mul_ps(_mm256_set1_ps(dw_row), da8);
             } else {
                 /* the group of unit b + k starts at units + ((b + k) / upg) * gbytes */
-                _Alignas(16) uint16_t dh[8], mh[8];
-                for (int k = 0; k < 8; k++) {
-                    const uint8_t *g = units + (size_t)((b + k) / upg) * gbytes;
-                    memcpy(&dh[k], g, 2);
-                    if (asym) memcpy(&mh[k], g + 2, 2);
-                }
-                sw = _mm256_mul_ps(_mm256_cvtph_ps(_mm_setr_epi16((short)dh[0], (short)dh[1], (short)dh[2], (short)dh[3],
-                                                                  (short)dh[4], (short)dh[5], (short)dh[6], (short)dh[7])),
-                                   da8);
-                if (asym)
-                    sm = _mm256_mul_ps(_mm256_cvtph_ps(_mm_setr_epi16((short)mh[0], (short)mh[1], (short)mh[2],
-                                                                      (short)mh[3], (short)mh[4], (short)mh[5],
-                                                                      (short)mh[6], (short)mh[7])),
-                                       da8);
+                sw = _mm256_mul_ps(group_halves8(units, b, upg, gbytes, 0), da8);
+                if (asym) sm = _mm256_mul_ps(group_halves8(units, b, upg, gbytes, 2), da8);
             }
             const uint8_t *first = units + (size_t)(b / upg) * gbytes;
             for (size_t o = 0; o < 8 * gbytes / upg; o += 64) _mm_prefetch((const char *)first + PF_AHEAD + o, _MM_HINT_T0);
@@ -209,7 +192,7 @@ INLINE void int_rows(int bits, int group, bool asym, lq_qdot_rows_fn ref, float 
             if (b % 2) acc_odd = _mm256_add_ps(acc_odd, t);
             else acc_even = _mm256_add_ps(acc_even, t);
         }
-        y[r] = reduce16(acc_even, acc_odd);
+        y[r] = lq_hsum8_ps(_mm256_add_ps(acc_even, acc_odd));
     }
     if (buf != stack) lq_free_aligned(buf);
 }
@@ -253,7 +236,7 @@ INLINE void f32_rows(int kind, int group, float *y, const void *W, size_t row_by
             const __m256i m4 = _mm256_set1_epi32(0xF);
             for (int b = 0; b < n / 64; b++) {
                 const uint8_t *blk = row + (size_t)b * 34;
-                const __m256 d = _mm256_set1_ps(f16(blk));
+                const __m256 d = _mm256_set1_ps(lq_llmq_rd_f16(blk));
                 for (int h = 0; h < 2; h++) {
                     const uint8_t *q = blk + 2 + 16 * h;
                     const float *xs = x + 64 * b + 32 * h;
@@ -264,7 +247,7 @@ INLINE void f32_rows(int kind, int group, float *y, const void *W, size_t row_by
                     acc1 = mul_add(acc1, _mm256_mul_ps(nf4_lookup(_mm256_srli_epi32(c1, 4), lo, hi), d), xs + 24);
                 }
             }
-            y[r] = reduce16(acc0, acc1);
+            y[r] = lq_hsum8_ps(_mm256_add_ps(acc0, acc1));
         } else if (kind == 1) {
             const uint8_t *c = row + 4;
             for (int i = 0; i + 16 <= n; i += 16) {
@@ -281,17 +264,17 @@ INLINE void f32_rows(int kind, int group, float *y, const void *W, size_t row_by
                 acc0 = _mm256_loadu_ps(a);
                 acc1 = _mm256_loadu_ps(a + 8);
             }
-            y[r] = s * reduce16(acc0, acc1);
+            y[r] = s * lq_hsum8_ps(_mm256_add_ps(acc0, acc1));
         } else {
             for (int g = 0; g < n / group; g++) {
                 const uint8_t *blk = row + (size_t)g * (size_t)(2 + group);
-                const __m256 d = _mm256_set1_ps(f16(blk));
+                const __m256 d = _mm256_set1_ps(lq_llmq_rd_f16(blk));
                 for (int i = 0; i < group; i += 16) {
                     acc0 = mul_add(acc0, _mm256_mul_ps(e4m3_decode(bytes8(blk + 2 + i)), d), x + g * group + i);
                     acc1 = mul_add(acc1, _mm256_mul_ps(e4m3_decode(bytes8(blk + 10 + i)), d), x + g * group + i + 8);
                 }
             }
-            y[r] = reduce16(acc0, acc1);
+            y[r] = lq_hsum8_ps(_mm256_add_ps(acc0, acc1));
         }
     }
 }

@@ -1,14 +1,11 @@
 /* Vector e^x for x <= 0, for the AVX2 kernels only (include it from
  * *_avx2.c files): the same Cephes expf polynomial as vexp_avx512.h, the
  * 2^n step as two exponent-field products (n down to -150 stays normal in
- * each factor); within 2 ulp of expf; underflows to 0. Also the lane mask
- * of a row's last 1..8 values for maskload / maskstore, and the horizontal
- * sum and maximum of eight floats. */
+ * each factor); within 2 ulp of expf; underflows to 0. */
 #ifndef LQ_VEXP_AVX2_H
 #define LQ_VEXP_AVX2_H
 
 #include <immintrin.h>
-#include <stddef.h>
 
 static inline __m256 lq_exp_le0_avx2(__m256 x) {
     x = _mm256_max_ps(x, _mm256_set1_ps(-104.0f));
@@ -27,24 +24,6 @@ static inline __m256 lq_exp_le0_avx2(__m256 x) {
     const __m256 s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(h, bias), 23));
     const __m256 s2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_sub_epi32(ni, h), bias), 23));
     return _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
-}
-
-/* lanes 0 .. min(left, 8) - 1 set */
-static inline __m256i lq_live8(size_t left) {
-    const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32(left >= 8 ? 8 : (int)left), idx);
-}
-
-static inline float lq_hsum8_ps(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
-}
-
-static inline float lq_hmax8_ps(__m256 v) {
-    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
-    return _mm_cvtss_f32(_mm_max_ss(m, _mm_movehdup_ps(m)));
 }
 
 #endif

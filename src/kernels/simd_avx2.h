@@ -1,0 +1,55 @@
+/* Small AVX2 pieces shared by the *_avx2.c kernels (include them from
+ * those files only): horizontal sums of eight vectors at once (a transpose
+ * by unpacks: one vector per block in, one lane per block out, about 1.5
+ * instructions per block instead of a hsum each), the lane mask of a row's
+ * last 1..8 values, the sum and maximum of eight floats, and the raw bits
+ * of an unaligned fp16 (for _mm_setr_epi16: scales gathered straight into a
+ * register, where eight 2-byte stores and one 16-byte load would miss store
+ * forwarding). */
+#ifndef LQ_KERNELS_SIMD_AVX2_H
+#define LQ_KERNELS_SIMD_AVX2_H
+
+#include <immintrin.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+/* v[0..7] -> lane k = sum of the eight lanes of v[k] */
+static inline __m256i reduce8(const __m256i *v) {
+    const __m256i s01 = _mm256_add_epi32(_mm256_unpacklo_epi32(v[0], v[1]), _mm256_unpackhi_epi32(v[0], v[1]));
+    const __m256i s23 = _mm256_add_epi32(_mm256_unpacklo_epi32(v[2], v[3]), _mm256_unpackhi_epi32(v[2], v[3]));
+    const __m256i s45 = _mm256_add_epi32(_mm256_unpacklo_epi32(v[4], v[5]), _mm256_unpackhi_epi32(v[4], v[5]));
+    const __m256i s67 = _mm256_add_epi32(_mm256_unpacklo_epi32(v[6], v[7]), _mm256_unpackhi_epi32(v[6], v[7]));
+    /* t0: per 128-bit lane, the lane's sums of v0..v3; t1 the same for v4..v7 */
+    const __m256i t0 = _mm256_add_epi32(_mm256_unpacklo_epi64(s01, s23), _mm256_unpackhi_epi64(s01, s23));
+    const __m256i t1 = _mm256_add_epi32(_mm256_unpacklo_epi64(s45, s67), _mm256_unpackhi_epi64(s45, s67));
+    return _mm256_add_epi32(_mm256_permute2x128_si256(t0, t1, 0x20), _mm256_permute2x128_si256(t0, t1, 0x31));
+}
+
+/* lanes 0 .. min(left, 8) - 1 set */
+static inline __m256i lq_live8(size_t left) {
+    const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(left >= 8 ? 8 : (int)left), idx);
+}
+
+/* ((v0+v4) + (v2+v6)) + ((v1+v5) + (v3+v7)) in that order: with v = lo + hi,
+ * the references' fold of 16 partial sums (h = 8, 4, 2, 1) */
+static inline float lq_hsum8_ps(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
+}
+
+static inline float lq_hmax8_ps(__m256 v) {
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    return _mm_cvtss_f32(_mm_max_ss(m, _mm_movehdup_ps(m)));
+}
+
+static inline short lq_half_at(const uint8_t *p) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    return (short)h;
+}
+
+#endif
