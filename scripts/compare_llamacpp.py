@@ -287,8 +287,10 @@ SPEED_RE = re.compile(r"prompt\s*:?\s*(\d+)?\s*(?:tokens)?,?\s*([\d.]+)\s*tok/s.
                       r"\s*([\d.]+)\s*tok/s", re.S)
 
 
-def llmq_run(llmq, model, prompt, n_gen, threads, print_tokens):
+def llmq_run(llmq, model, prompt, n_gen, threads, print_tokens, kv_type=None):
     cmd = [llmq, "run", model, "-p", prompt, "-n", str(n_gen), "--temp", "0", "-t", str(threads)]
+    if kv_type:
+        cmd += ["--kv-type", kv_type]
     if print_tokens:
         cmd.append("--print-tokens")
     out, errtxt, err = run_llmq(cmd, 900)
@@ -308,8 +310,9 @@ def llmq_run(llmq, model, prompt, n_gen, threads, print_tokens):
     return r
 
 
-def llmq_speed(llmq, model, prompt, n_gen, threads, reps):
-    runs = [llmq_run(llmq, model, prompt, n_gen, threads, False) for _ in range(reps)]
+def llmq_speed(llmq, model, prompt, n_gen, threads, reps, kv_type):
+    """Both engines' speeds with the same KV cache type (llama.cpp's default is F16)."""
+    runs = [llmq_run(llmq, model, prompt, n_gen, threads, False, kv_type) for _ in range(reps)]
     bad = [r["error"] for r in runs if "error" in r]
     if bad:
         return {"error": bad[0]}
@@ -372,7 +375,7 @@ def main():
     ap.add_argument("--speed-gen", type=int, default=128)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--kv-type", choices=["f16", "f32"], default="f16",
-                    help="llama.cpp KV cache type (f16 is llama.cpp's default)")
+                    help="llama.cpp KV cache type (f16 is llama.cpp's default); the speed runs give llmq the same")
     ap.add_argument("--bos", choices=["auto", "always"], default="auto",
                     help="auto: as llama-perplexity (BOS only if the vocab adds one); always: force it (llama.cpp side)")
     ap.add_argument("--f32", choices=["auto", "always", "never"], default="auto",
@@ -405,7 +408,8 @@ def main():
         prompt, ptoks = speed_prompt(lc, open(args.text, encoding="utf-8").read(), args.speed_prompt)
         res["speed"] = {"llama": llama_speed(lc, ptoks, args.speed_gen, args.reps),
                         "llmq": ({"error": "skipped (--skip-llmq)"} if args.skip_llmq else
-                                 llmq_speed(args.llmq, args.model, prompt, args.speed_gen, args.threads, args.reps))}
+                                 llmq_speed(args.llmq, args.model, prompt, args.speed_gen, args.threads, args.reps,
+                                            args.kv_type))}
     lc.close()
 
     want_f32 = args.f32 == "always" or (args.f32 == "auto" and "greedy" in res and any(
@@ -531,7 +535,7 @@ def greedy_report(res, a):
 
 
 def speed_report(sp, a):
-    out = [f"## Speed ({a['threads']} threads, median of {a['reps']})", "",
+    out = [f"## Speed ({a['threads']} threads, median of {a['reps']}, KV cache {a['kv_type']} in both)", "",
            "| engine | prompt tokens | prompt tok/s | generated tokens | generation tok/s |", "|---|---:|---:|---:|---:|"]
     for name, key in (("llama.cpp", "llama"), ("llmq", "llmq")):
         s = sp[key]

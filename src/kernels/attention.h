@@ -18,6 +18,30 @@ void lq_attn_row_f32_avx2(float *out, const float *q, const float *K, const floa
 void lq_attn_row_f32_avx512(float *out, const float *q, const float *K, const float *V, int P, int hd, int stride,
                             float scale, float *scores);
 
+/* Generation's attention in chunks of LQ_ATTN_CHUNK positions, so that
+ * threads share the keys of a long cache evenly and the G query heads of
+ * one KV head (GQA) read it from memory once (the later heads from cache). Over the n keys of one chunk
+ * (rows `stride` bytes apart, F32 or F16), for query head g of G (q: G rows
+ * of hd): ml[2g] = m, the largest score; ml[2g + 1] = sum of exp(score - m);
+ * o + g * hd (hd) = sum of exp(score - m) * v. scratch: lq_attn_part_scratch
+ * floats. lq_attn_merge then gives a head's output from its n_chunks
+ * chunks, whose o rows are `apart` rows of hd apart (ml pairs `apart`
+ * pairs): the same for any number of threads. */
+enum { LQ_ATTN_CHUNK = 64 };
+typedef void (*lq_attn_part_fn)(float *o, float *ml, const float *q, int G, const void *K, const void *V, int n,
+                                int hd, size_t stride, float scale, float *scratch);
+static inline size_t lq_attn_part_scratch(int n) { return (size_t)n; }
+void lq_attn_part_f32_ref(float *o, float *ml, const float *q, int G, const void *K, const void *V, int n, int hd,
+                          size_t stride, float scale, float *scratch);
+void lq_attn_part_f16_ref(float *o, float *ml, const float *q, int G, const void *K, const void *V, int n, int hd,
+                          size_t stride, float scale, float *scratch);
+/* hd a multiple of 8 up to 256 (else the reference) */
+void lq_attn_part_f32_avx2(float *o, float *ml, const float *q, int G, const void *K, const void *V, int n, int hd,
+                           size_t stride, float scale, float *scratch);
+void lq_attn_part_f16_avx2(float *o, float *ml, const float *q, int G, const void *K, const void *V, int n, int hd,
+                           size_t stride, float scale, float *scratch);
+void lq_attn_merge(float *out, const float *o, const float *ml, int n_chunks, int hd, size_t apart);
+
 /* Causal attention of one head over a prompt: query t of T (q + t * qs, its
  * output out + t * qs) at position pos + t sees keys and values 0..pos + t
  * (rows ks floats apart); scale 1 / sqrt(hd). scratch: at least

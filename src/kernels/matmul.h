@@ -31,13 +31,15 @@ typedef struct lq_kernels {
     const char *isa;
     int level;                   /* 0 ref, 1 avx2, 2 avx512: the qdot families' ISA index */
     lq_gemv_f32_fn gemv_f32;
-    lq_attn_row_fn attn_row_f32; /* avx2 uses the reference */
-    lq_attn_row_kv_fn attn_row_f16; /* F16 KV cache; avx2: reference */
+    lq_attn_row_fn attn_row_f32;
+    lq_attn_row_kv_fn attn_row_f16; /* F16 KV cache */
     lq_attn_row_kv_fn attn_row_q8;  /* Q8 KV cache; avx2 (or no VNNI): reference */
-    lq_softmax_fn softmax;       /* avx2: reference */
-    lq_swiglu_fn swiglu;         /* avx2: reference */
-    lq_quant_q8_0_fn quant_q8_0; /* avx2: reference */
-    lq_attn_causal_fn attn_causal; /* NULL (ref, avx2): the decoder's blocked BLAS products instead */
+    lq_softmax_fn softmax;
+    lq_swiglu_fn swiglu;
+    lq_quant_q8_0_fn quant_q8_0;    /* avx2: reference */
+    lq_attn_causal_fn attn_causal;  /* NULL (ref, avx2): the decoder's blocked BLAS products instead */
+    /* generation over F32 / F16 caches in position chunks; NULL (ref, avx512): whole rows per head */
+    lq_attn_part_fn attn_part_f32, attn_part_f16;
 } lq_kernels;
 const lq_kernels *lq_kernels_get(void);
 

@@ -131,6 +131,10 @@ llmq_status lq_llama_acts_alloc(lq_llama_acts *a, const lq_llama_hparams *hp, in
     size_t s_floats = LQ_MAX((size_t)T_attn * nt, (size_t)hp->n_head) * P;
     /* or the causal kernel's transposed keys and score rows, per thread */
     s_floats = LQ_MAX(s_floats, (size_t)LQ_MAX(nt, 1) * lq_attn_causal_scratch((int)(C / hp->n_head), P));
+    /* or one token's chunked attention: scratch per thread, then each chunk's output and (max, sum) per head */
+    size_t hd = C / hp->n_head, n_chunks = ((size_t)P + LQ_ATTN_CHUNK - 1) / LQ_ATTN_CHUNK;
+    s_floats = LQ_MAX(s_floats, (size_t)LQ_MAX(nt, 1) * lq_attn_part_scratch(LQ_MIN(P, LQ_ATTN_CHUNK)) +
+                                    n_chunks * hp->n_head * (hd + 2));
     a->S = lq_alloc_aligned(s_floats * 4);
     if (!a->x || !a->xb || !a->q || !a->k || !a->v || !a->att || !a->g || !a->u || !a->S || !xq_ok) {
         lq_llama_acts_free(a);
@@ -216,6 +220,9 @@ static void token_forward(lq_llama *m, lq_llama_acts *a, int pos) {
     const lq_kernels *kern = lq_kernels_get();
     lq_attn_row_fn attn = kern->attn_row_f32;
     lq_attn_row_kv_fn attn_kv = m->kv_type == LLMQ_KV_Q8 ? kern->attn_row_q8 : kern->attn_row_f16;
+    lq_attn_part_fn part = m->kv_type == LLMQ_KV_F32   ? kern->attn_part_f32
+                           : m->kv_type == LLMQ_KV_F16 ? kern->attn_part_f16
+                                                       : NULL;
     /* bytes of one token's row and of one head within it (F16 / Q8 caches) */
     size_t row = lq_kv_token_bytes(m->kv_type, hp->n_head_kv, hd), head = row / hp->n_head_kv;
     float scale = 1.0f / sqrtf((float)hd);
@@ -233,14 +240,28 @@ static void token_forward(lq_llama *m, lq_llama_acts *a, int pos) {
         lq_qgemv_team((float *[]){a->q, a->k, a->v}, qkv, 3, &a->xq);
         #pragma omp single
         {
-            lq_rope_forward(a->q, 1, hp->n_head, hd, pos, hp->rope_theta, 1);
-            lq_rope_forward(a->k, 1, hp->n_head_kv, hd, pos, hp->rope_theta, 1);
+            lq_rope_qk_forward(a->q, a->k, 1, 1, hp->n_head, hp->n_head_kv, hd, pos, hp->rope_theta, 1);
             lq_kv_write(m->kv_type, L->k_cache, pos, a->k, 1, hp->n_head_kv, hd);
             lq_kv_write(m->kv_type, L->v_cache, pos, a->v, 1, hp->n_head_kv, hd);
         }
-        /* heads shared out among the team, each with its own score row */
         int group = hp->n_head / hp->n_head_kv, P = pos + 1;
-        if (m->kv_type == LLMQ_KV_F32) {
+        /* chunked attention: each thread's scratch, then per chunk and head its output and (max, sum) */
+        int n_chunks = (P + LQ_ATTN_CHUNK - 1) / LQ_ATTN_CHUNK;
+        size_t scratch = lq_attn_part_scratch(LQ_MIN(P, LQ_ATTN_CHUNK));
+        float *o = a->S + (size_t)m->n_threads * scratch, *ml = o + (size_t)n_chunks * hp->n_head * hd;
+        if (part) {
+            /* (KV head, chunk of positions) shared out among the team; the
+             * query heads of one KV head read its chunk in turn, from cache */
+            #pragma omp for schedule(static)
+            for (int it = 0; it < hp->n_head_kv * n_chunks; it++) {
+                int kvh = it / n_chunks, c = it % n_chunks, j0 = c * LQ_ATTN_CHUNK, h = kvh * group;
+                size_t at = (size_t)j0 * row + (size_t)kvh * head, oh = (size_t)c * hp->n_head + h;
+                part(o + oh * hd, ml + 2 * oh, a->q + (size_t)h * hd, group, (const char *)L->k_cache + at,
+                     (const char *)L->v_cache + at, LQ_MIN(P - j0, LQ_ATTN_CHUNK), hd, row, scale,
+                     a->S + (size_t)omp_get_thread_num() * scratch);
+            }
+        } else if (m->kv_type == LLMQ_KV_F32) {
+            /* heads shared out among the team, each with its own score row */
             const float *Kc = L->k_cache, *Vc = L->v_cache;
             #pragma omp for schedule(static)
             for (int h = 0; h < hp->n_head; h++)
@@ -254,7 +275,11 @@ static void token_forward(lq_llama *m, lq_llama_acts *a, int pos) {
                         Vc + (h / group) * head, P, hd, row, scale, a->S + (size_t)h * P);
         }
         #pragma omp single
-        lq_qact_prepare(&a->xq, a->att, wo, 1);
+        {
+            for (int h = 0; part && h < hp->n_head; h++)
+                lq_attn_merge(a->att + (size_t)h * hd, o + (size_t)h * hd, ml + 2 * h, n_chunks, hd, hp->n_head);
+            lq_qact_prepare(&a->xq, a->att, wo, 1);
+        }
         lq_qgemv_team((float *[]){a->xb}, wo, 1, &a->xq);
         #pragma omp single
         {
