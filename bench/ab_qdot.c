@@ -6,6 +6,7 @@
  * chunks of 32 as the model does.
  * usage: ab_qdot TYPES [ROWS [REPS [THREADS [COLS]]]] (16384 15 2 4096) */
 #include "kernels/qdot.h"
+#include "kernels/qdot_llmq.h"
 #include "quant/types.h"
 
 #include "bench_util.h"
@@ -18,12 +19,18 @@
 #define A_DECL(k) void A_##k(float *, const void *, size_t, const void *, int, int, int);
 A_DECL(f16) A_DECL(bf16) A_DECL(q4_0) A_DECL(q4_1) A_DECL(q5_0) A_DECL(q5_1) A_DECL(q8_0) A_DECL(iq4_nl)
 A_DECL(mxfp4) A_DECL(q2_k) A_DECL(q3_k) A_DECL(q4_k) A_DECL(q5_k) A_DECL(q6_k)
+#define A_LLMQ_INT(name, a, b, c) A_DECL(llmq_##name)
+#define A_LLMQ_F32(name, a, b) A_DECL(llmq_##name)
+LQ_LLMQ_INT_TYPES(A_LLMQ_INT) LQ_LLMQ_F32_TYPES(A_LLMQ_F32)
 
 static lq_qdot_rows_fn a_kernel(const char *name) {
     static const struct { const char *name; lq_qdot_rows_fn fn; } table[] = {
         {"F16", A_f16},   {"BF16", A_bf16}, {"Q4_0", A_q4_0},     {"Q4_1", A_q4_1},   {"Q5_0", A_q5_0},
         {"Q5_1", A_q5_1}, {"Q8_0", A_q8_0}, {"IQ4_NL", A_iq4_nl}, {"MXFP4", A_mxfp4}, {"Q2_K", A_q2_k},
         {"Q3_K", A_q3_k}, {"Q4_K", A_q4_k}, {"Q5_K", A_q5_k},     {"Q6_K", A_q6_k},
+#define A_ROW_INT(name, a, b, c) {#name, A_llmq_##name},
+#define A_ROW_F32(name, a, b) {#name, A_llmq_##name},
+        LQ_LLMQ_INT_TYPES(A_ROW_INT) LQ_LLMQ_F32_TYPES(A_ROW_F32)
     };
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
         if (!strcmp(table[i].name, name)) return table[i].fn;
@@ -61,9 +68,9 @@ int main(int argc, char **argv) {
     for (int i = 0; i < n; i++) xf[i] = (float)rand() / (float)RAND_MAX - 0.5f;
     char *types = strdup(argv[1]);
     for (char *name = strtok(types, ","); name; name = strtok(NULL, ",")) {
-        uint32_t t = 0;
-        while (t < LQ_TYPE_GGML_COUNT && !(lq_type_get(t) && lq_type_get(t)->name && !strcmp(lq_type_get(t)->name, name))) t++;
-        const lq_qdot_info *b = t < LQ_TYPE_GGML_COUNT ? lq_qdot_get_isa(t, 1) : NULL, *ref = b ? lq_qdot_get_isa(t, 0) : NULL;
+        uint32_t t = 0; /* GGML's ids, then llmq's */
+        while (t < LQ_TYPE_LLMQ_END && !(lq_type_get(t) && lq_type_get(t)->name && !strcmp(lq_type_get(t)->name, name))) t++;
+        const lq_qdot_info *b = t < LQ_TYPE_LLMQ_END ? lq_qdot_get_isa(t, 1) : NULL, *ref = b ? lq_qdot_get_isa(t, 0) : NULL;
         const lq_qdot_rows_fn a = a_kernel(name);
         if (!b || !a || !lq_row_size(t, n)) {
             printf("%-7s no AVX2 kernel in both builds, or COLS not a multiple of its block\n", name);

@@ -22,11 +22,14 @@ flags=(-O3 -mavx2 -mfma -mf16c -ffp-contract=off -I"$out/base/src" -I"$out/base/
     for k in q4_0 q4_1 q5_0 q5_1 q8_0 iq4_nl mxfp4 q2_k q3_k q4_k q5_k q6_k f16 bf16; do
         echo "#define lq_qdot_${k}_avx2 A_${k}"
     done
+    for k in $(grep -o 'X([A-Z0-9_]\+' "$out/base/src/kernels/qdot_llmq.h" | cut -c3-); do
+        echo "#define lq_qdot_llmq_${k}_avx2 A_llmq_${k}"
+    done
     echo "#define lq_qdot_legacy_lookup A_legacy_lookup"
     echo "#define lq_qdot_kquants_lookup A_kquants_lookup"
 } > "$out/rename_a.h"
 objs=()
-for f in qdot_legacy_avx2 qdot_kquants_avx2 qdot_float_avx2; do
+for f in qdot_legacy_avx2 qdot_kquants_avx2 qdot_float_avx2 qdot_llmq_avx2; do
     gcc "${flags[@]}" -include "$out/rename_a.h" -c "$out/base/src/kernels/$f.c" -o "$out/a_$f.o"
     objs+=("$out/a_$f.o")
 done

@@ -91,9 +91,10 @@ INLINE __m256 unit_term(int bits, bool asym, const uint8_t *u, __m256 sw, __m256
     return t;
 }
 
-/* the fp16 at offset off of the groups of units b .. b+7, as floats */
-INLINE __m256 group_halves8(const uint8_t *units, int b, int upg, size_t gbytes, int off) {
-#define H(k) lq_half_at(units + (size_t)((b + (k)) / upg) * gbytes + off)
+/* the fp16 at offset off of the groups of eight units from the group at
+ * first (a batch starts a group: upg divides 8), as floats */
+INLINE __m256 group_halves8(const uint8_t *first, int upg, size_t gbytes, int off) {
+#define H(k) lq_half_at(first + (size_t)((k) / upg) * gbytes + off)
     return _mm256_cvtph_ps(_mm_setr_epi16(H(0), H(1), H(2), H(3), H(4), H(5), H(6), H(7)));
 #undef H
 }
@@ -129,16 +130,17 @@ INLINE void int_rows(int bits, int group, bool asym, lq_qdot_rows_fn ref, float 
         int b = 0;
         /* eight units at a time: their dw * da (and m * da) as one vector */
         for (; b + 8 <= nb; b += 8) {
+            /* unit b + k: group b / upg + k / upg, unit k % upg in it (upg divides 8),
+             * so that every offset from first is a constant */
+            const uint8_t *first = units + (size_t)(b / upg) * gbytes;
             const __m256 da8 = _mm256_loadu_ps(da + b);
             __m256 sw, sm = _mm256_setzero_ps();
             if (!group) {
                 sw = _mm256_mul_ps(_mm256_set1_ps(dw_row), da8);
             } else {
-                /* the group of unit b + k starts at units + ((b + k) / upg) * gbytes */
-                sw = _mm256_mul_ps(group_halves8(units, b, upg, gbytes, 0), da8);
-                if (asym) sm = _mm256_mul_ps(group_halves8(units, b, upg, gbytes, 2), da8);
+                sw = _mm256_mul_ps(group_halves8(first, upg, gbytes, 0), da8);
+                if (asym) sm = _mm256_mul_ps(group_halves8(first, upg, gbytes, 2), da8);
             }
-            const uint8_t *first = units + (size_t)(b / upg) * gbytes;
             for (size_t o = 0; o < 8 * gbytes / upg; o += 64) _mm_prefetch((const char *)first + PF_AHEAD + o, _MM_HINT_T0);
             if (bits == 4) {
                 /* units 2m, 2m+1 of the batch in one vector: [u0 values 0-15 | u1 0-15] and
@@ -146,9 +148,9 @@ INLINE void int_rows(int bits, int group, bool asym, lq_qdot_rows_fn ref, float 
                  * and [acc_even 4-7 | acc_odd 4-7] (hi), the same additions as one unit at a time */
 #pragma GCC unroll 4
                 for (int m = 0; m < 4; m++) {
-                    const int u = b + 2 * m;
-                    const uint8_t *c0 = units + (size_t)(u / upg) * gbytes + hdr + (size_t)(u % upg) * ub;
-                    const uint8_t *c1 = units + (size_t)((u + 1) / upg) * gbytes + hdr + (size_t)((u + 1) % upg) * ub;
+                    const int u = b + 2 * m, k = 2 * m;
+                    const uint8_t *c0 = first + (size_t)(k / upg) * gbytes + hdr + (size_t)(k % upg) * ub;
+                    const uint8_t *c1 = first + (size_t)((k + 1) / upg) * gbytes + hdr + (size_t)((k + 1) % upg) * ub;
                     const __m256i q = _mm256_loadu2_m128i((const __m128i *)c1, (const __m128i *)c0);
                     const __m256i lo = _mm256_and_si256(q, _mm256_set1_epi8(0x0F));
                     const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), _mm256_set1_epi8(0x0F));
@@ -174,7 +176,7 @@ INLINE void int_rows(int bits, int group, bool asym, lq_qdot_rows_fn ref, float 
 #pragma GCC unroll 8
             for (int k = 0; k < 8; k++) {
                 const int u = b + k;
-                const uint8_t *code = units + (size_t)(u / upg) * gbytes + hdr + (size_t)(u % upg) * ub;
+                const uint8_t *code = first + (size_t)(k / upg) * gbytes + hdr + (size_t)(k % upg) * ub;
                 const __m256 t = unit_term(bits, asym, code, lane(sw, k), lane(sm, k), xb + u, corr[u]);
                 if (k % 2) acc_odd = _mm256_add_ps(acc_odd, t);
                 else acc_even = _mm256_add_ps(acc_even, t);
