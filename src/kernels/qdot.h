@@ -11,7 +11,12 @@
  * saturation), and the float part follows the order the _ref kernel defines
  * (documented per format in its ref file), with separate multiply and add
  * (the build uses -ffp-contract=off). So the AVX2 and AVX-512 kernels give
- * the same bits as _ref, and tests compare them with memcmp. */
+ * the same bits as _ref, and tests compare them with memcmp.
+ *
+ * Activation codes are in [-127, 127], as the Q8 quantizers make them
+ * (round(x / (max|x| / 127))); a code of -128 is outside the contract
+ * (the AVX2 Q8_0 and IQ4_NL kernels negate activations). Weight blocks
+ * may hold any bytes: they come from files. */
 #ifndef LQ_KERNELS_QDOT_H
 #define LQ_KERNELS_QDOT_H
 

@@ -8,9 +8,11 @@
  * blocks after it): the partial sums start at +0.0f and can never be -0.0f (x + y
  * is -0.0f only when both are), so adding +0.0f leaves them unchanged. Integer dots:
  * _mm256_maddubs_epi16 for the nibble types, two blocks per vector (pairs8:
- * no int16 sum can saturate, codes are at most 31, MXFP4's shifted by 12),
- * int16 madd on widened values for Q8_0 and IQ4_NL (their signed weights
- * meet activations down to -128, which the sign trick cannot take). */
+ * no int16 sum can saturate, codes are at most 31, MXFP4's shifted by 12).
+ * Q8_0 and IQ4_NL, whose weights are signed: maddubs of |w| with the
+ * activations negated where w < 0, exact because activations are never
+ * -128 (qdot.h) and |w| <= 128: a pair is at most 2 * 128 * 127 < 2^15;
+ * IQ4_NL two blocks per vector as the nibble types. */
 #include "kernels/qdot.h"
 #include "kernels/qdot_legacy_block.h"
 #include "kernels/simd_avx2.h"
@@ -25,7 +27,6 @@ typedef struct {
     _Alignas(32) float dx[CHUNK];
     _Alignas(32) float sx[CHUNK];
     _Alignas(32) int32_t xsum[CHUNK];
-    _Alignas(32) int16_t x16[CHUNK * 32]; /* widened x.qs (Q8_0, IQ4_NL) */
     _Alignas(32) int8_t xp[CHUNK * 32];   /* nibble types, blocks b, b+1 (b even): [x_b 0-15 | x_b+1 0-15],
                                              then [x_b 16-31 | x_b+1 16-31] */
     _Alignas(32) uint8_t xcopy[CHUNK * sizeof(block_q8_1)]; /* the chunk's blocks, zero blocks up to a multiple of 8 */
@@ -39,7 +40,7 @@ static inline __m256i xqs_at(const xchunk *c, int b) {
 
 /* blocks [nbc, npad) are zero: they meet a row's last 1..7 blocks' lanes
  * past the row, and give terms of +0.0f */
-static void prep_chunk(xchunk *c, const uint8_t *xb0, int nbc, int npad, int q81, int widen) {
+static void prep_chunk(xchunk *c, const uint8_t *xb0, int nbc, int npad, int q81, int pairs) {
     c->xbs = q81 ? sizeof(block_q8_1) : sizeof(block_q8_0);
     memcpy(c->xcopy, xb0, (size_t)nbc * c->xbs);
     memset(c->xcopy + (size_t)nbc * c->xbs, 0, (size_t)(npad - nbc) * c->xbs);
@@ -56,18 +57,17 @@ static void prep_chunk(xchunk *c, const uint8_t *xb0, int nbc, int npad, int q81
         for (int j = 0; j < 8; j++) v[j] = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, xqs_at(c, b + j)), ones16);
         _mm256_store_si256((__m256i *)(c->xsum + b), reduce8(v));
     }
-    if (!widen) /* the nibble types' pair layout */
+    if (pairs) /* the nibble types' pair layout */
         for (int b = 0; b < npad; b += 2) {
             const __m256i x0 = xqs_at(c, b), x1 = xqs_at(c, b + 1);
             _mm256_store_si256((__m256i *)(c->xp + b * 32), _mm256_permute2x128_si256(x0, x1, 0x20));
             _mm256_store_si256((__m256i *)(c->xp + b * 32 + 32), _mm256_permute2x128_si256(x0, x1, 0x31));
         }
-    if (widen)
-        for (int b = 0; b < npad; b++) {
-            const __m256i x = xqs_at(c, b);
-            _mm256_store_si256((__m256i *)(c->x16 + b * 32), _mm256_cvtepi8_epi16(_mm256_castsi256_si128(x)));
-            _mm256_store_si256((__m256i *)(c->x16 + b * 32 + 16), _mm256_cvtepi8_epi16(_mm256_extracti128_si256(x, 1)));
-        }
+}
+
+/* sum of w * x in int16 pairs for signed w (|w| <= 128) and x (never -128) */
+static inline __m256i signed_pairs(__m256i w, __m256i x) {
+    return _mm256_maddubs_epi16(_mm256_abs_epi8(w), _mm256_sign_epi8(x, w));
 }
 
 enum { K_Q4_0, K_Q4_1, K_Q5_0, K_Q5_1, K_Q8_0, K_IQ4_NL, K_MXFP4 };
@@ -94,7 +94,8 @@ static inline __m256i qh_pair_bits(__m256i h, int hi) {
 /* The nibble types' integer sums of 8 blocks, two blocks per vector: one
  * load gives [block j | block j+1] codes, split into the values 0-15 and
  * 16-31 of both; the two maddubs add as int16 (|sum| < 2 * 2 * 31 * 128)
- * before one madd. Blocks cnt..7 are not read and give 0. */
+ * before one madd (IQ4_NL: signed values, a madd each). Blocks cnt..7 are
+ * not read and give 0. */
 static inline __attribute__((always_inline)) __m256i pairs8(const uint8_t *w, const xchunk *c, int bi, int kind,
                                                             int bs, int cnt) {
     static const int qoff[] = {2, 4, 6, 8, 2, 2, 1}; /* offset of qs in the block */
@@ -121,15 +122,22 @@ static inline __attribute__((always_inline)) __m256i pairs8(const uint8_t *w, co
             lo = _mm256_or_si256(lo, qh_pair_bits(h, 0));
             hi = _mm256_or_si256(hi, qh_pair_bits(h, 1));
         }
+        const int8_t *x = c->xp + (bi + 2 * m) * 32;
+        const __m256i xlo = _mm256_load_si256((const __m256i *)x), xhi = _mm256_load_si256((const __m256i *)(x + 32));
+        if (kind == K_IQ4_NL) { /* signed values: two maddubs could overflow int16 together, so two madds */
+            const __m256i tab = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)lq_kvalues_iq4nl));
+            const __m256i ones16 = _mm256_set1_epi16(1);
+            v[m] = _mm256_add_epi32(_mm256_madd_epi16(signed_pairs(_mm256_shuffle_epi8(tab, lo), xlo), ones16),
+                                    _mm256_madd_epi16(signed_pairs(_mm256_shuffle_epi8(tab, hi), xhi), ones16));
+            continue;
+        }
         if (kind == K_MXFP4) { /* code + 12 in [0, 24] */
             _Alignas(16) int8_t t[16];
             for (int i = 0; i < 16; i++) t[i] = (int8_t)(lq_kvalues_mxfp4[i] + 12);
             const __m256i tab = _mm256_broadcastsi128_si256(_mm_load_si128((const __m128i *)t));
             lo = _mm256_shuffle_epi8(tab, lo), hi = _mm256_shuffle_epi8(tab, hi);
         }
-        const int8_t *x = c->xp + (bi + 2 * m) * 32;
-        const __m256i s16 = _mm256_add_epi16(_mm256_maddubs_epi16(lo, _mm256_load_si256((const __m256i *)x)),
-                                             _mm256_maddubs_epi16(hi, _mm256_load_si256((const __m256i *)(x + 32))));
+        const __m256i s16 = _mm256_add_epi16(_mm256_maddubs_epi16(lo, xlo), _mm256_maddubs_epi16(hi, xhi));
         v[m] = _mm256_madd_epi16(s16, _mm256_set1_epi16(1)); /* [block 2m: 4 lanes | block 2m+1: 4 lanes] */
     }
     const __m256i s01 = _mm256_add_epi32(_mm256_unpacklo_epi32(v[0], v[1]), _mm256_unpackhi_epi32(v[0], v[1]));
@@ -146,7 +154,7 @@ static inline __attribute__((always_inline)) __m256 row8(const uint8_t *w, const
     static const int bsize[] = {18, 20, 22, 24, 34, 18, 17};
     const int bs = bsize[kind];
     __m256i isum;
-    if (kind != K_Q8_0 && kind != K_IQ4_NL) {
+    if (kind != K_Q8_0) {
         isum = pairs8(w, c, bi, kind, bs, cnt);
     } else {
         __m256i v[8];
@@ -156,22 +164,8 @@ static inline __attribute__((always_inline)) __m256 row8(const uint8_t *w, const
                 continue;
             }
             const uint8_t *p = w + (size_t)j * bs;
-            const int b = bi + j;
-            if (kind == K_Q8_0) {
-                const __m256i a = _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(p + 2))),
-                                                    _mm256_load_si256((const __m256i *)(c->x16 + b * 32)));
-                const __m256i e = _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(p + 18))),
-                                                    _mm256_load_si256((const __m256i *)(c->x16 + b * 32 + 16)));
-                v[j] = _mm256_add_epi32(a, e);
-            } else { /* IQ4_NL */
-                const __m128i tab = _mm_loadu_si128((const __m128i *)lq_kvalues_iq4nl);
-                const __m128i q = _mm_loadu_si128((const __m128i *)(p + 2)), m = _mm_set1_epi8(0x0F);
-                const __m128i lo = _mm_shuffle_epi8(tab, _mm_and_si128(q, m));
-                const __m128i hi = _mm_shuffle_epi8(tab, _mm_and_si128(_mm_srli_epi16(q, 4), m));
-                const __m256i a = _mm256_madd_epi16(_mm256_cvtepi8_epi16(lo), _mm256_load_si256((const __m256i *)(c->x16 + b * 32)));
-                const __m256i e = _mm256_madd_epi16(_mm256_cvtepi8_epi16(hi), _mm256_load_si256((const __m256i *)(c->x16 + b * 32 + 16)));
-                v[j] = _mm256_add_epi32(a, e);
-            }
+            v[j] = _mm256_madd_epi16(signed_pairs(_mm256_loadu_si256((const __m256i *)(p + 2)), xqs_at(c, bi + j)),
+                                     _mm256_set1_epi16(1));
         }
         isum = reduce8(v);
     }
@@ -203,7 +197,7 @@ static inline __attribute__((always_inline)) void drive(float *y, const void *W,
                                                          int n, int r0, int r1, int kind) {
     static const int bsize[] = {18, 20, 22, 24, 34, 18, 17};
     const size_t wbs = (size_t)bsize[kind];
-    const int q81 = kind == K_Q4_1 || kind == K_Q5_1, widen = kind == K_Q8_0 || kind == K_IQ4_NL;
+    const int q81 = kind == K_Q4_1 || kind == K_Q5_1;
     xchunk c;
     __m256 acc[ROWS][2];
     const int nb = n / 32;
@@ -214,7 +208,7 @@ static inline __attribute__((always_inline)) void drive(float *y, const void *W,
         for (int c0 = 0; c0 < nb; c0 += CHUNK) {
             const int nbc = nb - c0 < CHUNK ? nb - c0 : CHUNK, n16 = nbc & ~15, nfull = nbc & ~7;
             const uint8_t *xb0 = (const uint8_t *)xq + (size_t)c0 * xbs;
-            if (nb > CHUNK || g0 == r0) prep_chunk(&c, xb0, nbc, (nbc + 7) & ~7, q81, widen); /* one chunk: once per call */
+            if (nb > CHUNK || g0 == r0) prep_chunk(&c, xb0, nbc, (nbc + 7) & ~7, q81, kind != K_Q8_0); /* one chunk: once per call */
             for (int r = 0; r < R; r++) {
                 const uint8_t *row = (const uint8_t *)W + (size_t)(g0 + r) * row_bytes + (size_t)c0 * wbs;
                 __m256 lo = acc[r][0], hi = acc[r][1];

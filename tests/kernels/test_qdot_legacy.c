@@ -152,7 +152,8 @@ static void check_raw_extremes(const wtype *t) {
         const uint16_t d = lq_fp32_to_fp16(0.01f), s = lq_fp32_to_fp16(-3.0f);
         x0[b].d = d, x1[b].d = d, x1[b].s = s;
         for (int j = 0; j < 32; j++) {
-            const int8_t v = (b % 3 == 0) ? -128 : (b % 3 == 1) ? 127 : (int8_t)(frand() * 127.0f);
+            /* activations span the quantizers' range, [-127, 127] (qdot.h) */
+            const int8_t v = (b % 3 == 0) ? -127 : (b % 3 == 1) ? 127 : (int8_t)(frand() * 127.0f);
             x0[b].qs[j] = v, x1[b].qs[j] = v;
         }
     }
