@@ -78,6 +78,7 @@ int main(int argc, char **argv) {
         {1, NULL, lq_attn_row_f16_ref, NULL, NULL, "ref"},    {1, NULL, k->attn_row_f16, lq_attn_row_f16_ref, NULL, k->isa},
         {1, NULL, NULL, lq_attn_row_f16_ref, k->attn_part_f16, "chunked"},
         {2, NULL, lq_attn_row_q8_ref, NULL, NULL, "ref"},     {2, NULL, k->attn_row_q8, lq_attn_row_q8_ref, NULL, k->isa},
+        {2, NULL, NULL, lq_attn_row_q8_ref, k->attn_part_q8, "chunked"},
     };
     printf("P %d, %d query heads over %d KV heads of %d, 1 thread, median of %d\n", P, H, HKV, HD, reps);
     printf("%-5s %-7s %10s %10s %12s\n", "cache", "kernel", "us/token", "GB/s", "cache bytes");

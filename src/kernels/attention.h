@@ -21,7 +21,7 @@ void lq_attn_row_f32_avx512(float *out, const float *q, const float *K, const fl
 /* Generation's attention in chunks of LQ_ATTN_CHUNK positions, so that
  * threads share the keys of a long cache evenly and the G query heads of
  * one KV head (GQA) read it from memory once (the later heads from cache). Over the n keys of one chunk
- * (rows `stride` bytes apart, F32 or F16), for query head g of G (q: G rows
+ * (rows `stride` bytes apart, F32, F16 or Q8), for query head g of G (q: G rows
  * of hd): ml[2g] = m, the largest score; ml[2g + 1] = sum of exp(score - m);
  * o + g * hd (hd) = sum of exp(score - m) * v. scratch: lq_attn_part_scratch
  * floats. lq_attn_merge then gives a head's output from its n_chunks
@@ -40,6 +40,13 @@ void lq_attn_part_f32_avx2(float *o, float *ml, const float *q, int G, const voi
                            size_t stride, float scale, float *scratch);
 void lq_attn_part_f16_avx2(float *o, float *ml, const float *q, int G, const void *K, const void *V, int n, int hd,
                            size_t stride, float scale, float *scratch);
+/* Q8 cache (rows as below): each head's query quantized as a cache row,
+ * scores as lq_attn_scores_q8_ref (AVX2: bit for bit; head sizes a
+ * multiple of 32 up to 256, else the reference) */
+void lq_attn_part_q8_ref(float *o, float *ml, const float *q, int G, const void *K, const void *V, int n, int hd,
+                         size_t stride, float scale, float *scratch);
+void lq_attn_part_q8_avx2(float *o, float *ml, const float *q, int G, const void *K, const void *V, int n, int hd,
+                          size_t stride, float scale, float *scratch);
 void lq_attn_merge(float *out, const float *o, const float *ml, int n_chunks, int hd, size_t apart);
 
 /* Causal attention of one head over a prompt: query t of T (q + t * qs, its

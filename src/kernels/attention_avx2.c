@@ -21,8 +21,12 @@ static inline __attribute__((always_inline)) __m256 load8(const char *row, int b
 /* The cache's rows of one head are short and `stride` apart (the other
  * heads between them), a pattern the hardware prefetchers follow late.
  * A prefetch past the end of the cache is harmless. */
+static inline __attribute__((always_inline)) void prefetch_bytes(const char *row, int bytes) {
+    for (int at = 0; at < bytes; at += 64) _mm_prefetch(row + at, _MM_HINT_T0);
+}
+
 static inline __attribute__((always_inline)) void prefetch_row(const char *row, int hd, bool half) {
-    for (int at = 0; at < hd * (half ? 2 : 4); at += 64) _mm_prefetch(row + at, _MM_HINT_T0);
+    prefetch_bytes(row, hd * (half ? 2 : 4));
 }
 
 /* a[j] holds 8 partial sums of key j; returns the 8 totals, key j in lane j */
@@ -179,4 +183,91 @@ void lq_attn_part_f32_avx2(float *o, float *ml, const float *q, int G, const voi
 void lq_attn_part_f16_avx2(float *o, float *ml, const float *q, int G, const void *K, const void *V, int n, int hd,
                            size_t stride, float scale, float *scratch) {
     part_heads(o, ml, q, G, K, V, n, hd, stride, scale, scratch, true);
+}
+
+/* ------------------------------------------------------------ Q8 cache
+ * (the row format in attention.h; head sizes a multiple of 32 up to 256,
+ * else the reference). Scores equal lq_attn_scores_q8_ref bit for bit: per
+ * block, eight keys' integer dots (maddubs of |q| with the key codes
+ * negated where q < 0; neither is ever -128, lq_kv_q8_quantize rounds
+ * within 127) folded by reduce8, then the float steps of the reference per
+ * key, in block order, eight keys wide. */
+
+/* scores of n keys; returns their maximum */
+static float q8_scores_max(float *scores, const void *qrow, const char *K, int n, int hd, size_t stride,
+                           float scale) {
+    const int nb = hd / 32;
+    const float *dq = qrow;
+    const int8_t *qq = (const int8_t *)(dq + nb);
+    const __m256i ones16 = _mm256_set1_epi16(1);
+    __m256 vmx = _mm256_set1_ps(-INFINITY);
+    int j = 0;
+    for (; j + 8 <= n; j += 8) {
+        const char *k = K + (size_t)j * stride;
+        for (int t = 0; t < 8; t++) prefetch_bytes(k + (size_t)(t + 16) * stride, 4 * nb + hd);
+        __m256 s = _mm256_setzero_ps();
+        for (int b = 0; b < nb; b++) {
+            const __m256i q = _mm256_loadu_si256((const __m256i *)(qq + 32 * b)), aq = _mm256_abs_epi8(q);
+            __m256i v[8];
+            for (int t = 0; t < 8; t++) {
+                const int8_t *kq = (const int8_t *)((const float *)(k + (size_t)t * stride) + nb) + 32 * b;
+                v[t] = _mm256_madd_epi16(
+                    _mm256_maddubs_epi16(aq, _mm256_sign_epi8(_mm256_loadu_si256((const __m256i *)kq), q)), ones16);
+            }
+#define DK(t) ((const float *)(k + (size_t)(t) * stride))[b]
+            const __m256 dk = _mm256_setr_ps(DK(0), DK(1), DK(2), DK(3), DK(4), DK(5), DK(6), DK(7));
+#undef DK
+            s = _mm256_add_ps(s, _mm256_mul_ps(_mm256_cvtepi32_ps(reduce8(v)), _mm256_mul_ps(_mm256_set1_ps(dq[b]), dk)));
+        }
+        const __m256 sc = _mm256_mul_ps(s, _mm256_set1_ps(scale));
+        _mm256_storeu_ps(scores + j, sc);
+        vmx = _mm256_max_ps(vmx, sc);
+    }
+    float mx = lq_hmax8_ps(vmx);
+    if (j < n) lq_attn_scores_q8_ref(scores + j, qrow, K + (size_t)j * stride, n - j, hd, stride, scale);
+    for (; j < n; j++) mx = scores[j] > mx ? scores[j] : mx;
+    return mx;
+}
+
+/* o (hd) = sum over keys of scores[j] * V row, each block's scale folded
+ * into the weight as the reference does (p * d, then times the code);
+ * slabs of two blocks, their eight accumulators in registers */
+static void q8_weigh_values(float *o, const float *scores, const char *V, int n, int hd, size_t stride) {
+    const int nb = hd / 32;
+    for (int b0 = 0; b0 < nb; b0 += 2) {
+        const int w = nb - b0 < 2 ? 1 : 2;
+        __m256 acc[8];
+        for (int c = 0; c < 4 * w; c++) acc[c] = _mm256_setzero_ps();
+        for (int j = 0; j < n; j++) {
+            const float *dv = (const float *)(V + (size_t)j * stride);
+            const int8_t *vq = (const int8_t *)(dv + nb) + 32 * b0;
+            if (b0 == 0) prefetch_bytes(V + (size_t)(j + 8) * stride, 4 * nb + hd);
+            for (int bb = 0; bb < w; bb++) {
+                const __m256 p = _mm256_set1_ps(scores[j] * dv[b0 + bb]);
+                for (int c = 0; c < 4; c++) {
+                    int64_t codes;
+                    memcpy(&codes, vq + 32 * bb + 8 * c, 8);
+                    const __m256 v = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_cvtsi64_si128(codes)));
+                    acc[4 * bb + c] = _mm256_fmadd_ps(p, v, acc[4 * bb + c]);
+                }
+            }
+        }
+        for (int c = 0; c < 4 * w; c++) _mm256_storeu_ps(o + 32 * b0 + 8 * c, acc[c]);
+    }
+}
+
+void lq_attn_part_q8_avx2(float *o, float *ml, const float *q, int G, const void *K, const void *V, int n, int hd,
+                          size_t stride, float scale, float *scratch) {
+    if (hd % 32 || hd > 256) {
+        lq_attn_part_q8_ref(o, ml, q, G, K, V, n, hd, stride, scale, scratch);
+        return;
+    }
+    float qrow[256 / 4 + 256 / 32]; /* lq_kv_q8_bytes(256) as floats */
+    for (int g = 0; g < G; g++) {
+        lq_kv_q8_quantize(qrow, q + (size_t)g * hd, hd);
+        float *mlg = ml + 2 * g;
+        mlg[0] = q8_scores_max(scratch, qrow, K, n, hd, stride, scale);
+        mlg[1] = exp_sum(scratch, n, mlg[0]);
+        q8_weigh_values(o + (size_t)g * hd, scratch, V, n, hd, stride);
+    }
 }

@@ -222,7 +222,7 @@ static void token_forward(lq_llama *m, lq_llama_acts *a, int pos) {
     lq_attn_row_kv_fn attn_kv = m->kv_type == LLMQ_KV_Q8 ? kern->attn_row_q8 : kern->attn_row_f16;
     lq_attn_part_fn part = m->kv_type == LLMQ_KV_F32   ? kern->attn_part_f32
                            : m->kv_type == LLMQ_KV_F16 ? kern->attn_part_f16
-                                                       : NULL;
+                                                       : kern->attn_part_q8;
     /* bytes of one token's row and of one head within it (F16 / Q8 caches) */
     size_t row = lq_kv_token_bytes(m->kv_type, hp->n_head_kv, hd), head = row / hp->n_head_kv;
     float scale = 1.0f / sqrtf((float)hd);

@@ -47,6 +47,31 @@ void lq_attn_part_f16_ref(float *o, float *ml, const float *q, int G, const void
     heads(o, ml, q, G, K, V, n, hd, stride, scale, scratch, true);
 }
 
+/* Q8 cache: each head's query quantized as a cache row, the scores of
+ * lq_attn_scores_q8_ref, values as lq_attn_row_q8_ref weighs them */
+void lq_attn_part_q8_ref(float *o, float *ml, const float *q, int G, const void *K, const void *V, int n, int hd,
+                         size_t stride, float scale, float *scratch) {
+    float qrow[(1024 + 3) / 4 + 1024 / 32]; /* lq_kv_q8_bytes(1024) as floats: the largest head */
+    const int nb = (hd + 31) / 32;
+    for (int g = 0; g < G; g++) {
+        float *og = o + (size_t)g * hd, mx = -INFINITY, sum = 0.0f;
+        lq_kv_q8_quantize(qrow, q + (size_t)g * hd, hd);
+        lq_attn_scores_q8_ref(scratch, qrow, K, n, hd, stride, scale);
+        for (int j = 0; j < n; j++) mx = scratch[j] > mx ? scratch[j] : mx;
+        for (int j = 0; j < n; j++) sum += scratch[j] = expf(scratch[j] - mx);
+        for (int i = 0; i < hd; i++) og[i] = 0.0f;
+        for (int j = 0; j < n; j++) {
+            const float *dv = (const float *)((const char *)V + (size_t)j * stride);
+            const int8_t *vq = (const int8_t *)(dv + nb);
+            for (int b = 0; b < nb; b++) {
+                const float w = scratch[j] * dv[b];
+                for (int i = b * 32; i < hd && i < (b + 1) * 32; i++) og[i] += w * (float)vq[i];
+            }
+        }
+        ml[2 * g] = mx, ml[2 * g + 1] = sum;
+    }
+}
+
 void lq_attn_merge(float *out, const float *o, const float *ml, int n_chunks, int hd, size_t apart) {
     float mx = -INFINITY;
     for (int c = 0; c < n_chunks; c++) mx = ml[2 * c * apart] > mx ? ml[2 * c * apart] : mx;
