@@ -209,6 +209,72 @@ void lq_llama_block(lq_llama *m, int l, lq_llama_acts *a, const lq_llama_run *r)
     lq_llama_block_stages(m, l, a, r, LQ_STAGE_ATTN_NORM, r->stats_only ? LQ_STAGE_FFN_UP : LQ_STAGE_FFN_DOWN);
 }
 
+/* One token's attention over a layer's KV cache, run by the decoder's team:
+ * the kernels for the cache's type and where its rows lie. */
+typedef struct token_attn {
+    lq_attn_part_fn part;    /* chunked kernel, or NULL: whole rows per head */
+    lq_attn_row_fn row_f32;  /* F32 cache */
+    lq_attn_row_kv_fn row_kv; /* F16 / Q8 cache */
+    size_t row, head;        /* bytes of one token's row and of one KV head within it */
+    int hd, group;           /* head size, query heads per KV head */
+    float scale;
+} token_attn;
+
+/* the chunked path's scratch in a->S: each thread's score row, then per
+ * chunk and query head its output (hd) and (max, sum) */
+static int chunk_parts(const lq_llama *m, const token_attn *ta, const lq_llama_acts *a, int P, size_t *per_thread,
+                       float **o, float **ml) {
+    int n_chunks = (P + LQ_ATTN_CHUNK - 1) / LQ_ATTN_CHUNK;
+    *per_thread = lq_attn_part_scratch(LQ_MIN(P, LQ_ATTN_CHUNK));
+    *o = a->S + (size_t)m->n_threads * *per_thread;
+    *ml = *o + (size_t)n_chunks * m->hp.n_head * ta->hd;
+    return n_chunks;
+}
+
+/* a->att from a->q over positions 0..P-1; the chunked path leaves its parts
+ * for token_attn_merge (run by one thread after the team's barrier) */
+static void token_attention(const lq_llama *m, const token_attn *ta, const lq_llama_layer *L, lq_llama_acts *a,
+                            int P) {
+    const int hd = ta->hd, group = ta->group, n_head = m->hp.n_head;
+    if (ta->part) {
+        /* (KV head, chunk of positions) shared out among the team; the
+         * query heads of one KV head read its chunk in turn, from cache */
+        size_t per_thread;
+        float *o, *ml;
+        int n_chunks = chunk_parts(m, ta, a, P, &per_thread, &o, &ml);
+        #pragma omp for schedule(static)
+        for (int it = 0; it < m->hp.n_head_kv * n_chunks; it++) {
+            int kvh = it / n_chunks, c = it % n_chunks, j0 = c * LQ_ATTN_CHUNK, h = kvh * group;
+            size_t at = (size_t)j0 * ta->row + (size_t)kvh * ta->head, oh = (size_t)c * n_head + h;
+            ta->part(o + oh * hd, ml + 2 * oh, a->q + (size_t)h * hd, group, (const char *)L->k_cache + at,
+                     (const char *)L->v_cache + at, LQ_MIN(P - j0, LQ_ATTN_CHUNK), hd, ta->row, ta->scale,
+                     a->S + (size_t)omp_get_thread_num() * per_thread);
+        }
+        return;
+    }
+    /* heads shared out among the team, each with its own score row */
+    #pragma omp for schedule(static)
+    for (int h = 0; h < n_head; h++) {
+        size_t kv_at = (size_t)(h / group) * ta->head;
+        if (m->kv_type == LLMQ_KV_F32)
+            ta->row_f32(a->att + (size_t)h * hd, a->q + (size_t)h * hd, (const float *)((const char *)L->k_cache + kv_at),
+                        (const float *)((const char *)L->v_cache + kv_at), P, hd, (int)(ta->row / sizeof(float)),
+                        ta->scale, a->S + (size_t)h * P);
+        else
+            ta->row_kv(a->att + (size_t)h * hd, a->q + (size_t)h * hd, (const char *)L->k_cache + kv_at,
+                       (const char *)L->v_cache + kv_at, P, hd, ta->row, ta->scale, a->S + (size_t)h * P);
+    }
+}
+
+static void token_attn_merge(const lq_llama *m, const token_attn *ta, lq_llama_acts *a, int P) {
+    if (!ta->part) return;
+    size_t per_thread;
+    float *o, *ml;
+    int n_chunks = chunk_parts(m, ta, a, P, &per_thread, &o, &ml), n_head = m->hp.n_head;
+    for (int h = 0; h < n_head; h++)
+        lq_attn_merge(a->att + (size_t)h * ta->hd, o + (size_t)h * ta->hd, ml + 2 * h, n_chunks, ta->hd, n_head);
+}
+
 /* One token through every layer inside a single parallel region. Generation
  * runs ~7 small GEMVs per layer; opening a region for each costs a thread
  * wake-up each time, which at 576-wide layers is as long as the GEMV itself.
@@ -216,16 +282,21 @@ void lq_llama_block(lq_llama *m, int l, lq_llama_acts *a, const lq_llama_run *r)
  * as lq_llama_block with T = 1. */
 static void token_forward(lq_llama *m, lq_llama_acts *a, int pos) {
     const lq_llama_hparams *hp = &m->hp;
-    int C = hp->n_embd, F = hp->n_ff, hd = C / hp->n_head, kvd = hd * hp->n_head_kv;
+    int C = hp->n_embd, F = hp->n_ff, hd = C / hp->n_head;
     const lq_kernels *kern = lq_kernels_get();
-    lq_attn_row_fn attn = kern->attn_row_f32;
-    lq_attn_row_kv_fn attn_kv = m->kv_type == LLMQ_KV_Q8 ? kern->attn_row_q8 : kern->attn_row_f16;
-    lq_attn_part_fn part = m->kv_type == LLMQ_KV_F32   ? kern->attn_part_f32
-                           : m->kv_type == LLMQ_KV_F16 ? kern->attn_part_f16
-                                                       : kern->attn_part_q8;
-    /* bytes of one token's row and of one head within it (F16 / Q8 caches) */
-    size_t row = lq_kv_token_bytes(m->kv_type, hp->n_head_kv, hd), head = row / hp->n_head_kv;
-    float scale = 1.0f / sqrtf((float)hd);
+    size_t row = lq_kv_token_bytes(m->kv_type, hp->n_head_kv, hd);
+    const token_attn ta = {
+        .part = m->kv_type == LLMQ_KV_F32   ? kern->attn_part_f32
+                : m->kv_type == LLMQ_KV_F16 ? kern->attn_part_f16
+                                            : kern->attn_part_q8,
+        .row_f32 = kern->attn_row_f32,
+        .row_kv = m->kv_type == LLMQ_KV_Q8 ? kern->attn_row_q8 : kern->attn_row_f16,
+        .row = row,
+        .head = row / hp->n_head_kv,
+        .hd = hd,
+        .group = hp->n_head / hp->n_head_kv,
+        .scale = 1.0f / sqrtf((float)hd),
+    };
     #pragma omp parallel num_threads(m->n_threads)
     for (int l = 0; l < hp->n_layer; l++) {
         lq_llama_layer *L = &m->layers[l];
@@ -244,40 +315,10 @@ static void token_forward(lq_llama *m, lq_llama_acts *a, int pos) {
             lq_kv_write(m->kv_type, L->k_cache, pos, a->k, 1, hp->n_head_kv, hd);
             lq_kv_write(m->kv_type, L->v_cache, pos, a->v, 1, hp->n_head_kv, hd);
         }
-        int group = hp->n_head / hp->n_head_kv, P = pos + 1;
-        /* chunked attention: each thread's scratch, then per chunk and head its output and (max, sum) */
-        int n_chunks = (P + LQ_ATTN_CHUNK - 1) / LQ_ATTN_CHUNK;
-        size_t scratch = lq_attn_part_scratch(LQ_MIN(P, LQ_ATTN_CHUNK));
-        float *o = a->S + (size_t)m->n_threads * scratch, *ml = o + (size_t)n_chunks * hp->n_head * hd;
-        if (part) {
-            /* (KV head, chunk of positions) shared out among the team; the
-             * query heads of one KV head read its chunk in turn, from cache */
-            #pragma omp for schedule(static)
-            for (int it = 0; it < hp->n_head_kv * n_chunks; it++) {
-                int kvh = it / n_chunks, c = it % n_chunks, j0 = c * LQ_ATTN_CHUNK, h = kvh * group;
-                size_t at = (size_t)j0 * row + (size_t)kvh * head, oh = (size_t)c * hp->n_head + h;
-                part(o + oh * hd, ml + 2 * oh, a->q + (size_t)h * hd, group, (const char *)L->k_cache + at,
-                     (const char *)L->v_cache + at, LQ_MIN(P - j0, LQ_ATTN_CHUNK), hd, row, scale,
-                     a->S + (size_t)omp_get_thread_num() * scratch);
-            }
-        } else if (m->kv_type == LLMQ_KV_F32) {
-            /* heads shared out among the team, each with its own score row */
-            const float *Kc = L->k_cache, *Vc = L->v_cache;
-            #pragma omp for schedule(static)
-            for (int h = 0; h < hp->n_head; h++)
-                attn(a->att + (size_t)h * hd, a->q + (size_t)h * hd, Kc + (size_t)(h / group) * hd,
-                     Vc + (size_t)(h / group) * hd, P, hd, kvd, scale, a->S + (size_t)h * P);
-        } else {
-            const char *Kc = L->k_cache, *Vc = L->v_cache;
-            #pragma omp for schedule(static)
-            for (int h = 0; h < hp->n_head; h++)
-                attn_kv(a->att + (size_t)h * hd, a->q + (size_t)h * hd, Kc + (h / group) * head,
-                        Vc + (h / group) * head, P, hd, row, scale, a->S + (size_t)h * P);
-        }
+        token_attention(m, &ta, L, a, pos + 1);
         #pragma omp single
         {
-            for (int h = 0; part && h < hp->n_head; h++)
-                lq_attn_merge(a->att + (size_t)h * hd, o + (size_t)h * hd, ml + 2 * h, n_chunks, hd, hp->n_head);
+            token_attn_merge(m, &ta, a, pos + 1);
             lq_qact_prepare(&a->xq, a->att, wo, 1);
         }
         lq_qgemv_team((float *[]){a->xb}, wo, 1, &a->xq);
