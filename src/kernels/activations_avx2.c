@@ -13,16 +13,7 @@ void lq_softmax_avx2(float *row, int n) {
         const __m256i m = lq_live8((size_t)(n - i));
         vmx = _mm256_max_ps(vmx, _mm256_blendv_ps(vmx, _mm256_maskload_ps(row + i, m), _mm256_castsi256_ps(m)));
     }
-    const __m256 mx = _mm256_set1_ps(lq_hmax8_ps(vmx));
-    __m256 vs = _mm256_setzero_ps();
-    for (int i = 0; i < n; i += 8) {
-        const __m256i m = lq_live8((size_t)(n - i));
-        const __m256 e = _mm256_and_ps(lq_exp_le0_avx2(_mm256_sub_ps(_mm256_maskload_ps(row + i, m), mx)),
-                                       _mm256_castsi256_ps(m));
-        _mm256_maskstore_ps(row + i, m, e);
-        vs = _mm256_add_ps(vs, e);
-    }
-    const __m256 inv = _mm256_set1_ps(1.0f / lq_hsum8_ps(vs));
+    const __m256 inv = _mm256_set1_ps(1.0f / lq_exp_sum_avx2(row, n, lq_hmax8_ps(vmx)));
     for (int i = 0; i < n; i += 8) {
         const __m256i m = lq_live8((size_t)(n - i));
         _mm256_maskstore_ps(row + i, m, _mm256_mul_ps(_mm256_maskload_ps(row + i, m), inv));

@@ -80,20 +80,6 @@ static inline __attribute__((always_inline)) float scores_max(float *scores, con
     return mx;
 }
 
-/* softmax numerators exp(score - mx) in place; returns their sum */
-static inline float exp_sum(float *scores, int P, float mx) {
-    const __m256 m = _mm256_set1_ps(mx);
-    __m256 vsum = _mm256_setzero_ps();
-    for (int j = 0; j < P; j += 8) {
-        const __m256i live = lq_live8((size_t)(P - j));
-        const __m256 e = _mm256_and_ps(lq_exp_le0_avx2(_mm256_sub_ps(_mm256_maskload_ps(scores + j, live), m)),
-                                       _mm256_castsi256_ps(live));
-        _mm256_maskstore_ps(scores + j, live, e);
-        vsum = _mm256_add_ps(vsum, e);
-    }
-    return lq_hsum8_ps(vsum);
-}
-
 /* vectors b0..b0+w-1 of the weighted sum of V rows; w is 8 but in a
  * head size's last slab, so that the accumulators stay in registers */
 static inline __attribute__((always_inline)) void weigh_slab(float *out, const float *scores, float inv,
@@ -126,7 +112,7 @@ static inline __attribute__((always_inline)) void attn_row(float *out, const flo
                                                            const char *V, int P, int hd, size_t stride,
                                                            float scale, float *scores, bool half) {
     const float mx = scores_max(scores, q, K, P, hd, stride, scale, half);
-    const float inv = 1.0f / exp_sum(scores, P, mx);
+    const float inv = 1.0f / lq_exp_sum_avx2(scores, P, mx);
     weigh_values(out, scores, inv, V, P, hd, stride, half, true);
 }
 
@@ -134,7 +120,7 @@ static inline __attribute__((always_inline)) void attn_part(float *o, float *ml,
                                                             const char *V, int n, int hd, size_t stride,
                                                             float scale, float *scores, bool half) {
     ml[0] = scores_max(scores, q, K, n, hd, stride, scale, half);
-    ml[1] = exp_sum(scores, n, ml[0]);
+    ml[1] = lq_exp_sum_avx2(scores, n, ml[0]);
     weigh_values(o, scores, 1.0f, V, n, hd, stride, half, false);
 }
 
@@ -267,7 +253,7 @@ void lq_attn_part_q8_avx2(float *o, float *ml, const float *q, int G, const void
         lq_kv_q8_quantize(qrow, q + (size_t)g * hd, hd);
         float *mlg = ml + 2 * g;
         mlg[0] = q8_scores_max(scratch, qrow, K, n, hd, stride, scale);
-        mlg[1] = exp_sum(scratch, n, mlg[0]);
+        mlg[1] = lq_exp_sum_avx2(scratch, n, mlg[0]);
         q8_weigh_values(o + (size_t)g * hd, scratch, V, n, hd, stride);
     }
 }
