@@ -16,10 +16,12 @@ static const lq_kernels k_avx2 = {"avx2", 1, lq_gemv_f32_avx2, lq_attn_row_f32_a
 static const lq_kernels k_avx512 = {"avx512", 2, lq_gemv_f32_avx512, lq_attn_row_f32_avx512, lq_attn_row_f16_avx512,
                                     lq_attn_row_q8_avx512, lq_softmax_avx512, lq_swiglu_avx512,
                                     lq_quant_q8_0_avx512, lq_attn_causal_avx512, NULL, NULL, NULL};
-/* the Q8 attention needs VNNI (vpdpbusd) */
+/* the AVX-512 Q8 attention needs VNNI (vpdpbusd): without it, the AVX2
+ * chunks rather than the scalar reference */
 static const lq_kernels k_avx512_novnni = {"avx512", 2, lq_gemv_f32_avx512, lq_attn_row_f32_avx512,
                                            lq_attn_row_f16_avx512, lq_attn_row_q8_ref, lq_softmax_avx512,
-                                           lq_swiglu_avx512, lq_quant_q8_0_avx512, lq_attn_causal_avx512, NULL, NULL, NULL};
+                                           lq_swiglu_avx512, lq_quant_q8_0_avx512, lq_attn_causal_avx512, NULL, NULL,
+                                           lq_attn_part_q8_avx2};
 
 static const lq_kernels *choose(void) {
     const lq_cpu_features *f = lq_cpu();

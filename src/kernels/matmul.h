@@ -38,7 +38,8 @@ typedef struct lq_kernels {
     lq_swiglu_fn swiglu;
     lq_quant_q8_0_fn quant_q8_0;    /* avx2: reference */
     lq_attn_causal_fn attn_causal;  /* NULL (ref, avx2): the decoder's blocked BLAS products instead */
-    /* generation over F32 / F16 / Q8 caches in position chunks; NULL (ref, avx512): whole rows per head */
+    /* generation over F32 / F16 / Q8 caches in position chunks; NULL (ref, avx512 but Q8
+     * without VNNI): whole rows per head */
     lq_attn_part_fn attn_part_f32, attn_part_f16, attn_part_q8;
 } lq_kernels;
 const lq_kernels *lq_kernels_get(void);
