@@ -14,7 +14,8 @@
  *    strided caches (query head 1 of 3), NaN-prefilled outputs and scratch;
  *  - the public API on stories260K: an unknown kv_type is refused (ARG), and
  *    a prompt then generated tokens of a story give next-token distributions
- *    near the F32 cache's (KL, same top token). */
+ *    near the F32 cache's (KL, same top token); generation past one
+ *    attention chunk gives the same bits with 1, 2 and 3 threads. */
 #include "core/cpu.h"
 #include "kernels/attention.h"
 #include "model/llama_internal.h"
@@ -264,9 +265,48 @@ static void test_model(void) {
     for (int t = 0; t < 3; t++) free(logits[t]);
 }
 
+/* Generation over more than one attention chunk (attention.h) gives the
+ * same logits, bit for bit, with 1, 2 and 3 threads, for every cache type:
+ * a 70-token prompt, then 6 single tokens (positions up to 75). */
+static void test_threads_same_bits(void) {
+    enum { PROMPT = 70, GEN = 6 };
+    llmq_model_params mp = llmq_model_default_params();
+    mp.tokenizer_path = SHARED_PATH("models/stories260K/tok512.bin");
+    const char *path = SHARED_PATH("models/stories260K/stories260K.bin");
+    for (int t = LLMQ_KV_F32; t <= LLMQ_KV_Q8; t++) {
+        float *logits[3] = {NULL, NULL, NULL};
+        int nv = 0;
+        for (int nt = 1; nt <= 3; nt++) {
+            llmq_model *m = NULL;
+            llmq_error err = {0};
+            mp.kv_type = (llmq_kv_type)t;
+            mp.n_threads = nt;
+            if (llmq_model_open(path, &mp, &m, &err) != LLMQ_OK) {
+                CHECK_MSG(0, "cannot open stories260K: %s", err.msg);
+                return;
+            }
+            nv = llmq_n_vocab(m);
+            int32_t toks[PROMPT + GEN];
+            for (int i = 0; i < PROMPT + GEN; i++) toks[i] = (int32_t)((i * 37 + 11) % nv);
+            logits[nt - 1] = malloc((size_t)nv * GEN * sizeof(float));
+            bool ok = llmq_decode(m, toks, PROMPT, 0, NULL, 0, &err) == LLMQ_OK;
+            for (int i = 0; i < GEN; i++)
+                ok &= llmq_decode(m, toks + PROMPT + i, 1, PROMPT + i, logits[nt - 1] + (size_t)i * nv, 1, &err) ==
+                      LLMQ_OK;
+            CHECK_MSG(ok, "kv type %d, %d threads: decode failed: %s", t, nt, err.msg);
+            llmq_model_free(m);
+        }
+        for (int nt = 2; nt <= 3; nt++)
+            CHECK_MSG(memcmp(logits[0], logits[nt - 1], (size_t)nv * GEN * sizeof(float)) == 0,
+                      "kv type %d: %d threads' generation logits differ from 1 thread's", t, nt);
+        for (int i = 0; i < 3; i++) free(logits[i]);
+    }
+}
+
 int main(void) {
     test_q8_format();
     test_model();
+    test_threads_same_bits();
     static const int Ps[] = {1, 2, 15, 16, 17, 33, 300, 1000};
     static const int hds[] = {64, 32, 96, 128, 256, 16, 48, 8, 40, 100};
     for (size_t a = 0; a < sizeof Ps / sizeof Ps[0]; a++)
