@@ -3,7 +3,9 @@
  * the plan of attention_avx512.c eight lanes wide: scores 8 keys at a time,
  * each key's 8 partial sums folded with the other keys' by a transpose-and-add
  * tree; the softmax through the vector exp of vexp_avx2.h. Within the tests'
- * limit of a double reference, not bit-equal to the scalar reference. */
+ * limit of a double reference, not bit-equal to the scalar reference. At the
+ * end of the file, the Q8 cache's chunks, whose scores are the reference's
+ * bit for bit. */
 #include "kernels/attention.h"
 #include "kernels/simd_avx2.h"
 #include "kernels/vexp_avx2.h"
