@@ -12,6 +12,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 
 enum { H = 9, HKV = 3, HD = 64 };
@@ -32,17 +33,23 @@ static void run(float *out, const float *q, const cache *c, int P, lq_attn_row_f
     }
 }
 
-/* all H heads in position chunks, as generation runs them (attention.h);
- * parts: H * (P / chunk + 1) * (HD + 2) floats, scratch: lq_attn_part_scratch */
+/* all H heads in position chunks, as generation runs them (attention.h; a
+ * Q8 cache's queries quantized once first); parts: H * (P / chunk + 1) *
+ * (HD + 2) floats, scratch: lq_attn_part_scratch */
 static void run_chunked(float *out, const float *q, const cache *c, int P, lq_attn_part_fn part, float *scratch,
                         float *parts) {
     int n_chunks = (P + LQ_ATTN_CHUNK - 1) / LQ_ATTN_CHUNK, G = H / HKV;
     float *o = parts, *ml = parts + (size_t)H * n_chunks * HD;
+    const bool q8 = !strcmp(c->name, "q8");
+    const size_t qb = q8 ? lq_kv_q8_bytes(HD) : HD * sizeof(float);
+    _Alignas(16) char qq[H * (HD + HD / 8)]; /* H rows of lq_kv_q8_bytes(HD) */
+    for (int h = 0; q8 && h < H; h++) lq_kv_q8_quantize(qq + h * qb, q + h * HD, HD);
+    const char *qrows = q8 ? qq : (const char *)q;
     for (int kvh = 0; kvh < HKV; kvh++)
         for (int ch = 0; ch < n_chunks; ch++) {
             int j0 = ch * LQ_ATTN_CHUNK, n = P - j0 < LQ_ATTN_CHUNK ? P - j0 : LQ_ATTN_CHUNK;
             size_t at = (size_t)j0 * c->stride + kvh * c->head, oh = (size_t)ch * H + kvh * G;
-            part(o + oh * HD, ml + 2 * oh, q + kvh * G * HD, G, (const char *)c->K + at, (const char *)c->V + at, n,
+            part(o + oh * HD, ml + 2 * oh, qrows + kvh * G * qb, G, (const char *)c->K + at, (const char *)c->V + at, n,
                  HD, c->stride, 0.125f, scratch);
         }
     for (int h = 0; h < H; h++) lq_attn_merge(out + h * HD, o + h * HD, ml + 2 * h, n_chunks, HD, H);

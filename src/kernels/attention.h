@@ -22,30 +22,32 @@ void lq_attn_row_f32_avx512(float *out, const float *q, const float *K, const fl
  * threads share the keys of a long cache evenly and the G query heads of
  * one KV head (GQA) read it from memory once (the later heads from cache). Over the n keys of one chunk
  * (rows `stride` bytes apart, F32, F16 or Q8), for query head g of G (q: G rows
- * of hd): ml[2g] = m, the largest score; ml[2g + 1] = sum of exp(score - m);
+ * of hd floats; for the Q8 cache G rows as lq_kv_q8_quantize writes them,
+ * lq_kv_q8_bytes(hd) apart, quantized once per token rather than per
+ * chunk): ml[2g] = m, the largest score; ml[2g + 1] = sum of exp(score - m);
  * o + g * hd (hd) = sum of exp(score - m) * v. scratch: lq_attn_part_scratch
  * floats. lq_attn_merge then gives a head's output from its n_chunks
  * chunks, whose o rows are `apart` rows of hd apart (ml pairs `apart`
  * pairs): the same for any number of threads. */
 enum { LQ_ATTN_CHUNK = 64 };
-typedef void (*lq_attn_part_fn)(float *o, float *ml, const float *q, int G, const void *K, const void *V, int n,
+typedef void (*lq_attn_part_fn)(float *o, float *ml, const void *q, int G, const void *K, const void *V, int n,
                                 int hd, size_t stride, float scale, float *scratch);
 static inline size_t lq_attn_part_scratch(int n) { return (size_t)n; }
-void lq_attn_part_f32_ref(float *o, float *ml, const float *q, int G, const void *K, const void *V, int n, int hd,
+void lq_attn_part_f32_ref(float *o, float *ml, const void *q, int G, const void *K, const void *V, int n, int hd,
                           size_t stride, float scale, float *scratch);
-void lq_attn_part_f16_ref(float *o, float *ml, const float *q, int G, const void *K, const void *V, int n, int hd,
+void lq_attn_part_f16_ref(float *o, float *ml, const void *q, int G, const void *K, const void *V, int n, int hd,
                           size_t stride, float scale, float *scratch);
 /* hd a multiple of 8 up to 256 (else the reference) */
-void lq_attn_part_f32_avx2(float *o, float *ml, const float *q, int G, const void *K, const void *V, int n, int hd,
+void lq_attn_part_f32_avx2(float *o, float *ml, const void *q, int G, const void *K, const void *V, int n, int hd,
                            size_t stride, float scale, float *scratch);
-void lq_attn_part_f16_avx2(float *o, float *ml, const float *q, int G, const void *K, const void *V, int n, int hd,
+void lq_attn_part_f16_avx2(float *o, float *ml, const void *q, int G, const void *K, const void *V, int n, int hd,
                            size_t stride, float scale, float *scratch);
-/* Q8 cache (rows as below): each head's query quantized as a cache row,
- * scores as lq_attn_scores_q8_ref (AVX2: bit for bit; head sizes a
- * multiple of 32 up to 256, else the reference) */
-void lq_attn_part_q8_ref(float *o, float *ml, const float *q, int G, const void *K, const void *V, int n, int hd,
+/* Q8 cache (rows as below): scores as lq_attn_scores_q8_ref (AVX2: bit for
+ * bit; head sizes a multiple of 32 up to 256, else the reference), values
+ * weighed as lq_kv_q8_axpy */
+void lq_attn_part_q8_ref(float *o, float *ml, const void *q, int G, const void *K, const void *V, int n, int hd,
                          size_t stride, float scale, float *scratch);
-void lq_attn_part_q8_avx2(float *o, float *ml, const float *q, int G, const void *K, const void *V, int n, int hd,
+void lq_attn_part_q8_avx2(float *o, float *ml, const void *q, int G, const void *K, const void *V, int n, int hd,
                           size_t stride, float scale, float *scratch);
 void lq_attn_merge(float *out, const float *o, const float *ml, int n_chunks, int hd, size_t apart);
 
@@ -74,6 +76,10 @@ size_t lq_kv_q8_bytes(int hd);
 /* d = max|x| / 127 per block, code = round(x / d) (half away from zero). */
 void lq_kv_q8_quantize(void *row, const float *x, int hd);
 void lq_kv_q8_dequantize(float *x, const void *row, int hd);
+/* out (hd) += w * the row's values, each block's scale folded into the
+ * weight first (w * d, then times the code): how the reference attention
+ * weighs a V row */
+void lq_kv_q8_axpy(float *out, float w, const void *row, int hd);
 
 /* The same contract as lq_attn_row_fn over an F16 or Q8 cache; stride in
  * bytes. */

@@ -163,12 +163,12 @@ void lq_attn_row_f16_avx2(float *out, const float *q, const void *K, const void 
     attn_row(out, q, K, V, P, hd, stride, scale, scores, true);
 }
 
-void lq_attn_part_f32_avx2(float *o, float *ml, const float *q, int G, const void *K, const void *V, int n, int hd,
+void lq_attn_part_f32_avx2(float *o, float *ml, const void *q, int G, const void *K, const void *V, int n, int hd,
                            size_t stride, float scale, float *scratch) {
     part_heads(o, ml, q, G, K, V, n, hd, stride, scale, scratch, false);
 }
 
-void lq_attn_part_f16_avx2(float *o, float *ml, const float *q, int G, const void *K, const void *V, int n, int hd,
+void lq_attn_part_f16_avx2(float *o, float *ml, const void *q, int G, const void *K, const void *V, int n, int hd,
                            size_t stride, float scale, float *scratch) {
     part_heads(o, ml, q, G, K, V, n, hd, stride, scale, scratch, true);
 }
@@ -244,15 +244,14 @@ static void q8_weigh_values(float *o, const float *scores, const char *V, int n,
     }
 }
 
-void lq_attn_part_q8_avx2(float *o, float *ml, const float *q, int G, const void *K, const void *V, int n, int hd,
+void lq_attn_part_q8_avx2(float *o, float *ml, const void *q, int G, const void *K, const void *V, int n, int hd,
                           size_t stride, float scale, float *scratch) {
     if (hd % 32 || hd > 256) {
         lq_attn_part_q8_ref(o, ml, q, G, K, V, n, hd, stride, scale, scratch);
         return;
     }
-    float qrow[256 / 4 + 256 / 32]; /* lq_kv_q8_bytes(256) as floats */
     for (int g = 0; g < G; g++) {
-        lq_kv_q8_quantize(qrow, q + (size_t)g * hd, hd);
+        const void *qrow = (const char *)q + (size_t)g * lq_kv_q8_bytes(hd);
         float *mlg = ml + 2 * g;
         mlg[0] = q8_scores_max(scratch, qrow, K, n, hd, stride, scale);
         mlg[1] = lq_exp_sum_avx2(scratch, n, mlg[0]);

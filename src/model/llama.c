@@ -104,6 +104,25 @@ static void attention(float *out, const float *q, const float *Kc, const float *
                        Vc + (size_t)s * P * kvd, hp, T, pos, S, nt);
 }
 
+/* One token's chunked attention (attention.h) keeps in a->S, at these float
+ * offsets: each thread's scratch, then per chunk and query head its output
+ * (hd) and (max, sum), then (Q8 cache) the query rows quantized once. */
+typedef struct chunk_layout {
+    int n_chunks;
+    size_t per_thread, o, ml, q, floats;
+} chunk_layout;
+
+static chunk_layout chunk_layout_of(const lq_llama_hparams *hp, int P, int nt) {
+    const int hd = hp->n_embd / hp->n_head;
+    chunk_layout c = {.n_chunks = (P + LQ_ATTN_CHUNK - 1) / LQ_ATTN_CHUNK,
+                      .per_thread = lq_attn_part_scratch(LQ_MIN(P, LQ_ATTN_CHUNK))};
+    c.o = (size_t)LQ_MAX(nt, 1) * c.per_thread;
+    c.ml = c.o + (size_t)c.n_chunks * hp->n_head * hd;
+    c.q = c.ml + (size_t)c.n_chunks * hp->n_head * 2;
+    c.floats = c.q + (size_t)hp->n_head * lq_kv_q8_bytes(hd) / sizeof(float); /* (a multiple of 4 bytes) */
+    return c;
+}
+
 void lq_llama_acts_free(lq_llama_acts *a) {
     void *ps[] = {a->x, a->xb, a->q, a->k, a->v, a->att, a->g, a->u, a->S, a->kf, a->vf,
                   a->xq.slot[0], a->xq.slot[1], a->xq.slot[2], a->xq.slot[3], a->mm};
@@ -131,10 +150,8 @@ llmq_status lq_llama_acts_alloc(lq_llama_acts *a, const lq_llama_hparams *hp, in
     size_t s_floats = LQ_MAX((size_t)T_attn * nt, (size_t)hp->n_head) * P;
     /* or the causal kernel's transposed keys and score rows, per thread */
     s_floats = LQ_MAX(s_floats, (size_t)LQ_MAX(nt, 1) * lq_attn_causal_scratch((int)(C / hp->n_head), P));
-    /* or one token's chunked attention: scratch per thread, then each chunk's output and (max, sum) per head */
-    size_t hd = C / hp->n_head, n_chunks = ((size_t)P + LQ_ATTN_CHUNK - 1) / LQ_ATTN_CHUNK;
-    s_floats = LQ_MAX(s_floats, (size_t)LQ_MAX(nt, 1) * lq_attn_part_scratch(LQ_MIN(P, LQ_ATTN_CHUNK)) +
-                                    n_chunks * hp->n_head * (hd + 2));
+    /* or one token's chunked attention */
+    s_floats = LQ_MAX(s_floats, chunk_layout_of(hp, P, nt).floats);
     a->S = lq_alloc_aligned(s_floats * 4);
     if (!a->x || !a->xb || !a->q || !a->k || !a->v || !a->att || !a->g || !a->u || !a->S || !xq_ok) {
         lq_llama_acts_free(a);
@@ -216,39 +233,37 @@ typedef struct token_attn {
     lq_attn_row_fn row_f32;  /* F32 cache */
     lq_attn_row_kv_fn row_kv; /* F16 / Q8 cache */
     size_t row, head;        /* bytes of one token's row and of one KV head within it */
+    size_t q_row;            /* bytes between the chunked kernel's query rows */
     int hd, group;           /* head size, query heads per KV head */
     float scale;
 } token_attn;
 
-/* the chunked path's scratch in a->S: each thread's score row, then per
- * chunk and query head its output (hd) and (max, sum) */
-static int chunk_parts(const lq_llama *m, const token_attn *ta, const lq_llama_acts *a, int P, size_t *per_thread,
-                       float **o, float **ml) {
-    int n_chunks = (P + LQ_ATTN_CHUNK - 1) / LQ_ATTN_CHUNK;
-    *per_thread = lq_attn_part_scratch(LQ_MIN(P, LQ_ATTN_CHUNK));
-    *o = a->S + (size_t)m->n_threads * *per_thread;
-    *ml = *o + (size_t)n_chunks * m->hp.n_head * ta->hd;
-    return n_chunks;
+/* For a Q8 cache the chunked kernel takes the query rows quantized, here
+ * once per token (by one thread) rather than in every chunk. */
+static void quantize_queries(const lq_llama *m, const token_attn *ta, lq_llama_acts *a, int P) {
+    char *qq = (char *)(a->S + chunk_layout_of(&m->hp, P, m->n_threads).q);
+    for (int h = 0; h < m->hp.n_head; h++)
+        lq_kv_q8_quantize(qq + (size_t)h * ta->q_row, a->q + (size_t)h * ta->hd, ta->hd);
 }
 
 /* a->att from a->q over positions 0..P-1; the chunked path leaves its parts
- * for token_attn_merge (run by one thread after the team's barrier) */
+ * for token_attn_merge (run by one thread after the team's barrier); a Q8
+ * cache's query rows come from quantize_queries */
 static void token_attention(const lq_llama *m, const token_attn *ta, const lq_llama_layer *L, lq_llama_acts *a,
                             int P) {
     const int hd = ta->hd, group = ta->group, n_head = m->hp.n_head;
     if (ta->part) {
         /* (KV head, chunk of positions) shared out among the team; the
          * query heads of one KV head read its chunk in turn, from cache */
-        size_t per_thread;
-        float *o, *ml;
-        int n_chunks = chunk_parts(m, ta, a, P, &per_thread, &o, &ml);
+        const chunk_layout c = chunk_layout_of(&m->hp, P, m->n_threads);
+        const char *qrows = m->kv_type == LLMQ_KV_Q8 ? (const char *)(a->S + c.q) : (const char *)a->q;
         #pragma omp for schedule(static)
-        for (int it = 0; it < m->hp.n_head_kv * n_chunks; it++) {
-            int kvh = it / n_chunks, c = it % n_chunks, j0 = c * LQ_ATTN_CHUNK, h = kvh * group;
-            size_t at = (size_t)j0 * ta->row + (size_t)kvh * ta->head, oh = (size_t)c * n_head + h;
-            ta->part(o + oh * hd, ml + 2 * oh, a->q + (size_t)h * hd, group, (const char *)L->k_cache + at,
-                     (const char *)L->v_cache + at, LQ_MIN(P - j0, LQ_ATTN_CHUNK), hd, ta->row, ta->scale,
-                     a->S + (size_t)omp_get_thread_num() * per_thread);
+        for (int it = 0; it < m->hp.n_head_kv * c.n_chunks; it++) {
+            int kvh = it / c.n_chunks, ch = it % c.n_chunks, j0 = ch * LQ_ATTN_CHUNK, h = kvh * group;
+            size_t at = (size_t)j0 * ta->row + (size_t)kvh * ta->head, oh = (size_t)ch * n_head + h;
+            ta->part(a->S + c.o + oh * hd, a->S + c.ml + 2 * oh, qrows + (size_t)h * ta->q_row, group,
+                     (const char *)L->k_cache + at, (const char *)L->v_cache + at, LQ_MIN(P - j0, LQ_ATTN_CHUNK), hd,
+                     ta->row, ta->scale, a->S + (size_t)omp_get_thread_num() * c.per_thread);
         }
         return;
     }
@@ -268,11 +283,11 @@ static void token_attention(const lq_llama *m, const token_attn *ta, const lq_ll
 
 static void token_attn_merge(const lq_llama *m, const token_attn *ta, lq_llama_acts *a, int P) {
     if (!ta->part) return;
-    size_t per_thread;
-    float *o, *ml;
-    int n_chunks = chunk_parts(m, ta, a, P, &per_thread, &o, &ml), n_head = m->hp.n_head;
+    const chunk_layout c = chunk_layout_of(&m->hp, P, m->n_threads);
+    const int n_head = m->hp.n_head;
     for (int h = 0; h < n_head; h++)
-        lq_attn_merge(a->att + (size_t)h * ta->hd, o + (size_t)h * ta->hd, ml + 2 * h, n_chunks, ta->hd, n_head);
+        lq_attn_merge(a->att + (size_t)h * ta->hd, a->S + c.o + (size_t)h * ta->hd, a->S + c.ml + 2 * h, c.n_chunks,
+                      ta->hd, n_head);
 }
 
 /* One token through every layer inside a single parallel region. Generation
@@ -293,6 +308,7 @@ static void token_forward(lq_llama *m, lq_llama_acts *a, int pos) {
         .row_kv = m->kv_type == LLMQ_KV_Q8 ? kern->attn_row_q8 : kern->attn_row_f16,
         .row = row,
         .head = row / hp->n_head_kv,
+        .q_row = m->kv_type == LLMQ_KV_Q8 ? lq_kv_q8_bytes(hd) : (size_t)hd * sizeof(float),
         .hd = hd,
         .group = hp->n_head / hp->n_head_kv,
         .scale = 1.0f / sqrtf((float)hd),
@@ -314,6 +330,7 @@ static void token_forward(lq_llama *m, lq_llama_acts *a, int pos) {
             lq_rope_qk_forward(a->q, a->k, 1, 1, hp->n_head, hp->n_head_kv, hd, pos, hp->rope_theta, 1);
             lq_kv_write(m->kv_type, L->k_cache, pos, a->k, 1, hp->n_head_kv, hd);
             lq_kv_write(m->kv_type, L->v_cache, pos, a->v, 1, hp->n_head_kv, hd);
+            if (ta.part && m->kv_type == LLMQ_KV_Q8) quantize_queries(m, &ta, a, pos + 1);
         }
         token_attention(m, &ta, L, a, pos + 1);
         #pragma omp single

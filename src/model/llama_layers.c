@@ -64,10 +64,6 @@ void lq_rope_qk_forward(float *q, float *k, int n_seq, int T, int H, int Hkv, in
                     theta_scale);
 }
 
-void lq_rope_forward(float *x, int T, int H, int hd, int pos0, float theta, int nt) {
-    lq_rope_qk_forward(x, NULL, 1, T, H, 0, hd, pos0, theta, nt);
-}
-
 // g (T*F) = silu(g) * u
 void lq_swiglu_forward(float *g, const float *u, size_t n, int nt) {
     lq_swiglu_fn f = lq_kernels_get()->swiglu;

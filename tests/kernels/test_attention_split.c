@@ -70,8 +70,11 @@ static void check(const char *name, lq_attn_part_fn fn, lq_attn_part_fn ref_fn, 
     float *o = malloc((size_t)n_chunks * G * hd * 4), *ml = malloc((size_t)n_chunks * G * 2 * 4);
     float *o2 = malloc((size_t)G * hd * 4), *ml2 = malloc((size_t)G * 2 * 4);
     float *scratch = malloc(lq_attn_part_scratch(LQ_ATTN_CHUNK) * 4);
-    char *qrow = malloc(lq_kv_q8_bytes(hd));
+    char *qrow = malloc(lq_kv_q8_bytes(hd)), *qq = malloc((size_t)G * lq_kv_q8_bytes(hd));
     for (int i = 0; i < G * hd; i++) q[i] = frand(), out[i] = NAN;
+    /* the kernels' query rows: floats, or for Q8 quantized once (attention.h) */
+    for (int g = 0; ck == C_Q8 && g < G; g++) lq_kv_q8_quantize(qq + (size_t)g * lq_kv_q8_bytes(hd), q + (size_t)g * hd, hd);
+    const void *qk = ck == C_Q8 ? (const void *)qq : (const void *)q;
     for (size_t i = 0; i < (size_t)n_chunks * G * hd; i++) o[i] = NAN;
     for (size_t i = 0; i < (size_t)n_chunks * G * 2; i++) ml[i] = NAN;
     for (size_t i = 0; i < lq_attn_part_scratch(LQ_ATTN_CHUNK); i++) scratch[i] = NAN;
@@ -79,10 +82,10 @@ static void check(const char *name, lq_attn_part_fn fn, lq_attn_part_fn ref_fn, 
     bool same_max = true;
     for (int c = 0; c < n_chunks; c++) {
         int j0 = c * LQ_ATTN_CHUNK, n = P - j0 < LQ_ATTN_CHUNK ? P - j0 : LQ_ATTN_CHUNK;
-        fn(o + (size_t)c * G * hd, ml + (size_t)c * G * 2, q, G, K1 + (size_t)j0 * stride, V1 + (size_t)j0 * stride,
+        fn(o + (size_t)c * G * hd, ml + (size_t)c * G * 2, qk, G, K1 + (size_t)j0 * stride, V1 + (size_t)j0 * stride,
            n, hd, stride, scale, scratch);
         if (!ref_fn) continue;
-        ref_fn(o2, ml2, q, G, K1 + (size_t)j0 * stride, V1 + (size_t)j0 * stride, n, hd, stride, scale, scratch);
+        ref_fn(o2, ml2, qk, G, K1 + (size_t)j0 * stride, V1 + (size_t)j0 * stride, n, hd, stride, scale, scratch);
         for (int g = 0; g < G; g++) same_max &= memcmp(&ml2[2 * g], &ml[(size_t)c * G * 2 + 2 * g], 4) == 0;
     }
     CHECK_MSG(same_max, "%s %s P %d hd %d G %d: chunk maxima differ from the reference's", name, kind_name[ck], P, hd,
@@ -114,7 +117,7 @@ static void check(const char *name, lq_attn_part_fn fn, lq_attn_part_fn ref_fn, 
     CHECK_MSG(worst < 2e-5, "%s %s P %d hd %d G %d key scale %g: worst error %g", name, kind_name[ck], P, hd, G,
               kscale, worst);
     free(K), free(V), free(row), free(kd), free(vd), free(q), free(out), free(qd), free(o), free(ml), free(o2);
-    free(ml2), free(scratch), free(qrow), free(s);
+    free(ml2), free(scratch), free(qrow), free(qq), free(s);
 }
 
 int main(void) {

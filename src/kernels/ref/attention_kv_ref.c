@@ -32,6 +32,15 @@ void lq_kv_q8_dequantize(float *x, const void *row, int hd) {
     for (int i = 0; i < hd; i++) x[i] = d[i / QB] * (float)qs[i];
 }
 
+void lq_kv_q8_axpy(float *out, float w, const void *row, int hd) {
+    const float *d = row;
+    const int8_t *qs = (const int8_t *)(d + (hd + QB - 1) / QB);
+    for (int b = 0; b * QB < hd; b++) {
+        const float wb = w * d[b];
+        for (int i = b * QB; i < hd && i < (b + 1) * QB; i++) out[i] += wb * (float)qs[i];
+    }
+}
+
 /* scores[0..P) -> exp(s - max) in place; returns 1 / their sum */
 static float softmax_unnormalized(float *scores, int P) {
     float mx = -INFINITY;
@@ -82,18 +91,9 @@ void lq_attn_scores_q8_ref(float *scores, const void *qrow, const void *K, int P
 void lq_attn_row_q8_ref(float *out, const float *q, const void *K, const void *V, int P, int hd, size_t stride,
                         float scale, float *scores) {
     float qrow[(1024 + 3) / 4 + 1024 / QB]; /* lq_kv_q8_bytes(1024) as floats: the largest head */
-    int nb = (hd + QB - 1) / QB;
     lq_kv_q8_quantize(qrow, q, hd);
     lq_attn_scores_q8_ref(scores, qrow, K, P, hd, stride, scale);
     float inv = softmax_unnormalized(scores, P);
     for (int i = 0; i < hd; i++) out[i] = 0.0f;
-    for (int j = 0; j < P; j++) {
-        const float *dv = (const float *)((const char *)V + (size_t)j * stride);
-        const int8_t *vq = (const int8_t *)(dv + nb);
-        float p = scores[j] * inv;
-        for (int b = 0; b < nb; b++) {
-            float w = p * dv[b];
-            for (int i = b * QB; i < hd && i < (b + 1) * QB; i++) out[i] += w * (float)vq[i];
-        }
-    }
+    for (int j = 0; j < P; j++) lq_kv_q8_axpy(out, scores[j] * inv, (const char *)V + (size_t)j * stride, hd);
 }
