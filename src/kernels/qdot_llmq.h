@@ -38,6 +38,10 @@ LQ_LLMQ_F32_TYPES(LQ_LLMQ_QDOT_DECL_F32)
 #undef LQ_LLMQ_QDOT_DECL_INT
 #undef LQ_LLMQ_QDOT_DECL_F32
 
+/* One row of a float format (kind and group as in LQ_LLMQ_F32_TYPES) in
+ * the reference order; SIMD kernels hand it rows they cannot decode. */
+float lq_qdot_llmq_f32_row_ref(int kind, int group, const uint8_t *row, const float *x, int n);
+
 /* A SIMD file defines LQ_LLMQ_F16 as its inline conversion (F16C, the same
  * bits) before including this header; the library call costs more than the
  * rest of a unit's work. */

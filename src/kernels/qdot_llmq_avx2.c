@@ -4,9 +4,11 @@
  * lane sums of 4 products come from vpmaddubsw + vpmaddwd, exact because
  * |code * activation| pairs stay below 2^15 (codes < 16 unsigned, or int8
  * codes through the abs/sign trick, activations |a| <= 127 as
- * lq_quant_q8_0_ref makes them). Float formats (NF4, E4M3): the ref's 16
- * lanes as two ymm, values i % 16 < 8 in the first. */
+ * lq_quant_q8_0_ref makes them). Float formats (NF4, E4M3): the ref's 32
+ * lanes as four ymm, codes decoded to fp16 words (F16C) and FMA. The
+ * AVX-512 table uses these too. */
 #include <immintrin.h>
+#include <math.h>
 
 #include "core/lq.h"
 #define LQ_LLMQ_F16 _cvtsh_ss
@@ -199,85 +201,122 @@ INLINE void int_rows(int bits, int group, bool asym, lq_qdot_rows_fn ref, float 
     if (buf != stack) lq_free_aligned(buf);
 }
 
-/* 8 E4M3 codes (int32) to floats, exactly as lq_e4m3_to_fp32 (see the
- * AVX-512 file: integer rebias for normals, magnitude * 2^-9 below 8) */
-INLINE __m256 e4m3_decode(__m256i c) {
-    const __m256i mag = _mm256_and_si256(c, _mm256_set1_epi32(0x7F));
-    const __m256i sign = _mm256_slli_epi32(_mm256_and_si256(c, _mm256_set1_epi32(0x80)), 24);
-    const __m256 normal = _mm256_castsi256_ps(_mm256_add_epi32(_mm256_slli_epi32(mag, 20), _mm256_set1_epi32(120 << 23)));
-    const __m256 sub = _mm256_mul_ps(_mm256_cvtepi32_ps(mag), _mm256_set1_ps(0x1p-9f));
-    __m256 v = _mm256_blendv_ps(normal, sub, _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32(8), mag)));
-    v = _mm256_blendv_ps(v, _mm256_castsi256_ps(_mm256_set1_epi32(0x7FC00000)),
-                         _mm256_castsi256_ps(_mm256_cmpeq_epi32(mag, _mm256_set1_epi32(0x7F))));
-    return _mm256_or_ps(v, _mm256_castsi256_ps(sign));
+/* Float formats: 32 codes at a time become fp16 words, then floats. The
+ * words come as two vectors w[0] (values 0-7 | 16-23) and w[1] (values 8-15
+ * | 24-31), the order of the byte unpacks; v[j] holds values 8j .. 8j+7. */
+INLINE void fp16_words_to_f32(const __m256i w[2], __m256 v[4]) {
+    v[0] = _mm256_cvtph_ps(_mm256_castsi256_si128(w[0]));
+    v[1] = _mm256_cvtph_ps(_mm256_castsi256_si128(w[1]));
+    v[2] = _mm256_cvtph_ps(_mm256_extracti128_si256(w[0], 1));
+    v[3] = _mm256_cvtph_ps(_mm256_extracti128_si256(w[1], 1));
 }
 
-/* NF4 values of 8 codes (int32 0..15): two 8-entry permutes, chosen by bit 3 */
-INLINE __m256 nf4_lookup(__m256i c, __m256 lo, __m256 hi) {
-    return _mm256_blendv_ps(_mm256_permutevar8x32_ps(lo, c), _mm256_permutevar8x32_ps(hi, c),
-                            _mm256_castsi256_ps(_mm256_slli_epi32(c, 28)));
+/* 32 E4M3 codes c (values 0-31 in order) as fp16 of value * 2^-8: the code
+ * in a word's high byte, shifted right by one with its sign kept, has
+ * sign, 4 exponent and 3 mantissa bits where fp16 has them (exponent bias
+ * 15 = 7 + 8); clearing bit 14 drops the copy of the sign. NaN codes come
+ * out finite: the caller checks for them (e4m3_nan). */
+INLINE void e4m3_values(__m256i c, __m256 v[4]) {
+    const __m256i z = _mm256_setzero_si256(), keep = _mm256_set1_epi16((short)0xBFFF);
+    const __m256i w[2] = {_mm256_and_si256(_mm256_srai_epi16(_mm256_unpacklo_epi8(z, c), 1), keep),
+                          _mm256_and_si256(_mm256_srai_epi16(_mm256_unpackhi_epi8(z, c), 1), keep)};
+    fp16_words_to_f32(w, v);
 }
 
-INLINE __m256 mul_add(__m256 acc, __m256 w, const float *x) { return _mm256_add_ps(acc, _mm256_mul_ps(w, _mm256_loadu_ps(x))); }
+/* lanes 0xFF where c is a NaN code (0x7F, 0xFF) */
+INLINE __m256i e4m3_nan(__m256i c) {
+    return _mm256_cmpeq_epi8(_mm256_or_si256(c, _mm256_set1_epi8((char)0x80)), _mm256_set1_epi8((char)0xFF));
+}
 
-INLINE __m256i bytes8(const uint8_t *p) {
-    int64_t v;
-    memcpy(&v, p, 8);
-    return _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(v));
+/* 32 NF4 codes (16 bytes: values 0-15 in the low nibbles, 16-31 in the
+ * high) through two byte tables, the low and high bytes of the fp16 book */
+INLINE void nf4_values(const uint8_t *q, __m256i tlo, __m256i thi, __m256 v[4]) {
+    const __m256i both = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)q));
+    const __m256i c = _mm256_and_si256(_mm256_srlv_epi32(both, _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4)),
+                                       _mm256_set1_epi8(0x0F)); /* [values 0-15 | 16-31] */
+    const __m256i lo = _mm256_shuffle_epi8(tlo, c), hi = _mm256_shuffle_epi8(thi, c);
+    const __m256i w[2] = {_mm256_unpacklo_epi8(lo, hi), _mm256_unpackhi_epi8(lo, hi)};
+    fp16_words_to_f32(w, v);
+}
+
+/* p[j] = fma(v[j], x[8j ..], p[j]): the ref's p[i % 32] for 32 values */
+INLINE void fma32(__m256 p[4], const __m256 v[4], const float *x) {
+    for (int j = 0; j < 4; j++) p[j] = _mm256_fmadd_ps(v[j], _mm256_loadu_ps(x + 8 * j), p[j]);
+}
+
+/* reduce32 of the ref over four vectors of lanes 0-7, 8-15, 16-23, 24-31 */
+INLINE float reduce32(const __m256 a[4]) {
+    return lq_hsum8_ps(_mm256_add_ps(_mm256_add_ps(a[0], a[2]), _mm256_add_ps(a[1], a[3])));
+}
+
+INLINE void zero4(__m256 p[4]) {
+    for (int j = 0; j < 4; j++) p[j] = _mm256_setzero_ps();
 }
 
 INLINE void f32_rows(int kind, int group, float *y, const void *W, size_t row_bytes, const void *xq, int n, int r0,
                      int r1) {
     const float *x = xq;
-    const int tail = kind == 1 ? n % 16 : 0;
+    __m256i tlo = _mm256_setzero_si256(), thi = tlo;
+    if (kind == 0) { /* the fp16 book's low and high bytes, in both 128-bit lanes */
+        uint8_t lo[16], hi[16];
+        for (int k = 0; k < 16; k++) {
+            const uint16_t h = _cvtss_sh(lq_nf4_values[k], 0);
+            lo[k] = (uint8_t)h, hi[k] = (uint8_t)(h >> 8);
+        }
+        tlo = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)lo));
+        thi = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)hi));
+    }
+    const size_t gbytes = kind == 0 ? 34 : (size_t)(2 + group);
     for (int r = r0; r < r1; r++) {
         const uint8_t *row = (const uint8_t *)W + (size_t)r * row_bytes;
-        __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-        if (kind == 0) {
-            const __m256 lo = _mm256_loadu_ps(lq_nf4_values), hi = _mm256_loadu_ps(lq_nf4_values + 8);
-            const __m256i m4 = _mm256_set1_epi32(0xF);
-            for (int b = 0; b < n / 64; b++) {
-                const uint8_t *blk = row + (size_t)b * 34;
-                const __m256 d = _mm256_set1_ps(lq_llmq_rd_f16(blk));
-                for (int h = 0; h < 2; h++) {
-                    const uint8_t *q = blk + 2 + 16 * h;
-                    const float *xs = x + 64 * b + 32 * h;
-                    const __m256i c0 = bytes8(q), c1 = bytes8(q + 8);
-                    acc0 = mul_add(acc0, _mm256_mul_ps(nf4_lookup(_mm256_and_si256(c0, m4), lo, hi), d), xs);
-                    acc1 = mul_add(acc1, _mm256_mul_ps(nf4_lookup(_mm256_and_si256(c1, m4), lo, hi), d), xs + 8);
-                    acc0 = mul_add(acc0, _mm256_mul_ps(nf4_lookup(_mm256_srli_epi32(c0, 4), lo, hi), d), xs + 16);
-                    acc1 = mul_add(acc1, _mm256_mul_ps(nf4_lookup(_mm256_srli_epi32(c1, 4), lo, hi), d), xs + 24);
-                }
-            }
-            y[r] = lq_hsum8_ps(_mm256_add_ps(acc0, acc1));
-        } else if (kind == 1) {
+        __m256 acc[4], p[4], v[4];
+        __m256i nan = _mm256_setzero_si256();
+        zero4(acc);
+        zero4(p);
+        if (kind == 1) { /* per channel: one run of lane sums over the row */
             const uint8_t *c = row + 4;
-            for (int i = 0; i + 16 <= n; i += 16) {
-                acc0 = mul_add(acc0, e4m3_decode(bytes8(c + i)), x + i);
-                acc1 = mul_add(acc1, e4m3_decode(bytes8(c + i + 8)), x + i + 8);
+            int i = 0;
+            for (; i + 32 <= n; i += 32) {
+                _mm_prefetch((const char *)c + i + PF_AHEAD, _MM_HINT_T0);
+                const __m256i cv = _mm256_loadu_si256((const __m256i *)(c + i));
+                nan = _mm256_or_si256(nan, e4m3_nan(cv));
+                e4m3_values(cv, v);
+                fma32(p, v, x + i);
+            }
+            if (i < n) { /* the last n % 32 values in the ref's lanes */
+                _Alignas(32) float a[32];
+                for (int j = 0; j < 4; j++) _mm256_store_ps(a + 8 * j, p[j]);
+                for (; i < n; i++) a[i % 32] = fmaf(lq_e4m3_to_fp32(c[i]) * 0x1p-8f, x[i], a[i % 32]);
+                for (int j = 0; j < 4; j++) p[j] = _mm256_load_ps(a + 8 * j);
             }
             float s;
             memcpy(&s, row, 4);
-            if (tail) { /* the last n % 16 values: lanes in the ref's order, others untouched */
-                float a[16];
-                _mm256_storeu_ps(a, acc0);
-                _mm256_storeu_ps(a + 8, acc1);
-                for (int i = n - tail; i < n; i++) a[i % 16] = a[i % 16] + lq_e4m3_to_fp32(c[i]) * x[i];
-                acc0 = _mm256_loadu_ps(a);
-                acc1 = _mm256_loadu_ps(a + 8);
-            }
-            y[r] = s * lq_hsum8_ps(_mm256_add_ps(acc0, acc1));
+            y[r] = (256.0f * s) * reduce32(p);
         } else {
             for (int g = 0; g < n / group; g++) {
-                const uint8_t *blk = row + (size_t)g * (size_t)(2 + group);
-                const __m256 d = _mm256_set1_ps(lq_llmq_rd_f16(blk));
-                for (int i = 0; i < group; i += 16) {
-                    acc0 = mul_add(acc0, _mm256_mul_ps(e4m3_decode(bytes8(blk + 2 + i)), d), x + g * group + i);
-                    acc1 = mul_add(acc1, _mm256_mul_ps(e4m3_decode(bytes8(blk + 10 + i)), d), x + g * group + i + 8);
+                const uint8_t *blk = row + (size_t)g * gbytes;
+                const float *xg = x + (size_t)g * group;
+                _mm_prefetch((const char *)blk + PF_AHEAD, _MM_HINT_T0);
+                zero4(p);
+                for (int i = 0; i < group; i += 32) {
+                    if (kind == 0) {
+                        nf4_values(blk + 2 + i / 2, tlo, thi, v);
+                    } else {
+                        const __m256i cv = _mm256_loadu_si256((const __m256i *)(blk + 2 + i));
+                        nan = _mm256_or_si256(nan, e4m3_nan(cv));
+                        e4m3_values(cv, v);
+                        if (i % 64 == 32) _mm_prefetch((const char *)blk + i + PF_AHEAD, _MM_HINT_T0);
+                    }
+                    fma32(p, v, xg + i);
                 }
+                float d = lq_llmq_rd_f16(blk);
+                if (kind != 0) d *= 256.0f;
+                const __m256 dv = _mm256_set1_ps(d);
+                for (int j = 0; j < 4; j++) acc[j] = _mm256_fmadd_ps(dv, p[j], acc[j]);
             }
-            y[r] = lq_hsum8_ps(_mm256_add_ps(acc0, acc1));
+            y[r] = reduce32(acc);
         }
+        if (!_mm256_testz_si256(nan, nan)) y[r] = lq_qdot_llmq_f32_row_ref(kind, group, row, x, n);
     }
 }
 

@@ -168,80 +168,11 @@ INLINE void int_rows(int bits, int group, bool asym, lq_qdot_rows_fn ref, float 
     if (ap != stack) lq_free_aligned(ap);
 }
 
-/* ---------------------------------------------------------- float formats */
-
-/* 16 E4M3 codes (as int32) to floats, exactly as lq_e4m3_to_fp32: normal
- * codes by rebiasing the exponent in the integer domain, subnormals
- * (magnitude < 8) as magnitude * 2^-9, which avoids denormal operands. */
-INLINE __m512 e4m3_decode(__m512i c) {
-    const __m512i mag = _mm512_and_si512(c, _mm512_set1_epi32(0x7F));
-    const __m512i sign = _mm512_slli_epi32(_mm512_and_si512(c, _mm512_set1_epi32(0x80)), 24);
-    __m512i bits = _mm512_add_epi32(_mm512_slli_epi32(mag, 20), _mm512_set1_epi32(120 << 23));
-    const __m512 sub = _mm512_mul_ps(_mm512_cvtepi32_ps(mag), _mm512_set1_ps(0x1p-9f));
-    bits = _mm512_mask_mov_epi32(bits, _mm512_cmplt_epi32_mask(mag, _mm512_set1_epi32(8)), _mm512_castps_si512(sub));
-    bits = _mm512_mask_mov_epi32(bits, _mm512_cmpeq_epi32_mask(mag, _mm512_set1_epi32(0x7F)),
-                                 _mm512_set1_epi32(0x7FC00000));
-    return _mm512_castsi512_ps(_mm512_or_si512(bits, sign));
-}
-
-INLINE __m512 mul_add(__m512 acc, __m512 w, const float *x) { return _mm512_add_ps(acc, _mm512_mul_ps(w, _mm512_loadu_ps(x))); }
-
-INLINE void f32_rows(int kind, int group, float *y, const void *W, size_t row_bytes, const void *xq, int n, int r0,
-                     int r1) {
-    const float *x = xq;
-    for (int r = r0; r < r1; r++) {
-        const uint8_t *row = (const uint8_t *)W + (size_t)r * row_bytes;
-        __m512 acc = _mm512_setzero_ps();
-        if (kind == 0) {
-            const __m512 cb = _mm512_loadu_ps(lq_nf4_values);
-            const __m512i m4 = _mm512_set1_epi32(0xF);
-            for (int b = 0; b < n / 64; b++) {
-                const uint8_t *blk = row + (size_t)b * 34;
-                const __m512 d = _mm512_set1_ps(f16(blk));
-                for (int h = 0; h < 2; h++) {
-                    const __m512i c = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(blk + 2 + 16 * h)));
-                    const float *xs = x + 64 * b + 32 * h;
-                    const __m512 wlo = _mm512_mul_ps(_mm512_permutexvar_ps(_mm512_and_si512(c, m4), cb), d);
-                    acc = mul_add(acc, wlo, xs);
-                    const __m512 whi = _mm512_mul_ps(_mm512_permutexvar_ps(_mm512_srli_epi32(c, 4), cb), d);
-                    acc = mul_add(acc, whi, xs + 16);
-                }
-            }
-            y[r] = reduce16(acc);
-        } else if (kind == 1) {
-            int i = 0;
-            for (; i + 16 <= n; i += 16)
-                acc = mul_add(acc, e4m3_decode(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(row + 4 + i)))),
-                               x + i);
-            if (i < n) {
-                const __mmask16 k = (__mmask16)((1u << (n - i)) - 1);
-                const __m512 w = e4m3_decode(_mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(k, row + 4 + i)));
-                acc = _mm512_mask_add_ps(acc, k, acc, _mm512_mul_ps(w, _mm512_maskz_loadu_ps(k, x + i)));
-            }
-            float s;
-            memcpy(&s, row, 4);
-            y[r] = s * reduce16(acc);
-        } else {
-            for (int g = 0; g < n / group; g++) {
-                const uint8_t *blk = row + (size_t)g * (size_t)(2 + group);
-                const __m512 d = _mm512_set1_ps(f16(blk));
-                for (int i = 0; i < group; i += 16) {
-                    const __m512i c = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(blk + 2 + i)));
-                    acc = mul_add(acc, _mm512_mul_ps(e4m3_decode(c), d), x + g * group + i);
-                }
-            }
-            y[r] = reduce16(acc);
-        }
-    }
-}
+/* The float formats (NF4, E4M3) run the AVX2 kernels, decoded through
+ * F16C: kernels/ref/qdot_llmq_ref.c hands them out for this table too. */
 
 #define INT_K(name, bits, group, asym)                                                                        \
     void lq_qdot_llmq_##name##_avx512(float *y, const void *W, size_t rb, const void *xq, int n, int r0, int r1) { \
         int_rows(bits, group, asym, lq_qdot_llmq_##name##_ref, y, W, rb, xq, n, r0, r1);                                                 \
     }
-#define F32_K(name, kind, group)                                                                              \
-    void lq_qdot_llmq_##name##_avx512(float *y, const void *W, size_t rb, const void *xq, int n, int r0, int r1) { \
-        f32_rows(kind, group, y, W, rb, xq, n, r0, r1);                                                       \
-    }
 LQ_LLMQ_INT_TYPES(INT_K)
-LQ_LLMQ_F32_TYPES(F32_K)

@@ -8,12 +8,12 @@
 #include <math.h>
 #include <string.h>
 
-/* bitsandbytes' NF4 code book (create_normal_map), as stored in float32 */
+/* bitsandbytes' NF4 code book (create_normal_map) rounded to fp16 (at most
+ * 3.3e-4 relative): fp16 entries let the SIMD kernels decode a code with a
+ * byte lookup and one fp16 conversion (kernels/ref/qdot_llmq_ref.c). */
 const float lq_nf4_values[16] = {
-    -1.0f, -0.6961928009986877f, -0.5250730514526367f, -0.39491748809814453f,
-    -0.28444138169288635f, -0.18477343022823334f, -0.09105003625154495f, 0.0f,
-    0.07958029955625534f, 0.16093020141124725f, 0.24611230194568634f, 0.33791524171829224f,
-    0.44070982933044434f, 0.5626170039176941f, 0.7229568362236023f, 1.0f,
+    -1.0f, -0.6962890625f, -0.52490234375f, -0.39501953125f, -0.284423828125f, -0.184814453125f, -0.091064453125f, 0.0f,
+    0.07958984375f, 0.160888671875f, 0.24609375f, 0.337890625f, 0.440673828125f, 0.5625f, 0.72314453125f, 1.0f,
 };
 
 static float absmax(const float *x, int64_t n) {

@@ -87,6 +87,34 @@ static void check_type(uint32_t t, int n) {
     free(xq);
 }
 
+/* Float formats on raw bytes: every code (E4M3 NaN codes 0x7F / 0xFF
+ * included, which the SIMD kernels leave to the reference) and random
+ * scales; the kernels must still give the reference's bits. */
+static void check_raw_float(uint32_t t, int n) {
+    const lq_qdot_info *ref = lq_qdot_llmq_lookup(t, 0);
+    const size_t rb = lq_row_size(t, n);
+    uint8_t *W = malloc((size_t)ROWS * rb);
+    float *x = malloc((size_t)n * sizeof *x);
+    for (size_t i = 0; i < (size_t)ROWS * rb; i++) W[i] = (uint8_t)(frand() * 128.0f + 128.0f);
+    for (int i = 0; i < n; i++) x[i] = frand();
+    const int nan_row = 3; /* rows 0-2 without NaN codes; 3 with one; 4, 5 random */
+    for (int r = 0; r < nan_row; r++)
+        for (size_t i = 0; i < rb; i++)
+            if ((W[r * rb + i] | 0x80) == 0xFF) W[r * rb + i] ^= 1;
+    if (t != LQ_TYPE_NF4) W[nan_row * rb + rb / 2] = 0x7F;
+    float y_ref[ROWS], y[ROWS];
+    ref->rows(y_ref, W, rb, x, n, 0, ROWS);
+    if (t != LQ_TYPE_NF4) CHECK_MSG(isnan(y_ref[nan_row]), "%s: a NaN code gives %g", lq_type_name(t), y_ref[nan_row]);
+    for (int isa = 1; isa <= 2; isa++) {
+        if (!isa_ok(isa)) continue;
+        for (int r = 0; r < ROWS; r++) y[r] = -1.0f;
+        lq_qdot_llmq_lookup(t, isa)->rows(y, W, rb, x, n, 0, ROWS);
+        CHECK_MSG(memcmp(y, y_ref, sizeof y) == 0, "%s isa %d n %d: raw bytes differ from ref", lq_type_name(t), isa, n);
+    }
+    free(W);
+    free(x);
+}
+
 static void check_lookup(void) {
     for (uint32_t t = LQ_TYPE_LLMQ_FIRST; t < LQ_TYPE_LLMQ_END; t++)
         for (int isa = 0; isa <= 2; isa++) {
@@ -144,9 +172,14 @@ int main(void) {
         const int blk = lq_type_get(t)->blck_size, unit = blk < 32 ? 32 : blk;
         const int sizes[] = {unit, 3 * unit, 7 * unit, 4096};
         for (int s = 0; s < 4; s++) check_type(t, sizes[s]);
+        if (lq_qdot_llmq_lookup(t, 0)->act_type == LQ_TYPE_F32) {
+            check_raw_float(t, 3 * unit);
+            check_raw_float(t, 4096);
+        }
         if (t == LQ_TYPE_F8_E4M3_CH) { /* float activations: any length */
             check_type(t, 5);
             check_type(t, 37);
+            check_raw_float(t, 77);
         }
     }
     if (getenv("LLMQ_BENCH")) {

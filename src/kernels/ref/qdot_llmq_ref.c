@@ -10,18 +10,28 @@
  *     t  = (dw * da) * (float)p
  *     asym only: s = sum a_i (exact int); t = t + (m * da) * (float)s
  *     acc[8 * (b % 2) + j] = acc[8 * (b % 2) + j] + t
- * Float formats (NF4, E4M3) take F32 activations; value i of the row has
- * weight w_i = value(code_i) * scale (NF4, E4M3 groups) or value(code_i)
- * (E4M3 per channel), and acc[i % 16] = acc[i % 16] + w_i * x_i.
- * Both end with y = reduce16(acc):
+ * and the integer formats end with y = reduce16(acc):
  *     h[k] = acc[k] + acc[k + 8]  (k < 8)
  *     q[k] = h[k] + h[k + 4]      (k < 4)
  *     r[k] = q[k] + q[k + 2]      (k < 2)
  *     y    = r[0] + r[1]
- * and E4M3 per channel then multiplies: y = s * y. */
+ * Float formats (NF4, E4M3) take F32 activations x and work with code
+ * values h_i that are exact fp16 numbers, so that SIMD kernels decode them
+ * with one fp16 conversion: NF4's book (lq_nf4_values, fp16 already) and
+ * E4M3 values times 2^-8 (E4M3 is a subset of fp16 shifted by 8 binades;
+ * the kernel's lookup misses NaN codes 0x7F / 0xFF, so a SIMD kernel hands a
+ * row holding one to this reference). Per group (NF4: 64 values, E4M3 G32 /
+ * G128; E4M3 per channel: the whole row) 32 lane sums p[k] start at +0,
+ *     p[i % 32] = fmaf(h_i, x_i, p[i % 32])   (i counted in the group)
+ * and fold into the row's acc[32] (from +0) with the group scale d:
+ *     acc[k] = fmaf(d, p[k], acc[k])          (E4M3 groups: d = 256 * scale)
+ * E4M3 per channel has no fold: y = (256 * s) * reduce32(p); the others
+ * y = reduce32(acc), where reduce32(a) = reduce16(a[k] + a[k + 16]). */
 #include "kernels/qdot_llmq.h"
 
 #include "quant/blocks.h"
+
+#include <math.h>
 
 static float reduce16(const float acc[16]) {
     float h[8], q[4], r[2];
@@ -61,29 +71,45 @@ static void int_rows(int bits, int group, bool asym, float *y, const void *W, si
     }
 }
 
+static float reduce32(const float a[32]) {
+    float q[16];
+    for (int k = 0; k < 16; k++) q[k] = a[k] + a[k + 16];
+    return reduce16(q);
+}
+
+/* h of code c: E4M3 value times 2^-8 (exact; NaN stays NaN) */
+static float e4m3_h(uint8_t c) { return lq_e4m3_to_fp32(c) * 0x1p-8f; }
+
+/* one float-format row: see the order at the top */
+float lq_qdot_llmq_f32_row_ref(int kind, int group, const uint8_t *row, const float *x, int n) {
+    float acc[32] = {0}, p[32] = {0};
+    if (kind == 1) { /* E4M3 per channel: fp32 scale, then n codes */
+        for (int i = 0; i < n; i++) p[i % 32] = fmaf(e4m3_h(row[4 + i]), x[i], p[i % 32]);
+        float s;
+        memcpy(&s, row, 4);
+        return (256.0f * s) * reduce32(p);
+    }
+    const size_t gbytes = kind == 0 ? 34 : (size_t)(2 + group);
+    for (int g = 0; g < n / group; g++) {
+        const uint8_t *blk = row + (size_t)g * gbytes;
+        const float *xg = x + (size_t)g * group;
+        memset(p, 0, sizeof p);
+        for (int i = 0; i < group; i++) {
+            /* NF4 bytes: the 32 values of half i / 32, low nibble for 0-15, high for 16-31 */
+            const int byte = blk[2 + 16 * (i / 32) + i % 16];
+            const float h = kind == 0 ? lq_nf4_values[i % 32 < 16 ? byte & 0xF : byte >> 4] : e4m3_h(blk[2 + i]);
+            p[i % 32] = fmaf(h, xg[i], p[i % 32]);
+        }
+        const float d = kind == 0 ? lq_llmq_rd_f16(blk) : 256.0f * lq_llmq_rd_f16(blk);
+        for (int k = 0; k < 32; k++) acc[k] = fmaf(d, p[k], acc[k]);
+    }
+    return reduce32(acc);
+}
+
 static void f32_rows(int kind, int group, float *y, const void *W, size_t row_bytes, const void *xq, int n, int r0,
                      int r1) {
-    const float *x = xq;
-    for (int r = r0; r < r1; r++) {
-        const uint8_t *row = (const uint8_t *)W + (size_t)r * row_bytes;
-        float acc[16] = {0}, s = 0.0f;
-        if (kind == 1) memcpy(&s, row, 4);
-        for (int i = 0; i < n; i++) {
-            float w;
-            if (kind == 0) { /* NF4: 34-byte blocks of 64, 4-bit unit packing */
-                const uint8_t *blk = row + (size_t)(i / 64) * 34;
-                const int k = i % 64, byte = blk[2 + 16 * (k / 32) + k % 16];
-                w = lq_nf4_values[k % 32 < 16 ? byte & 0xF : byte >> 4] * lq_llmq_rd_f16(blk);
-            } else if (kind == 1) {
-                w = lq_e4m3_to_fp32(row[4 + i]);
-            } else {
-                const uint8_t *blk = row + (size_t)(i / group) * (size_t)(2 + group);
-                w = lq_e4m3_to_fp32(blk[2 + i % group]) * lq_llmq_rd_f16(blk);
-            }
-            acc[i % 16] = acc[i % 16] + w * x[i];
-        }
-        y[r] = kind == 1 ? s * reduce16(acc) : reduce16(acc);
-    }
+    for (int r = r0; r < r1; r++)
+        y[r] = lq_qdot_llmq_f32_row_ref(kind, group, (const uint8_t *)W + (size_t)r * row_bytes, xq, n);
 }
 
 #define INT_REF(name, bits, group, asym)                                                                   \
@@ -106,7 +132,7 @@ LQ_LLMQ_F32_TYPES(F32_REF)
 #define INFO_INT_AVX512(n, b, g, a) INFO_INT(n, b, g, a, avx512)
 #define INFO_F32_REF(n, k, g) INFO_F32(n, k, g, ref)
 #define INFO_F32_AVX2(n, k, g) INFO_F32(n, k, g, avx2)
-#define INFO_F32_AVX512(n, k, g) INFO_F32(n, k, g, avx512)
+#define INFO_F32_AVX512(n, k, g) INFO_F32(n, k, g, avx2) /* the AVX2 kernels (FMA, F16C) */
 
 static const lq_qdot_info k_info[3][LQ_TYPE_LLMQ_END - LQ_TYPE_LLMQ_FIRST] = {
     {LQ_LLMQ_INT_TYPES(INFO_INT_REF) LQ_LLMQ_F32_TYPES(INFO_F32_REF)},
