@@ -45,15 +45,18 @@ INLINE __m256i unit_codes(int bits, const uint8_t *u) {
 
 
 /* The activations' part of the units, prepared once per call: per unit,
- * lane sums of the activations (symmetric: times -2^(bits-1), the offset of
- * the stored fields; asymmetric: as float, for the min term) and the scale. */
-INLINE void prepare_acts(int bits, bool asym, const block_q8_0 *xb, int nb, __m256i *corr, float *da) {
+ * the integer lane term that code offsets need (symmetric fields hold
+ * q + 2^(bits-1): minus that times the lane sums; 8-bit asymmetric fields
+ * go through the sign trick as q - 128: plus 128 times them), the unit's
+ * sum S as float (asymmetric: the min term) and the scale. */
+INLINE void prepare_acts(int bits, bool asym, const block_q8_0 *xb, int nb, __m256i *corr, float *S, float *da) {
     for (int b = 0; b < nb; b++) {
         const __m256i a = _mm256_loadu_si256((const __m256i *)xb[b].qs);
         const __m256i sa = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), a), _mm256_set1_epi16(1));
         const int shift = bits == 8 ? 7 : bits - 1;
-        if (asym) corr[b] = _mm256_castps_si256(_mm256_cvtepi32_ps(sa));
+        if (asym) corr[b] = _mm256_slli_epi32(sa, 7);
         else corr[b] = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(sa, shift));
+        S[b] = (float)lq_hsum8_epi32(sa);
         da[b] = _cvtsh_ss(xb[b].d);
     }
 }
@@ -72,9 +75,8 @@ INLINE void prepare_pairs(const block_q8_0 *xb, int nb, const __m256i *corr, __m
     }
 }
 
-/* the ref's t of one unit: 8 lanes; sw = dw * da and sm = m * da in every lane */
-INLINE __m256 unit_term(int bits, bool asym, const uint8_t *u, __m256 sw, __m256 sm, const block_q8_0 *xb,
-                        __m256i corr) {
+/* the ref's t of one unit: 8 lanes; sw = dw * da in every lane */
+INLINE __m256 unit_term(int bits, bool asym, const uint8_t *u, __m256 sw, const block_q8_0 *xb, __m256i corr) {
     const __m256i a = _mm256_loadu_si256((const __m256i *)xb->qs);
     const __m256i ones16 = _mm256_set1_epi16(1);
     __m256i c = unit_codes(bits, u), p;
@@ -83,14 +85,12 @@ INLINE __m256 unit_term(int bits, bool asym, const uint8_t *u, __m256 sw, __m256
          * q + 128, so the sum gets 128 * sum a back */
         if (asym) c = _mm256_xor_si256(c, _mm256_set1_epi8((char)0x80));
         p = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_abs_epi8(c), _mm256_sign_epi8(a, c)), ones16);
-        if (asym) p = _mm256_add_epi32(p, _mm256_slli_epi32(_mm256_cvtps_epi32(_mm256_castsi256_ps(corr)), 7));
+        if (asym) p = _mm256_add_epi32(p, corr);
     } else {
         p = _mm256_madd_epi16(_mm256_maddubs_epi16(c, a), ones16);
         if (!asym) p = _mm256_add_epi32(p, corr);
     }
-    __m256 t = _mm256_mul_ps(sw, _mm256_cvtepi32_ps(p));
-    if (asym) t = _mm256_add_ps(t, _mm256_mul_ps(sm, _mm256_castsi256_ps(corr)));
-    return t;
+    return _mm256_mul_ps(sw, _mm256_cvtepi32_ps(p));
 }
 
 /* the fp16 at offset off of the groups of eight units from the group at
@@ -107,17 +107,17 @@ INLINE void int_rows(int bits, int group, bool asym, lq_qdot_rows_fn ref, float 
                      const void *xq, int n, int r0, int r1) {
     const block_q8_0 *xb = xq;
     const int nb = n / 32;
-    /* per unit: corr, and (4-bit) the pair layout pcorr, px (two vectors each) */
-    const size_t per_unit = sizeof(__m256i) * 3 + sizeof(float);
-    _Alignas(32) uint8_t stack[128 * (sizeof(__m256i) * 3 + sizeof(float))]; /* 12.5 KiB: rows up to 4096 values */
+    /* per unit: corr, and (4-bit) the pair layout pcorr, px (two vectors each); S, da */
+    const size_t per_unit = sizeof(__m256i) * 3 + 2 * sizeof(float);
+    _Alignas(32) uint8_t stack[128 * (sizeof(__m256i) * 3 + 2 * sizeof(float))]; /* 13 KiB: rows up to 4096 values */
     uint8_t *buf = stack;
     if (nb > 128 && !(buf = lq_alloc_aligned((size_t)nb * per_unit))) {
         ref(y, W, row_bytes, xq, n, r0, r1); /* same bits, without the prepared activations */
         return;
     }
     __m256i *corr = (__m256i *)buf, *pcorr = corr + nb, *px = pcorr + nb;
-    float *da = (float *)(px + nb);
-    prepare_acts(bits, asym, xb, nb, corr, da);
+    float *da = (float *)(px + nb), *S = da + nb;
+    prepare_acts(bits, asym, xb, nb, corr, S, da);
     if (bits == 4) prepare_pairs(xb, nb, corr, pcorr, px);
     /* a group's bytes: scale (and min) halves, then its units */
     const int upg = group ? group / 32 : 1, ub = bits * 4, hdr = group ? (asym ? 4 : 2) : 0;
@@ -129,6 +129,7 @@ INLINE void int_rows(int bits, int group, bool asym, lq_qdot_rows_fn ref, float 
         if (!group) memcpy(&dw_row, row, 4);
         __m256 acc_even = _mm256_setzero_ps(), acc_odd = _mm256_setzero_ps();
         __m256 acc_lo = _mm256_setzero_ps(), acc_hi = _mm256_setzero_ps(); /* 4-bit: the pair layout */
+        __m256 accm = _mm256_setzero_ps();                                  /* asym: the ref's accm */
         int b = 0;
         /* eight units at a time: their dw * da (and m * da) as one vector */
         for (; b + 8 <= nb; b += 8) {
@@ -141,7 +142,10 @@ INLINE void int_rows(int bits, int group, bool asym, lq_qdot_rows_fn ref, float 
                 sw = _mm256_mul_ps(_mm256_set1_ps(dw_row), da8);
             } else {
                 sw = _mm256_mul_ps(group_halves8(first, upg, gbytes, 0), da8);
-                if (asym) sm = _mm256_mul_ps(group_halves8(first, upg, gbytes, 2), da8);
+                if (asym) {
+                    sm = _mm256_mul_ps(group_halves8(first, upg, gbytes, 2), da8);
+                    accm = _mm256_fmadd_ps(sm, _mm256_loadu_ps(S + b), accm);
+                }
             }
             for (size_t o = 0; o < 8 * gbytes / upg; o += 64) _mm_prefetch((const char *)first + PF_AHEAD + o, _MM_HINT_T0);
             if (bits == 4) {
@@ -165,11 +169,6 @@ INLINE void int_rows(int bits, int group, bool asym, lq_qdot_rows_fn ref, float 
                     const __m256 swp = _mm256_permutevar8x32_ps(sw, pick);
                     __m256 tlo = _mm256_mul_ps(swp, _mm256_cvtepi32_ps(plo));
                     __m256 thi = _mm256_mul_ps(swp, _mm256_cvtepi32_ps(phi));
-                    if (asym) {
-                        const __m256 smp = _mm256_permutevar8x32_ps(sm, pick);
-                        tlo = _mm256_add_ps(tlo, _mm256_mul_ps(smp, _mm256_castsi256_ps(pcorr[u])));
-                        thi = _mm256_add_ps(thi, _mm256_mul_ps(smp, _mm256_castsi256_ps(pcorr[u + 1])));
-                    }
                     acc_lo = _mm256_add_ps(acc_lo, tlo);
                     acc_hi = _mm256_add_ps(acc_hi, thi);
                 }
@@ -179,7 +178,7 @@ INLINE void int_rows(int bits, int group, bool asym, lq_qdot_rows_fn ref, float 
             for (int k = 0; k < 8; k++) {
                 const int u = b + k;
                 const uint8_t *code = first + (size_t)(k / upg) * gbytes + hdr + (size_t)(k % upg) * ub;
-                const __m256 t = unit_term(bits, asym, code, lane(sw, k), lane(sm, k), xb + u, corr[u]);
+                const __m256 t = unit_term(bits, asym, code, lane(sw, k), xb + u, corr[u]);
                 if (k % 2) acc_odd = _mm256_add_ps(acc_odd, t);
                 else acc_even = _mm256_add_ps(acc_even, t);
             }
@@ -188,15 +187,18 @@ INLINE void int_rows(int bits, int group, bool asym, lq_qdot_rows_fn ref, float 
             acc_even = _mm256_permute2f128_ps(acc_lo, acc_hi, 0x20);
             acc_odd = _mm256_permute2f128_ps(acc_lo, acc_hi, 0x31);
         }
+        _Alignas(32) float am[8];
+        if (asym) _mm256_store_ps(am, accm);
         for (; b < nb; b++) { /* the last nb % 8 units (b even at the start) */
             float dw, m;
             const uint8_t *code = lq_llmq_int_unit(row, bits, group, asym, b, &dw, &m);
-            const __m256 t = unit_term(bits, asym, code, _mm256_set1_ps(dw * da[b]), _mm256_set1_ps(m * da[b]),
-                                       xb + b, corr[b]);
+            const __m256 t = unit_term(bits, asym, code, _mm256_set1_ps(dw * da[b]), xb + b, corr[b]);
             if (b % 2) acc_odd = _mm256_add_ps(acc_odd, t);
             else acc_even = _mm256_add_ps(acc_even, t);
+            if (asym) am[b % 8] = fmaf(m * da[b], S[b], am[b % 8]);
         }
-        y[r] = lq_hsum8_ps(_mm256_add_ps(acc_even, acc_odd));
+        const float yr = lq_hsum8_ps(_mm256_add_ps(acc_even, acc_odd));
+        y[r] = asym ? yr + lq_hsum8_ps(_mm256_load_ps(am)) : yr;
     }
     if (buf != stack) lq_free_aligned(buf);
 }

@@ -3,8 +3,9 @@
  * Integer formats: two 32-value units per zmm (lanes 0-7 even unit, 8-15
  * odd unit); vpdpbusd gives the exact lane sums of 4 code * activation
  * products, the codes as unsigned fields. The activations' part (the sign
- * offset of the fields, sums for the asymmetric min, the scales) is
- * prepared once per call and shared by all rows. */
+ * offset of the fields, the scales) is prepared once per call and shared
+ * by all rows. The asymmetric types run the AVX2 kernels (their min term
+ * is one FMA per eight units there; the lookup in the ref file says so). */
 #include <immintrin.h>
 
 #include "core/lq.h"
@@ -29,13 +30,13 @@ INLINE float reduce16(__m512 acc) {
 /* Code fields of units b, b+1 (u1 NULL: zeros) in value order, 64 bytes;
  * 8-bit symmetric codes come back offset by 128 (xor 0x80). contig: u1
  * follows u0 directly. */
-INLINE __m512i pair_codes(int bits, bool asym, bool contig, const uint8_t *u0, const uint8_t *u1) {
+INLINE __m512i pair_codes(int bits, bool contig, const uint8_t *u0, const uint8_t *u1) {
     if (bits == 8) {
         __m512i c;
         if (contig && u1) c = _mm512_loadu_si512(u0);
         else c = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)u0)),
                                     u1 ? _mm256_loadu_si256((const __m256i *)u1) : _mm256_setzero_si256(), 1);
-        return asym ? c : _mm512_xor_si512(c, _mm512_set1_epi8((char)0x80));
+        return _mm512_xor_si512(c, _mm512_set1_epi8((char)0x80));
     }
     if (bits == 4) {
         __m256i v;
@@ -63,8 +64,8 @@ INLINE __m512i pair_codes(int bits, bool asym, bool contig, const uint8_t *u0, c
 }
 
 /* The activations of two units, prepared once per call: the int8 values,
- * the per-lane offset term (symmetric: -2^(bits-1) * sum a as the int32
- * start of vpdpbusd; asymmetric: sum a as float) and the fp16 scales
+ * the per-lane offset term (-2^(bits-1) * sum a, the offset of the stored
+ * fields, as the int32 start of vpdpbusd) and the fp16 scales
  * [da0 x 8, da1 x 8] as floats. */
 typedef struct act_pair {
     __m512i a;
@@ -72,8 +73,8 @@ typedef struct act_pair {
     __m512 da;
 } act_pair;
 
-INLINE void prepare_acts(int bits, bool asym, const block_q8_0 *xb, int nb, act_pair *ap) {
-    const __m512i off = _mm512_set1_epi8((char)(asym ? 1 : 1 << (bits - 1)));
+INLINE void prepare_acts(int bits, const block_q8_0 *xb, int nb, act_pair *ap) {
+    const __m512i off = _mm512_set1_epi8((char)(1 << (bits - 1)));
     for (int b = 0; b < nb; b += 2) {
         const bool pair = b + 1 < nb;
         const __m512i a = _mm512_inserti64x4(
@@ -82,7 +83,7 @@ INLINE void prepare_acts(int bits, bool asym, const block_q8_0 *xb, int nb, act_
         const __m512i sa = _mm512_dpbusd_epi32(_mm512_setzero_si512(), off, a);
         act_pair *p = &ap[b / 2];
         p->a = a;
-        p->corr = asym ? _mm512_castps_si512(_mm512_cvtepi32_ps(sa)) : _mm512_sub_epi32(_mm512_setzero_si512(), sa);
+        p->corr = _mm512_sub_epi32(_mm512_setzero_si512(), sa);
         p->da = _mm512_mask_blend_ps(0xFF00, _mm512_set1_ps(_cvtsh_ss(xb[b].d)),
                                      _mm512_set1_ps(pair ? _cvtsh_ss(xb[b + 1].d) : 0.0f));
     }
@@ -98,18 +99,15 @@ INLINE __m512 pair_f16(const uint8_t *p0, const uint8_t *p1) {
                                  _mm512_castps128_ps512(two));
 }
 
-/* the ref's t of units b, b+1 (c: their codes, dwv / mv: scale and min per lane) */
-INLINE __m512 pair_term(bool asym, __m512i c, __m512 dwv, __m512 mv, const act_pair *a) {
-    const __m512i p = _mm512_dpbusd_epi32(asym ? _mm512_setzero_si512() : a->corr, c, a->a);
-    __m512 t = _mm512_mul_ps(_mm512_mul_ps(dwv, a->da), _mm512_cvtepi32_ps(p));
-    if (asym) t = _mm512_add_ps(t, _mm512_mul_ps(_mm512_mul_ps(mv, a->da), _mm512_castsi512_ps(a->corr)));
-    return t;
+/* the ref's t of units b, b+1 (c: their codes, dwv: scale per lane) */
+INLINE __m512 pair_term(__m512i c, __m512 dwv, const act_pair *a) {
+    const __m512i p = _mm512_dpbusd_epi32(a->corr, c, a->a);
+    return _mm512_mul_ps(_mm512_mul_ps(dwv, a->da), _mm512_cvtepi32_ps(p));
 }
 
-INLINE void int_rows_prepared(int bits, int group, bool asym, float *y, const uint8_t *W, size_t row_bytes,
+INLINE void int_rows_prepared(int bits, int group, float *y, const uint8_t *W, size_t row_bytes,
                               const act_pair *ap, int nb, int r0, int r1) {
-    const int ub = bits * 4, hdr = asym ? 4 : 2, upg = group / 32, bsz = hdr + upg * ub;
-    const __m512 zero = _mm512_setzero_ps();
+    const int ub = bits * 4, hdr = 2, upg = group / 32, bsz = hdr + upg * ub;
     for (int r = r0; r < r1; r++) {
         const uint8_t *row = W + (size_t)r * row_bytes;
         __m512 acc = _mm512_setzero_ps();
@@ -119,34 +117,32 @@ INLINE void int_rows_prepared(int bits, int group, bool asym, float *y, const ui
             const __m512 dwv = _mm512_set1_ps(s);
             int b = 0;
             for (; b + 1 < nb; b += 2)
-                acc = _mm512_add_ps(acc, pair_term(asym, pair_codes(bits, asym, true, row + 4 + 32 * b, row + 36 + 32 * b),
-                                                   dwv, zero, &ap[b / 2]));
+                acc = _mm512_add_ps(acc, pair_term(pair_codes(bits, true, row + 4 + 32 * b, row + 36 + 32 * b),
+                                                   dwv, &ap[b / 2]));
             if (b < nb)
                 acc = _mm512_mask_add_ps(acc, 0x00FF, acc,
-                                         pair_term(asym, pair_codes(bits, asym, true, row + 4 + 32 * b, NULL), dwv, zero,
+                                         pair_term(pair_codes(bits, true, row + 4 + 32 * b, NULL), dwv,
                                                    &ap[b / 2]));
         } else if (group == 32) { /* a pair of units spans two blocks */
             int b = 0;
             for (; b + 1 < nb; b += 2) {
                 const uint8_t *b0 = row + (size_t)b * bsz, *b1 = b0 + bsz;
-                const __m512 mv = asym ? pair_f16(b0 + 2, b1 + 2) : zero;
-                acc = _mm512_add_ps(acc, pair_term(asym, pair_codes(bits, asym, false, b0 + hdr, b1 + hdr),
-                                                   pair_f16(b0, b1), mv, &ap[b / 2]));
+                acc = _mm512_add_ps(acc, pair_term(pair_codes(bits, false, b0 + hdr, b1 + hdr),
+                                                   pair_f16(b0, b1), &ap[b / 2]));
             }
             if (b < nb) {
                 const uint8_t *b0 = row + (size_t)b * bsz;
-                const __m512 mv = asym ? pair_f16(b0 + 2, b0 + 2) : zero;
                 acc = _mm512_mask_add_ps(acc, 0x00FF, acc,
-                                         pair_term(asym, pair_codes(bits, asym, false, b0 + hdr, NULL), pair_f16(b0, b0),
-                                                   mv, &ap[b / 2]));
+                                         pair_term(pair_codes(bits, false, b0 + hdr, NULL), pair_f16(b0, b0),
+                                                   &ap[b / 2]));
             }
         } else { /* 64 / 128: whole pairs inside a block */
             for (int g = 0; g < nb / upg; g++) {
                 const uint8_t *blk = row + (size_t)g * bsz;
-                const __m512 dwv = _mm512_set1_ps(f16(blk)), mv = asym ? _mm512_set1_ps(f16(blk + 2)) : zero;
+                const __m512 dwv = _mm512_set1_ps(f16(blk));
                 for (int k = 0; k < upg; k += 2) {
                     const uint8_t *u = blk + hdr + k * ub;
-                    acc = _mm512_add_ps(acc, pair_term(asym, pair_codes(bits, asym, true, u, u + ub), dwv, mv,
+                    acc = _mm512_add_ps(acc, pair_term(pair_codes(bits, true, u, u + ub), dwv,
                                                        &ap[(g * upg + k) / 2]));
                 }
             }
@@ -155,7 +151,7 @@ INLINE void int_rows_prepared(int bits, int group, bool asym, float *y, const ui
     }
 }
 
-INLINE void int_rows(int bits, int group, bool asym, lq_qdot_rows_fn ref, float *y, const void *W, size_t row_bytes,
+INLINE void int_rows(int bits, int group, lq_qdot_rows_fn ref, float *y, const void *W, size_t row_bytes,
                      const void *xq, int n, int r0, int r1) {
     const int nb = n / 32, np = (nb + 1) / 2;
     act_pair stack[64], *ap = stack; /* 12 KiB: rows up to 4096 values */
@@ -163,16 +159,18 @@ INLINE void int_rows(int bits, int group, bool asym, lq_qdot_rows_fn ref, float 
         ref(y, W, row_bytes, xq, n, r0, r1); /* same bits, without the prepared activations */
         return;
     }
-    prepare_acts(bits, asym, xq, nb, ap);
-    int_rows_prepared(bits, group, asym, y, W, row_bytes, ap, nb, r0, r1);
+    prepare_acts(bits, xq, nb, ap);
+    int_rows_prepared(bits, group, y, W, row_bytes, ap, nb, r0, r1);
     if (ap != stack) lq_free_aligned(ap);
 }
 
 /* The float formats (NF4, E4M3) run the AVX2 kernels, decoded through
  * F16C: kernels/ref/qdot_llmq_ref.c hands them out for this table too. */
 
-#define INT_K(name, bits, group, asym)                                                                        \
+#define INT_K(name, bits, group, asym) INT_K_##asym(name, bits, group)
+#define INT_K_1(name, bits, group) /* asymmetric: the AVX2 kernel */
+#define INT_K_0(name, bits, group)                                                                            \
     void lq_qdot_llmq_##name##_avx512(float *y, const void *W, size_t rb, const void *xq, int n, int r0, int r1) { \
-        int_rows(bits, group, asym, lq_qdot_llmq_##name##_ref, y, W, rb, xq, n, r0, r1);                                                 \
+        int_rows(bits, group, lq_qdot_llmq_##name##_ref, y, W, rb, xq, n, r0, r1);                            \
     }
 LQ_LLMQ_INT_TYPES(INT_K)

@@ -8,10 +8,13 @@
  * i = 4j .. 4j+3 of the unit:
  *     p  = sum c_i * a_i        exact int (c: signed code; asym: unsigned)
  *     t  = (dw * da) * (float)p
- *     asym only: s = sum a_i (exact int); t = t + (m * da) * (float)s
  *     acc[8 * (b % 2) + j] = acc[8 * (b % 2) + j] + t
- * and the integer formats end with y = reduce16(acc):
- *     h[k] = acc[k] + acc[k + 8]  (k < 8)
+ * Asymmetric formats add the min once per unit, into 8 more accumulators
+ * accm[0..7] (from +0), with S the unit's sum of a_i (exact int):
+ *     accm[b % 8] = fmaf(m * da, (float)S, accm[b % 8])
+ * The integer formats end with y = reduce16(acc), asymmetric ones with
+ * y = reduce16(acc) + reduce8(accm), where reduce16(acc) = reduce8(h) of
+ * h[k] = acc[k] + acc[k + 8] (k < 8), and reduce8(h) is
  *     q[k] = h[k] + h[k + 4]      (k < 4)
  *     r[k] = q[k] + q[k + 2]      (k < 2)
  *     y    = r[0] + r[1]
@@ -33,12 +36,17 @@
 
 #include <math.h>
 
-static float reduce16(const float acc[16]) {
-    float h[8], q[4], r[2];
-    for (int k = 0; k < 8; k++) h[k] = acc[k] + acc[k + 8];
+static float reduce8(const float h[8]) {
+    float q[4], r[2];
     for (int k = 0; k < 4; k++) q[k] = h[k] + h[k + 4];
     for (int k = 0; k < 2; k++) r[k] = q[k] + q[k + 2];
     return r[0] + r[1];
+}
+
+static float reduce16(const float acc[16]) {
+    float h[8];
+    for (int k = 0; k < 8; k++) h[k] = acc[k] + acc[k + 8];
+    return reduce8(h);
 }
 
 static void int_rows(int bits, int group, bool asym, float *y, const void *W, size_t row_bytes, const void *xq,
@@ -47,27 +55,27 @@ static void int_rows(int bits, int group, bool asym, float *y, const void *W, si
     const int half = 1 << (bits - 1);
     for (int r = r0; r < r1; r++) {
         const uint8_t *row = (const uint8_t *)W + (size_t)r * row_bytes;
-        float acc[16] = {0};
+        float acc[16] = {0}, accm[8] = {0};
         for (int b = 0; b < n / 32; b++) {
             float dw, m;
             const uint8_t *unit = lq_llmq_int_unit(row, bits, group, asym, b, &dw, &m);
             uint8_t f[32];
             lq_llmq_unpack_unit(bits, unit, f);
             const float da = lq_fp16_to_fp32(xb[b].d);
-            const float sw = dw * da, sm = m * da;
+            const float sw = dw * da;
+            int32_t S = 0;
             for (int j = 0; j < 8; j++) {
-                int32_t p = 0, s = 0;
+                int32_t p = 0;
                 for (int i = 4 * j; i < 4 * j + 4; i++) {
                     const int c = asym ? f[i] : bits == 8 ? (int8_t)f[i] : f[i] - half;
                     p += c * xb[b].qs[i];
-                    s += xb[b].qs[i];
+                    S += xb[b].qs[i];
                 }
-                float t = sw * (float)p;
-                if (asym) t = t + sm * (float)s;
-                acc[8 * (b % 2) + j] = acc[8 * (b % 2) + j] + t;
+                acc[8 * (b % 2) + j] = acc[8 * (b % 2) + j] + sw * (float)p;
             }
+            if (asym) accm[b % 8] = fmaf(m * da, (float)S, accm[b % 8]);
         }
-        y[r] = reduce16(acc);
+        y[r] = asym ? reduce16(acc) + reduce8(accm) : reduce16(acc);
     }
 }
 
@@ -129,7 +137,10 @@ LQ_LLMQ_F32_TYPES(F32_REF)
 #define INFO_F32(name, k, g, isa) [LQ_TYPE_##name - LQ_TYPE_LLMQ_FIRST] = {LQ_TYPE_F32, lq_qdot_llmq_##name##_##isa},
 #define INFO_INT_REF(n, b, g, a) INFO_INT(n, b, g, a, ref)
 #define INFO_INT_AVX2(n, b, g, a) INFO_INT(n, b, g, a, avx2)
-#define INFO_INT_AVX512(n, b, g, a) INFO_INT(n, b, g, a, avx512)
+/* asymmetric types run the AVX2 kernels on AVX-512 too */
+#define INFO_INT_AVX512(n, b, g, a) INFO_INT_AVX512_##a(n, b, g)
+#define INFO_INT_AVX512_0(n, b, g) INFO_INT(n, b, g, 0, avx512)
+#define INFO_INT_AVX512_1(n, b, g) INFO_INT(n, b, g, 1, avx2)
 #define INFO_F32_REF(n, k, g) INFO_F32(n, k, g, ref)
 #define INFO_F32_AVX2(n, k, g) INFO_F32(n, k, g, avx2)
 #define INFO_F32_AVX512(n, k, g) INFO_F32(n, k, g, avx2) /* the AVX2 kernels (FMA, F16C) */
