@@ -140,11 +140,7 @@ static inline __attribute__((always_inline)) __m256i pairs8(const uint8_t *w, co
         const __m256i s16 = _mm256_add_epi16(_mm256_maddubs_epi16(lo, xlo), _mm256_maddubs_epi16(hi, xhi));
         v[m] = _mm256_madd_epi16(s16, _mm256_set1_epi16(1)); /* [block 2m: 4 lanes | block 2m+1: 4 lanes] */
     }
-    const __m256i s01 = _mm256_add_epi32(_mm256_unpacklo_epi32(v[0], v[1]), _mm256_unpackhi_epi32(v[0], v[1]));
-    const __m256i s23 = _mm256_add_epi32(_mm256_unpacklo_epi32(v[2], v[3]), _mm256_unpackhi_epi32(v[2], v[3]));
-    /* [blocks 0, 2, 4, 6 | 1, 3, 5, 7] */
-    const __m256i t = _mm256_add_epi32(_mm256_unpacklo_epi64(s01, s23), _mm256_unpackhi_epi64(s01, s23));
-    return _mm256_permutevar8x32_epi32(t, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+    return lq_pairs_reduce8(v);
 }
 
 /* 8 blocks of one row: their 8 terms. kind is a constant at each call site.

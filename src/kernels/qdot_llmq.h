@@ -1,4 +1,4 @@
-/* Shared between the llmq-format GEMV kernels (ref, AVX2, AVX-512): the
+/* Shared between the llmq-format GEMV kernels (ref, AVX2): the
  * list of types with their shapes, and how to find a 32-value unit of a
  * weight row. The float order every kernel follows is in
  * kernels/ref/qdot_llmq_ref.c. */
@@ -31,12 +31,19 @@
  * 0), 2: E4M3 per group (fp16 scale). */
 #define LQ_LLMQ_F32_TYPES(X) X(NF4, 0, 64) X(F8_E4M3_CH, 1, 0) X(F8_E4M3_G32, 2, 32) X(F8_E4M3_G128, 2, 128)
 
-#define LQ_LLMQ_QDOT_DECL_INT(name, a, b, c) LQ_QDOT_DECL(llmq_##name)
-#define LQ_LLMQ_QDOT_DECL_F32(name, a, b) LQ_QDOT_DECL(llmq_##name)
+/* kernels: _ref and _avx2 (which AVX-512 CPUs run too: the reference
+ * order changed after the AVX-512 kernels were written, and they could not
+ * be rewritten and tested without such a CPU; see docs/KERNELS.md) */
+#define LQ_LLMQ_QDOT_DECL2(t)                                                                              \
+    void lq_qdot_##t##_ref(float *y, const void *W, size_t row_bytes, const void *xq, int n, int r0, int r1); \
+    void lq_qdot_##t##_avx2(float *y, const void *W, size_t row_bytes, const void *xq, int n, int r0, int r1);
+#define LQ_LLMQ_QDOT_DECL_INT(name, a, b, c) LQ_LLMQ_QDOT_DECL2(llmq_##name)
+#define LQ_LLMQ_QDOT_DECL_F32(name, a, b) LQ_LLMQ_QDOT_DECL2(llmq_##name)
 LQ_LLMQ_INT_TYPES(LQ_LLMQ_QDOT_DECL_INT)
 LQ_LLMQ_F32_TYPES(LQ_LLMQ_QDOT_DECL_F32)
 #undef LQ_LLMQ_QDOT_DECL_INT
 #undef LQ_LLMQ_QDOT_DECL_F32
+#undef LQ_LLMQ_QDOT_DECL2
 
 /* One row of a float format (kind and group as in LQ_LLMQ_F32_TYPES) in
  * the reference order; SIMD kernels hand it rows they cannot decode. */

@@ -44,53 +44,51 @@ INLINE __m256i unit_codes(int bits, const uint8_t *u) {
 }
 
 
-/* The activations' part of the units, prepared once per call: per unit,
- * the integer lane term that code offsets need (symmetric fields hold
- * q + 2^(bits-1): minus that times the lane sums; 8-bit asymmetric fields
- * go through the sign trick as q - 128: plus 128 times them), the unit's
- * sum S as float (asymmetric: the min term) and the scale. */
-INLINE void prepare_acts(int bits, bool asym, const block_q8_0 *xb, int nb, __m256i *corr, float *S, float *da) {
+/* The activations' part of the units, prepared once per call and shared by
+ * all rows: per unit the sum S of its values (as int and float) and its
+ * scale; 4-bit: the values of units u, u + 1 (u even) in the pair layout,
+ * px[u] = [x_u 0-15 | x_u+1 0-15], px[u+1] = [x_u 16-31 | x_u+1 16-31]. */
+typedef struct acts {
+    __m256i *px;
+    int32_t *si;
+    float *sf, *da;
+} acts;
+
+INLINE void prepare_acts(int bits, const block_q8_0 *xb, int nb, const acts *a) {
     for (int b = 0; b < nb; b++) {
-        const __m256i a = _mm256_loadu_si256((const __m256i *)xb[b].qs);
-        const __m256i sa = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), a), _mm256_set1_epi16(1));
-        const int shift = bits == 8 ? 7 : bits - 1;
-        if (asym) corr[b] = _mm256_slli_epi32(sa, 7);
-        else corr[b] = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(sa, shift));
-        S[b] = (float)lq_hsum8_epi32(sa);
-        da[b] = _cvtsh_ss(xb[b].d);
+        const __m256i v = _mm256_loadu_si256((const __m256i *)xb[b].qs);
+        a->si[b] = lq_hsum8_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), v), _mm256_set1_epi16(1)));
+        a->sf[b] = (float)a->si[b];
+        a->da[b] = _cvtsh_ss(xb[b].d);
     }
+    if (bits == 4)
+        for (int u = 0; u + 1 < nb; u += 2) {
+            const __m256i a0 = _mm256_loadu_si256((const __m256i *)xb[u].qs);
+            const __m256i a1 = _mm256_loadu_si256((const __m256i *)xb[u + 1].qs);
+            a->px[u] = _mm256_permute2x128_si256(a0, a1, 0x20);
+            a->px[u + 1] = _mm256_permute2x128_si256(a0, a1, 0x31);
+        }
 }
 
-/* 4-bit units in pairs (u even, u + 1): px[u] = [x_u 0-15 | x_u+1 0-15],
- * px[u+1] = [x_u 16-31 | x_u+1 16-31], pcorr[u] / pcorr[u+1] the corr lanes
- * 0-3 / 4-7 of both units laid out the same way. */
-INLINE void prepare_pairs(const block_q8_0 *xb, int nb, const __m256i *corr, __m256i *pcorr, __m256i *px) {
-    for (int u = 0; u + 1 < nb; u += 2) {
-        const __m256i a0 = _mm256_loadu_si256((const __m256i *)xb[u].qs);
-        const __m256i a1 = _mm256_loadu_si256((const __m256i *)xb[u + 1].qs);
-        px[u] = _mm256_permute2x128_si256(a0, a1, 0x20);
-        px[u + 1] = _mm256_permute2x128_si256(a0, a1, 0x31);
-        pcorr[u] = _mm256_permute2x128_si256(corr[u], corr[u + 1], 0x20);
-        pcorr[u + 1] = _mm256_permute2x128_si256(corr[u], corr[u + 1], 0x31);
-    }
-}
-
-/* the ref's t of one unit: 8 lanes; sw = dw * da in every lane */
-INLINE __m256 unit_term(int bits, bool asym, const uint8_t *u, __m256 sw, const block_q8_0 *xb, __m256i corr) {
+/* 8 int32 lanes summing to a unit's sum of field * activation; 8-bit
+ * fields as signed codes (asymmetric ones as q - 128) via |q| * sign(a, q) */
+INLINE __m256i unit_lanes(int bits, bool asym, const uint8_t *u, const block_q8_0 *xb) {
     const __m256i a = _mm256_loadu_si256((const __m256i *)xb->qs);
-    const __m256i ones16 = _mm256_set1_epi16(1);
-    __m256i c = unit_codes(bits, u), p;
+    __m256i c = unit_codes(bits, u), s16;
     if (bits == 8) {
-        /* signed codes q via |q| * sign(a, q): sym stores q; asym fields are
-         * q + 128, so the sum gets 128 * sum a back */
         if (asym) c = _mm256_xor_si256(c, _mm256_set1_epi8((char)0x80));
-        p = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_abs_epi8(c), _mm256_sign_epi8(a, c)), ones16);
-        if (asym) p = _mm256_add_epi32(p, corr);
+        s16 = _mm256_maddubs_epi16(_mm256_abs_epi8(c), _mm256_sign_epi8(a, c));
     } else {
-        p = _mm256_madd_epi16(_mm256_maddubs_epi16(c, a), ones16);
-        if (!asym) p = _mm256_add_epi32(p, corr);
+        s16 = _mm256_maddubs_epi16(c, a);
     }
-    return _mm256_mul_ps(sw, _mm256_cvtepi32_ps(p));
+    return _mm256_madd_epi16(s16, _mm256_set1_epi16(1));
+}
+
+/* the ref's isum from the field sums: symmetric fields hold q + 2^(bits-1),
+ * 8-bit asymmetric ones went in as q - 128 (works per lane of 8 units too) */
+INLINE __m256i isum_fix(int bits, bool asym, __m256i fsum, __m256i S) {
+    if (bits == 8) return asym ? _mm256_add_epi32(fsum, _mm256_slli_epi32(S, 7)) : fsum;
+    return asym ? fsum : _mm256_sub_epi32(fsum, _mm256_slli_epi32(S, bits - 1));
 }
 
 /* the fp16 at offset off of the groups of eight units from the group at
@@ -101,104 +99,94 @@ INLINE __m256 group_halves8(const uint8_t *first, int upg, size_t gbytes, int of
 #undef H
 }
 
-INLINE __m256 lane(__m256 v, int k) { return _mm256_permutevar8x32_ps(v, _mm256_set1_epi32(k)); }
+/* field sums of the 8 units of a batch, one lane per unit. Unit k's codes
+ * are at first + (k / upg) * gbytes + hdr + (k % upg) * ub, constant
+ * offsets (upg divides 8). */
+INLINE __m256i batch_fsums(int bits, bool asym, const uint8_t *first, int upg, size_t gbytes, int hdr, int ub,
+                           const block_q8_0 *xb, const __m256i *px) {
+#define CODE(k) (first + (size_t)((k) / upg) * gbytes + hdr + (size_t)((k) % upg) * ub)
+    if (bits == 4) {
+        /* units 2m, 2m+1 in one vector: [u0 values 0-15 | u1 0-15] and [u0
+         * 16-31 | u1 16-31]; two maddubs add as int16 (|sum| < 2 * 2 * 15 *
+         * 127) before one madd: [unit 2m: 4 lanes | unit 2m+1: 4 lanes] */
+        __m256i v[4];
+#pragma GCC unroll 4
+        for (int m = 0; m < 4; m++) {
+            const __m256i q = _mm256_loadu2_m128i((const __m128i *)CODE(2 * m + 1), (const __m128i *)CODE(2 * m));
+            const __m256i lo = _mm256_and_si256(q, _mm256_set1_epi8(0x0F));
+            const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), _mm256_set1_epi8(0x0F));
+            const __m256i s16 = _mm256_add_epi16(_mm256_maddubs_epi16(lo, px[2 * m]), _mm256_maddubs_epi16(hi, px[2 * m + 1]));
+            v[m] = _mm256_madd_epi16(s16, _mm256_set1_epi16(1));
+        }
+        return lq_pairs_reduce8(v);
+    }
+    __m256i v[8];
+#pragma GCC unroll 8
+    for (int k = 0; k < 8; k++) v[k] = unit_lanes(bits, asym, CODE(k), xb + k);
+    return reduce8(v);
+#undef CODE
+}
 
 INLINE void int_rows(int bits, int group, bool asym, lq_qdot_rows_fn ref, float *y, const void *W, size_t row_bytes,
                      const void *xq, int n, int r0, int r1) {
     const block_q8_0 *xb = xq;
     const int nb = n / 32;
-    /* per unit: corr, and (4-bit) the pair layout pcorr, px (two vectors each); S, da */
-    const size_t per_unit = sizeof(__m256i) * 3 + 2 * sizeof(float);
-    _Alignas(32) uint8_t stack[128 * (sizeof(__m256i) * 3 + 2 * sizeof(float))]; /* 13 KiB: rows up to 4096 values */
+    /* per unit: one vector of the pair layout (4-bit), S as int and float, da */
+    const size_t per_unit = sizeof(__m256i) + 3 * sizeof(float);
+    _Alignas(32) uint8_t stack[128 * (sizeof(__m256i) + 3 * sizeof(float))]; /* 5.5 KiB: rows up to 4096 values */
     uint8_t *buf = stack;
     if (nb > 128 && !(buf = lq_alloc_aligned((size_t)nb * per_unit))) {
         ref(y, W, row_bytes, xq, n, r0, r1); /* same bits, without the prepared activations */
         return;
     }
-    __m256i *corr = (__m256i *)buf, *pcorr = corr + nb, *px = pcorr + nb;
-    float *da = (float *)(px + nb), *S = da + nb;
-    prepare_acts(bits, asym, xb, nb, corr, S, da);
-    if (bits == 4) prepare_pairs(xb, nb, corr, pcorr, px);
+    acts A;
+    A.px = (__m256i *)buf;
+    A.si = (int32_t *)(A.px + nb);
+    A.sf = (float *)(A.si + nb);
+    A.da = A.sf + nb;
+    prepare_acts(bits, xb, nb, &A);
     /* a group's bytes: scale (and min) halves, then its units */
     const int upg = group ? group / 32 : 1, ub = bits * 4, hdr = group ? (asym ? 4 : 2) : 0;
     const size_t gbytes = (size_t)(hdr + upg * ub);
+    const int nb8 = nb & ~7;
     for (int r = r0; r < r1; r++) {
         const uint8_t *row = (const uint8_t *)W + (size_t)r * row_bytes;
         const uint8_t *units = group ? row : row + 4; /* I8_CH: an fp32 scale before the row */
         float dw_row = 0.0f;
         if (!group) memcpy(&dw_row, row, 4);
-        __m256 acc_even = _mm256_setzero_ps(), acc_odd = _mm256_setzero_ps();
-        __m256 acc_lo = _mm256_setzero_ps(), acc_hi = _mm256_setzero_ps(); /* 4-bit: the pair layout */
-        __m256 accm = _mm256_setzero_ps();                                  /* asym: the ref's accm */
-        int b = 0;
-        /* eight units at a time: their dw * da (and m * da) as one vector */
-        for (; b + 8 <= nb; b += 8) {
-            /* unit b + k: group b / upg + k / upg, unit k % upg in it (upg divides 8),
-             * so that every offset from first is a constant */
+        __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()}; /* the ref's lanes 0-7, 8-15 */
+        for (int b = 0; b < nb8; b += 8) {
             const uint8_t *first = units + (size_t)(b / upg) * gbytes;
-            const __m256 da8 = _mm256_loadu_ps(da + b);
-            __m256 sw, sm = _mm256_setzero_ps();
-            if (!group) {
-                sw = _mm256_mul_ps(_mm256_set1_ps(dw_row), da8);
-            } else {
-                sw = _mm256_mul_ps(group_halves8(first, upg, gbytes, 0), da8);
-                if (asym) {
-                    sm = _mm256_mul_ps(group_halves8(first, upg, gbytes, 2), da8);
-                    accm = _mm256_fmadd_ps(sm, _mm256_loadu_ps(S + b), accm);
-                }
-            }
             for (size_t o = 0; o < 8 * gbytes / upg; o += 64) _mm_prefetch((const char *)first + PF_AHEAD + o, _MM_HINT_T0);
-            if (bits == 4) {
-                /* units 2m, 2m+1 of the batch in one vector: [u0 values 0-15 | u1 0-15] and
-                 * [u0 16-31 | u1 16-31]; their lanes go to [acc_even 0-3 | acc_odd 0-3] (lo)
-                 * and [acc_even 4-7 | acc_odd 4-7] (hi), the same additions as one unit at a time */
-#pragma GCC unroll 4
-                for (int m = 0; m < 4; m++) {
-                    const int u = b + 2 * m, k = 2 * m;
-                    const uint8_t *c0 = first + (size_t)(k / upg) * gbytes + hdr + (size_t)(k % upg) * ub;
-                    const uint8_t *c1 = first + (size_t)((k + 1) / upg) * gbytes + hdr + (size_t)((k + 1) % upg) * ub;
-                    const __m256i q = _mm256_loadu2_m128i((const __m128i *)c1, (const __m128i *)c0);
-                    const __m256i lo = _mm256_and_si256(q, _mm256_set1_epi8(0x0F));
-                    const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), _mm256_set1_epi8(0x0F));
-                    const __m256i ones16 = _mm256_set1_epi16(1);
-                    __m256i plo = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, px[u]), ones16);
-                    __m256i phi = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, px[u + 1]), ones16);
-                    if (!asym) plo = _mm256_add_epi32(plo, pcorr[u]), phi = _mm256_add_epi32(phi, pcorr[u + 1]);
-                    const __m256i pick = _mm256_setr_epi32(2 * m, 2 * m, 2 * m, 2 * m, 2 * m + 1, 2 * m + 1, 2 * m + 1,
-                                                           2 * m + 1);
-                    const __m256 swp = _mm256_permutevar8x32_ps(sw, pick);
-                    __m256 tlo = _mm256_mul_ps(swp, _mm256_cvtepi32_ps(plo));
-                    __m256 thi = _mm256_mul_ps(swp, _mm256_cvtepi32_ps(phi));
-                    acc_lo = _mm256_add_ps(acc_lo, tlo);
-                    acc_hi = _mm256_add_ps(acc_hi, thi);
-                }
-                continue;
+            const __m256i S = _mm256_loadu_si256((const __m256i *)(A.si + b));
+            const __m256i isum = isum_fix(bits, asym, batch_fsums(bits, asym, first, upg, gbytes, hdr, ub, xb + b, A.px + b), S);
+            const __m256 da8 = _mm256_loadu_ps(A.da + b);
+            const __m256 sw = _mm256_mul_ps(group ? group_halves8(first, upg, gbytes, 0) : _mm256_set1_ps(dw_row), da8);
+            __m256 t = _mm256_mul_ps(sw, _mm256_cvtepi32_ps(isum));
+            if (asym) {
+                const __m256 sm = _mm256_mul_ps(group_halves8(first, upg, gbytes, 2), da8);
+                t = _mm256_fmadd_ps(sm, _mm256_loadu_ps(A.sf + b), t);
             }
-#pragma GCC unroll 8
-            for (int k = 0; k < 8; k++) {
-                const int u = b + k;
-                const uint8_t *code = first + (size_t)(k / upg) * gbytes + hdr + (size_t)(k % upg) * ub;
-                const __m256 t = unit_term(bits, asym, code, lane(sw, k), xb + u, corr[u]);
-                if (k % 2) acc_odd = _mm256_add_ps(acc_odd, t);
-                else acc_even = _mm256_add_ps(acc_even, t);
+            acc[(b / 8) % 2] = _mm256_add_ps(acc[(b / 8) % 2], t);
+        }
+        if (nb8 < nb) { /* the last nb % 8 units, one at a time into the ref's lanes */
+            _Alignas(32) float a[16];
+            _mm256_store_ps(a, acc[0]);
+            _mm256_store_ps(a + 8, acc[1]);
+            for (int b = nb8; b < nb; b++) {
+                float dw, m;
+                const uint8_t *code = lq_llmq_int_unit(row, bits, group, asym, b, &dw, &m);
+                const int32_t fsum = lq_hsum8_epi32(unit_lanes(bits, asym, code, xb + b));
+                const int32_t isum = _mm_cvtsi128_si32(_mm256_castsi256_si128(
+                    isum_fix(bits, asym, _mm256_set1_epi32(fsum), _mm256_set1_epi32(A.si[b]))));
+                float t = (dw * A.da[b]) * (float)isum;
+                if (asym) t = fmaf(m * A.da[b], A.sf[b], t);
+                a[b % 16] = a[b % 16] + t;
             }
+            acc[0] = _mm256_load_ps(a);
+            acc[1] = _mm256_load_ps(a + 8);
         }
-        if (bits == 4) { /* back to one vector per parity */
-            acc_even = _mm256_permute2f128_ps(acc_lo, acc_hi, 0x20);
-            acc_odd = _mm256_permute2f128_ps(acc_lo, acc_hi, 0x31);
-        }
-        _Alignas(32) float am[8];
-        if (asym) _mm256_store_ps(am, accm);
-        for (; b < nb; b++) { /* the last nb % 8 units (b even at the start) */
-            float dw, m;
-            const uint8_t *code = lq_llmq_int_unit(row, bits, group, asym, b, &dw, &m);
-            const __m256 t = unit_term(bits, asym, code, _mm256_set1_ps(dw * da[b]), xb + b, corr[b]);
-            if (b % 2) acc_odd = _mm256_add_ps(acc_odd, t);
-            else acc_even = _mm256_add_ps(acc_even, t);
-            if (asym) am[b % 8] = fmaf(m * da[b], S[b], am[b % 8]);
-        }
-        const float yr = lq_hsum8_ps(_mm256_add_ps(acc_even, acc_odd));
-        y[r] = asym ? yr + lq_hsum8_ps(_mm256_load_ps(am)) : yr;
+        y[r] = lq_hsum8_ps(_mm256_add_ps(acc[0], acc[1]));
     }
     if (buf != stack) lq_free_aligned(buf);
 }

@@ -1,20 +1,17 @@
 /* Reference GEMV kernels of llmq's formats, and the float order that the
- * AVX2 / AVX-512 kernels reproduce bit for bit.
+ * AVX2 kernels reproduce bit for bit (AVX-512 CPUs run those too).
  *
  * Integer formats (I8_CH, I<b>_G<g><S|A>) take Q8_0 activations (n a
- * multiple of 32). Per row, 16 float accumulators acc[0..15] start at +0;
- * for each 32-value unit b (in order) with weight scale dw (and min m),
- * activation scale da, and for each lane j = 0..7 of the 4 values
- * i = 4j .. 4j+3 of the unit:
- *     p  = sum c_i * a_i        exact int (c: signed code; asym: unsigned)
- *     t  = (dw * da) * (float)p
- *     acc[8 * (b % 2) + j] = acc[8 * (b % 2) + j] + t
- * Asymmetric formats add the min once per unit, into 8 more accumulators
- * accm[0..7] (from +0), with S the unit's sum of a_i (exact int):
- *     accm[b % 8] = fmaf(m * da, (float)S, accm[b % 8])
- * The integer formats end with y = reduce16(acc), asymmetric ones with
- * y = reduce16(acc) + reduce8(accm), where reduce16(acc) = reduce8(h) of
- * h[k] = acc[k] + acc[k + 8] (k < 8), and reduce8(h) is
+ * multiple of 32), as the GGML 32-value block types do (qdot_legacy_ref.c).
+ * Per row, 16 float accumulators acc[0..15] start at +0; for each 32-value
+ * unit b (in order) with weight scale dw (and min m) and activation scale
+ * da:
+ *     isum = sum c_i * a_i          exact int (c: signed code; asym: unsigned)
+ *     t    = (dw * da) * (float)isum
+ *     asym only: S = sum a_i (exact int); t = fmaf(m * da, (float)S, t)
+ *     acc[b % 16] = acc[b % 16] + t
+ * and y = reduce16(acc) = reduce8(h) of h[k] = acc[k] + acc[k + 8] (k < 8),
+ * where reduce8(h) is
  *     q[k] = h[k] + h[k + 4]      (k < 4)
  *     r[k] = q[k] + q[k + 2]      (k < 2)
  *     y    = r[0] + r[1]
@@ -55,27 +52,24 @@ static void int_rows(int bits, int group, bool asym, float *y, const void *W, si
     const int half = 1 << (bits - 1);
     for (int r = r0; r < r1; r++) {
         const uint8_t *row = (const uint8_t *)W + (size_t)r * row_bytes;
-        float acc[16] = {0}, accm[8] = {0};
+        float acc[16] = {0};
         for (int b = 0; b < n / 32; b++) {
             float dw, m;
             const uint8_t *unit = lq_llmq_int_unit(row, bits, group, asym, b, &dw, &m);
             uint8_t f[32];
             lq_llmq_unpack_unit(bits, unit, f);
             const float da = lq_fp16_to_fp32(xb[b].d);
-            const float sw = dw * da;
-            int32_t S = 0;
-            for (int j = 0; j < 8; j++) {
-                int32_t p = 0;
-                for (int i = 4 * j; i < 4 * j + 4; i++) {
-                    const int c = asym ? f[i] : bits == 8 ? (int8_t)f[i] : f[i] - half;
-                    p += c * xb[b].qs[i];
-                    S += xb[b].qs[i];
-                }
-                acc[8 * (b % 2) + j] = acc[8 * (b % 2) + j] + sw * (float)p;
+            int32_t isum = 0, S = 0;
+            for (int i = 0; i < 32; i++) {
+                const int c = asym ? f[i] : bits == 8 ? (int8_t)f[i] : f[i] - half;
+                isum += c * xb[b].qs[i];
+                S += xb[b].qs[i];
             }
-            if (asym) accm[b % 8] = fmaf(m * da, (float)S, accm[b % 8]);
+            float t = (dw * da) * (float)isum;
+            if (asym) t = fmaf(m * da, (float)S, t);
+            acc[b % 16] = acc[b % 16] + t;
         }
-        y[r] = asym ? reduce16(acc) + reduce8(accm) : reduce16(acc);
+        y[r] = reduce16(acc);
     }
 }
 
@@ -137,13 +131,11 @@ LQ_LLMQ_F32_TYPES(F32_REF)
 #define INFO_F32(name, k, g, isa) [LQ_TYPE_##name - LQ_TYPE_LLMQ_FIRST] = {LQ_TYPE_F32, lq_qdot_llmq_##name##_##isa},
 #define INFO_INT_REF(n, b, g, a) INFO_INT(n, b, g, a, ref)
 #define INFO_INT_AVX2(n, b, g, a) INFO_INT(n, b, g, a, avx2)
-/* asymmetric types run the AVX2 kernels on AVX-512 too */
-#define INFO_INT_AVX512(n, b, g, a) INFO_INT_AVX512_##a(n, b, g)
-#define INFO_INT_AVX512_0(n, b, g) INFO_INT(n, b, g, 0, avx512)
-#define INFO_INT_AVX512_1(n, b, g) INFO_INT(n, b, g, 1, avx2)
+/* AVX-512 CPUs run the AVX2 kernels of these formats (see qdot_llmq.h) */
+#define INFO_INT_AVX512(n, b, g, a) INFO_INT(n, b, g, a, avx2)
 #define INFO_F32_REF(n, k, g) INFO_F32(n, k, g, ref)
 #define INFO_F32_AVX2(n, k, g) INFO_F32(n, k, g, avx2)
-#define INFO_F32_AVX512(n, k, g) INFO_F32(n, k, g, avx2) /* the AVX2 kernels (FMA, F16C) */
+#define INFO_F32_AVX512(n, k, g) INFO_F32(n, k, g, avx2)
 
 static const lq_qdot_info k_info[3][LQ_TYPE_LLMQ_END - LQ_TYPE_LLMQ_FIRST] = {
     {LQ_LLMQ_INT_TYPES(INFO_INT_REF) LQ_LLMQ_F32_TYPES(INFO_F32_REF)},
