@@ -14,7 +14,7 @@
 #include "quant/types_llmq.h"
 
 /* X(name, bits, group, asym): integer formats against Q8_0 activations;
- * group 0 is the row-wise I8_CH (fp32 scale before the row). */
+ * group 0 is the row-wise I8_CH (fp32 scale before the row); NF4 below. */
 #define LQ_LLMQ_INT_TYPES(X)                                                               \
     X(I8_CH, 8, 0, 0)                                                                      \
     X(I2_G32S, 2, 32, 0) X(I2_G32A, 2, 32, 1) X(I2_G64S, 2, 64, 0) X(I2_G64A, 2, 64, 1)      \
@@ -24,12 +24,19 @@
     X(I4_G32S, 4, 32, 0) X(I4_G32A, 4, 32, 1) X(I4_G64S, 4, 64, 0) X(I4_G64A, 4, 64, 1)      \
     X(I4_G128S, 4, 128, 0) X(I4_G128A, 4, 128, 1)                                          \
     X(I8_G32S, 8, 32, 0) X(I8_G32A, 8, 32, 1) X(I8_G64S, 8, 64, 0) X(I8_G64A, 8, 64, 1)      \
-    X(I8_G128S, 8, 128, 0) X(I8_G128A, 8, 128, 1)
+    X(I8_G128S, 8, 128, 0) X(I8_G128A, 8, 128, 1)                                          \
+    X(NF4, 4, 64, 0)
 
-/* X(name, kind, group): float formats against F32 activations. kind 0: NF4
- * (4-bit codes, fp16 scale), 1: E4M3 per channel (fp32 row header, group
- * 0), 2: E4M3 per group (fp16 scale). */
-#define LQ_LLMQ_F32_TYPES(X) X(NF4, 0, 64) X(F8_E4M3_CH, 1, 0) X(F8_E4M3_G32, 2, 32) X(F8_E4M3_G128, 2, 128)
+/* NF4 has I4_G64S's bytes (fp16 scale, 4-bit fields) with the fields
+ * looking up the fp16 code book, which is exact in units of 2^-14: these
+ * integers stand in for the book in the integer kernels. */
+extern const int16_t lq_nf4_book_i16[16];
+#define LQ_LLMQ_NF4_UNIT 0x1p-14f
+
+/* X(name, kind, group): float formats against F32 activations. kind 1:
+ * E4M3 per channel (fp32 row header, group 0), 2: E4M3 per group (fp16
+ * scale). */
+#define LQ_LLMQ_F32_TYPES(X) X(F8_E4M3_CH, 1, 0) X(F8_E4M3_G32, 2, 32) X(F8_E4M3_G128, 2, 128)
 
 /* kernels: _ref and _avx2 (which AVX-512 CPUs run too: the reference
  * order changed after the AVX-512 kernels were written, and they could not

@@ -1,12 +1,14 @@
 /* AVX2 GEMV kernels of llmq's formats, bit-exact with
- * kernels/ref/qdot_llmq_ref.c. Integer formats: one 32-value unit per ymm,
- * two accumulators (acc_even: lanes 0-7 of the ref, acc_odd: lanes 8-15);
- * lane sums of 4 products come from vpmaddubsw + vpmaddwd, exact because
+ * kernels/ref/qdot_llmq_ref.c. Integer formats: eight 32-value units at a
+ * time; each unit's integer sum in 8 lanes (4-bit: two units per vector),
+ * the eight reduced to one vector of unit sums, then the float terms of the
+ * eight units at once. Lane sums come from vpmaddubsw + vpmaddwd, exact as
  * |code * activation| pairs stay below 2^15 (codes < 16 unsigned, or int8
  * codes through the abs/sign trick, activations |a| <= 127 as
- * lq_quant_q8_0_ref makes them). Float formats (NF4, E4M3): the ref's 32
- * lanes as four ymm, codes decoded to fp16 words (F16C) and FMA. The
- * AVX-512 table uses these too. */
+ * lq_quant_q8_0_ref makes them); NF4 looks its int16 book up with byte
+ * shuffles and takes vpmaddwd with the activations widened to int16. FP8
+ * (E4M3): the ref's 32 lanes as four ymm, codes decoded to fp16 words
+ * (F16C) and FMA. AVX-512 CPUs run these kernels too. */
 #include <immintrin.h>
 #include <math.h>
 
@@ -47,21 +49,30 @@ INLINE __m256i unit_codes(int bits, const uint8_t *u) {
 /* The activations' part of the units, prepared once per call and shared by
  * all rows: per unit the sum S of its values (as int and float) and its
  * scale; 4-bit: the values of units u, u + 1 (u even) in the pair layout,
- * px[u] = [x_u 0-15 | x_u+1 0-15], px[u+1] = [x_u 16-31 | x_u+1 16-31]. */
+ * px[u] = [x_u 0-15 | x_u+1 0-15], px[u+1] = [x_u 16-31 | x_u+1 16-31];
+ * NF4: each unit's values as int16 in the order of its decoded book
+ * entries, px[2u] = [x_u 0-7 | x_u 16-23], px[2u+1] = [x_u 8-15 | x_u 24-31]. */
 typedef struct acts {
     __m256i *px;
     int32_t *si;
     float *sf, *da;
 } acts;
 
-INLINE void prepare_acts(int bits, const block_q8_0 *xb, int nb, const acts *a) {
+INLINE void prepare_acts(int bits, bool nf4, const block_q8_0 *xb, int nb, const acts *a) {
     for (int b = 0; b < nb; b++) {
         const __m256i v = _mm256_loadu_si256((const __m256i *)xb[b].qs);
         a->si[b] = lq_hsum8_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), v), _mm256_set1_epi16(1)));
         a->sf[b] = (float)a->si[b];
         a->da[b] = _cvtsh_ss(xb[b].d);
     }
-    if (bits == 4)
+    if (nf4)
+        for (int u = 0; u < nb; u++) {
+            const __m256i lo = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)xb[u].qs));
+            const __m256i hi = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(xb[u].qs + 16)));
+            a->px[2 * u] = _mm256_permute2x128_si256(lo, hi, 0x20);
+            a->px[2 * u + 1] = _mm256_permute2x128_si256(lo, hi, 0x31);
+        }
+    else if (bits == 4)
         for (int u = 0; u + 1 < nb; u += 2) {
             const __m256i a0 = _mm256_loadu_si256((const __m256i *)xb[u].qs);
             const __m256i a1 = _mm256_loadu_si256((const __m256i *)xb[u + 1].qs);
@@ -84,9 +95,23 @@ INLINE __m256i unit_lanes(int bits, bool asym, const uint8_t *u, const block_q8_
     return _mm256_madd_epi16(s16, _mm256_set1_epi16(1));
 }
 
+/* NF4: 8 int32 lanes summing to a unit's isum. The 32 fields (16 bytes:
+ * values 0-15 in the low nibbles, 16-31 in the high) as [0-15 | 16-31]
+ * look up the low and high bytes of the int16 book (tlo, thi); their
+ * unpacks give the entries of values [0-7 | 16-23] and [8-15 | 24-31]. */
+INLINE __m256i nf4_lanes(const uint8_t *u, __m256i tlo, __m256i thi, const __m256i *px) {
+    const __m256i both = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)u));
+    const __m256i c = _mm256_and_si256(_mm256_srlv_epi32(both, _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4)),
+                                       _mm256_set1_epi8(0x0F));
+    const __m256i lo = _mm256_shuffle_epi8(tlo, c), hi = _mm256_shuffle_epi8(thi, c);
+    return _mm256_add_epi32(_mm256_madd_epi16(_mm256_unpacklo_epi8(lo, hi), px[0]),
+                            _mm256_madd_epi16(_mm256_unpackhi_epi8(lo, hi), px[1]));
+}
+
 /* the ref's isum from the field sums: symmetric fields hold q + 2^(bits-1),
  * 8-bit asymmetric ones went in as q - 128 (works per lane of 8 units too) */
-INLINE __m256i isum_fix(int bits, bool asym, __m256i fsum, __m256i S) {
+INLINE __m256i isum_fix(int bits, bool asym, bool nf4, __m256i fsum, __m256i S) {
+    if (nf4) return fsum;
     if (bits == 8) return asym ? _mm256_add_epi32(fsum, _mm256_slli_epi32(S, 7)) : fsum;
     return asym ? fsum : _mm256_sub_epi32(fsum, _mm256_slli_epi32(S, bits - 1));
 }
@@ -102,14 +127,19 @@ INLINE __m256 group_halves8(const uint8_t *first, int upg, size_t gbytes, int of
 /* field sums of the 8 units of a batch, one lane per unit. Unit k's codes
  * are at first + (k / upg) * gbytes + hdr + (k % upg) * ub, constant
  * offsets (upg divides 8). */
-INLINE __m256i batch_fsums(int bits, bool asym, const uint8_t *first, int upg, size_t gbytes, int hdr, int ub,
-                           const block_q8_0 *xb, const __m256i *px) {
+INLINE __m256i batch_fsums(int bits, bool asym, bool nf4, const uint8_t *first, int upg, size_t gbytes, int hdr,
+                           int ub, const block_q8_0 *xb, const __m256i *px, __m256i tlo, __m256i thi) {
 #define CODE(k) (first + (size_t)((k) / upg) * gbytes + hdr + (size_t)((k) % upg) * ub)
+    __m256i v[8];
+    if (nf4) {
+#pragma GCC unroll 8
+        for (int k = 0; k < 8; k++) v[k] = nf4_lanes(CODE(k), tlo, thi, px + 2 * k);
+        return reduce8(v);
+    }
     if (bits == 4) {
         /* units 2m, 2m+1 in one vector: [u0 values 0-15 | u1 0-15] and [u0
          * 16-31 | u1 16-31]; two maddubs add as int16 (|sum| < 2 * 2 * 15 *
          * 127) before one madd: [unit 2m: 4 lanes | unit 2m+1: 4 lanes] */
-        __m256i v[4];
 #pragma GCC unroll 4
         for (int m = 0; m < 4; m++) {
             const __m256i q = _mm256_loadu2_m128i((const __m128i *)CODE(2 * m + 1), (const __m128i *)CODE(2 * m));
@@ -120,20 +150,19 @@ INLINE __m256i batch_fsums(int bits, bool asym, const uint8_t *first, int upg, s
         }
         return lq_pairs_reduce8(v);
     }
-    __m256i v[8];
 #pragma GCC unroll 8
     for (int k = 0; k < 8; k++) v[k] = unit_lanes(bits, asym, CODE(k), xb + k);
     return reduce8(v);
 #undef CODE
 }
 
-INLINE void int_rows(int bits, int group, bool asym, lq_qdot_rows_fn ref, float *y, const void *W, size_t row_bytes,
+INLINE void int_rows(int bits, int group, bool asym, bool nf4, lq_qdot_rows_fn ref, float *y, const void *W, size_t row_bytes,
                      const void *xq, int n, int r0, int r1) {
     const block_q8_0 *xb = xq;
     const int nb = n / 32;
-    /* per unit: one vector of the pair layout (4-bit), S as int and float, da */
-    const size_t per_unit = sizeof(__m256i) + 3 * sizeof(float);
-    _Alignas(32) uint8_t stack[128 * (sizeof(__m256i) + 3 * sizeof(float))]; /* 5.5 KiB: rows up to 4096 values */
+    /* per unit: the pair layout (4-bit: one vector, NF4: two), S as int and float, da */
+    const size_t per_unit = 2 * sizeof(__m256i) + 3 * sizeof(float);
+    _Alignas(32) uint8_t stack[128 * (2 * sizeof(__m256i) + 3 * sizeof(float))]; /* 9.5 KiB: rows up to 4096 values */
     uint8_t *buf = stack;
     if (nb > 128 && !(buf = lq_alloc_aligned((size_t)nb * per_unit))) {
         ref(y, W, row_bytes, xq, n, r0, r1); /* same bits, without the prepared activations */
@@ -141,10 +170,17 @@ INLINE void int_rows(int bits, int group, bool asym, lq_qdot_rows_fn ref, float 
     }
     acts A;
     A.px = (__m256i *)buf;
-    A.si = (int32_t *)(A.px + nb);
+    A.si = (int32_t *)(A.px + 2 * nb);
     A.sf = (float *)(A.si + nb);
     A.da = A.sf + nb;
-    prepare_acts(bits, xb, nb, &A);
+    prepare_acts(bits, nf4, xb, nb, &A);
+    __m256i tlo = _mm256_setzero_si256(), thi = tlo; /* NF4: the book's low and high bytes */
+    if (nf4) {
+        uint8_t lo[16], hi[16];
+        for (int k = 0; k < 16; k++) lo[k] = (uint8_t)lq_nf4_book_i16[k], hi[k] = (uint8_t)(lq_nf4_book_i16[k] >> 8);
+        tlo = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)lo));
+        thi = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)hi));
+    }
     /* a group's bytes: scale (and min) halves, then its units */
     const int upg = group ? group / 32 : 1, ub = bits * 4, hdr = group ? (asym ? 4 : 2) : 0;
     const size_t gbytes = (size_t)(hdr + upg * ub);
@@ -159,9 +195,13 @@ INLINE void int_rows(int bits, int group, bool asym, lq_qdot_rows_fn ref, float 
             const uint8_t *first = units + (size_t)(b / upg) * gbytes;
             for (size_t o = 0; o < 8 * gbytes / upg; o += 64) _mm_prefetch((const char *)first + PF_AHEAD + o, _MM_HINT_T0);
             const __m256i S = _mm256_loadu_si256((const __m256i *)(A.si + b));
-            const __m256i isum = isum_fix(bits, asym, batch_fsums(bits, asym, first, upg, gbytes, hdr, ub, xb + b, A.px + b), S);
+            const __m256i fsum = batch_fsums(bits, asym, nf4, first, upg, gbytes, hdr, ub, xb + b,
+                                             A.px + (nf4 ? 2 * b : b), tlo, thi);
+            const __m256i isum = isum_fix(bits, asym, nf4, fsum, S);
             const __m256 da8 = _mm256_loadu_ps(A.da + b);
-            const __m256 sw = _mm256_mul_ps(group ? group_halves8(first, upg, gbytes, 0) : _mm256_set1_ps(dw_row), da8);
+            __m256 dw = group ? group_halves8(first, upg, gbytes, 0) : _mm256_set1_ps(dw_row);
+            if (nf4) dw = _mm256_mul_ps(dw, _mm256_set1_ps(LQ_LLMQ_NF4_UNIT));
+            const __m256 sw = _mm256_mul_ps(dw, da8);
             __m256 t = _mm256_mul_ps(sw, _mm256_cvtepi32_ps(isum));
             if (asym) {
                 const __m256 sm = _mm256_mul_ps(group_halves8(first, upg, gbytes, 2), da8);
@@ -176,9 +216,11 @@ INLINE void int_rows(int bits, int group, bool asym, lq_qdot_rows_fn ref, float 
             for (int b = nb8; b < nb; b++) {
                 float dw, m;
                 const uint8_t *code = lq_llmq_int_unit(row, bits, group, asym, b, &dw, &m);
-                const int32_t fsum = lq_hsum8_epi32(unit_lanes(bits, asym, code, xb + b));
+                const int32_t fsum = lq_hsum8_epi32(nf4 ? nf4_lanes(code, tlo, thi, A.px + 2 * b)
+                                                        : unit_lanes(bits, asym, code, xb + b));
                 const int32_t isum = _mm_cvtsi128_si32(_mm256_castsi256_si128(
-                    isum_fix(bits, asym, _mm256_set1_epi32(fsum), _mm256_set1_epi32(A.si[b]))));
+                    isum_fix(bits, asym, nf4, _mm256_set1_epi32(fsum), _mm256_set1_epi32(A.si[b]))));
+                if (nf4) dw *= LQ_LLMQ_NF4_UNIT;
                 float t = (dw * A.da[b]) * (float)isum;
                 if (asym) t = fmaf(m * A.da[b], A.sf[b], t);
                 a[b % 16] = a[b % 16] + t;
@@ -218,17 +260,6 @@ INLINE __m256i e4m3_nan(__m256i c) {
     return _mm256_cmpeq_epi8(_mm256_or_si256(c, _mm256_set1_epi8((char)0x80)), _mm256_set1_epi8((char)0xFF));
 }
 
-/* 32 NF4 codes (16 bytes: values 0-15 in the low nibbles, 16-31 in the
- * high) through two byte tables, the low and high bytes of the fp16 book */
-INLINE void nf4_values(const uint8_t *q, __m256i tlo, __m256i thi, __m256 v[4]) {
-    const __m256i both = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)q));
-    const __m256i c = _mm256_and_si256(_mm256_srlv_epi32(both, _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4)),
-                                       _mm256_set1_epi8(0x0F)); /* [values 0-15 | 16-31] */
-    const __m256i lo = _mm256_shuffle_epi8(tlo, c), hi = _mm256_shuffle_epi8(thi, c);
-    const __m256i w[2] = {_mm256_unpacklo_epi8(lo, hi), _mm256_unpackhi_epi8(lo, hi)};
-    fp16_words_to_f32(w, v);
-}
-
 /* p[j] = fma(v[j], x[8j ..], p[j]): the ref's p[i % 32] for 32 values */
 INLINE void fma32(__m256 p[4], const __m256 v[4], const float *x) {
     for (int j = 0; j < 4; j++) p[j] = _mm256_fmadd_ps(v[j], _mm256_loadu_ps(x + 8 * j), p[j]);
@@ -246,17 +277,7 @@ INLINE void zero4(__m256 p[4]) {
 INLINE void f32_rows(int kind, int group, float *y, const void *W, size_t row_bytes, const void *xq, int n, int r0,
                      int r1) {
     const float *x = xq;
-    __m256i tlo = _mm256_setzero_si256(), thi = tlo;
-    if (kind == 0) { /* the fp16 book's low and high bytes, in both 128-bit lanes */
-        uint8_t lo[16], hi[16];
-        for (int k = 0; k < 16; k++) {
-            const uint16_t h = _cvtss_sh(lq_nf4_values[k], 0);
-            lo[k] = (uint8_t)h, hi[k] = (uint8_t)(h >> 8);
-        }
-        tlo = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)lo));
-        thi = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)hi));
-    }
-    const size_t gbytes = kind == 0 ? 34 : (size_t)(2 + group);
+    const size_t gbytes = (size_t)(2 + group);
     for (int r = r0; r < r1; r++) {
         const uint8_t *row = (const uint8_t *)W + (size_t)r * row_bytes;
         __m256 acc[4], p[4], v[4];
@@ -289,19 +310,13 @@ INLINE void f32_rows(int kind, int group, float *y, const void *W, size_t row_by
                 _mm_prefetch((const char *)blk + PF_AHEAD, _MM_HINT_T0);
                 zero4(p);
                 for (int i = 0; i < group; i += 32) {
-                    if (kind == 0) {
-                        nf4_values(blk + 2 + i / 2, tlo, thi, v);
-                    } else {
-                        const __m256i cv = _mm256_loadu_si256((const __m256i *)(blk + 2 + i));
-                        nan = _mm256_or_si256(nan, e4m3_nan(cv));
-                        e4m3_values(cv, v);
-                        if (i % 64 == 32) _mm_prefetch((const char *)blk + i + PF_AHEAD, _MM_HINT_T0);
-                    }
+                    const __m256i cv = _mm256_loadu_si256((const __m256i *)(blk + 2 + i));
+                    nan = _mm256_or_si256(nan, e4m3_nan(cv));
+                    e4m3_values(cv, v);
+                    if (i % 64 == 32) _mm_prefetch((const char *)blk + i + PF_AHEAD, _MM_HINT_T0);
                     fma32(p, v, xg + i);
                 }
-                float d = lq_llmq_rd_f16(blk);
-                if (kind != 0) d *= 256.0f;
-                const __m256 dv = _mm256_set1_ps(d);
+                const __m256 dv = _mm256_set1_ps(256.0f * lq_llmq_rd_f16(blk));
                 for (int j = 0; j < 4; j++) acc[j] = _mm256_fmadd_ps(dv, p[j], acc[j]);
             }
             y[r] = reduce32(acc);
@@ -312,7 +327,8 @@ INLINE void f32_rows(int kind, int group, float *y, const void *W, size_t row_by
 
 #define INT_K(name, bits, group, asym)                                                                      \
     void lq_qdot_llmq_##name##_avx2(float *y, const void *W, size_t rb, const void *xq, int n, int r0, int r1) { \
-        int_rows(bits, group, asym, lq_qdot_llmq_##name##_ref, y, W, rb, xq, n, r0, r1);                                               \
+        int_rows(bits, group, asym, LQ_TYPE_##name == LQ_TYPE_NF4, lq_qdot_llmq_##name##_ref, y, W, rb, xq, n, r0, \
+                 r1);                                                                                       \
     }
 #define F32_K(name, kind, group)                                                                            \
     void lq_qdot_llmq_##name##_avx2(float *y, const void *W, size_t rb, const void *xq, int n, int r0, int r1) { \

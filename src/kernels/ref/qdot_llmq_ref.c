@@ -6,7 +6,9 @@
  * Per row, 16 float accumulators acc[0..15] start at +0; for each 32-value
  * unit b (in order) with weight scale dw (and min m) and activation scale
  * da:
- *     isum = sum c_i * a_i          exact int (c: signed code; asym: unsigned)
+ *     isum = sum c_i * a_i          exact int (c: signed code; asym: unsigned;
+ *                                   NF4: lq_nf4_book_i16[field], dw its
+ *                                   fp16 scale times 2^-14)
  *     t    = (dw * da) * (float)isum
  *     asym only: S = sum a_i (exact int); t = fmaf(m * da, (float)S, t)
  *     acc[b % 16] = acc[b % 16] + t
@@ -15,16 +17,15 @@
  *     q[k] = h[k] + h[k + 4]      (k < 4)
  *     r[k] = q[k] + q[k + 2]      (k < 2)
  *     y    = r[0] + r[1]
- * Float formats (NF4, E4M3) take F32 activations x and work with code
- * values h_i that are exact fp16 numbers, so that SIMD kernels decode them
- * with one fp16 conversion: NF4's book (lq_nf4_values, fp16 already) and
- * E4M3 values times 2^-8 (E4M3 is a subset of fp16 shifted by 8 binades;
- * the kernel's lookup misses NaN codes 0x7F / 0xFF, so a SIMD kernel hands a
- * row holding one to this reference). Per group (NF4: 64 values, E4M3 G32 /
- * G128; E4M3 per channel: the whole row) 32 lane sums p[k] start at +0,
+ * FP8 formats (E4M3) take F32 activations x and work with code values h_i
+ * = E4M3 value times 2^-8, exact fp16 numbers (E4M3 is a subset of fp16
+ * shifted by 8 binades), so that SIMD kernels decode them with one fp16
+ * conversion; that decode misses NaN codes 0x7F / 0xFF, so a SIMD kernel
+ * hands a row holding one to this reference. Per group (G32 / G128; per
+ * channel: the whole row) 32 lane sums p[k] start at +0,
  *     p[i % 32] = fmaf(h_i, x_i, p[i % 32])   (i counted in the group)
  * and fold into the row's acc[32] (from +0) with the group scale d:
- *     acc[k] = fmaf(d, p[k], acc[k])          (E4M3 groups: d = 256 * scale)
+ *     acc[k] = fmaf(d, p[k], acc[k])          (d = 256 * scale)
  * E4M3 per channel has no fold: y = (256 * s) * reduce32(p); the others
  * y = reduce32(acc), where reduce32(a) = reduce16(a[k] + a[k + 16]). */
 #include "kernels/qdot_llmq.h"
@@ -46,7 +47,12 @@ static float reduce16(const float acc[16]) {
     return reduce8(h);
 }
 
-static void int_rows(int bits, int group, bool asym, float *y, const void *W, size_t row_bytes, const void *xq,
+/* NF4's fp16 book in units of 2^-14 (tests/kernels/test_qdot_llmq.c checks
+ * it against lq_nf4_values) */
+const int16_t lq_nf4_book_i16[16] = {-16384, -11408, -8600, -6472, -4660, -3028, -1492, 0,
+                                     1304,   2636,   4032,  5536,  7220,  9216,  11848, 16384};
+
+static void int_rows(int bits, int group, bool asym, bool nf4, float *y, const void *W, size_t row_bytes, const void *xq,
                      int n, int r0, int r1) {
     const block_q8_0 *xb = xq;
     const int half = 1 << (bits - 1);
@@ -59,9 +65,10 @@ static void int_rows(int bits, int group, bool asym, float *y, const void *W, si
             uint8_t f[32];
             lq_llmq_unpack_unit(bits, unit, f);
             const float da = lq_fp16_to_fp32(xb[b].d);
+            if (nf4) dw *= LQ_LLMQ_NF4_UNIT;
             int32_t isum = 0, S = 0;
             for (int i = 0; i < 32; i++) {
-                const int c = asym ? f[i] : bits == 8 ? (int8_t)f[i] : f[i] - half;
+                const int c = nf4 ? lq_nf4_book_i16[f[i]] : asym ? f[i] : bits == 8 ? (int8_t)f[i] : f[i] - half;
                 isum += c * xb[b].qs[i];
                 S += xb[b].qs[i];
             }
@@ -91,18 +98,12 @@ float lq_qdot_llmq_f32_row_ref(int kind, int group, const uint8_t *row, const fl
         memcpy(&s, row, 4);
         return (256.0f * s) * reduce32(p);
     }
-    const size_t gbytes = kind == 0 ? 34 : (size_t)(2 + group);
     for (int g = 0; g < n / group; g++) {
-        const uint8_t *blk = row + (size_t)g * gbytes;
+        const uint8_t *blk = row + (size_t)g * (size_t)(2 + group);
         const float *xg = x + (size_t)g * group;
         memset(p, 0, sizeof p);
-        for (int i = 0; i < group; i++) {
-            /* NF4 bytes: the 32 values of half i / 32, low nibble for 0-15, high for 16-31 */
-            const int byte = blk[2 + 16 * (i / 32) + i % 16];
-            const float h = kind == 0 ? lq_nf4_values[i % 32 < 16 ? byte & 0xF : byte >> 4] : e4m3_h(blk[2 + i]);
-            p[i % 32] = fmaf(h, xg[i], p[i % 32]);
-        }
-        const float d = kind == 0 ? lq_llmq_rd_f16(blk) : 256.0f * lq_llmq_rd_f16(blk);
+        for (int i = 0; i < group; i++) p[i % 32] = fmaf(e4m3_h(blk[2 + i]), xg[i], p[i % 32]);
+        const float d = 256.0f * lq_llmq_rd_f16(blk);
         for (int k = 0; k < 32; k++) acc[k] = fmaf(d, p[k], acc[k]);
     }
     return reduce32(acc);
@@ -116,7 +117,7 @@ static void f32_rows(int kind, int group, float *y, const void *W, size_t row_by
 
 #define INT_REF(name, bits, group, asym)                                                                   \
     void lq_qdot_llmq_##name##_ref(float *y, const void *W, size_t rb, const void *xq, int n, int r0, int r1) { \
-        int_rows(bits, group, asym, y, W, rb, xq, n, r0, r1);                                              \
+        int_rows(bits, group, asym, LQ_TYPE_##name == LQ_TYPE_NF4, y, W, rb, xq, n, r0, r1);                \
     }
 #define F32_REF(name, kind, group)                                                                         \
     void lq_qdot_llmq_##name##_ref(float *y, const void *W, size_t rb, const void *xq, int n, int r0, int r1) { \
