@@ -124,6 +124,33 @@ INLINE __m256 group_halves8(const uint8_t *first, int upg, size_t gbytes, int of
 #undef H
 }
 
+/* The scales (and mins) of the eight units of a batch, one lane per unit.
+ * Groups of 64 and 128 hold 4 and 2 distinct ones: gather those (an
+ * asymmetric header's scale and min as one 32-bit word) and spread them,
+ * instead of inserting eight halves per vector. */
+INLINE void group_scales8(const uint8_t *first, int upg, size_t gbytes, bool asym, __m256 *dw, __m256 *m) {
+    if (upg == 1) {
+        *dw = group_halves8(first, 1, gbytes, 0);
+        if (asym) *m = group_halves8(first, 1, gbytes, 2);
+        return;
+    }
+#define W32(g) lq_word32_at(first + (size_t)(g) * gbytes)
+#define H(g) lq_half_at(first + (size_t)(g) * gbytes)
+    const __m256i spread = upg == 2 ? _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3) : _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1);
+    if (!asym) {
+        const __m128i h = upg == 2 ? _mm_setr_epi16(H(0), H(1), H(2), H(3), 0, 0, 0, 0) : _mm_setr_epi16(H(0), H(1), 0, 0, 0, 0, 0, 0);
+        *dw = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(_mm_cvtph_ps(h)), spread);
+        return;
+    }
+    /* [d0 m0 d1 m1 ...] */
+    const __m256 dm = _mm256_cvtph_ps(upg == 2 ? _mm_setr_epi32(W32(0), W32(1), W32(2), W32(3)) : _mm_setr_epi32(W32(0), W32(1), 0, 0));
+    const __m256i even = _mm256_add_epi32(spread, spread);
+    *dw = _mm256_permutevar8x32_ps(dm, even);
+    *m = _mm256_permutevar8x32_ps(dm, _mm256_add_epi32(even, _mm256_set1_epi32(1)));
+#undef W32
+#undef H
+}
+
 /* field sums of the 8 units of a batch, one lane per unit. Unit k's codes
  * are at first + (k / upg) * gbytes + hdr + (k % upg) * ub, constant
  * offsets (upg divides 8). */
@@ -199,14 +226,12 @@ INLINE void int_rows(int bits, int group, bool asym, bool nf4, lq_qdot_rows_fn r
                                              A.px + (nf4 ? 2 * b : b), tlo, thi);
             const __m256i isum = isum_fix(bits, asym, nf4, fsum, S);
             const __m256 da8 = _mm256_loadu_ps(A.da + b);
-            __m256 dw = group ? group_halves8(first, upg, gbytes, 0) : _mm256_set1_ps(dw_row);
+            __m256 dw = _mm256_set1_ps(dw_row), mw = _mm256_setzero_ps();
+            if (group) group_scales8(first, upg, gbytes, asym, &dw, &mw);
             if (nf4) dw = _mm256_mul_ps(dw, _mm256_set1_ps(LQ_LLMQ_NF4_UNIT));
             const __m256 sw = _mm256_mul_ps(dw, da8);
             __m256 t = _mm256_mul_ps(sw, _mm256_cvtepi32_ps(isum));
-            if (asym) {
-                const __m256 sm = _mm256_mul_ps(group_halves8(first, upg, gbytes, 2), da8);
-                t = _mm256_fmadd_ps(sm, _mm256_loadu_ps(A.sf + b), t);
-            }
+            if (asym) t = _mm256_fmadd_ps(_mm256_mul_ps(mw, da8), _mm256_loadu_ps(A.sf + b), t);
             acc[(b / 8) % 2] = _mm256_add_ps(acc[(b / 8) % 2], t);
         }
         if (nb8 < nb) { /* the last nb % 8 units, one at a time into the ref's lanes */

@@ -62,6 +62,12 @@ static inline float lq_hmax8_ps(__m256 v) {
     return _mm_cvtss_f32(_mm_max_ss(m, _mm_movehdup_ps(m)));
 }
 
+static inline int lq_word32_at(const uint8_t *p) {
+    int v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
 static inline short lq_half_at(const uint8_t *p) {
     uint16_t h;
     memcpy(&h, p, 2);
