@@ -129,13 +129,20 @@ INLINE __m256 group_halves8(const uint8_t *first, int upg, size_t gbytes, int of
  * asymmetric header's scale and min as one 32-bit word) and spread them,
  * instead of inserting eight halves per vector. */
 INLINE void group_scales8(const uint8_t *first, int upg, size_t gbytes, bool asym, __m256 *dw, __m256 *m) {
-    if (upg == 1) {
-        *dw = group_halves8(first, 1, gbytes, 0);
-        if (asym) *m = group_halves8(first, 1, gbytes, 2);
-        return;
-    }
 #define W32(g) lq_word32_at(first + (size_t)(g) * gbytes)
 #define H(g) lq_half_at(first + (size_t)(g) * gbytes)
+    if (upg == 1) {
+        if (!asym) {
+            *dw = group_halves8(first, 1, gbytes, 0);
+            return;
+        }
+        /* [d0 m0 d1 m1 d2 m2 d3 m3 | d4 m4 ...]: even / odd halves, then the lanes in order */
+        const __m256 a = _mm256_cvtph_ps(_mm_setr_epi32(W32(0), W32(1), W32(2), W32(3)));
+        const __m256 b = _mm256_cvtph_ps(_mm_setr_epi32(W32(4), W32(5), W32(6), W32(7)));
+        *dw = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0x88)), 0xD8));
+        *m = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0xDD)), 0xD8));
+        return;
+    }
     const __m256i spread = upg == 2 ? _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3) : _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1);
     if (!asym) {
         const __m128i h = upg == 2 ? _mm_setr_epi16(H(0), H(1), H(2), H(3), 0, 0, 0, 0) : _mm_setr_epi16(H(0), H(1), 0, 0, 0, 0, 0, 0);
