@@ -175,9 +175,12 @@ static inline __attribute__((always_inline)) __m256 row8(const uint8_t *w, const
         const __m256i normal = _mm256_slli_epi32(_mm256_sub_epi32(e, _mm256_set1_epi32(1)), 23);
         const __m256i denormal = _mm256_sllv_epi32(_mm256_set1_epi32(0x00200000), e);
         dw = _mm256_castsi256_ps(_mm256_blendv_epi8(normal, denormal, _mm256_cmpgt_epi32(_mm256_set1_epi32(2), e)));
+    } else if (kind == K_Q4_1 || kind == K_Q5_1) { /* d and m adjacent: one 32-bit word per block */
+#define W(k) lq_word32_at(w + ((k) < cnt ? (k) : cnt - 1) * bs)
+        lq_half_pairs8(_mm_setr_epi32(W(0), W(1), W(2), W(3)), _mm_setr_epi32(W(4), W(5), W(6), W(7)), &dw, &mw);
+#undef W
     } else {
         dw = _mm256_cvtph_ps(halves8(w, bs, cnt));
-        if (kind == K_Q4_1 || kind == K_Q5_1) mw = _mm256_cvtph_ps(halves8(w + 2, bs, cnt));
     }
     const __m256i xs = _mm256_load_si256((const __m256i *)(c->xsum + bi));
     if (kind == K_Q4_0) isum = _mm256_sub_epi32(isum, _mm256_slli_epi32(xs, 3));

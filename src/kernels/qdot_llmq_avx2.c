@@ -136,11 +136,8 @@ INLINE void group_scales8(const uint8_t *first, int upg, size_t gbytes, bool asy
             *dw = group_halves8(first, 1, gbytes, 0);
             return;
         }
-        /* [d0 m0 d1 m1 d2 m2 d3 m3 | d4 m4 ...]: even / odd halves, then the lanes in order */
-        const __m256 a = _mm256_cvtph_ps(_mm_setr_epi32(W32(0), W32(1), W32(2), W32(3)));
-        const __m256 b = _mm256_cvtph_ps(_mm_setr_epi32(W32(4), W32(5), W32(6), W32(7)));
-        *dw = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0x88)), 0xD8));
-        *m = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0xDD)), 0xD8));
+        lq_half_pairs8(_mm_setr_epi32(W32(0), W32(1), W32(2), W32(3)), _mm_setr_epi32(W32(4), W32(5), W32(6), W32(7)),
+                       dw, m);
         return;
     }
     const __m256i spread = upg == 2 ? _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3) : _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1);

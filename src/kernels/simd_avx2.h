@@ -62,6 +62,15 @@ static inline float lq_hmax8_ps(__m256 v) {
     return _mm_cvtss_f32(_mm_max_ss(m, _mm_movehdup_ps(m)));
 }
 
+/* Eight 32-bit words, each two fp16 halves [e | o] (a block's scale and
+ * min), given as two vectors of four: the eight e and the eight o as
+ * floats, in word order. */
+static inline void lq_half_pairs8(__m128i w0123, __m128i w4567, __m256 *e, __m256 *o) {
+    const __m256 a = _mm256_cvtph_ps(w0123), b = _mm256_cvtph_ps(w4567); /* [e0 o0 e1 o1 | e2 o2 e3 o3] */
+    *e = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0x88)), 0xD8));
+    *o = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0xDD)), 0xD8));
+}
+
 static inline int lq_word32_at(const uint8_t *p) {
     int v;
     memcpy(&v, p, 4);
