@@ -23,6 +23,12 @@
 #include <stddef.h>
 #include <string.h>
 
+/* row_sum reads d and dmin as one 32-bit word */
+_Static_assert(offsetof(block_q2_K, dmin) == offsetof(block_q2_K, d) + 2 &&
+                   offsetof(block_q4_K, dmin) == offsetof(block_q4_K, d) + 2 &&
+                   offsetof(block_q5_K, dmin) == offsetof(block_q5_K, d) + 2,
+               "K-quant d and dmin adjacent");
+
 #define GROUP 64      /* super-blocks whose activation scales are gathered per pass */
 #define PF_AHEAD 2048 /* bytes */
 
@@ -166,21 +172,25 @@ static inline __attribute__((always_inline)) float row_sum(enum kq t, const bloc
             for (size_t o = 0; o < bsize; o += 64) _mm_prefetch((const char *)blk + PF_AHEAD + o, _MM_HINT_T0);
             v[k] = superblock(t, blk, xb + b0 + k, &m[k]);
         }
-        /* the scales straight into registers (see simd_avx2.h); 0 past the row */
+        /* the scales straight into registers (see simd_avx2.h); 0 past the row.
+         * With a min, d and dmin are adjacent: one 32-bit word per block. */
 #define H(k, off) ((k) < cnt ? lq_half_at(row + (size_t)(b0 + (k)) * bsize + (off)) : 0)
-        const __m128i dw = _mm_setr_epi16(H(0, D_OFFSET[t]), H(1, D_OFFSET[t]), H(2, D_OFFSET[t]), H(3, D_OFFSET[t]),
-                                          H(4, D_OFFSET[t]), H(5, D_OFFSET[t]), H(6, D_OFFSET[t]), H(7, D_OFFSET[t]));
-        const __m128i dmw = has_min ? _mm_setr_epi16(H(0, DMIN_OFFSET[t]), H(1, DMIN_OFFSET[t]), H(2, DMIN_OFFSET[t]),
-                                                     H(3, DMIN_OFFSET[t]), H(4, DMIN_OFFSET[t]), H(5, DMIN_OFFSET[t]),
-                                                     H(6, DMIN_OFFSET[t]), H(7, DMIN_OFFSET[t]))
-                                    : _mm_setzero_si128();
+#define W(k) ((k) < cnt ? lq_word32_at(row + (size_t)(b0 + (k)) * bsize + D_OFFSET[t]) : 0)
+        __m256 dwf, dmf = _mm256_setzero_ps();
+        if (has_min)
+            lq_half_pairs8(_mm_setr_epi32(W(0), W(1), W(2), W(3)), _mm_setr_epi32(W(4), W(5), W(6), W(7)), &dwf, &dmf);
+        else
+            dwf = _mm256_cvtph_ps(_mm_setr_epi16(H(0, D_OFFSET[t]), H(1, D_OFFSET[t]), H(2, D_OFFSET[t]),
+                                                 H(3, D_OFFSET[t]), H(4, D_OFFSET[t]), H(5, D_OFFSET[t]),
+                                                 H(6, D_OFFSET[t]), H(7, D_OFFSET[t])));
 #undef H
+#undef W
         const __m256 xdv = _mm256_loadu_ps(xd + b0);
-        const __m256 dd = _mm256_mul_ps(_mm256_cvtph_ps(dw), xdv);
+        const __m256 dd = _mm256_mul_ps(dwf, xdv);
         __m256 tv;
         if (has_min) {
             const __m256i ia = reduce8(v), ib = reduce8(m);
-            const __m256 dm = _mm256_mul_ps(_mm256_cvtph_ps(dmw), xdv);
+            const __m256 dm = _mm256_mul_ps(dmf, xdv);
             tv = _mm256_sub_ps(_mm256_mul_ps(dd, _mm256_cvtepi32_ps(ia)), _mm256_mul_ps(dm, _mm256_cvtepi32_ps(ib)));
         } else {
             __m256 fi = _mm256_cvtepi32_ps(reduce8(v));
