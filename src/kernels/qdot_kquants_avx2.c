@@ -72,8 +72,9 @@ static inline __m128i q3_scales(const uint8_t *packed) {
 }
 
 /* One super-block: 8 int32 lanes summing to isum, and for Q2_K/Q4_K/Q5_K 8
- * more in *imin summing to imin. Q3_K's lanes sum to 256 isum (|256 isum| <
- * 2^31 and the lanes add modulo 2^32, so the total is exact). */
+ * more in *imin summing to imin. Q2_K's lanes sum to 16 isum, Q3_K's to
+ * 256 isum (|16 or 256 isum| < 2^31 and the lanes add modulo 2^32, so the
+ * total is exact). */
 static inline __attribute__((always_inline)) __m256i superblock(enum kq t, const uint8_t *blk, const block_q8_K *xb,
                                                                 __m256i *imin) {
     const int8_t *x = xb->qs;
@@ -85,14 +86,32 @@ static inline __attribute__((always_inline)) __m256i superblock(enum kq t, const
         const __m128i s8 = t == KQ2 ? _mm_loadu_si128((const __m128i *)((const block_q2_K *)blk)->scales)
                                     : q3_scales(((const block_q3_K *)blk)->scales);
         const __m256i S = _mm256_broadcastsi128_si256(t == KQ2 ? _mm_and_si128(s8, _mm_set1_epi8(15)) : s8);
-        for (int g = 0; g < 2; g++) {
-            const __m256i q = ld(qs + 32 * g);
-            for (int s = 0; s < 4; s++) {
-                const int k = 4 * g + s;
-                __m256i u = _mm256_and_si256(s ? _mm256_srli_epi16(q, 2 * s) : q, m8(3));
-                if (t == KQ3) u = _mm256_or_si256(u, bit_to(hm, k, 2));
-                const __m256i d = _mm256_maddubs_epi16(u, ld(x + 32 * k));
-                p[k] = _mm256_madd_epi16(d, _mm256_shuffle_epi8(S, pair_idx(2 * k, 2 * k + 1, t == KQ3)));
+        if (t == KQ2) {
+            /* codes masked in place, (q & 3 << 2s) = 4^s u, shifted only for
+             * s = 3 (64 u could saturate maddubs); scales 16, 4, 1, 1 times
+             * theirs (at most 240: still a byte), so every sum carries 16 */
+            const __m256i S4 = _mm256_slli_epi16(S, 2), S16 = _mm256_slli_epi16(S, 4);
+            for (int g = 0; g < 2; g++) {
+                const __m256i q = ld(qs + 32 * g);
+                const __m256i u[4] = {_mm256_and_si256(q, m8(3)), _mm256_and_si256(q, m8(0x0C)),
+                                      _mm256_and_si256(q, m8(0x30)), _mm256_and_si256(_mm256_srli_epi16(q, 2), m8(0x30))};
+                const __m256i *sc[4] = {&S16, &S4, &S, &S};
+                for (int s = 0; s < 4; s++) {
+                    const int k = 4 * g + s;
+                    const __m256i d = _mm256_maddubs_epi16(u[s], ld(x + 32 * k));
+                    p[k] = _mm256_madd_epi16(d, _mm256_shuffle_epi8(*sc[s], pair_idx(2 * k, 2 * k + 1, 0)));
+                }
+            }
+        } else {
+            for (int g = 0; g < 2; g++) {
+                const __m256i q = ld(qs + 32 * g);
+                for (int s = 0; s < 4; s++) {
+                    const int k = 4 * g + s;
+                    __m256i u = _mm256_and_si256(s ? _mm256_srli_epi16(q, 2 * s) : q, m8(3));
+                    u = _mm256_or_si256(u, bit_to(hm, k, 2));
+                    const __m256i d = _mm256_maddubs_epi16(u, ld(x + 32 * k));
+                    p[k] = _mm256_madd_epi16(d, _mm256_shuffle_epi8(S, pair_idx(2 * k, 2 * k + 1, 1)));
+                }
             }
         }
         if (t == KQ2) {
@@ -191,7 +210,10 @@ static inline __attribute__((always_inline)) float row_sum(enum kq t, const bloc
         if (has_min) {
             const __m256i ia = reduce8(v), ib = reduce8(m);
             const __m256 dm = _mm256_mul_ps(dmf, xdv);
-            tv = _mm256_sub_ps(_mm256_mul_ps(dd, _mm256_cvtepi32_ps(ia)), _mm256_mul_ps(dm, _mm256_cvtepi32_ps(ib)));
+            __m256 fa = _mm256_cvtepi32_ps(ia);
+            /* Q2_K sums carry 16 (superblock): exact, (float)(16 i) / 16 == (float)i */
+            if (t == KQ2) fa = _mm256_mul_ps(fa, _mm256_set1_ps(1.0f / 16));
+            tv = _mm256_sub_ps(_mm256_mul_ps(dd, fa), _mm256_mul_ps(dm, _mm256_cvtepi32_ps(ib)));
         } else {
             __m256 fi = _mm256_cvtepi32_ps(reduce8(v));
             /* Q3_K sums carry the scales times 256: undo exactly, (float)(256 i) / 256 == (float)i */
