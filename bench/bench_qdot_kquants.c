@@ -94,8 +94,9 @@ int main(int argc, char **argv) {
         const kq_type *t = &TYPES[ti];
         const size_t row_bytes = (size_t)cols / QK_K * t->block_bytes, bytes = row_bytes * rows;
         uint8_t *W = aligned_alloc(64, (bytes + 63) / 64 * 64);
-        for (int r = 0; r < TILE; r++) t->quantize(wf + (size_t)r * cols, W + (size_t)r * row_bytes, cols);
-        for (int r = TILE; r < rows; r++) memcpy(W + (size_t)r * row_bytes, W + (size_t)(r % TILE) * row_bytes, row_bytes);
+        const int tile = rows < TILE ? rows : TILE; /* rows may be as few as 128 */
+        for (int r = 0; r < tile; r++) t->quantize(wf + (size_t)r * cols, W + (size_t)r * row_bytes, cols);
+        for (int r = tile; r < rows; r++) memcpy(W + (size_t)r * row_bytes, W + (size_t)(r % TILE) * row_bytes, row_bytes);
         gemv(lq_qdot_kquants_lookup(t->type, 0)->rows, yref, W, row_bytes, xq, cols, rows, 2);
         printf("%s (%.1f MB; cache-resident %d rows %.0f KB):\n", t->name, bytes / 1e6, small_rows,
                row_bytes * small_rows / 1e3);
