@@ -172,61 +172,68 @@ static inline __attribute__((always_inline)) __m256i superblock(enum kq t, const
     return _mm256_sub_epi32(sum8(p), _mm256_slli_epi32(_mm256_madd_epi16(s16, bs), 5));
 }
 
-/* One row over gn super-blocks (activations xb, their scales xd padded
- * with zeros to a multiple of 8), continuing its sum acc. */
-static inline __attribute__((always_inline)) float row_sum(enum kq t, const block_q8_K *xb, const float *xd, int gn,
-                                                           const uint8_t *row, float acc) {
+/* The terms of super-blocks b0 .. b0 + cnt - 1 (cnt <= 8) of a row
+ * (activations xb, their scales xd padded with zeros to a multiple of 8),
+ * one lane each; lanes past cnt are not read. */
+static inline __attribute__((always_inline)) __m256 batch_terms(enum kq t, const block_q8_K *xb, const float *xd,
+                                                                 int b0, int cnt, const uint8_t *row) {
     const int has_min = t == KQ2 || t == KQ4 || t == KQ5;
     const size_t bsize = BLOCK_BYTES[t];
-    for (int b0 = 0; b0 < gn; b0 += 8) {
-        const int cnt = gn - b0 < 8 ? gn - b0 : 8;
-        __m256i v[8], m[8];
+    __m256i v[8], m[8];
 #pragma GCC unroll 8
-        for (int k = 0; k < 8; k++) {
-            if (k >= cnt) {
-                v[k] = m[k] = _mm256_setzero_si256();
-                continue;
-            }
-            const uint8_t *blk = row + (size_t)(b0 + k) * bsize;
-            for (size_t o = 0; o < bsize; o += 64) _mm_prefetch((const char *)blk + PF_AHEAD + o, _MM_HINT_T0);
-            v[k] = superblock(t, blk, xb + b0 + k, &m[k]);
+    for (int k = 0; k < 8; k++) {
+        if (k >= cnt) {
+            v[k] = m[k] = _mm256_setzero_si256();
+            continue;
         }
-        /* the scales straight into registers (see simd_avx2.h); 0 past the row.
-         * With a min, d and dmin are adjacent: one 32-bit word per block. */
+        const uint8_t *blk = row + (size_t)(b0 + k) * bsize;
+        for (size_t o = 0; o < bsize; o += 64) _mm_prefetch((const char *)blk + PF_AHEAD + o, _MM_HINT_T0);
+        v[k] = superblock(t, blk, xb + b0 + k, &m[k]);
+    }
+    /* the scales straight into registers (see simd_avx2.h); 0 past the row.
+     * With a min, d and dmin are adjacent: one 32-bit word per block. */
 #define H(k, off) ((k) < cnt ? lq_half_at(row + (size_t)(b0 + (k)) * bsize + (off)) : 0)
 #define W(k) ((k) < cnt ? lq_word32_at(row + (size_t)(b0 + (k)) * bsize + D_OFFSET[t]) : 0)
-        __m256 dwf, dmf = _mm256_setzero_ps();
-        if (has_min)
-            lq_half_pairs8(_mm_setr_epi32(W(0), W(1), W(2), W(3)), _mm_setr_epi32(W(4), W(5), W(6), W(7)), &dwf, &dmf);
-        else
-            dwf = _mm256_cvtph_ps(_mm_setr_epi16(H(0, D_OFFSET[t]), H(1, D_OFFSET[t]), H(2, D_OFFSET[t]),
-                                                 H(3, D_OFFSET[t]), H(4, D_OFFSET[t]), H(5, D_OFFSET[t]),
-                                                 H(6, D_OFFSET[t]), H(7, D_OFFSET[t])));
+    __m256 dwf, dmf = _mm256_setzero_ps();
+    if (has_min)
+        lq_half_pairs8(_mm_setr_epi32(W(0), W(1), W(2), W(3)), _mm_setr_epi32(W(4), W(5), W(6), W(7)), &dwf, &dmf);
+    else
+        dwf = _mm256_cvtph_ps(_mm_setr_epi16(H(0, D_OFFSET[t]), H(1, D_OFFSET[t]), H(2, D_OFFSET[t]),
+                                             H(3, D_OFFSET[t]), H(4, D_OFFSET[t]), H(5, D_OFFSET[t]),
+                                             H(6, D_OFFSET[t]), H(7, D_OFFSET[t])));
 #undef H
 #undef W
-        const __m256 xdv = _mm256_loadu_ps(xd + b0);
-        const __m256 dd = _mm256_mul_ps(dwf, xdv);
-        __m256 tv;
-        if (has_min) {
-            const __m256i ia = reduce8(v), ib = reduce8(m);
-            const __m256 dm = _mm256_mul_ps(dmf, xdv);
-            __m256 fa = _mm256_cvtepi32_ps(ia);
-            /* Q2_K sums carry 16 (superblock): exact, (float)(16 i) / 16 == (float)i */
-            if (t == KQ2) fa = _mm256_mul_ps(fa, _mm256_set1_ps(1.0f / 16));
-            tv = _mm256_sub_ps(_mm256_mul_ps(dd, fa), _mm256_mul_ps(dm, _mm256_cvtepi32_ps(ib)));
-        } else {
-            __m256 fi = _mm256_cvtepi32_ps(reduce8(v));
-            /* Q3_K sums carry the scales times 256: undo exactly, (float)(256 i) / 256 == (float)i */
-            if (t == KQ3) fi = _mm256_mul_ps(fi, _mm256_set1_ps(1.0f / 256));
-            tv = _mm256_mul_ps(dd, fi);
-        }
-        float tb[8];
-        _mm256_storeu_ps(tb, tv);
-        for (int k = 0; k < cnt; k++) acc = acc + tb[k]; /* reference order */
+    const __m256 xdv = _mm256_loadu_ps(xd + b0);
+    const __m256 dd = _mm256_mul_ps(dwf, xdv);
+    __m256 tv;
+    if (has_min) {
+        const __m256i ia = reduce8(v), ib = reduce8(m);
+        const __m256 dm = _mm256_mul_ps(dmf, xdv);
+        __m256 fa = _mm256_cvtepi32_ps(ia);
+        /* Q2_K sums carry 16 (superblock): exact, (float)(16 i) / 16 == (float)i */
+        if (t == KQ2) fa = _mm256_mul_ps(fa, _mm256_set1_ps(1.0f / 16));
+        tv = _mm256_sub_ps(_mm256_mul_ps(dd, fa), _mm256_mul_ps(dm, _mm256_cvtepi32_ps(ib)));
+    } else {
+        __m256 fi = _mm256_cvtepi32_ps(reduce8(v));
+        /* Q3_K sums carry the scales times 256: undo exactly, (float)(256 i) / 256 == (float)i */
+        if (t == KQ3) fi = _mm256_mul_ps(fi, _mm256_set1_ps(1.0f / 256));
+        tv = _mm256_mul_ps(dd, fi);
     }
+    return tv;
+}
+
+/* acc + t[0] + ... + t[cnt - 1], in that order (the reference's) */
+static inline float chain(float acc, __m256 tv, int cnt) {
+    float tb[8];
+    _mm256_storeu_ps(tb, tv);
+    for (int k = 0; k < cnt; k++) acc = acc + tb[k];
     return acc;
 }
 
+/* Rows r0..r1 over super-blocks g0 .. g0 + GROUP - 1, continuing y[r] past
+ * the first group. The scalar additions of a batch's terms (the reference
+ * order, a chain of dependent adds) run after the next batch's vector work
+ * has been issued, so that the chain's latency overlaps it. */
 static inline __attribute__((always_inline)) void qdot_rows(enum kq t, float *y, const void *W, size_t row_bytes,
                                                             const block_q8_K *xb, int n, int r0, int r1) {
     const int nb = n / QK_K;
@@ -236,10 +243,24 @@ static inline __attribute__((always_inline)) void qdot_rows(enum kq t, float *y,
         const int gn = nb - g0 < GROUP ? nb - g0 : GROUP;
         for (int i = 0; i < gn; i++) xd[i] = xb[g0 + i].d;
         for (int i = gn; i < GROUP + 8; i++) xd[i] = 0.0f;
+        int prow = -1, pcnt = 0; /* the pending batch: its row and size */
+        float pacc = 0.0f;       /* row prow's sum so far */
+        __m256 pt = _mm256_setzero_ps();
         for (int r = r0; r < r1; r++) {
             const uint8_t *row = (const uint8_t *)W + (size_t)r * row_bytes + (size_t)g0 * bsize;
-            y[r] = row_sum(t, xb + g0, xd, gn, row, g0 ? y[r] : 0.0f);
+            for (int b0 = 0; b0 < gn; b0 += 8) {
+                const int cnt = gn - b0 < 8 ? gn - b0 : 8;
+                const __m256 tv = batch_terms(t, xb + g0, xd, b0, cnt, row);
+                if (pcnt) pacc = chain(pacc, pt, pcnt);
+                if (r != prow) {
+                    if (prow >= 0) y[prow] = pacc;
+                    prow = r;
+                    pacc = g0 ? y[r] : 0.0f;
+                }
+                pt = tv, pcnt = cnt;
+            }
         }
+        if (pcnt) y[prow] = chain(pacc, pt, pcnt);
     }
 }
 
