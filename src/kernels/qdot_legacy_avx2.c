@@ -80,15 +80,16 @@ static inline __m128i halves8(const uint8_t *p, int bs, int cnt) {
 #undef H
 }
 
-/* the 5th bits of the values of lo / hi (pair layout) */
-static inline __m256i qh_pair_bits(__m256i h, int hi) {
-    const __m256i spread = hi ? _mm256_setr_epi8(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2,
-                                                 3, 3, 3, 3, 3, 3, 3, 3)
-                              : _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0,
-                                                 1, 1, 1, 1, 1, 1, 1, 1);
+/* the 5th bits of the values of lo / hi (pair layout), from h holding the
+ * first block's qh at bytes 0-3 and the second's at bytes o1..o1+3 of the
+ * high 128-bit lane */
+static inline __m256i qh_pair_bits(__m256i h, int hi, int o1) {
+    const char a = (char)(hi ? 2 : 0), b = (char)(a + o1);
+    const __m256i spread = _mm256_setr_epi8(a, a, a, a, a, a, a, a, a + 1, a + 1, a + 1, a + 1, a + 1, a + 1, a + 1, a + 1,
+                                            b, b, b, b, b, b, b, b, b + 1, b + 1, b + 1, b + 1, b + 1, b + 1, b + 1, b + 1);
     const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ull);
-    const __m256i b = _mm256_and_si256(_mm256_shuffle_epi8(h, spread), bit);
-    return _mm256_and_si256(_mm256_cmpeq_epi8(b, bit), _mm256_set1_epi8(0x10));
+    const __m256i t = _mm256_and_si256(_mm256_shuffle_epi8(h, spread), bit);
+    return _mm256_and_si256(_mm256_cmpeq_epi8(t, bit), _mm256_set1_epi8(0x10));
 }
 
 /* The nibble types' integer sums of 8 blocks, two blocks per vector: one
@@ -115,12 +116,18 @@ static inline __attribute__((always_inline)) __m256i pairs8(const uint8_t *w, co
         __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), _mm256_set1_epi8(0x0F));
         if (kind == K_Q5_0 || kind == K_Q5_1) {
             const int hoff = kind == K_Q5_0 ? 2 : 4;
-            uint32_t h0, h1 = 0;
-            memcpy(&h0, p0 + hoff, 4);
-            if (two) memcpy(&h1, p1 + hoff, 4);
-            const __m256i h = _mm256_set_m128i(_mm_set1_epi32((int)h1), _mm_set1_epi32((int)h0));
-            lo = _mm256_or_si256(lo, qh_pair_bits(h, 0));
-            hi = _mm256_or_si256(hi, qh_pair_bits(h, 1));
+            __m256i h;
+            int o1 = 0;
+            if (two) { /* one load from the first qh holds both (the second at bs - 16 in the high lane) */
+                h = _mm256_loadu_si256((const __m256i *)(p0 + hoff));
+                o1 = bs - 16;
+            } else {
+                uint32_t h0;
+                memcpy(&h0, p0 + hoff, 4);
+                h = _mm256_zextsi128_si256(_mm_cvtsi32_si128((int)h0)); /* the second block's bits 0 */
+            }
+            lo = _mm256_or_si256(lo, qh_pair_bits(h, 0, o1));
+            hi = _mm256_or_si256(hi, qh_pair_bits(h, 1, o1));
         }
         const int8_t *x = c->xp + (bi + 2 * m) * 32;
         const __m256i xlo = _mm256_load_si256((const __m256i *)x), xhi = _mm256_load_si256((const __m256i *)(x + 32));
