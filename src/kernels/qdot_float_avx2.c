@@ -8,7 +8,9 @@
 
 #include <immintrin.h>
 
-#define PF_AHEAD 2048 /* bytes of the weight stream prefetched ahead, as the quantized kernels */
+/* No software prefetch: one stream of 2 bytes per weight is what the
+ * hardware prefetcher handles best; prefetching 2 KiB ahead, as the
+ * quantized kernels do, cost 3-10 % (docs/KERNELS.md, fourth pass). */
 
 static inline __m256 load_f16(const uint16_t *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); }
 
@@ -25,7 +27,6 @@ static inline __m256 load_bf16(const uint16_t *p) {
             const uint16_t *w = (const uint16_t *)((const char *)W + (size_t)r * row_bytes);               \
             __m256 lo = _mm256_setzero_ps(), hi = _mm256_setzero_ps();                                     \
             for (int i = 0; i < full; i += 16) {                                                           \
-                _mm_prefetch((const char *)(w + i) + PF_AHEAD, _MM_HINT_T0);                               \
                 lo = _mm256_add_ps(lo, _mm256_mul_ps(load(w + i), _mm256_loadu_ps(x + i)));                \
                 hi = _mm256_add_ps(hi, _mm256_mul_ps(load(w + i + 8), _mm256_loadu_ps(x + i + 8)));        \
             }                                                                                              \
