@@ -23,7 +23,7 @@
 #include <stddef.h>
 #include <string.h>
 
-/* row_sum reads d and dmin as one 32-bit word */
+/* batch_terms reads d and dmin as one 32-bit word */
 _Static_assert(offsetof(block_q2_K, dmin) == offsetof(block_q2_K, d) + 2 &&
                    offsetof(block_q4_K, dmin) == offsetof(block_q4_K, d) + 2 &&
                    offsetof(block_q5_K, dmin) == offsetof(block_q5_K, d) + 2,
@@ -230,8 +230,9 @@ static inline float chain(float acc, __m256 tv, int cnt) {
     return acc;
 }
 
-/* Rows r0..r1 over super-blocks g0 .. g0 + GROUP - 1, continuing y[r] past
- * the first group. The scalar additions of a batch's terms (the reference
+/* Rows r0..r1, their super-blocks in passes of GROUP (whose activation
+ * scales are gathered once per pass), y[r] carried from pass to pass. The
+ * scalar additions of a batch's terms (the reference
  * order, a chain of dependent adds) run after the next batch's vector work
  * has been issued, so that the chain's latency overlaps it. */
 static inline __attribute__((always_inline)) void qdot_rows(enum kq t, float *y, const void *W, size_t row_bytes,
