@@ -29,6 +29,7 @@ typedef struct {
     _Alignas(32) int32_t xsum[CHUNK];
     _Alignas(32) int8_t xp[CHUNK * 32];   /* nibble types, blocks b, b+1 (b even): [x_b 0-15 | x_b+1 0-15],
                                              then [x_b 16-31 | x_b+1 16-31] */
+    _Alignas(32) int8_t xpn[CHUNK * 32];  /* IQ4_NL: the same, negated */
     _Alignas(32) uint8_t xcopy[CHUNK * sizeof(block_q8_1)]; /* the chunk's blocks, zero blocks up to a multiple of 8 */
     const uint8_t *xqs0;                  /* qs of the chunk's first block */
     size_t xbs;                           /* bytes per activation block */
@@ -40,7 +41,7 @@ static inline __m256i xqs_at(const xchunk *c, int b) {
 
 /* blocks [nbc, npad) are zero: they meet a row's last 1..7 blocks' lanes
  * past the row, and give terms of +0.0f */
-static void prep_chunk(xchunk *c, const uint8_t *xb0, int nbc, int npad, int q81, int pairs) {
+static void prep_chunk(xchunk *c, const uint8_t *xb0, int nbc, int npad, int q81, int pairs, int neg) {
     c->xbs = q81 ? sizeof(block_q8_1) : sizeof(block_q8_0);
     memcpy(c->xcopy, xb0, (size_t)nbc * c->xbs);
     memset(c->xcopy + (size_t)nbc * c->xbs, 0, (size_t)(npad - nbc) * c->xbs);
@@ -63,6 +64,10 @@ static void prep_chunk(xchunk *c, const uint8_t *xb0, int nbc, int npad, int q81
             _mm256_store_si256((__m256i *)(c->xp + b * 32), _mm256_permute2x128_si256(x0, x1, 0x20));
             _mm256_store_si256((__m256i *)(c->xp + b * 32 + 32), _mm256_permute2x128_si256(x0, x1, 0x31));
         }
+    if (neg) /* activations are never -128 (qdot.h): -x is exact */
+        for (int i = 0; i < npad * 32; i += 32)
+            _mm256_store_si256((__m256i *)(c->xpn + i),
+                               _mm256_sub_epi8(_mm256_setzero_si256(), _mm256_load_si256((const __m256i *)(c->xp + i))));
 }
 
 /* sum of w * x in int16 pairs for signed w (|w| <= 128) and x (never -128) */
@@ -131,11 +136,20 @@ static inline __attribute__((always_inline)) __m256i pairs8(const uint8_t *w, co
         }
         const int8_t *x = c->xp + (bi + 2 * m) * 32;
         const __m256i xlo = _mm256_load_si256((const __m256i *)x), xhi = _mm256_load_si256((const __m256i *)(x + 32));
-        if (kind == K_IQ4_NL) { /* signed values: two maddubs could overflow int16 together, so two madds */
-            const __m256i tab = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)lq_kvalues_iq4nl));
+        if (kind == K_IQ4_NL) {
+            /* |value| from a table, the activation or its negation by the
+             * value's sign, which is bit 3 of the code (codes 0-7 are the
+             * negative values): bit 7 of q for the high nibbles, of q << 4
+             * for the low ones. Two maddubs could overflow int16 together,
+             * so two madds. */
+            static const int8_t mag[16] = {127, 104, 83, 65, 49, 35, 22, 10, 1, 13, 25, 38, 53, 69, 89, 113};
+            const __m256i tab = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)mag));
+            const int8_t *xn = c->xpn + (bi + 2 * m) * 32;
+            const __m256i slo = _mm256_blendv_epi8(_mm256_load_si256((const __m256i *)xn), xlo, _mm256_slli_epi16(q, 4));
+            const __m256i shi = _mm256_blendv_epi8(_mm256_load_si256((const __m256i *)(xn + 32)), xhi, q);
             const __m256i ones16 = _mm256_set1_epi16(1);
-            v[m] = _mm256_add_epi32(_mm256_madd_epi16(signed_pairs(_mm256_shuffle_epi8(tab, lo), xlo), ones16),
-                                    _mm256_madd_epi16(signed_pairs(_mm256_shuffle_epi8(tab, hi), xhi), ones16));
+            v[m] = _mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_shuffle_epi8(tab, lo), slo), ones16),
+                                    _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_shuffle_epi8(tab, hi), shi), ones16));
             continue;
         }
         if (kind == K_MXFP4) { /* code + 12 in [0, 24] */
@@ -214,7 +228,7 @@ static inline __attribute__((always_inline)) void drive(float *y, const void *W,
         for (int c0 = 0; c0 < nb; c0 += CHUNK) {
             const int nbc = nb - c0 < CHUNK ? nb - c0 : CHUNK, n16 = nbc & ~15, nfull = nbc & ~7;
             const uint8_t *xb0 = (const uint8_t *)xq + (size_t)c0 * xbs;
-            if (nb > CHUNK || g0 == r0) prep_chunk(&c, xb0, nbc, (nbc + 7) & ~7, q81, kind != K_Q8_0); /* one chunk: once per call */
+            if (nb > CHUNK || g0 == r0) prep_chunk(&c, xb0, nbc, (nbc + 7) & ~7, q81, kind != K_Q8_0, kind == K_IQ4_NL); /* one chunk: once per call */
             for (int r = 0; r < R; r++) {
                 const uint8_t *row = (const uint8_t *)W + (size_t)(g0 + r) * row_bytes + (size_t)c0 * wbs;
                 __m256 lo = acc[r][0], hi = acc[r][1];
