@@ -142,8 +142,8 @@ static inline __attribute__((always_inline)) __m256i pairs8(const uint8_t *w, co
              * negative values): bit 7 of q for the high nibbles, of q << 4
              * for the low ones. Two maddubs could overflow int16 together,
              * so two madds. */
-            static const int8_t mag[16] = {127, 104, 83, 65, 49, 35, 22, 10, 1, 13, 25, 38, 53, 69, 89, 113};
-            const __m256i tab = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)mag));
+            const __m128i kv = _mm_loadu_si128((const __m128i *)lq_kvalues_iq4nl);
+            const __m256i tab = _mm256_abs_epi8(_mm256_broadcastsi128_si256(kv));
             const int8_t *xn = c->xpn + (bi + 2 * m) * 32;
             const __m256i slo = _mm256_blendv_epi8(_mm256_load_si256((const __m256i *)xn), xlo, _mm256_slli_epi16(q, 4));
             const __m256i shi = _mm256_blendv_epi8(_mm256_load_si256((const __m256i *)(xn + 32)), xhi, q);

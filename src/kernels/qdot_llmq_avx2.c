@@ -116,14 +116,6 @@ INLINE __m256i isum_fix(int bits, bool asym, bool nf4, __m256i fsum, __m256i S) 
     return asym ? fsum : _mm256_sub_epi32(fsum, _mm256_slli_epi32(S, bits - 1));
 }
 
-/* the fp16 at offset off of the groups of eight units from the group at
- * first (a batch starts a group: upg divides 8), as floats */
-INLINE __m256 group_halves8(const uint8_t *first, int upg, size_t gbytes, int off) {
-#define H(k) lq_half_at(first + (size_t)((k) / upg) * gbytes + off)
-    return _mm256_cvtph_ps(_mm_setr_epi16(H(0), H(1), H(2), H(3), H(4), H(5), H(6), H(7)));
-#undef H
-}
-
 /* The scales (and mins) of the eight units of a batch, one lane per unit.
  * Groups of 64 and 128 hold 4 and 2 distinct ones: gather those (an
  * asymmetric header's scale and min as one 32-bit word) and spread them,
@@ -133,7 +125,7 @@ INLINE void group_scales8(const uint8_t *first, int upg, size_t gbytes, bool asy
 #define H(g) lq_half_at(first + (size_t)(g) * gbytes)
     if (upg == 1) {
         if (!asym) {
-            *dw = group_halves8(first, 1, gbytes, 0);
+            *dw = _mm256_cvtph_ps(_mm_setr_epi16(H(0), H(1), H(2), H(3), H(4), H(5), H(6), H(7)));
             return;
         }
         lq_half_pairs8(_mm_setr_epi32(W32(0), W32(1), W32(2), W32(3)), _mm_setr_epi32(W32(4), W32(5), W32(6), W32(7)),
