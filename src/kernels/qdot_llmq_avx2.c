@@ -1,6 +1,6 @@
 /* AVX2 GEMV kernels of llmq's formats, bit-exact with
  * kernels/ref/qdot_llmq_ref.c. Integer formats: eight 32-value units at a
- * time; each unit's integer sum in 8 lanes (4-bit: two units per vector),
+ * time; each unit's integer sum in 8 lanes (3- and 4-bit: two units per vector),
  * the eight reduced to one vector of unit sums, then the float terms of the
  * eight units at once. Lane sums come from vpmaddubsw + vpmaddwd, exact as
  * |code * activation| pairs stay below 2^15 (codes < 16 unsigned, or int8
@@ -21,6 +21,24 @@
 #define INLINE static inline __attribute__((always_inline))
 #define PF_AHEAD 2048 /* bytes of the weight stream prefetched ahead, as the GGML-format kernels */
 
+/* INT3 units a and b (quant_llmq_int.c's layout) in the 4-bit pair
+ * layout: v1 = [a values 0-15 | b 0-15], v2 = [a 16-31 | b 16-31]. The
+ * nibbles of bytes 0-7 (each unit's 8 bytes in both 64-bit halves of its
+ * 128-bit lane, shifted by 0 and 4) hold values 0-15 in bits 0-2 and bit 2
+ * of values 16-31 in bit 3; bytes 8-11 (each unit's word in its lane's
+ * four 32-bit lanes, shifted by 0, 2, 4, 6) the low 2 bits of 16-31. */
+INLINE void int3_pair(const uint8_t *a, const uint8_t *b, __m256i *v1, __m256i *v2) {
+    const __m256i nib = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_castpd_si128(_mm_loaddup_pd((const double *)a))),
+                                                _mm_castpd_si128(_mm_loaddup_pd((const double *)b)), 1);
+    const __m256i lo2 = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_castps_si128(_mm_broadcast_ss((const float *)(a + 8)))),
+                                                _mm_castps_si128(_mm_broadcast_ss((const float *)(b + 8))), 1);
+    const __m256i n = _mm256_srlv_epi64(nib, _mm256_setr_epi64x(0, 4, 0, 4));
+    const __m256i c = _mm256_srlv_epi32(lo2, _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6));
+    *v1 = _mm256_and_si256(n, _mm256_set1_epi8(7));
+    *v2 = _mm256_or_si256(_mm256_and_si256(c, _mm256_set1_epi8(3)),
+                          _mm256_and_si256(_mm256_srli_epi16(n, 1), _mm256_set1_epi8(4)));
+}
+
 /* 32 unsigned code fields of a unit in value order (8 bit: the raw bytes) */
 INLINE __m256i unit_codes(int bits, const uint8_t *u) {
     if (bits == 8) return _mm256_loadu_si256((const __m256i *)u);
@@ -28,27 +46,20 @@ INLINE __m256i unit_codes(int bits, const uint8_t *u) {
         const __m128i v = _mm_loadu_si128((const __m128i *)u), m = _mm_set1_epi8(0x0F);
         return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), m), _mm_and_si128(v, m));
     }
+    if (bits == 3) {
+        __m256i v1, v2;
+        int3_pair(u, u, &v1, &v2);
+        return _mm256_permute2x128_si256(v1, v2, 0x20);
+    }
     int64_t q;
     memcpy(&q, u, 8);
-    __m256i c = _mm256_and_si256(_mm256_srlv_epi64(_mm256_set1_epi64x(q), _mm256_set_epi64x(6, 4, 2, 0)),
-                                 _mm256_set1_epi8(3));
-    if (bits == 3) {
-        /* bit i of the word -> byte i: byte k of the word to bytes 8k..8k+7, then test bit i % 8 */
-        int32_t hi;
-        memcpy(&hi, u + 8, 4);
-        const __m256i spread = _mm256_shuffle_epi8(
-            _mm256_set1_epi32(hi), _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202, 0x0101010101010101, 0));
-        const __m256i bit = _mm256_set1_epi64x((int64_t)0x8040201008040201);
-        const __m256i set = _mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit);
-        c = _mm256_or_si256(c, _mm256_and_si256(set, _mm256_set1_epi8(4)));
-    }
-    return c;
+    return _mm256_and_si256(_mm256_srlv_epi64(_mm256_set1_epi64x(q), _mm256_set_epi64x(6, 4, 2, 0)),
+                            _mm256_set1_epi8(3));
 }
-
 
 /* The activations' part of the units, prepared once per call and shared by
  * all rows: per unit the sum S of its values (as int and float) and its
- * scale; 4-bit: the values of units u, u + 1 (u even) in the pair layout,
+ * scale; 3- and 4-bit: the values of units u, u + 1 (u even) in the pair layout,
  * px[u] = [x_u 0-15 | x_u+1 0-15], px[u+1] = [x_u 16-31 | x_u+1 16-31];
  * NF4: each unit's values as int16 in the order of its decoded book
  * entries, px[2u] = [x_u 0-7 | x_u 16-23], px[2u+1] = [x_u 8-15 | x_u 24-31]. */
@@ -72,7 +83,7 @@ INLINE void prepare_acts(int bits, bool nf4, const block_q8_0 *xb, int nb, const
             a->px[2 * u] = _mm256_permute2x128_si256(lo, hi, 0x20);
             a->px[2 * u + 1] = _mm256_permute2x128_si256(lo, hi, 0x31);
         }
-    else if (bits == 4)
+    else if (bits == 4 || bits == 3)
         for (int u = 0; u + 1 < nb; u += 2) {
             const __m256i a0 = _mm256_loadu_si256((const __m256i *)xb[u].qs);
             const __m256i a1 = _mm256_loadu_si256((const __m256i *)xb[u + 1].qs);
@@ -173,6 +184,16 @@ INLINE __m256i batch_fsums(int bits, bool asym, bool nf4, const uint8_t *first, 
         }
         return lq_pairs_reduce8(v);
     }
+    if (bits == 3) { /* the same pairs, each |sum| < 2 * 2 * 7 * 127 as int16 */
+#pragma GCC unroll 4
+        for (int m = 0; m < 4; m++) {
+            __m256i c1, c2;
+            int3_pair(CODE(2 * m), CODE(2 * m + 1), &c1, &c2);
+            const __m256i s16 = _mm256_add_epi16(_mm256_maddubs_epi16(c1, px[2 * m]), _mm256_maddubs_epi16(c2, px[2 * m + 1]));
+            v[m] = _mm256_madd_epi16(s16, _mm256_set1_epi16(1));
+        }
+        return lq_pairs_reduce8(v);
+    }
 #pragma GCC unroll 8
     for (int k = 0; k < 8; k++) v[k] = unit_lanes(bits, asym, CODE(k), xb + k);
     return reduce8(v);
@@ -228,7 +249,16 @@ INLINE void int_rows(int bits, int group, bool asym, bool nf4, lq_qdot_rows_fn r
             const __m256 sw = _mm256_mul_ps(dw, da8);
             __m256 t = _mm256_mul_ps(sw, _mm256_cvtepi32_ps(isum));
             if (asym) t = _mm256_fmadd_ps(_mm256_mul_ps(mw, da8), _mm256_loadu_ps(A.sf + b), t);
-            acc[(b / 8) % 2] = _mm256_add_ps(acc[(b / 8) % 2], t);
+            /* even batches into acc[0], odd into acc[1]: add into acc[0] and
+             * swap, which keeps both in registers (an indexed acc[] did not) */
+            const __m256 next = _mm256_add_ps(acc[0], t);
+            acc[0] = acc[1];
+            acc[1] = next;
+        }
+        if ((nb8 / 8) % 2) { /* an odd count of batches: the last went to acc[0] */
+            const __m256 last = acc[1];
+            acc[1] = acc[0];
+            acc[0] = last;
         }
         if (nb8 < nb) { /* the last nb % 8 units, one at a time into the ref's lanes */
             _Alignas(32) float a[16];

@@ -4,6 +4,7 @@
 #include "model/model_save_internal.h"
 
 #include "quant/types.h"
+#include "quant/types_llmq.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -50,6 +51,18 @@ static llmq_status gguf_tensors(llmq_model *m, lq_err *e) {
         m->n_tensors = i + 1;
     }
     m->tensors = m->own_tensors;
+    /* INT3 units changed their bit layout (docs/FORMATS.md): files from
+     * before hold I3_* tensors without the key and would decode wrongly */
+    int64_t layout = 0;
+    if (!lq_gguf_get_i64(g, LQ_KEY_INT3_LAYOUT, &layout)) layout = 1;
+    for (size_t i = 0; i < m->n_tensors; i++) {
+        int bits = 0, group;
+        bool asym;
+        if (lq_llmq_group_params(m->tensors[i].type, &bits, &group, &asym) && bits == 3)
+            LQ_CHECK(layout == LQ_INT3_LAYOUT, e, LLMQ_ERR_UNSUPPORTED,
+                     "tensor '%s' is %s in the INT3 bit layout %lld (this llmq reads layout %d): quantize the model again",
+                     m->tensors[i].name, lq_type_name(m->tensors[i].type), (long long)layout, LQ_INT3_LAYOUT);
+    }
     return LLMQ_OK;
 }
 

@@ -187,6 +187,7 @@ llmq_status lq_save_provenance(lq_gguf_writer *w, const save_opts *o) {
     LQ_TRY(lq_gguf_add_str(w, "llmq.quantize.method", o->type == LQ_TYPE_F32 ? "none" : o->method ? o->method : "rtn"));
     if (o->options) LQ_TRY(lq_gguf_add_str(w, "llmq.quantize.options", o->options));
     LQ_TRY(lq_gguf_add_str(w, "llmq.quantize.type", lq_type_name(o->type)));
+    LQ_TRY(lq_gguf_add_u32(w, LQ_KEY_INT3_LAYOUT, LQ_INT3_LAYOUT));
     if (o->w8a8) {
         const lq_w8a8_opts *q = o->w8a8;
         LQ_TRY(lq_gguf_add_str(w, LQ_KEY_W8A8_SCHEME, q->dynamic ? "dynamic-int8" : "static-int8"));

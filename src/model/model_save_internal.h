@@ -30,6 +30,11 @@ typedef struct lq_w8a8_opts {
 #define LQ_KEY_W8A8_SMOOTH "llmq.w8a8.smooth_alpha"
 #define LQ_KEY_W8A8_OUTLIER "llmq.w8a8.outlier_threshold"
 
+/* The bit layout of INT3 units that this llmq writes and reads: 2 since
+ * 2026-12-03 (docs/FORMATS.md); files without the key are layout 1. */
+#define LQ_KEY_INT3_LAYOUT "llmq.format.int3_layout"
+#define LQ_INT3_LAYOUT 2
+
 /* How matrices are written: F32 (convert) or quantized by rtn. */
 typedef struct save_opts {
     uint32_t type;   /* for 2-D weights; vectors (norms, biases) stay F32 */

@@ -197,14 +197,7 @@ static void group_set(uint32_t t, uint8_t *b, int r, int k) {
     const int half = 1 << (bits - 1), i = r % 32;
     const int v = asym ? k : bits == 8 ? (int)(uint8_t)(int8_t)k : k + half;
     uint8_t *unit = b + (asym ? 4 : 2) + r / 32 * lq_llmq_unit_bytes(bits);
-    if (bits == 8) {
-        unit[i] = (uint8_t)v;
-    } else if (bits == 4) {
-        put_nibble(unit + i % 16, i >= 16, v);
-    } else {
-        put_crumb(unit + i % 8, 2 * (i / 8), v);
-        if (bits == 3) put_bit(unit + 8, i, v >> 2 & 1);
-    }
+    lq_llmq_put_code(bits, unit, i, v);
 }
 
 static bool is_f8(uint32_t t) { return t >= LQ_TYPE_F8_E4M3_CH && t <= LQ_TYPE_F8_E4M3_G128; }

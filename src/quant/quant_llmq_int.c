@@ -51,27 +51,63 @@ void lq_dequant_i8_ch(const void *src, float *dst, int64_t n) {
 
 /* Unit packing (32 values, value order i = 0..31):
  *   2 bit: 8 bytes, byte j holds values j, j+8, j+16, j+24 in bits 0-1, 2-3, 4-5, 6-7
- *   3 bit: the low 2 bits as the 2-bit unit (8 bytes), then a little-endian
- *          32-bit word whose bit i is bit 2 of value i (4 bytes)
+ *   3 bit: 12 bytes. Bytes 0-7: byte j holds value j (bits 0-2) and value
+ *          j+8 (bits 4-6) whole, and bit 2 of values j+16 (bit 3) and j+24
+ *          (bit 7). Bytes 8-11: byte j holds the low 2 bits of values
+ *          16+j, 20+j, 24+j, 28+j in bits 0-1, 2-3, 4-5, 6-7. A SIMD kernel
+ *          gets values 0-15 with one shift and a mask per nibble and values
+ *          16-31 with one more shift, mask and or (qdot_llmq_avx2.c).
  *   4 bit: 16 bytes, byte j holds value j (low nibble) and j+16 (high nibble)
  *   8 bit: 32 bytes, one per value */
+void lq_llmq_put_code(int bits, uint8_t *unit, int i, int v) {
+#define PUT(p, shift, mask) (*(p) = (uint8_t)((*(p) & ~((mask) << (shift))) | ((unsigned)v & (mask)) << (shift)))
+    if (bits == 8) {
+        unit[i] = (uint8_t)v;
+    } else if (bits == 4) {
+        PUT(unit + i % 16, 4 * (i / 16), 0xFu);
+    } else if (bits == 2) {
+        PUT(unit + i % 8, 2 * (i / 8), 3u);
+    } else if (i < 16) {
+        PUT(unit + i % 8, 4 * (i / 8), 7u);
+    } else {
+        const int m = i - 16;
+        PUT(unit + 8 + m % 4, 2 * (m / 4), 3u);
+        v >>= 2;
+        PUT(unit + m % 8, 4 * (m / 8) + 3, 1u);
+    }
+#undef PUT
+}
+
+int lq_llmq_get_code(int bits, const uint8_t *unit, int i) {
+    if (bits == 8) return unit[i];
+    if (bits == 4) return unit[i % 16] >> 4 * (i / 16) & 0xF;
+    if (bits == 2) return unit[i % 8] >> 2 * (i / 8) & 3;
+    if (i < 16) return unit[i % 8] >> 4 * (i / 8) & 7;
+    const int m = i - 16;
+    return (unit[8 + m % 4] >> 2 * (m / 4) & 3) | (unit[m % 8] >> (4 * (m / 8) + 3) & 1) << 2;
+}
+
+/* lq_llmq_put_code's layout, byte by byte */
 void lq_llmq_pack_unit(int bits, const uint8_t codes[32], uint8_t *unit) {
     if (bits == 8) {
         memcpy(unit, codes, 32);
     } else if (bits == 4) {
         for (int j = 0; j < 16; j++) unit[j] = (uint8_t)(codes[j] | (codes[j + 16] << 4));
-    } else {
+    } else if (bits == 2) {
         for (int j = 0; j < 8; j++)
             unit[j] = (uint8_t)((codes[j] & 3) | (codes[j + 8] & 3) << 2 | (codes[j + 16] & 3) << 4 |
                                 (codes[j + 24] & 3) << 6);
-        if (bits == 3) {
-            uint32_t hi = 0;
-            for (int i = 0; i < 32; i++) hi |= (uint32_t)(codes[i] >> 2 & 1) << i;
-            for (int k = 0; k < 4; k++) unit[8 + k] = (uint8_t)(hi >> (8 * k));
-        }
+    } else {
+        for (int j = 0; j < 8; j++)
+            unit[j] = (uint8_t)((codes[j] & 7) | (codes[j + 16] >> 2 & 1) << 3 | (codes[j + 8] & 7) << 4 |
+                                (codes[j + 24] >> 2 & 1) << 7);
+        for (int j = 0; j < 4; j++)
+            unit[8 + j] = (uint8_t)((codes[16 + j] & 3) | (codes[20 + j] & 3) << 2 | (codes[24 + j] & 3) << 4 |
+                                    (codes[28 + j] & 3) << 6);
     }
 }
 
+/* the fields byte by byte (lq_llmq_get_code's layout, without its branches) */
 void lq_llmq_unpack_unit(int bits, const uint8_t *unit, uint8_t codes[32]) {
     if (bits == 8) {
         memcpy(codes, unit, 32);
@@ -80,11 +116,18 @@ void lq_llmq_unpack_unit(int bits, const uint8_t *unit, uint8_t codes[32]) {
             codes[j] = unit[j] & 0xF;
             codes[j + 16] = unit[j] >> 4;
         }
-    } else {
+    } else if (bits == 2) {
         for (int j = 0; j < 8; j++)
             for (int k = 0; k < 4; k++) codes[j + 8 * k] = unit[j] >> (2 * k) & 3;
-        if (bits == 3)
-            for (int i = 0; i < 32; i++) codes[i] |= (uint8_t)((unit[8 + i / 8] >> (i % 8) & 1) << 2);
+    } else {
+        for (int j = 0; j < 8; j++) {
+            codes[j] = unit[j] & 7;
+            codes[j + 8] = unit[j] >> 4 & 7;
+            codes[j + 16] = (uint8_t)((unit[j] >> 3 & 1) << 2);
+            codes[j + 24] = (uint8_t)((unit[j] >> 7) << 2);
+        }
+        for (int j = 0; j < 4; j++)
+            for (int k = 0; k < 4; k++) codes[16 + j + 4 * k] |= unit[8 + j] >> (2 * k) & 3;
     }
 }
 

@@ -251,6 +251,45 @@ static void test_codes(void) {
     CHECK_EQ_INT(bad, 0);
 }
 
+/* The unit layouts of docs/FORMATS.md, byte by byte: codes 0..31 (masked
+ * to the width) pack to the documented bytes, unpack back, and the
+ * one-field accessors agree with both. */
+static void test_unit_layouts(void) {
+    uint8_t codes[32], unit[32], back[32];
+    static const int widths[] = {2, 3, 4, 8};
+    for (int w = 0; w < 4; w++) {
+        const int bits = widths[w], ub = lq_llmq_unit_bytes(bits);
+        for (int i = 0; i < 32; i++) codes[i] = (uint8_t)((i * 5 + 3) & ((1 << bits) - 1));
+        memset(unit, 0xAA, sizeof unit);
+        lq_llmq_pack_unit(bits, codes, unit);
+        uint8_t want[32] = {0};
+        for (int i = 0; i < 32; i++) {
+            const int c = codes[i];
+            if (bits == 8) want[i] = (uint8_t)c;
+            else if (bits == 4) want[i % 16] |= (uint8_t)(c << 4 * (i / 16));
+            else if (bits == 2) want[i % 8] |= (uint8_t)(c << 2 * (i / 8));
+            else if (i < 16) want[i % 8] |= (uint8_t)(c << 4 * (i / 8));
+            else {
+                const int m = i - 16; /* bit 2 beside the nibbles, bits 0-1 in bytes 8-11 */
+                want[m % 8] |= (uint8_t)((c >> 2) << (4 * (m / 8) + 3));
+                want[8 + m % 4] |= (uint8_t)((c & 3) << 2 * (m / 4));
+            }
+        }
+        CHECK(memcmp(unit, want, (size_t)ub) == 0);
+        lq_llmq_unpack_unit(bits, unit, back);
+        CHECK(memcmp(back, codes, 32) == 0);
+        int bad = 0;
+        uint8_t one[32] = {0};
+        for (int i = 0; i < 32; i++) {
+            bad += lq_llmq_get_code(bits, unit, i) != codes[i];
+            lq_llmq_put_code(bits, one, i, (1 << bits) - 1); /* set, then overwrite: fields do not bleed */
+            lq_llmq_put_code(bits, one, i, codes[i]);
+        }
+        CHECK_EQ_INT(bad, 0);
+        CHECK(memcmp(one, want, (size_t)ub) == 0);
+    }
+}
+
 /* GGUF writer and reader size llmq tensors through lq_row_size (the row
  * header counted once per row) and keep their bytes */
 static void test_gguf_round_trip(void) {
@@ -295,5 +334,6 @@ int main(void) {
     test_round_trip();
     test_edges();
     test_codes();
+    test_unit_layouts();
     TEST_END();
 }
