@@ -28,10 +28,18 @@
  * of values 16-31 in bit 3; bytes 8-11 (each unit's word in its lane's
  * four 32-bit lanes, shifted by 0, 2, 4, 6) the low 2 bits of 16-31. */
 INLINE void int3_pair(const uint8_t *a, const uint8_t *b, __m256i *v1, __m256i *v2) {
-    const __m256i nib = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_castpd_si128(_mm_loaddup_pd((const double *)a))),
-                                                _mm_castpd_si128(_mm_loaddup_pd((const double *)b)), 1);
-    const __m256i lo2 = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_castps_si128(_mm_broadcast_ss((const float *)(a + 8)))),
-                                                _mm_castps_si128(_mm_broadcast_ss((const float *)(b + 8))), 1);
+    /* memcpy, not _mm_loaddup_pd / _mm_broadcast_ss: those dereference a
+     * double / float pointer, undefined at these odd addresses; GCC emits
+     * the same broadcast loads */
+    int64_t na, nb;
+    float ca, cb; /* as float: GCC broadcasts it from memory (an int: vmovd + vpshufd) */
+    memcpy(&na, a, 8);
+    memcpy(&nb, b, 8);
+    memcpy(&ca, a + 8, 4);
+    memcpy(&cb, b + 8, 4);
+    const __m256i nib = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_set1_epi64x(na)), _mm_set1_epi64x(nb), 1);
+    const __m256i lo2 = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_castps_si128(_mm_set1_ps(ca))),
+                                                _mm_castps_si128(_mm_set1_ps(cb)), 1);
     const __m256i n = _mm256_srlv_epi64(nib, _mm256_setr_epi64x(0, 4, 0, 4));
     const __m256i c = _mm256_srlv_epi32(lo2, _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6));
     *v1 = _mm256_and_si256(n, _mm256_set1_epi8(7));
