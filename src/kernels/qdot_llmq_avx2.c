@@ -69,8 +69,9 @@ INLINE __m256i unit_codes(int bits, const uint8_t *u) {
  * all rows: per unit the sum S of its values (as int and float) and its
  * scale; 3- and 4-bit: the values of units u, u + 1 (u even) in the pair layout,
  * px[u] = [x_u 0-15 | x_u+1 0-15], px[u+1] = [x_u 16-31 | x_u+1 16-31];
- * NF4: each unit's values as int16 in the order of its decoded book
- * entries, px[2u] = [x_u 0-7 | x_u 16-23], px[2u+1] = [x_u 8-15 | x_u 24-31]. */
+ * NF4: the values of units u, u + 1 (u even) as int16 in the order of
+ * their decoded book entries, px[2u + j] = [x_u 8j..8j+7 | x_u+1 8j..8j+7]
+ * (j = 0..3); a row's last odd unit goes without (nf4_lanes widens it). */
 typedef struct acts {
     __m256i *px;
     int32_t *si;
@@ -85,12 +86,10 @@ INLINE void prepare_acts(int bits, bool nf4, const block_q8_0 *xb, int nb, const
         a->da[b] = _cvtsh_ss(xb[b].d);
     }
     if (nf4)
-        for (int u = 0; u < nb; u++) {
-            const __m256i lo = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)xb[u].qs));
-            const __m256i hi = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(xb[u].qs + 16)));
-            a->px[2 * u] = _mm256_permute2x128_si256(lo, hi, 0x20);
-            a->px[2 * u + 1] = _mm256_permute2x128_si256(lo, hi, 0x31);
-        }
+        for (int u = 0; u + 1 < nb; u += 2)
+            for (int j = 0; j < 4; j++) /* [x_u 8j .. 8j+7 | x_u+1 8j .. 8j+7] as int16 */
+                a->px[2 * u + j] = _mm256_set_m128i(_mm_cvtepi8_epi16(_mm_loadl_epi64((const __m128i *)(xb[u + 1].qs + 8 * j))),
+                                                    _mm_cvtepi8_epi16(_mm_loadl_epi64((const __m128i *)(xb[u].qs + 8 * j))));
     else if (bits == 4 || bits == 3)
         for (int u = 0; u + 1 < nb; u += 2) {
             const __m256i a0 = _mm256_loadu_si256((const __m256i *)xb[u].qs);
@@ -114,11 +113,14 @@ INLINE __m256i unit_lanes(int bits, bool asym, const uint8_t *u, const block_q8_
     return _mm256_madd_epi16(s16, _mm256_set1_epi16(1));
 }
 
-/* NF4: 8 int32 lanes summing to a unit's isum. The 32 fields (16 bytes:
+/* NF4, one unit (a row's last units): 8 int32 lanes summing to its isum. The 32 fields (16 bytes:
  * values 0-15 in the low nibbles, 16-31 in the high) as [0-15 | 16-31]
  * look up the low and high bytes of the int16 book (tlo, thi); their
  * unpacks give the entries of values [0-7 | 16-23] and [8-15 | 24-31]. */
-INLINE __m256i nf4_lanes(const uint8_t *u, __m256i tlo, __m256i thi, const __m256i *px) {
+INLINE __m256i nf4_lanes(const uint8_t *u, __m256i tlo, __m256i thi, const block_q8_0 *xb) {
+    const __m256i xl = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)xb->qs));
+    const __m256i xh = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(xb->qs + 16)));
+    const __m256i px[2] = {_mm256_permute2x128_si256(xl, xh, 0x20), _mm256_permute2x128_si256(xl, xh, 0x31)};
     const __m256i both = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)u));
     const __m256i c = _mm256_and_si256(_mm256_srlv_epi32(both, _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4)),
                                        _mm256_set1_epi8(0x0F));
@@ -174,9 +176,22 @@ INLINE __m256i batch_fsums(int bits, bool asym, bool nf4, const uint8_t *first, 
 #define CODE(k) (first + (size_t)((k) / upg) * gbytes + hdr + (size_t)((k) % upg) * ub)
     __m256i v[8];
     if (nf4) {
-#pragma GCC unroll 8
-        for (int k = 0; k < 8; k++) v[k] = nf4_lanes(CODE(k), tlo, thi, px + 2 * k);
-        return reduce8(v);
+        /* the 4-bit pair layout; the book's low and high bytes unpacked to
+         * int16 entries of values [0-7 | 0-7] and [8-15 | 8-15] of both */
+#pragma GCC unroll 4
+        for (int m = 0; m < 4; m++) {
+            const __m256i q = _mm256_loadu2_m128i((const __m128i *)CODE(2 * m + 1), (const __m128i *)CODE(2 * m));
+            const __m256i c[2] = {_mm256_and_si256(q, _mm256_set1_epi8(0x0F)),
+                                  _mm256_and_si256(_mm256_srli_epi16(q, 4), _mm256_set1_epi8(0x0F))};
+            __m256i s = _mm256_setzero_si256();
+            for (int h = 0; h < 2; h++) {
+                const __m256i lo = _mm256_shuffle_epi8(tlo, c[h]), hi = _mm256_shuffle_epi8(thi, c[h]);
+                s = _mm256_add_epi32(s, _mm256_madd_epi16(_mm256_unpacklo_epi8(lo, hi), px[4 * m + 2 * h]));
+                s = _mm256_add_epi32(s, _mm256_madd_epi16(_mm256_unpackhi_epi8(lo, hi), px[4 * m + 2 * h + 1]));
+            }
+            v[m] = s;
+        }
+        return lq_pairs_reduce8(v);
     }
     if (bits == 4) {
         /* units 2m, 2m+1 in one vector: [u0 values 0-15 | u1 0-15] and [u0
@@ -275,7 +290,7 @@ INLINE void int_rows(int bits, int group, bool asym, bool nf4, lq_qdot_rows_fn r
             for (int b = nb8; b < nb; b++) {
                 float dw, m;
                 const uint8_t *code = lq_llmq_int_unit(row, bits, group, asym, b, &dw, &m);
-                const int32_t fsum = lq_hsum8_epi32(nf4 ? nf4_lanes(code, tlo, thi, A.px + 2 * b)
+                const int32_t fsum = lq_hsum8_epi32(nf4 ? nf4_lanes(code, tlo, thi, xb + b)
                                                         : unit_lanes(bits, asym, code, xb + b));
                 const int32_t isum = _mm_cvtsi128_si32(_mm256_castsi256_si128(
                     isum_fix(bits, asym, nf4, _mm256_set1_epi32(fsum), _mm256_set1_epi32(A.si[b]))));
