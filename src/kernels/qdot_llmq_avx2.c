@@ -193,26 +193,21 @@ INLINE __m256i batch_fsums(int bits, bool asym, bool nf4, const uint8_t *first, 
         }
         return lq_pairs_reduce8(v);
     }
-    if (bits == 4) {
+    if (bits == 4 || bits == 3) {
         /* units 2m, 2m+1 in one vector: [u0 values 0-15 | u1 0-15] and [u0
          * 16-31 | u1 16-31]; two maddubs add as int16 (|sum| < 2 * 2 * 15 *
          * 127) before one madd: [unit 2m: 4 lanes | unit 2m+1: 4 lanes] */
 #pragma GCC unroll 4
         for (int m = 0; m < 4; m++) {
-            const __m256i q = _mm256_loadu2_m128i((const __m128i *)CODE(2 * m + 1), (const __m128i *)CODE(2 * m));
-            const __m256i lo = _mm256_and_si256(q, _mm256_set1_epi8(0x0F));
-            const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), _mm256_set1_epi8(0x0F));
+            __m256i lo, hi;
+            if (bits == 4) {
+                const __m256i q = _mm256_loadu2_m128i((const __m128i *)CODE(2 * m + 1), (const __m128i *)CODE(2 * m));
+                lo = _mm256_and_si256(q, _mm256_set1_epi8(0x0F));
+                hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), _mm256_set1_epi8(0x0F));
+            } else {
+                int3_pair(CODE(2 * m), CODE(2 * m + 1), &lo, &hi);
+            }
             const __m256i s16 = _mm256_add_epi16(_mm256_maddubs_epi16(lo, px[2 * m]), _mm256_maddubs_epi16(hi, px[2 * m + 1]));
-            v[m] = _mm256_madd_epi16(s16, _mm256_set1_epi16(1));
-        }
-        return lq_pairs_reduce8(v);
-    }
-    if (bits == 3) { /* the same pairs, each |sum| < 2 * 2 * 7 * 127 as int16 */
-#pragma GCC unroll 4
-        for (int m = 0; m < 4; m++) {
-            __m256i c1, c2;
-            int3_pair(CODE(2 * m), CODE(2 * m + 1), &c1, &c2);
-            const __m256i s16 = _mm256_add_epi16(_mm256_maddubs_epi16(c1, px[2 * m]), _mm256_maddubs_epi16(c2, px[2 * m + 1]));
             v[m] = _mm256_madd_epi16(s16, _mm256_set1_epi16(1));
         }
         return lq_pairs_reduce8(v);

@@ -78,15 +78,6 @@ void lq_llmq_put_code(int bits, uint8_t *unit, int i, int v) {
 #undef PUT
 }
 
-int lq_llmq_get_code(int bits, const uint8_t *unit, int i) {
-    if (bits == 8) return unit[i];
-    if (bits == 4) return unit[i % 16] >> 4 * (i / 16) & 0xF;
-    if (bits == 2) return unit[i % 8] >> 2 * (i / 8) & 3;
-    if (i < 16) return unit[i % 8] >> 4 * (i / 8) & 7;
-    const int m = i - 16;
-    return (unit[8 + m % 4] >> 2 * (m / 4) & 3) | (unit[m % 8] >> (4 * (m / 8) + 3) & 1) << 2;
-}
-
 /* lq_llmq_put_code's layout, byte by byte */
 void lq_llmq_pack_unit(int bits, const uint8_t codes[32], uint8_t *unit) {
     if (bits == 8) {
@@ -107,7 +98,7 @@ void lq_llmq_pack_unit(int bits, const uint8_t codes[32], uint8_t *unit) {
     }
 }
 
-/* the fields byte by byte (lq_llmq_get_code's layout, without its branches) */
+/* the fields byte by byte (lq_llmq_put_code's layout) */
 void lq_llmq_unpack_unit(int bits, const uint8_t *unit, uint8_t codes[32]) {
     if (bits == 8) {
         memcpy(codes, unit, 32);

@@ -62,8 +62,7 @@ void lq_dequant_llmq_group(uint32_t t, const void *src, float *dst, int64_t n);
 void lq_llmq_unpack_unit(int bits, const uint8_t *unit, uint8_t codes[32]);
 /* The inverse: 32 stored codes (value order) into one unit of a group block. */
 void lq_llmq_pack_unit(int bits, const uint8_t codes[32], uint8_t *unit);
-/* One stored field: value i (0..31) of a unit, read or (re)written in place. */
-int lq_llmq_get_code(int bits, const uint8_t *unit, int i);
+/* One stored field: value i (0..31) of a unit, (re)written in place. */
 void lq_llmq_put_code(int bits, uint8_t *unit, int i, int v);
 
 void lq_quant_nf4_ref(const float *x, void *y, int64_t n);

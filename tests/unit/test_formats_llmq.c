@@ -252,8 +252,8 @@ static void test_codes(void) {
 }
 
 /* The unit layouts of docs/FORMATS.md, byte by byte: codes 0..31 (masked
- * to the width) pack to the documented bytes, unpack back, and the
- * one-field accessors agree with both. */
+ * to the width) pack to the documented bytes and unpack back, and the
+ * one-field writer gives the same bytes. */
 static void test_unit_layouts(void) {
     uint8_t codes[32], unit[32], back[32];
     static const int widths[] = {2, 3, 4, 8};
@@ -278,14 +278,11 @@ static void test_unit_layouts(void) {
         CHECK(memcmp(unit, want, (size_t)ub) == 0);
         lq_llmq_unpack_unit(bits, unit, back);
         CHECK(memcmp(back, codes, 32) == 0);
-        int bad = 0;
         uint8_t one[32] = {0};
         for (int i = 0; i < 32; i++) {
-            bad += lq_llmq_get_code(bits, unit, i) != codes[i];
             lq_llmq_put_code(bits, one, i, (1 << bits) - 1); /* set, then overwrite: fields do not bleed */
             lq_llmq_put_code(bits, one, i, codes[i]);
         }
-        CHECK_EQ_INT(bad, 0);
         CHECK(memcmp(one, want, (size_t)ub) == 0);
     }
 }
