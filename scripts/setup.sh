@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PKGS="build-essential cmake pkg-config libopenblas-dev liblapacke-dev libcjson-dev libpcre2-dev python3 python3-pip python3-venv"
+APT_PKGS="build-essential cmake pkg-config libopenblas-dev liblapacke-dev libcjson-dev libpcre2-dev libsimde-dev python3 python3-pip python3-venv"
 need_apt=0
 for p in $APT_PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need_apt=1

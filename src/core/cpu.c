@@ -17,6 +17,9 @@ static lq_cpu_features probe(void) {
         f.avxvnni = (a >> 4) & 1;
         f.avx512bf16 = (a >> 5) & 1;
     }
+#ifdef LLMQ_EMU512 /* the AVX-512 kernels run on SIMDe (CMakeLists.txt) */
+    f.avx512f = f.avx512bw = f.avx512vl = f.avx512vnni = f.avx512bf16 = f.avx2;
+#endif
     return f;
 }
 
