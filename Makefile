@@ -14,4 +14,4 @@ asan:
 	$(MAKE) BUILD=build-asan CMAKE_ARGS="-DLLMQ_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug" all
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-emu512
