@@ -52,6 +52,8 @@ GGML_ENTRIES = [
     ("Q4_K pure", ["--type", "Q4_K_M", "--pure"], 15, True),
     ("Q3_K pure", ["--type", "Q3_K_M", "--pure"], 12, True),
     ("Q2_K pure", ["--type", "Q2_K", "--pure"], 10, True),
+    # llama.cpp's only MXFP4 preset (MXFP4_MOE) quantizes MoE experts alone: no dense file to compare
+    ("MXFP4", ["--type", "MXFP4"], None, False),
 ]
 
 
@@ -253,10 +255,13 @@ def write_doc(R, order, a):
                 "llama-quantize does; only the 1536-wide ffn_down rows take K-quants. That is why Q5_K_M is worse "
                 "than Q4_K_M here, and why the pure K rows differ little from the legacy types. Rows that re-"
                 "quantize the Q4_1 source to Q4_1 reproduce it exactly (KLD 0).\n\n"
+                "MXFP4 has no llama.cpp column: llama.cpp's MXFP4 preset (MXFP4_MOE) quantizes only the "
+                "experts of mixture-of-experts models, so it makes no dense MXFP4 file to compare.\n\n"
                 "llmq's own formats (ids 64-92, docs/FORMATS.md) run in llmq only. The symmetric ones map the "
                 "group's largest magnitude to the most negative code, as Q4_0 does; on this asymmetric 4-bit source "
                 "the asymmetric variants fit better.\n\n")
-        f.write(f"Command: `scripts/quality_table.sh --chunks {a.chunks} --write-doc`.\n\n")
+        fmts = f" --llmq-formats {a.llmq_formats}" if a.llmq_formats else ""
+        f.write(f"Command: `scripts/quality_table.sh --chunks {a.chunks}{fmts} --write-doc`.\n\n")
         f.write("| type | size MB | bpw | llmq PPL | llmq KLD | llmq top-1 | llama.cpp PPL | llama.cpp KLD | "
                 "llama.cpp top-1 | same bytes |\n|---|---|---|---|---|---|---|---|---|---|\n")
         for name in order:

@@ -42,7 +42,7 @@ static const char help[] =
     "TYPE is one of llama-quantize's mixes, which choose each tensor's type as it\n"
     "does: Q2_K Q2_K_S Q3_K_S Q3_K_M Q3_K_L Q4_K_S Q4_K_M Q5_K_S Q5_K_M Q6_K Q4_0\n"
     "Q4_1 Q5_0 Q5_1 Q8_0 IQ4_NL; or, with --pure or for a plain type (Q3_K Q4_K\n"
-    "Q5_K F16 BF16 F32), one type for every matrix. Rows that are not a multiple\n"
+    "Q5_K MXFP4 F16 BF16 F32), one type for every matrix. Rows that are not a multiple\n"
     "of 256 fall back as llama-quantize does (Q4_K -> Q5_0, Q5_K -> Q5_1,\n"
     "Q6_K -> Q8_0, Q2_K/Q3_K -> Q4_0); rows that fit no block stay F16.\n"
     "--tensor-type (repeatable) gives the tensors whose name matches REGEX another\n"
