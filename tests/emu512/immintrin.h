@@ -82,55 +82,46 @@ LQ_E512 __m512i lq_e512_i32(const int32_t v[16]) {
     return r;
 }
 
-/* masked loads and stores touch only the selected elements */
+/* masked loads and stores touch only the selected elements: element i
+ * (of `size` bytes) is copied from src to dst where bit i of k is set */
+LQ_E512 void lq_e512_masked_copy(void *dst, const void *src, uint64_t k, int n, int size) {
+    for (int i = 0; i < n; i++)
+        if (k >> i & 1) memcpy((char *)dst + (size_t)i * size, (const char *)src + (size_t)i * size, (size_t)size);
+}
+
 LQ_E512 __m512 _mm512_mask_loadu_ps(__m512 src, __mmask16 k, const void *p) {
-    float f[16];
-    LQ_GETF(f, src);
-    for (int i = 0; i < 16; i++)
-        if (k >> i & 1) memcpy(f + i, (const float *)p + i, 4);
-    return lq_e512_ps(f);
+    lq_e512_masked_copy(&src, p, k, 16, 4);
+    return src;
 }
 
 LQ_E512 __m512 _mm512_maskz_loadu_ps(__mmask16 k, const void *p) { return _mm512_mask_loadu_ps(_mm512_setzero_ps(), k, p); }
 
-LQ_E512 void _mm512_mask_storeu_ps(void *p, __mmask16 k, __m512 a) {
-    float f[16];
-    LQ_GETF(f, a);
-    for (int i = 0; i < 16; i++)
-        if (k >> i & 1) memcpy((float *)p + i, f + i, 4);
-}
+LQ_E512 void _mm512_mask_storeu_ps(void *p, __mmask16 k, __m512 a) { lq_e512_masked_copy(p, &a, k, 16, 4); }
 
-LQ_E512 void _mm512_mask_storeu_epi32(void *p, __mmask16 k, __m512i a) {
-    int32_t v[16];
-    LQ_GETI(v, a);
-    for (int i = 0; i < 16; i++)
-        if (k >> i & 1) memcpy((int32_t *)p + i, v + i, 4);
-}
+LQ_E512 void _mm512_mask_storeu_epi32(void *p, __mmask16 k, __m512i a) { lq_e512_masked_copy(p, &a, k, 16, 4); }
 
 LQ_E512 __m512i _mm512_maskz_loadu_epi8(__mmask64 k, const void *p) {
-    int8_t b[64];
-    __m512i r;
-    for (int i = 0; i < 64; i++) b[i] = (k >> i & 1) ? ((const int8_t *)p)[i] : 0;
-    memcpy(&r, b, 64);
+    __m512i r = _mm512_setzero_si512();
+    lq_e512_masked_copy(&r, p, k, 64, 1);
     return r;
 }
 
 LQ_E512 __m256i _mm256_maskz_loadu_epi16(__mmask16 k, const void *p) {
-    int16_t h[16];
-    for (int i = 0; i < 16; i++) h[i] = (k >> i & 1) ? ((const int16_t *)p)[i] : 0;
-    return _mm256_loadu_si256((const __m256i *)h);
+    __m256i r = _mm256_setzero_si256();
+    lq_e512_masked_copy(&r, p, k, 16, 2);
+    return r;
 }
 
 LQ_E512 __m256i _mm256_maskz_loadu_epi8(__mmask32 k, const void *p) {
-    int8_t b[32];
-    for (int i = 0; i < 32; i++) b[i] = (k >> i & 1) ? ((const int8_t *)p)[i] : 0;
-    return _mm256_loadu_si256((const __m256i *)b);
+    __m256i r = _mm256_setzero_si256();
+    lq_e512_masked_copy(&r, p, k, 32, 1);
+    return r;
 }
 
 LQ_E512 __m128i _mm_maskz_loadu_epi8(__mmask16 k, const void *p) {
-    int8_t b[16];
-    for (int i = 0; i < 16; i++) b[i] = (k >> i & 1) ? ((const int8_t *)p)[i] : 0;
-    return _mm_loadu_si128((const __m128i *)b);
+    __m128i r = _mm_setzero_si128();
+    lq_e512_masked_copy(&r, p, k, 16, 1);
+    return r;
 }
 
 /* GCC's reduction tree (avx512fintrin.h): 256-bit halves, 128-bit
@@ -297,10 +288,8 @@ LQ_E512 __m512i _mm512_cvtps_epi32(__m512 a) {
 }
 
 LQ_E512 void _mm512_mask_cvtepi32_storeu_epi8(void *p, __mmask16 k, __m512i a) {
-    int32_t v[16];
-    LQ_GETI(v, a);
-    for (int i = 0; i < 16; i++)
-        if (k >> i & 1) ((int8_t *)p)[i] = (int8_t)(uint8_t)v[i];
+    const __m128i b = _mm512_cvtepi32_epi8(a);
+    lq_e512_masked_copy(p, &b, k, 16, 1);
 }
 
 #endif
