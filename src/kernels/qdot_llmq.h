@@ -1,10 +1,11 @@
-/* Shared between the llmq-format GEMV kernels (ref, AVX2): the
+/* Shared between the llmq-format GEMV kernels (ref, AVX2, AVX-512): the
  * list of types with their shapes, and how to find a 32-value unit of a
  * weight row. The float order every kernel follows is in
  * kernels/ref/qdot_llmq_ref.c. */
 #ifndef LQ_KERNELS_QDOT_LLMQ_H
 #define LQ_KERNELS_QDOT_LLMQ_H
 
+#include <math.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -38,12 +39,11 @@ extern const int16_t lq_nf4_book_i16[16];
  * scale). */
 #define LQ_LLMQ_F32_TYPES(X) X(F8_E4M3_CH, 1, 0) X(F8_E4M3_G32, 2, 32) X(F8_E4M3_G128, 2, 128)
 
-/* kernels: _ref and _avx2 (which AVX-512 CPUs run too: the reference
- * order changed after the AVX-512 kernels were written, and they could not
- * be rewritten and tested without such a CPU; see docs/KERNELS.md) */
+/* kernels: _ref, _avx2 and _avx512 (VNNI) */
 #define LQ_LLMQ_QDOT_DECL2(t)                                                                              \
     void lq_qdot_##t##_ref(float *y, const void *W, size_t row_bytes, const void *xq, int n, int r0, int r1); \
-    void lq_qdot_##t##_avx2(float *y, const void *W, size_t row_bytes, const void *xq, int n, int r0, int r1);
+    void lq_qdot_##t##_avx2(float *y, const void *W, size_t row_bytes, const void *xq, int n, int r0, int r1); \
+    void lq_qdot_##t##_avx512(float *y, const void *W, size_t row_bytes, const void *xq, int n, int r0, int r1);
 #define LQ_LLMQ_QDOT_DECL_INT(name, a, b, c) LQ_LLMQ_QDOT_DECL2(llmq_##name)
 #define LQ_LLMQ_QDOT_DECL_F32(name, a, b) LQ_LLMQ_QDOT_DECL2(llmq_##name)
 LQ_LLMQ_INT_TYPES(LQ_LLMQ_QDOT_DECL_INT)
@@ -52,9 +52,46 @@ LQ_LLMQ_F32_TYPES(LQ_LLMQ_QDOT_DECL_F32)
 #undef LQ_LLMQ_QDOT_DECL_F32
 #undef LQ_LLMQ_QDOT_DECL2
 
+/* llvm-mca regions around the hot loops' bodies (scripts/mca_qdot_llmq.sh
+ * compiles with -DLQ_MCA: a static throughput estimate for CPUs not at
+ * hand); nothing in a normal build */
+#ifdef LQ_MCA
+#define LQ_MCA_BEGIN() __asm__ volatile("# LLVM-MCA-BEGIN")
+#define LQ_MCA_END() __asm__ volatile("# LLVM-MCA-END")
+#else
+#define LQ_MCA_BEGIN() ((void)0)
+#define LQ_MCA_END() ((void)0)
+#endif
+
+/* A SIMD file defines its kernels of every type (lq_qdot_llmq_<T>_<isa>)
+ * by #define LQ_LLMQ_ISA <isa> and LQ_LLMQ_KERNELS()
+ * after its int_rows(bits, group, asym, nf4, ref, y, W, row_bytes, xq, n,
+ * r0, r1) and f32_rows(kind, group, y, W, row_bytes, xq, n, r0, r1). */
+#define LQ_LLMQ_PASTE(a, b) a##b
+#define LQ_LLMQ_NAME(a, b) LQ_LLMQ_PASTE(a, b)
+#define LQ_LLMQ_INT_K(name, bits, group, asym)                                                                    \
+    void LQ_LLMQ_NAME(lq_qdot_llmq_##name##_, LQ_LLMQ_ISA)(float *y, const void *W, size_t rb, const void *xq, int n, \
+                                                         int r0, int r1) {                                         \
+        int_rows(bits, group, asym, LQ_TYPE_##name == LQ_TYPE_NF4, lq_qdot_llmq_##name##_ref, y, W, rb, xq, n, r0, r1); \
+    }
+#define LQ_LLMQ_F32_K(name, kind, group)                                                                          \
+    void LQ_LLMQ_NAME(lq_qdot_llmq_##name##_, LQ_LLMQ_ISA)(float *y, const void *W, size_t rb, const void *xq, int n, \
+                                                         int r0, int r1) {                                         \
+        f32_rows(kind, group, y, W, rb, xq, n, r0, r1);                                                           \
+    }
+#define LQ_LLMQ_KERNELS()                                                                                         \
+    LQ_LLMQ_INT_TYPES(LQ_LLMQ_INT_K)                                                                              \
+    LQ_LLMQ_F32_TYPES(LQ_LLMQ_F32_K)
+
 /* One row of a float format (kind and group as in LQ_LLMQ_F32_TYPES) in
  * the reference order; SIMD kernels hand it rows they cannot decode. */
 float lq_qdot_llmq_f32_row_ref(int kind, int group, const uint8_t *row, const float *x, int n);
+
+/* E4M3 per channel: values i .. n - 1 (a row's last n % 32) into the
+ * ref's lane sums a[i % 32] */
+static inline void lq_llmq_e4m3_lanes(float a[32], const uint8_t *c, const float *x, int i, int n) {
+    for (; i < n; i++) a[i % 32] = fmaf(lq_e4m3_to_fp32(c[i]) * 0x1p-8f, x[i], a[i % 32]);
+}
 
 /* A SIMD file defines LQ_LLMQ_F16 as its inline conversion (F16C, the same
  * bits) before including this header; the library call costs more than the

@@ -8,7 +8,7 @@
  * lq_quant_q8_0_ref makes them); NF4 looks its int16 book up with byte
  * shuffles and takes vpmaddwd with the activations widened to int16. FP8
  * (E4M3): the ref's 32 lanes as four ymm, codes decoded to fp16 words
- * (F16C) and FMA. AVX-512 CPUs run these kernels too. */
+ * (F16C) and FMA. */
 #include <immintrin.h>
 #include <math.h>
 
@@ -254,6 +254,7 @@ INLINE void int_rows(int bits, int group, bool asym, bool nf4, lq_qdot_rows_fn r
         if (!group) memcpy(&dw_row, row, 4);
         __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()}; /* the ref's lanes 0-7, 8-15 */
         for (int b = 0; b < nb8; b += 8) {
+            LQ_MCA_BEGIN();
             const uint8_t *first = units + (size_t)(b / upg) * gbytes;
             for (size_t o = 0; o < 8 * gbytes / upg; o += 64) _mm_prefetch((const char *)first + PF_AHEAD + o, _MM_HINT_T0);
             const __m256i S = _mm256_loadu_si256((const __m256i *)(A.si + b));
@@ -272,6 +273,7 @@ INLINE void int_rows(int bits, int group, bool asym, bool nf4, lq_qdot_rows_fn r
             const __m256 next = _mm256_add_ps(acc[0], t);
             acc[0] = acc[1];
             acc[1] = next;
+            LQ_MCA_END();
         }
         if ((nb8 / 8) % 2) { /* an odd count of batches: the last went to acc[0] */
             const __m256 last = acc[1];
@@ -363,16 +365,18 @@ INLINE void f32_rows(int kind, int group, float *y, const void *W, size_t row_by
             const uint8_t *c = row + 4;
             int i = 0;
             for (; i + 32 <= n; i += 32) {
+                LQ_MCA_BEGIN();
                 _mm_prefetch((const char *)c + i + PF_AHEAD, _MM_HINT_T0);
                 const __m256i cv = _mm256_loadu_si256((const __m256i *)(c + i));
                 nan = e4m3_nan_acc(nan, cv);
                 e4m3_values(cv, v);
                 fma32(p, v, x + i);
+                LQ_MCA_END();
             }
             if (i < n) { /* the last n % 32 values in the ref's lanes */
                 _Alignas(32) float a[32];
                 for (int j = 0; j < 4; j++) _mm256_store_ps(a + 8 * j, p[j]);
-                for (; i < n; i++) a[i % 32] = fmaf(lq_e4m3_to_fp32(c[i]) * 0x1p-8f, x[i], a[i % 32]);
+                lq_llmq_e4m3_lanes(a, c, x, i, n);
                 for (int j = 0; j < 4; j++) p[j] = _mm256_load_ps(a + 8 * j);
             }
             float s;
@@ -400,14 +404,5 @@ INLINE void f32_rows(int kind, int group, float *y, const void *W, size_t row_by
     }
 }
 
-#define INT_K(name, bits, group, asym)                                                                      \
-    void lq_qdot_llmq_##name##_avx2(float *y, const void *W, size_t rb, const void *xq, int n, int r0, int r1) { \
-        int_rows(bits, group, asym, LQ_TYPE_##name == LQ_TYPE_NF4, lq_qdot_llmq_##name##_ref, y, W, rb, xq, n, r0, \
-                 r1);                                                                                       \
-    }
-#define F32_K(name, kind, group)                                                                            \
-    void lq_qdot_llmq_##name##_avx2(float *y, const void *W, size_t rb, const void *xq, int n, int r0, int r1) { \
-        f32_rows(kind, group, y, W, rb, xq, n, r0, r1);                                                     \
-    }
-LQ_LLMQ_INT_TYPES(INT_K)
-LQ_LLMQ_F32_TYPES(F32_K)
+#define LQ_LLMQ_ISA avx2
+LQ_LLMQ_KERNELS()

@@ -182,9 +182,10 @@ int main(void) {
         CHECK_MSG((float)lq_nf4_book_i16[k] * 0x1p-14f == lq_nf4_values[k], "NF4 entry %d", k);
     for (uint32_t t = LQ_TYPE_LLMQ_FIRST; t < LQ_TYPE_LLMQ_END; t++) {
         const int blk = lq_type_get(t)->blck_size, unit = blk < 32 ? 32 : blk;
-        /* 9 units of 32: one batch of eight (an odd count) and a tail */
-        const int sizes[] = {unit, 3 * unit, 7 * unit, 9 * unit, 4096};
-        for (int s = 0; s < 5; s++) check_type(t, sizes[s]);
+        /* 9 units of 32: one batch of eight (an odd count) and a tail;
+         * 25: AVX-512's batch of 16 and a tail of 9 */
+        const int sizes[] = {unit, 3 * unit, 7 * unit, 9 * unit, 25 * unit, 4096};
+        for (int s = 0; s < 6; s++) check_type(t, sizes[s]);
         check_raw(t, 3 * unit);
         check_raw(t, 4096);
         if (t == LQ_TYPE_F8_E4M3_CH) { /* float activations: any length */

@@ -1,5 +1,5 @@
 /* Reference GEMV kernels of llmq's formats, and the float order that the
- * AVX2 kernels reproduce bit for bit (AVX-512 CPUs run those too).
+ * AVX2 and AVX-512 kernels reproduce bit for bit.
  *
  * Integer formats (I8_CH, I<b>_G<g><S|A>) take Q8_0 activations (n a
  * multiple of 32), as the GGML 32-value block types do (qdot_legacy_ref.c).
@@ -132,11 +132,10 @@ LQ_LLMQ_F32_TYPES(F32_REF)
 #define INFO_F32(name, k, g, isa) [LQ_TYPE_##name - LQ_TYPE_LLMQ_FIRST] = {LQ_TYPE_F32, lq_qdot_llmq_##name##_##isa},
 #define INFO_INT_REF(n, b, g, a) INFO_INT(n, b, g, a, ref)
 #define INFO_INT_AVX2(n, b, g, a) INFO_INT(n, b, g, a, avx2)
-/* AVX-512 CPUs run the AVX2 kernels of these formats (see qdot_llmq.h) */
-#define INFO_INT_AVX512(n, b, g, a) INFO_INT(n, b, g, a, avx2)
+#define INFO_INT_AVX512(n, b, g, a) INFO_INT(n, b, g, a, avx512)
 #define INFO_F32_REF(n, k, g) INFO_F32(n, k, g, ref)
 #define INFO_F32_AVX2(n, k, g) INFO_F32(n, k, g, avx2)
-#define INFO_F32_AVX512(n, k, g) INFO_F32(n, k, g, avx2)
+#define INFO_F32_AVX512(n, k, g) INFO_F32(n, k, g, avx512)
 
 static const lq_qdot_info k_info[3][LQ_TYPE_LLMQ_END - LQ_TYPE_LLMQ_FIRST] = {
     {LQ_LLMQ_INT_TYPES(INFO_INT_REF) LQ_LLMQ_F32_TYPES(INFO_F32_REF)},
