@@ -58,40 +58,35 @@ static void prepare_acts(bool split, const block_q8_0 *xb, int nb, int nbp, cons
     }
 }
 
-/* one unit's field bytes in a 128-bit lane: 4-bit and NF4 its 16 bytes,
- * 3-bit its 12 (a masked load: nothing read past them), 2-bit its 8 */
-INLINE __m128i unit_bytes(int bits, const uint8_t *u) {
-    if (bits == 4) return _mm_loadu_si128((const __m128i *)u);
-    if (bits == 3) return _mm_maskz_loadu_epi8(0x0FFF, u);
-    return _mm_loadl_epi64((const __m128i *)u);
+/* one unit's 16 field bytes (4-bit, NF4) in a 128-bit lane */
+INLINE __m128i unit_bytes(const uint8_t *u) { return _mm_loadu_si128((const __m128i *)u); }
+
+/* Fields of four units (unit k in 128-bit lane k): lo = values 0-15, hi =
+ * values 16-31 of each unit, one byte each. The layouts are in
+ * quant_llmq_int.c (and the AVX2 kernels' int3_pair). 4-bit: q holds each
+ * unit's 16 bytes, values 0-15 in the low nibbles. */
+INLINE void fields4(__m512i q, __m512i *lo, __m512i *hi) {
+    *lo = _mm512_and_si512(q, _mm512_set1_epi8(0x0F));
+    *hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), _mm512_set1_epi8(0x0F));
 }
 
-/* Four units' bytes (unit k in lane k) to their fields: lo = values 0-15,
- * hi = values 16-31 of each unit, one byte each. The layouts are in
- * quant_llmq_int.c (and the AVX2 kernels' int3_pair): 4-bit values 0-15 in
- * the low nibbles; 3-bit bytes 0-7 hold values j and j + 8 in their
- * nibbles' low 3 bits and bit 2 of values 16 + j and 24 + j in bits 3 and
- * 7, bytes 8-11 the low 2 bits of value 16 + 4d + i in bits 2d, 2d + 1 of
- * byte 8 + i; 2-bit value 8j + i in bits 2j, 2j + 1 of byte i. */
-INLINE void unit_fields(int bits, __m512i q, __m512i *lo, __m512i *hi) {
-    if (bits == 4) {
-        *lo = _mm512_and_si512(q, _mm512_set1_epi8(0x0F));
-        *hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), _mm512_set1_epi8(0x0F));
-    } else if (bits == 3) {
-        const __m512i nib = _mm512_shuffle_epi8(
-            q, _mm512_broadcast_i32x4(_mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7)));
-        const __m512i low2 = _mm512_shuffle_epi8(
-            q, _mm512_broadcast_i32x4(_mm_setr_epi8(8, 9, 10, 11, 8, 9, 10, 11, 8, 9, 10, 11, 8, 9, 10, 11)));
-        const __m512i n = _mm512_srlv_epi64(nib, _mm512_setr_epi64(0, 4, 0, 4, 0, 4, 0, 4));
-        const __m512i c = _mm512_srlv_epi32(low2, _mm512_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6, 0, 2, 4, 6, 0, 2, 4, 6));
-        *lo = _mm512_and_si512(n, _mm512_set1_epi8(7));
-        *hi = _mm512_or_si512(_mm512_and_si512(c, _mm512_set1_epi8(3)),
-                              _mm512_and_si512(_mm512_srli_epi16(n, 1), _mm512_set1_epi8(4)));
-    } else {
-        const __m512i b = _mm512_unpacklo_epi64(q, q); /* each lane: the unit's 8 bytes twice */
-        *lo = _mm512_and_si512(_mm512_srlv_epi64(b, _mm512_setr_epi64(0, 2, 0, 2, 0, 2, 0, 2)), _mm512_set1_epi8(3));
-        *hi = _mm512_and_si512(_mm512_srlv_epi64(b, _mm512_setr_epi64(4, 6, 4, 6, 4, 6, 4, 6)), _mm512_set1_epi8(3));
-    }
+/* 3-bit: nib holds each unit's bytes 0-7 twice, low2 its bytes 8-11 four
+ * times. Bytes 0-7 hold values j and j + 8 in their nibbles' low 3 bits
+ * and bit 2 of values 16 + j and 24 + j in bits 3 and 7; bytes 8-11 the
+ * low 2 bits of value 16 + 4d + i in bits 2d, 2d + 1 of byte 8 + i. */
+INLINE void fields3(__m512i nib, __m512i low2, __m512i *lo, __m512i *hi) {
+    const __m512i n = _mm512_srlv_epi64(nib, _mm512_setr_epi64(0, 4, 0, 4, 0, 4, 0, 4));
+    const __m512i c = _mm512_srlv_epi32(low2, _mm512_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6, 0, 2, 4, 6, 0, 2, 4, 6));
+    *lo = _mm512_and_si512(n, _mm512_set1_epi8(7));
+    *hi = _mm512_or_si512(_mm512_and_si512(c, _mm512_set1_epi8(3)),
+                          _mm512_and_si512(_mm512_srli_epi16(n, 1), _mm512_set1_epi8(4)));
+}
+
+/* 2-bit: q holds each unit's 8 bytes twice; value 8j + i is in bits 2j,
+ * 2j + 1 of byte i */
+INLINE void fields2(__m512i q, __m512i *lo, __m512i *hi) {
+    *lo = _mm512_and_si512(_mm512_srlv_epi64(q, _mm512_setr_epi64(0, 2, 0, 2, 0, 2, 0, 2)), _mm512_set1_epi8(3));
+    *hi = _mm512_and_si512(_mm512_srlv_epi64(q, _mm512_setr_epi64(4, 6, 4, 6, 4, 6, 4, 6)), _mm512_set1_epi8(3));
 }
 
 /* Shapes of an integer format's row: a group's bytes are its header
@@ -102,6 +97,32 @@ typedef struct shape {
     size_t gbytes;
 } shape;
 
+/* 2- and 3-bit: four units with their headers span at most 64 bytes,
+ * read by one load; word permutes put each unit's bytes in its lane
+ * (fields: bytes 0-7 twice; low2: 3-bit bytes 8-11 four times) and, with
+ * groups of 32, the headers in the scale lanes (word 4j + i: unit 4j + i's
+ * scale, 16 + 4j + i its min, written under hmask[j]). Made once per call. */
+typedef struct spans {
+    __m512i fields, low2, hdr_idx;
+    __mmask32 hmask[4];
+} spans;
+
+/* bytes of four units from the start of the first one's group */
+static inline int span_bytes(const shape *s) { return 4 * (int)s->gbytes / s->upg; }
+
+INLINE void make_spans(const shape *s, spans *sp) {
+    _Alignas(64) uint16_t f[32], l2[32], h[32];
+    for (int i = 0; i < 4; i++) {
+        const int wo = ((i / s->upg) * (int)s->gbytes + s->hdr + (i % s->upg) * s->ub) / 2; /* all even */
+        for (int t = 0; t < 8; t++) f[8 * i + t] = (uint16_t)(wo + t % 4), l2[8 * i + t] = (uint16_t)(wo + 4 + t % 2);
+    }
+    for (int p = 0; p < 16; p++) h[p] = (uint16_t)((p % 4) * (int)s->gbytes / 2), h[16 + p] = (uint16_t)(h[p] + 1);
+    sp->fields = _mm512_load_si512(f);
+    sp->low2 = _mm512_load_si512(l2);
+    sp->hdr_idx = _mm512_load_si512(h);
+    for (int j = 0; j < 4; j++) sp->hmask[j] = (0xFu << (4 * j)) | (s->asym ? 0xFu << (16 + 4 * j) : 0);
+}
+
 /* unit k of the 16 from first (the start of unit b's group, b % 16 == 0) */
 INLINE const uint8_t *unit_at(const shape *s, const uint8_t *first, int k) {
     return first + (size_t)(k / s->upg) * s->gbytes + s->hdr + (size_t)(k % s->upg) * s->ub;
@@ -111,8 +132,8 @@ INLINE const uint8_t *unit_at(const shape *s, const uint8_t *first, int k) {
  * of which the first cnt exist (16 on the main path, a constant there);
  * the others give 0. tlo, thi: NF4's book as low bytes and high bytes +
  * 128. */
-INLINE __m512i isum16(const shape *s, const uint8_t *first, const int8_t *xs, const int32_t *si, int cnt,
-                      __m512i tlo, __m512i thi) {
+INLINE __m512i isum16(const shape *s, const spans *sp, const uint8_t *first, const int8_t *xs, const int32_t *si,
+                      int cnt, __m512i tlo, __m512i thi, __m512i *hdr) {
     const __m512i zero = _mm512_setzero_si512();
     __m512i g[4] = {zero, zero, zero, zero};
     if (s->bits == 8) {
@@ -139,14 +160,25 @@ INLINE __m512i isum16(const shape *s, const uint8_t *first, const int8_t *xs, co
         return s->asym ? isum : _mm512_sub_epi32(isum, _mm512_slli_epi32(_mm512_load_si512(si), 7));
     }
     for (int j = 0; j < 4 && 4 * j < cnt; j++) {
-        __m128i u[4];
-        for (int i = 0; i < 4; i++) u[i] = 4 * j + i < cnt ? unit_bytes(s->bits, unit_at(s, first, 4 * j + i)) : _mm_setzero_si128();
-        __m512i q = _mm512_castsi128_si512(u[0]);
-        q = _mm512_inserti32x4(q, u[1], 1);
-        q = _mm512_inserti32x4(q, u[2], 2);
-        q = _mm512_inserti32x4(q, u[3], 3);
         __m512i lo, hi;
-        unit_fields(s->nf4 ? 4 : s->bits, q, &lo, &hi);
+        if (s->bits <= 3) {
+            /* absent units (a row's tail): their bytes are not read, and zeros
+             * give zero fields and headers */
+            const long have = 4 * j + 4 <= cnt ? span_bytes(s) : (long)((cnt - 4 * j) / s->upg) * (long)s->gbytes;
+            const __m512i a = _mm512_maskz_loadu_epi8(first64(have), first + (size_t)(4 * j / s->upg) * s->gbytes);
+            const __m512i f = _mm512_permutexvar_epi16(sp->fields, a);
+            if (s->bits == 3) fields3(f, _mm512_permutexvar_epi16(sp->low2, a), &lo, &hi);
+            else fields2(f, &lo, &hi);
+            if (s->upg == 1) *hdr = _mm512_mask_permutexvar_epi16(*hdr, sp->hmask[j], sp->hdr_idx, a);
+        } else {
+            __m128i u[4];
+            for (int i = 0; i < 4; i++) u[i] = 4 * j + i < cnt ? unit_bytes(unit_at(s, first, 4 * j + i)) : _mm_setzero_si128();
+            __m512i q = _mm512_castsi128_si512(u[0]);
+            q = _mm512_inserti32x4(q, u[1], 1);
+            q = _mm512_inserti32x4(q, u[2], 2);
+            q = _mm512_inserti32x4(q, u[3], 3);
+            fields4(q, &lo, &hi);
+        }
         const __m512i xl = _mm512_load_si512(xs + 128 * j), xh = _mm512_load_si512(xs + 128 * j + 64);
         if (s->nf4) {
             const __m512i gl = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(zero, _mm512_shuffle_epi8(tlo, lo), xl),
@@ -203,12 +235,19 @@ INLINE void scales16(const shape *s, const uint8_t *first, int live, __m512 *dw,
 
 /* the float terms of the 16 units of batch b, first cnt of them (the
  * others' lanes are dropped by the caller) */
-INLINE __m512 terms16(const shape *s, const uint8_t *first, float dw_row, const acts *A, int b, int cnt, __m512i tlo,
+INLINE __m512 terms16(const shape *s, const spans *sp, const uint8_t *first, float dw_row, const acts *A, int b, int cnt,
+                      __m512i tlo,
                       __m512i thi) {
-    const __m512i isum = isum16(s, first, A->xs + (size_t)b * 32, A->si + b, cnt, tlo, thi);
+    __m512i hdr = _mm512_setzero_si512();
+    const __m512i isum = isum16(s, sp, first, A->xs + (size_t)b * 32, A->si + b, cnt, tlo, thi, &hdr);
     const __m512 da = _mm512_load_ps(A->da + b);
     __m512 dw = _mm512_set1_ps(dw_row), mw = _mm512_setzero_ps();
-    if (s->grouped) scales16(s, first, cnt / s->upg, &dw, &mw);
+    if (s->grouped && s->upg == 1 && s->bits <= 3) { /* headers from the units' loads */
+        dw = _mm512_cvtph_ps(_mm512_castsi512_si256(hdr));
+        mw = _mm512_cvtph_ps(_mm512_extracti64x4_epi64(hdr, 1));
+    } else if (s->grouped) {
+        scales16(s, first, cnt / s->upg, &dw, &mw);
+    }
     if (s->nf4) dw = _mm512_mul_ps(dw, _mm512_set1_ps(LQ_LLMQ_NF4_UNIT));
     __m512 t = _mm512_mul_ps(_mm512_mul_ps(dw, da), _mm512_cvtepi32_ps(isum));
     if (s->asym) t = _mm512_fmadd_ps(_mm512_mul_ps(mw, da), _mm512_load_ps(A->sf + b), t);
@@ -242,7 +281,8 @@ INLINE void int_rows(int bits, int group, bool asym, bool nf4, lq_qdot_rows_fn r
     const int upg = group ? group / 32 : 1, hdr = group ? (asym ? 4 : 2) : 0, nb16 = nb & ~15;
     const shape s = {.bits = bits, .upg = upg, .hdr = hdr, .ub = bits * 4, .grouped = group != 0, .asym = asym,
                      .nf4 = nf4, .gbytes = (size_t)(hdr + upg * bits * 4)};
-    const shape *sp = &s;
+    spans sp;
+    if (bits <= 3) make_spans(&s, &sp);
     const size_t batch_bytes = 16 * s.gbytes / (size_t)upg;
     for (int r = r0; r < r1; r++) {
         const uint8_t *row = (const uint8_t *)W + (size_t)r * row_bytes;
@@ -254,12 +294,13 @@ INLINE void int_rows(int bits, int group, bool asym, bool nf4, lq_qdot_rows_fn r
             LQ_MCA_BEGIN();
             const uint8_t *first = units + (size_t)(b / upg) * s.gbytes;
             for (size_t o = 0; o < batch_bytes; o += 64) _mm_prefetch((const char *)first + PF_AHEAD + o, _MM_HINT_T0);
-            acc = _mm512_add_ps(acc, terms16(sp, first, dw_row, &A, b, 16, tlo, thi));
+            acc = _mm512_add_ps(acc, terms16(&s, &sp, first, dw_row, &A, b, 16, tlo, thi));
             LQ_MCA_END();
         }
         if (nb16 < nb) {
             const int cnt = nb - nb16;
-            const __m512 t = terms16(sp, units + (size_t)(nb16 / upg) * s.gbytes, dw_row, &A, nb16, cnt, tlo, thi);
+            const __m512 t = terms16(&s, &sp, units + (size_t)(nb16 / upg) * s.gbytes, dw_row, &A, nb16, cnt, tlo,
+                                     thi);
             acc = _mm512_mask_add_ps(acc, first16(cnt), acc, t);
         }
         y[r] = fold16(acc);
