@@ -23,6 +23,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* llvm-mca regions around the hot loops' bodies (scripts/mca_qdot.sh
+ * compiles with -DLQ_MCA: a static throughput estimate for CPUs not at
+ * hand); nothing in a normal build */
+#ifdef LQ_MCA
+#define LQ_MCA_BEGIN() __asm__ volatile("# LLVM-MCA-BEGIN")
+#define LQ_MCA_END() __asm__ volatile("# LLVM-MCA-END")
+#else
+#define LQ_MCA_BEGIN() ((void)0)
+#define LQ_MCA_END() ((void)0)
+#endif
+
 typedef void (*lq_qdot_rows_fn)(float *y, const void *W, size_t row_bytes, const void *xq, int n, int r0,
                                 int r1);
 

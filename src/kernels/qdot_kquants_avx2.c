@@ -187,8 +187,10 @@ static inline __attribute__((always_inline)) __m256 batch_terms(enum kq t, const
             continue;
         }
         const uint8_t *blk = row + (size_t)(b0 + k) * bsize;
+        LQ_MCA_BEGIN();
         for (size_t o = 0; o < bsize; o += 64) _mm_prefetch((const char *)blk + PF_AHEAD + o, _MM_HINT_T0);
         v[k] = superblock(t, blk, xb + b0 + k, &m[k]);
+        LQ_MCA_END();
     }
     /* the scales straight into registers (see simd_avx2.h); 0 past the row.
      * With a min, d and dmin are adjacent: one 32-bit word per block. */

@@ -236,7 +236,9 @@ static inline __attribute__((always_inline)) float row_sum(enum kq t, const cons
                                   _mm512_load_si512(xq + 192)};
             const __m256i bs = _mm256_loadu_si256((const __m256i *)xb[b0 + k].bsums);
             const uint8_t *blk = row + (size_t)(b0 + k) * bsize;
+            LQ_MCA_BEGIN();
             v[k] = superblock(t, c, blk, x, bs);
+            LQ_MCA_END();
             memcpy(&dw[k], blk + D_OFFSET[t], 2);
             if (has_min) memcpy(&dmw[k], blk + DMIN_OFFSET[t], 2);
         }

@@ -233,12 +233,14 @@ static inline __attribute__((always_inline)) void drive(float *y, const void *W,
                 const uint8_t *row = (const uint8_t *)W + (size_t)(g0 + r) * row_bytes + (size_t)c0 * wbs;
                 __m256 lo = acc[r][0], hi = acc[r][1];
                 for (int bi = 0; bi < n16; bi += 16) {
+                    LQ_MCA_BEGIN();
                     /* with this much work per byte the hardware prefetcher alone
                      * leaves DRAM idle between requests: 1.1-1.3x at 2 threads */
                     for (size_t o = 0; o < 16 * wbs; o += 64)
                         _mm_prefetch((const char *)row + (size_t)bi * wbs + PF_AHEAD + o, _MM_HINT_T0);
                     lo = _mm256_add_ps(lo, row8(row + (size_t)bi * wbs, &c, bi, kind, 8));
                     hi = _mm256_add_ps(hi, row8(row + (size_t)(bi + 8) * wbs, &c, bi + 8, kind, 8));
+                    LQ_MCA_END();
                 }
                 if (nfull > n16) lo = _mm256_add_ps(lo, row8(row + (size_t)n16 * wbs, &c, n16, kind, 8));
                 if (nbc > nfull) { /* the row's last 1..7 blocks */

@@ -270,8 +270,11 @@ static inline __attribute__((always_inline)) void drive(float *y, const void *W,
             for (int r = 0; r < R; r++) {
                 const uint8_t *row = (const uint8_t *)W + (size_t)(g0 + r) * row_bytes + (size_t)c0 * wbs;
                 __m512 a = acc[r];
-                for (int bi = 0; bi < n16; bi += 16)
+                for (int bi = 0; bi < n16; bi += 16) {
+                    LQ_MCA_BEGIN();
                     a = _mm512_add_ps(a, term16(kind, row + (size_t)bi * wbs, &c, bi, k, 4, 0));
+                    LQ_MCA_END();
+                }
                 if (rem) a = _mm512_mask_add_ps(a, first16(rem), a, tail16(kind, row + (size_t)n16 * wbs, &c, n16, k, rem, tb));
                 acc[r] = a;
             }

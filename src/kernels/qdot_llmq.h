@@ -52,17 +52,6 @@ LQ_LLMQ_F32_TYPES(LQ_LLMQ_QDOT_DECL_F32)
 #undef LQ_LLMQ_QDOT_DECL_F32
 #undef LQ_LLMQ_QDOT_DECL2
 
-/* llvm-mca regions around the hot loops' bodies (scripts/mca_qdot_llmq.sh
- * compiles with -DLQ_MCA: a static throughput estimate for CPUs not at
- * hand); nothing in a normal build */
-#ifdef LQ_MCA
-#define LQ_MCA_BEGIN() __asm__ volatile("# LLVM-MCA-BEGIN")
-#define LQ_MCA_END() __asm__ volatile("# LLVM-MCA-END")
-#else
-#define LQ_MCA_BEGIN() ((void)0)
-#define LQ_MCA_END() ((void)0)
-#endif
-
 /* A SIMD file defines its kernels of every type (lq_qdot_llmq_<T>_<isa>)
  * by #define LQ_LLMQ_ISA <isa> and LQ_LLMQ_KERNELS()
  * after its int_rows(bits, group, asym, nf4, ref, y, W, row_bytes, xq, n,
