@@ -58,9 +58,6 @@ static void prepare_acts(bool split, const block_q8_0 *xb, int nb, int nbp, cons
     }
 }
 
-/* one unit's 16 field bytes (4-bit, NF4) in a 128-bit lane */
-INLINE __m128i unit_bytes(const uint8_t *u) { return _mm_loadu_si128((const __m128i *)u); }
-
 /* Fields of four units (unit k in 128-bit lane k): lo = values 0-15, hi =
  * values 16-31 of each unit, one byte each. The layouts are in
  * quant_llmq_int.c (and the AVX2 kernels' int3_pair). 4-bit: q holds each
@@ -172,7 +169,9 @@ INLINE __m512i isum16(const shape *s, const spans *sp, const uint8_t *first, con
             if (s->upg == 1) *hdr = _mm512_mask_permutexvar_epi16(*hdr, sp->hmask[j], sp->hdr_idx, a);
         } else {
             __m128i u[4];
-            for (int i = 0; i < 4; i++) u[i] = 4 * j + i < cnt ? unit_bytes(unit_at(s, first, 4 * j + i)) : _mm_setzero_si128();
+            for (int i = 0; i < 4; i++)
+                u[i] = 4 * j + i < cnt ? _mm_loadu_si128((const __m128i *)unit_at(s, first, 4 * j + i))
+                                       : _mm_setzero_si128();
             __m512i q = _mm512_castsi128_si512(u[0]);
             q = _mm512_inserti32x4(q, u[1], 1);
             q = _mm512_inserti32x4(q, u[2], 2);
@@ -236,8 +235,7 @@ INLINE void scales16(const shape *s, const uint8_t *first, int live, __m512 *dw,
 /* the float terms of the 16 units of batch b, first cnt of them (the
  * others' lanes are dropped by the caller) */
 INLINE __m512 terms16(const shape *s, const spans *sp, const uint8_t *first, float dw_row, const acts *A, int b, int cnt,
-                      __m512i tlo,
-                      __m512i thi) {
+                      __m512i tlo, __m512i thi) {
     __m512i hdr = _mm512_setzero_si512();
     const __m512i isum = isum16(s, sp, first, A->xs + (size_t)b * 32, A->si + b, cnt, tlo, thi, &hdr);
     const __m512 da = _mm512_load_ps(A->da + b);
@@ -299,8 +297,8 @@ INLINE void int_rows(int bits, int group, bool asym, bool nf4, lq_qdot_rows_fn r
         }
         if (nb16 < nb) {
             const int cnt = nb - nb16;
-            const __m512 t = terms16(&s, &sp, units + (size_t)(nb16 / upg) * s.gbytes, dw_row, &A, nb16, cnt, tlo,
-                                     thi);
+            const uint8_t *first = units + (size_t)(nb16 / upg) * s.gbytes;
+            const __m512 t = terms16(&s, &sp, first, dw_row, &A, nb16, cnt, tlo, thi);
             acc = _mm512_mask_add_ps(acc, first16(cnt), acc, t);
         }
         y[r] = fold16(acc);
