@@ -98,8 +98,9 @@ void lq_llmq_pack_unit(int bits, const uint8_t codes[32], uint8_t *unit) {
     }
 }
 
-/* the fields byte by byte (lq_llmq_put_code's layout) */
-void lq_llmq_unpack_unit(int bits, const uint8_t *unit, uint8_t codes[32]) {
+/* the fields byte by byte (lq_llmq_put_code's layout); inline so that a
+ * constant bits gives straight code */
+static inline __attribute__((always_inline)) void unpack_unit(int bits, const uint8_t *unit, uint8_t codes[32]) {
     if (bits == 8) {
         memcpy(codes, unit, 32);
     } else if (bits == 4) {
@@ -121,6 +122,8 @@ void lq_llmq_unpack_unit(int bits, const uint8_t *unit, uint8_t codes[32]) {
             for (int k = 0; k < 4; k++) codes[16 + j + 4 * k] |= unit[8 + j] >> (2 * k) & 3;
     }
 }
+
+void lq_llmq_unpack_unit(int bits, const uint8_t *unit, uint8_t codes[32]) { unpack_unit(bits, unit, codes); }
 
 /* Symmetric: d = m / -2^(bits-1) where m is the value of largest magnitude
  * (first one wins), so m itself maps to code -2^(bits-1) exactly and all
@@ -168,23 +171,50 @@ void lq_quant_llmq_group_ref(uint32_t t, const float *x, void *y, int64_t n) {
     }
 }
 
-void lq_dequant_llmq_group(uint32_t t, const void *src, float *dst, int64_t n) {
-    int bits, group;
-    bool asym;
-    if (!lq_llmq_group_params(t, &bits, &group, &asym)) return;
+/* One width and symmetry (constants at each call below, so the compiler
+ * gives each its own vectorized loops); the same operations per value in
+ * the same order as ever: d * q, or d * u + m. */
+static inline __attribute__((always_inline)) void dequant_group(int bits, bool asym, int group, const uint8_t *in,
+                                                                float *dst, int64_t n) {
     const int half = 1 << (bits - 1), ub = lq_llmq_unit_bytes(bits);
-    const uint8_t *in = src;
     for (int64_t g = 0; g < n / group; g++) {
         const float d = lq_fp16_to_fp32(rd16(in));
         const float m = asym ? lq_fp16_to_fp32(rd16(in + 2)) : 0.0f;
         in += asym ? 4 : 2;
         for (int u = 0; u < group / 32; u++, in += ub, dst += 32) {
             uint8_t c[32];
-            lq_llmq_unpack_unit(bits, in, c);
-            for (int i = 0; i < 32; i++) {
-                if (asym) dst[i] = d * (float)c[i] + m;
-                else dst[i] = d * (float)(bits == 8 ? (int8_t)c[i] : c[i] - half);
+            if (bits == 2) { /* by quarters: eight contiguous values per shift */
+                for (int k = 0; k < 4; k++)
+                    for (int j = 0; j < 8; j++) c[8 * k + j] = in[j] >> (2 * k) & 3;
+            } else if (bits == 3) { /* values 16-31 by rows of four: 16 + 4k + j */
+                for (int j = 0; j < 8; j++) c[j] = in[j] & 7, c[j + 8] = in[j] >> 4 & 7;
+                for (int k = 0; k < 4; k++)
+                    for (int j = 0; j < 4; j++)
+                        c[16 + 4 * k + j] = (uint8_t)((in[(4 * k + j) % 8] >> (k < 2 ? 3 : 7) & 1) << 2 | (in[8 + j] >> (2 * k) & 3));
+            } else {
+                unpack_unit(bits, in, c);
             }
+            if (asym)
+                for (int i = 0; i < 32; i++) dst[i] = d * (float)c[i] + m;
+            else
+                for (int i = 0; i < 32; i++) dst[i] = d * (float)(bits == 8 ? (int8_t)c[i] : c[i] - half);
         }
     }
+}
+
+#define DEQUANT_WIDTH(b)                                                                                        \
+    static void dequant_##b##s(const uint8_t *in, float *dst, int64_t n, int g) { dequant_group(b, false, g, in, dst, n); } \
+    static void dequant_##b##a(const uint8_t *in, float *dst, int64_t n, int g) { dequant_group(b, true, g, in, dst, n); }
+DEQUANT_WIDTH(2)
+DEQUANT_WIDTH(3)
+DEQUANT_WIDTH(4)
+DEQUANT_WIDTH(8)
+
+void lq_dequant_llmq_group(uint32_t t, const void *src, float *dst, int64_t n) {
+    int bits, group;
+    bool asym;
+    if (!lq_llmq_group_params(t, &bits, &group, &asym)) return;
+    static void (*const by_width[4][2])(const uint8_t *, float *, int64_t, int) = {
+        {dequant_2s, dequant_2a}, {dequant_3s, dequant_3a}, {dequant_4s, dequant_4a}, {dequant_8s, dequant_8a}};
+    by_width[bits == 8 ? 3 : bits - 2][asym](src, dst, n, group);
 }
