@@ -127,17 +127,19 @@ void lq_dequant_q6_k(const void *src, float *y, int64_t n) {
         const uint8_t *ql = b.ql, *qh = b.qh;
         const int8_t *sc = b.scales;
         for (int k = 0; k < QK_K; k += 128) {
-            for (int l = 0; l < 32; ++l) {
-                int is = l / 16;
-                const int8_t q1 = (int8_t)((ql[l + 0] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32;
-                const int8_t q2 = (int8_t)((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32;
-                const int8_t q3 = (int8_t)((ql[l + 0] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
-                const int8_t q4 = (int8_t)((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
-                y[l + 0] = d * sc[is + 0] * q1;
-                y[l + 32] = d * sc[is + 2] * q2;
-                y[l + 64] = d * sc[is + 4] * q3;
-                y[l + 96] = d * sc[is + 6] * q4;
-            }
+            float ds[8]; /* d * scale, rounded as llama.cpp's d * sc * q rounds it first */
+            for (int j = 0; j < 8; j++) ds[j] = d * sc[j];
+            for (int h = 0; h < 2; h++) /* values l and l + 32, 64, 96 of sub-blocks h, h + 2, h + 4, h + 6 */
+                for (int l = 16 * h; l < 16 * h + 16; ++l) {
+                    const int8_t q1 = (int8_t)((ql[l + 0] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32;
+                    const int8_t q2 = (int8_t)((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32;
+                    const int8_t q3 = (int8_t)((ql[l + 0] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
+                    const int8_t q4 = (int8_t)((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
+                    y[l + 0] = ds[h + 0] * q1;
+                    y[l + 32] = ds[h + 2] * q2;
+                    y[l + 64] = ds[h + 4] * q3;
+                    y[l + 96] = ds[h + 6] * q4;
+                }
             y += 128;
             ql += 64;
             qh += 32;
