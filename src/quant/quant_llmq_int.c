@@ -108,9 +108,9 @@ static inline __attribute__((always_inline)) void unpack_unit(int bits, const ui
             codes[j] = unit[j] & 0xF;
             codes[j + 16] = unit[j] >> 4;
         }
-    } else if (bits == 2) {
-        for (int j = 0; j < 8; j++)
-            for (int k = 0; k < 4; k++) codes[j + 8 * k] = unit[j] >> (2 * k) & 3;
+    } else if (bits == 2) { /* by quarters: eight contiguous values per shift */
+        for (int k = 0; k < 4; k++)
+            for (int j = 0; j < 8; j++) codes[8 * k + j] = unit[j] >> (2 * k) & 3;
     } else {
         for (int j = 0; j < 8; j++) {
             codes[j] = unit[j] & 7;
@@ -183,17 +183,7 @@ static inline __attribute__((always_inline)) void dequant_group(int bits, bool a
         in += asym ? 4 : 2;
         for (int u = 0; u < group / 32; u++, in += ub, dst += 32) {
             uint8_t c[32];
-            if (bits == 2) { /* by quarters: eight contiguous values per shift */
-                for (int k = 0; k < 4; k++)
-                    for (int j = 0; j < 8; j++) c[8 * k + j] = in[j] >> (2 * k) & 3;
-            } else if (bits == 3) { /* values 16-31 by rows of four: 16 + 4k + j */
-                for (int j = 0; j < 8; j++) c[j] = in[j] & 7, c[j + 8] = in[j] >> 4 & 7;
-                for (int k = 0; k < 4; k++)
-                    for (int j = 0; j < 4; j++)
-                        c[16 + 4 * k + j] = (uint8_t)((in[(4 * k + j) % 8] >> (k < 2 ? 3 : 7) & 1) << 2 | (in[8 + j] >> (2 * k) & 3));
-            } else {
-                unpack_unit(bits, in, c);
-            }
+            unpack_unit(bits, in, c);
             if (asym)
                 for (int i = 0; i < 32; i++) dst[i] = d * (float)c[i] + m;
             else
