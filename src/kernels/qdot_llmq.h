@@ -82,6 +82,22 @@ static inline void lq_llmq_e4m3_lanes(float a[32], const uint8_t *c, const float
     for (; i < n; i++) a[i % 32] = fmaf(lq_e4m3_to_fp32(c[i]) * 0x1p-8f, x[i], a[i % 32]);
 }
 
+#ifdef __AVX2__ /* the AVX2 and AVX-512 files */
+#include <immintrin.h>
+
+/* FP8 rows: NaN codes (0x7F, 0xFF) are those whose low 7 bits are all set.
+ * A SIMD kernel keeps the running byte maximum of c & 0x7F over a row (two
+ * instructions per 32 codes; a compare against both codes took three) and
+ * tests it for 0x7F once, handing such a row to the reference. */
+static inline __m256i lq_e4m3_nan_acc(__m256i acc, __m256i c) {
+    return _mm256_max_epu8(acc, _mm256_and_si256(c, _mm256_set1_epi8(0x7F)));
+}
+
+static inline bool lq_e4m3_has_nan(__m256i acc) {
+    return !_mm256_testz_si256(_mm256_cmpeq_epi8(acc, _mm256_set1_epi8(0x7F)), _mm256_set1_epi8(-1));
+}
+#endif
+
 /* A SIMD file defines LQ_LLMQ_F16 as its inline conversion (F16C, the same
  * bits) before including this header; the library call costs more than the
  * rest of a unit's work. */

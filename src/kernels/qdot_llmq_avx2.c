@@ -318,23 +318,12 @@ INLINE void fp16_words_to_f32(const __m256i w[2], __m256 v[4]) {
  * in a word's high byte, shifted right by one with its sign kept, has
  * sign, 4 exponent and 3 mantissa bits where fp16 has them (exponent bias
  * 15 = 7 + 8); clearing bit 14 drops the copy of the sign. NaN codes come
- * out finite: the caller checks for them (e4m3_nan_acc). */
+ * out finite: the caller checks for them (lq_e4m3_nan_acc). */
 INLINE void e4m3_values(__m256i c, __m256 v[4]) {
     const __m256i z = _mm256_setzero_si256(), keep = _mm256_set1_epi16((short)0xBFFF);
     const __m256i w[2] = {_mm256_and_si256(_mm256_srai_epi16(_mm256_unpacklo_epi8(z, c), 1), keep),
                           _mm256_and_si256(_mm256_srai_epi16(_mm256_unpackhi_epi8(z, c), 1), keep)};
     fp16_words_to_f32(w, v);
-}
-
-/* NaN codes (0x7F, 0xFF) are those whose low 7 bits are all set: keep the
- * running byte maximum of c & 0x7F (two instructions per 32 codes; a
- * compare against both codes took three) and test it for 0x7F once a row */
-INLINE __m256i e4m3_nan_acc(__m256i acc, __m256i c) {
-    return _mm256_max_epu8(acc, _mm256_and_si256(c, _mm256_set1_epi8(0x7F)));
-}
-
-INLINE bool e4m3_has_nan(__m256i acc) {
-    return !_mm256_testz_si256(_mm256_cmpeq_epi8(acc, _mm256_set1_epi8(0x7F)), _mm256_set1_epi8(-1));
 }
 
 /* p[j] = fma(v[j], x[8j ..], p[j]): the ref's p[i % 32] for 32 values */
@@ -368,7 +357,7 @@ INLINE void f32_rows(int kind, int group, float *y, const void *W, size_t row_by
                 LQ_MCA_BEGIN();
                 _mm_prefetch((const char *)c + i + PF_AHEAD, _MM_HINT_T0);
                 const __m256i cv = _mm256_loadu_si256((const __m256i *)(c + i));
-                nan = e4m3_nan_acc(nan, cv);
+                nan = lq_e4m3_nan_acc(nan, cv);
                 e4m3_values(cv, v);
                 fma32(p, v, x + i);
                 LQ_MCA_END();
@@ -390,7 +379,7 @@ INLINE void f32_rows(int kind, int group, float *y, const void *W, size_t row_by
                 zero4(p);
                 for (int i = 0; i < group; i += 32) {
                     const __m256i cv = _mm256_loadu_si256((const __m256i *)(blk + 2 + i));
-                    nan = e4m3_nan_acc(nan, cv);
+                    nan = lq_e4m3_nan_acc(nan, cv);
                     e4m3_values(cv, v);
                     if (i % 64 == 32) _mm_prefetch((const char *)blk + i + PF_AHEAD, _MM_HINT_T0);
                     fma32(p, v, xg + i);
@@ -400,7 +389,7 @@ INLINE void f32_rows(int kind, int group, float *y, const void *W, size_t row_by
             }
             y[r] = reduce32(acc);
         }
-        if (e4m3_has_nan(nan)) y[r] = lq_qdot_llmq_f32_row_ref(kind, group, row, x, n);
+        if (lq_e4m3_has_nan(nan)) y[r] = lq_qdot_llmq_f32_row_ref(kind, group, row, x, n);
     }
 }
 

@@ -317,12 +317,6 @@ INLINE void e4m3_values(__m256i c, __m512 *v0, __m512 *v1) {
     *v1 = _mm512_cvtph_ps(_mm512_extracti64x4_epi64(w, 1));
 }
 
-/* NaN codes (0x7F, 0xFF) have their low 7 bits set: a running byte
- * maximum of c & 0x7F, tested for 0x7F once a row */
-INLINE __m256i e4m3_nan_acc(__m256i acc, __m256i c) {
-    return _mm256_max_epu8(acc, _mm256_and_si256(c, _mm256_set1_epi8(0x7F)));
-}
-
 INLINE void f32_rows(int kind, int group, float *y, const void *W, size_t row_bytes, const void *xq, int n, int r0,
                      int r1) {
     const float *x = xq;
@@ -338,7 +332,7 @@ INLINE void f32_rows(int kind, int group, float *y, const void *W, size_t row_by
                 LQ_MCA_BEGIN();
                 _mm_prefetch((const char *)c + i + PF_AHEAD, _MM_HINT_T0);
                 const __m256i cv = _mm256_loadu_si256((const __m256i *)(c + i));
-                nan = e4m3_nan_acc(nan, cv);
+                nan = lq_e4m3_nan_acc(nan, cv);
                 e4m3_values(cv, &v0, &v1);
                 p0 = _mm512_fmadd_ps(v0, _mm512_loadu_ps(x + i), p0);
                 p1 = _mm512_fmadd_ps(v1, _mm512_loadu_ps(x + i + 16), p1);
@@ -364,7 +358,7 @@ INLINE void f32_rows(int kind, int group, float *y, const void *W, size_t row_by
                 p0 = p1 = _mm512_setzero_ps();
                 for (int i = 0; i < group; i += 32) {
                     const __m256i cv = _mm256_loadu_si256((const __m256i *)(blk + 2 + i));
-                    nan = e4m3_nan_acc(nan, cv);
+                    nan = lq_e4m3_nan_acc(nan, cv);
                     e4m3_values(cv, &v0, &v1);
                     if (i % 64 == 32) _mm_prefetch((const char *)blk + i + PF_AHEAD, _MM_HINT_T0);
                     p0 = _mm512_fmadd_ps(v0, _mm512_loadu_ps(xg + i), p0);
@@ -376,8 +370,7 @@ INLINE void f32_rows(int kind, int group, float *y, const void *W, size_t row_by
             }
             y[r] = fold16(_mm512_add_ps(a0, a1));
         }
-        if (!_mm256_testz_si256(_mm256_cmpeq_epi8(nan, _mm256_set1_epi8(0x7F)), _mm256_set1_epi8(-1)))
-            y[r] = lq_qdot_llmq_f32_row_ref(kind, group, row, x, n);
+        if (lq_e4m3_has_nan(nan)) y[r] = lq_qdot_llmq_f32_row_ref(kind, group, row, x, n);
     }
 }
 

@@ -78,24 +78,11 @@ void lq_llmq_put_code(int bits, uint8_t *unit, int i, int v) {
 #undef PUT
 }
 
-/* lq_llmq_put_code's layout, byte by byte */
+/* the codes in value order through lq_llmq_put_code, so that the layout is
+ * written down once (packing is a small part of quantizing) */
 void lq_llmq_pack_unit(int bits, const uint8_t codes[32], uint8_t *unit) {
-    if (bits == 8) {
-        memcpy(unit, codes, 32);
-    } else if (bits == 4) {
-        for (int j = 0; j < 16; j++) unit[j] = (uint8_t)(codes[j] | (codes[j + 16] << 4));
-    } else if (bits == 2) {
-        for (int j = 0; j < 8; j++)
-            unit[j] = (uint8_t)((codes[j] & 3) | (codes[j + 8] & 3) << 2 | (codes[j + 16] & 3) << 4 |
-                                (codes[j + 24] & 3) << 6);
-    } else {
-        for (int j = 0; j < 8; j++)
-            unit[j] = (uint8_t)((codes[j] & 7) | (codes[j + 16] >> 2 & 1) << 3 | (codes[j + 8] & 7) << 4 |
-                                (codes[j + 24] >> 2 & 1) << 7);
-        for (int j = 0; j < 4; j++)
-            unit[8 + j] = (uint8_t)((codes[16 + j] & 3) | (codes[20 + j] & 3) << 2 | (codes[24 + j] & 3) << 4 |
-                                    (codes[28 + j] & 3) << 6);
-    }
+    memset(unit, 0, (size_t)lq_llmq_unit_bytes(bits));
+    for (int i = 0; i < 32; i++) lq_llmq_put_code(bits, unit, i, codes[i]);
 }
 
 /* the fields byte by byte (lq_llmq_put_code's layout); inline so that a
