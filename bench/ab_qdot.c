@@ -3,8 +3,11 @@
  * bandwidth, then times one GEMV with A and one with B over the same matrix
  * (each after an untimed one, the order alternating); medians of each and
  * of the per-rep ratios. Threads split the rows in
- * chunks of 32 as the model does.
+ * chunks of 32 as the model does. B reads planar rows where its kernel
+ * does; A too when AB_A_PLANAR=1 (ab_qdot.sh sets it when A's revision
+ * has planar rows).
  * usage: ab_qdot TYPES [ROWS [REPS [THREADS [COLS]]]] (16384 15 2 4096) */
+#include "kernels/planar.h"
 #include "kernels/qdot.h"
 #include "kernels/qdot_llmq.h"
 #include "quant/types.h"
@@ -90,8 +93,16 @@ int main(int argc, char **argv) {
         else lq_type_get(b->act_type)->from_float_ref(xf, xq, n);
         const int check = rows < 64 ? rows : 64;
         ref->rows(y0, W, rb, xq, n, 0, check);
-        gemv(a, ya, W, rb, xq, n, rows, nt);
-        gemv(b->rows, yb, W, rb, xq, n, rows, nt);
+        uint8_t *Wb = W, *Wa = W; /* the rows B and A read */
+        if (b->planar) {
+            Wb = malloc(rb * rows);
+            for (int r = 0; r < rows; r++)
+                lq_planar_pack(b->planar, Wb + rb * r, W + rb * r, rb / lq_planar_block_bytes(b->planar));
+            const char *ap = getenv("AB_A_PLANAR");
+            if (ap && *ap == '1') Wa = Wb;
+        }
+        gemv(a, ya, Wa, rb, xq, n, rows, nt);
+        gemv(b->rows, yb, Wb, rb, xq, n, rows, nt);
         const int a_ok = !memcmp(y0, ya, (size_t)check * 4), b_ok = !memcmp(y0, yb, (size_t)check * 4);
         double ta[256], tb[256], ratio[256], bw[256];
         for (int k = 0; k < reps; k++) {
@@ -102,9 +113,10 @@ int main(int argc, char **argv) {
             for (int i = 0; i < 2; i++) {
                 const int first_a = (k + i) % 2 == 0;
                 lq_qdot_rows_fn f = first_a ? a : b->rows;
-                gemv(f, first_a ? ya : yb, W, rb, xq, n, rows, nt);
+                const uint8_t *Wk = first_a ? Wa : Wb;
+                gemv(f, first_a ? ya : yb, Wk, rb, xq, n, rows, nt);
                 const double t0 = now();
-                gemv(f, first_a ? ya : yb, W, rb, xq, n, rows, nt);
+                gemv(f, first_a ? ya : yb, Wk, rb, xq, n, rows, nt);
                 *(first_a ? &ta[k] : &tb[k]) = now() - t0;
             }
             ratio[k] = ta[k] / tb[k];
@@ -113,6 +125,7 @@ int main(int argc, char **argv) {
         const double rbw = median(bw, reps);
         printf("%-7s A %6.1f GB/s  B %6.1f GB/s (%3.0f%% of read %5.1f GB/s)  B/A %.2fx  bits A %s B %s\n", name, ga,
                gb, 100 * gb / rbw, rbw, median(ratio, reps), a_ok ? "ok" : "DIFFER", b_ok ? "ok" : "DIFFER");
+        if (Wb != W) free(Wb);
         free(W), free(xq), free(y0), free(ya), free(yb);
     }
     free(types), free(big), free(src), free(xf);

@@ -9,6 +9,7 @@
  * about 20 ms per sample): on a shared machine it still shows the kernel's
  * own cost, and with a cache-resident matrix its compute rate. */
 #include "core/cpu.h"
+#include "kernels/planar.h"
 #include "kernels/qdot.h"
 #include "quant/blocks.h"
 #include "quant/quantize.h"
@@ -79,7 +80,8 @@ int main(int argc, char **argv) {
     for (int i = 0; i < cols; i++) x[i] = (float)((i * 7919) % 1000) / 500.0f - 1.0f;
     for (int i = 0; i < cols; i++) row[i] = (float)((i * 2654435761u) % 1000) / 500.0f - 1.0f;
     const size_t bytes_max = (size_t)rows * (cols / 32) * 34;
-    uint8_t *W = aligned_alloc(64, (bytes_max + 63) & ~(size_t)63);
+    const size_t alloc = (bytes_max + 63) & ~(size_t)63;
+    uint8_t *W = aligned_alloc(64, alloc), *P = aligned_alloc(64, alloc); /* P: planar copies */
     for (size_t i = 0; i < bytes_max; i++) W[i] = (uint8_t)(i * 131u >> 3); /* real pages, not the zero page */
     printf("GEMV %d x %d, median of %d, GB/s of weight bytes\n", rows, cols, reps);
     for (int nt = 1; nt <= 2; nt++) printf("  read bandwidth %d thread(s): %.1f GB/s\n", nt, bench_read_bw(W, bytes_max, nt, reps));
@@ -97,22 +99,27 @@ int main(int argc, char **argv) {
         for (int isa = 1; isa <= 2; isa++) {
             if (!have[isa]) continue;
             const lq_qdot_info *k = lq_qdot_legacy_lookup(ty[i].t, isa);
-            run(k, y, W, rb, xq, cols, rows, 2);
+            const uint8_t *Wk = W; /* the rows k reads: planar ones packed (kernels/planar.h) */
+            if (k->planar) {
+                for (int r = 0; r < rows; r++) lq_planar_pack(k->planar, P + r * rb, W + r * rb, (size_t)cols / 32);
+                Wk = P;
+            }
+            run(k, y, Wk, rb, xq, cols, rows, 2);
             if (memcmp(y, yr, sizeof(float) * rows)) return fprintf(stderr, "%s isa %d differs from ref\n", ty[i].name, isa), 1;
             for (int nt = 1; nt <= 2; nt++) {
                 double t[64];
                 for (int r = 0; r < reps; r++) {
                     const double t0 = now();
-                    run(k, y, W, rb, xq, cols, rows, nt);
+                    run(k, y, Wk, rb, xq, cols, rows, nt);
                     t[r] = now() - t0;
                 }
                 qsort(t, (size_t)reps, sizeof t[0], cmp_double);
                 printf("  %s %dT %5.1f", isa == 1 ? "avx2" : "avx512", nt, (double)rb * rows / t[reps / 2] / 1e9);
             }
-            printf(" cpu %5.1f", cpu_rate(k, y, W, rb, xq, cols, rows, reps));
+            printf(" cpu %5.1f", cpu_rate(k, y, Wk, rb, xq, cols, rows, reps));
         }
         printf("\n");
     }
-    free(row), free(x), free(y), free(yr), free(xq), free(W);
+    free(row), free(x), free(y), free(yr), free(xq), free(W), free(P);
     return 0;
 }

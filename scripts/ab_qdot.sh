@@ -35,4 +35,6 @@ for f in qdot_legacy_avx2 qdot_kquants_avx2 qdot_float_avx2 qdot_llmq_avx2; do
 done
 gcc -O2 -fopenmp -Isrc -Iinclude bench/ab_qdot.c "${objs[@]}" build/lib/libllmq.a -o "$out/ab_qdot" \
     -lopenblas -llapacke -lcjson -lpcre2-8 -lm
+# A reads planar rows too when its revision's kernels do
+if git cat-file -e "$base:src/kernels/planar.h" 2>/dev/null; then export AB_A_PLANAR=1; else export AB_A_PLANAR=0; fi
 "$out/ab_qdot" "$@"

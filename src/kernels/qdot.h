@@ -74,6 +74,9 @@ struct lq_qdot_info;
 typedef struct lq_qdot_info {
     uint32_t act_type;   /* lq_type the activation row must be quantized to */
     lq_qdot_rows_fn rows;
+    /* NULL: rows reads GGUF rows; else rows reads planar rows of this
+     * layout (kernels/planar.h: pack them first; lq_qweight_init does) */
+    const struct lq_planar *planar;
 } lq_qdot_info;
 const lq_qdot_info *lq_qdot_get(uint32_t weight_type);
 /* The same for a given ISA index: 0 ref, 1 avx2, 2 avx512 (tests). NULL when

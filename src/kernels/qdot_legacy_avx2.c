@@ -1,5 +1,8 @@
 /* AVX2 GEMV kernels for the 32-value block types; same bits as
- * ref/qdot_legacy_ref.c. The plan of qdot_legacy_avx512.c with 8-wide
+ * ref/qdot_legacy_ref.c. They read planar rows (kernels/planar.h; Q8_0
+ * GGUF rows): a row's scales, qh words and codes each in a run of their
+ * own, so eight blocks' scales are one load and two blocks' codes another.
+ * The plan of qdot_legacy_avx512.c (which reads GGUF rows) with 8-wide
  * vectors: each row turns 8 blocks at a time into 8 float terms, and keeps
  * the reference's 16 partial sums as two vectors (lanes 0..7: blocks 0..7
  * of each 16, lanes 8..15: blocks 8..15). A row's last 1..7 blocks give
@@ -77,24 +80,40 @@ static inline __m256i signed_pairs(__m256i w, __m256i x) {
 
 enum { K_Q4_0, K_Q4_1, K_Q5_0, K_Q5_1, K_Q8_0, K_IQ4_NL, K_MXFP4 };
 
-/* the fp16 at p of 8 blocks of bs bytes; blocks cnt..7 repeat block cnt-1
- * (no branch, nothing past the row read; row8 clears their lanes) */
-static inline __m128i halves8(const uint8_t *p, int bs, int cnt) {
-#define H(k) lq_half_at(p + ((k) < cnt ? (k) : cnt - 1) * bs)
+/* gathered fp16 scales, at p, p + stride, ...; blocks cnt..7 repeat block
+ * cnt-1 (nothing past the row read; row8 clears their lanes) */
+static inline __m128i halves8(const uint8_t *p, int stride, int cnt) {
+#define H(k) lq_half_at(p + stride * ((k) < cnt ? (k) : cnt - 1))
     return _mm_setr_epi16(H(0), H(1), H(2), H(3), H(4), H(5), H(6), H(7));
 #undef H
 }
 
-/* the 5th bits of the values of lo / hi (pair layout), from h holding the
- * first block's qh at bytes 0-3 and the second's at bytes o1..o1+3 of the
- * high 128-bit lane */
-static inline __m256i qh_pair_bits(__m256i h, int hi, int o1) {
-    const char a = (char)(hi ? 2 : 0), b = (char)(a + o1);
-    const __m256i spread = _mm256_setr_epi8(a, a, a, a, a, a, a, a, a + 1, a + 1, a + 1, a + 1, a + 1, a + 1, a + 1, a + 1,
-                                            b, b, b, b, b, b, b, b, b + 1, b + 1, b + 1, b + 1, b + 1, b + 1, b + 1, b + 1);
+/* a row's odd last Q5 block: the 5th bits of the values of lo / hi (pair
+ * layout), from h holding its qh at bytes 0-3 and zeros in the high lane
+ * (a second block past the row: bits 0) */
+static inline __m256i lone_qh_bits(__m256i h, int hi) {
+    const char a = (char)(hi ? 2 : 0);
+    const __m256i spread = _mm256_broadcastsi128_si256(
+        _mm_setr_epi8(a, a, a, a, a, a, a, a, a + 1, a + 1, a + 1, a + 1, a + 1, a + 1, a + 1, a + 1));
     const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ull);
     const __m256i t = _mm256_and_si256(_mm256_shuffle_epi8(h, spread), bit);
     return _mm256_and_si256(_mm256_cmpeq_epi8(t, bit), _mm256_set1_epi8(0x10));
+}
+
+/* A row's runs at block b: headers (d; d and m; MXFP4's e), the Q5 types'
+ * qh words and the codes, each with its stride. Planar rows (planar.h),
+ * except Q8_0: it streams its GGUF rows faster (34-byte blocks, a fifteenth
+ * of them scales: the second run cost 5-9 % of a memory-bound GEMV). */
+typedef struct {
+    const uint8_t *hdr, *qh, *qs;
+} runs;
+static const int hdr_bytes[] = {2, 4, 2, 4, 34, 2, 1}, qh_bytes[] = {0, 0, 4, 4, 0, 0, 0},
+                 qs_bytes[] = {16, 16, 16, 16, 34, 16, 16};
+
+static inline runs runs_at(const uint8_t *row, size_t nb, size_t b, int kind) {
+    if (kind == K_Q8_0) return (runs){row + 34 * b, NULL, row + 34 * b + 2};
+    const size_t h = (size_t)hdr_bytes[kind], q = (size_t)qh_bytes[kind];
+    return (runs){row + h * b, row + h * nb + q * b, row + (h + q) * nb + (size_t)qs_bytes[kind] * b};
 }
 
 /* The nibble types' integer sums of 8 blocks, two blocks per vector: one
@@ -102,37 +121,31 @@ static inline __m256i qh_pair_bits(__m256i h, int hi, int o1) {
  * 16-31 of both; the two maddubs add as int16 (|sum| < 2 * 2 * 31 * 128)
  * before one madd (IQ4_NL: signed values, a madd each). Blocks cnt..7 are
  * not read and give 0. */
-static inline __attribute__((always_inline)) __m256i pairs8(const uint8_t *w, const xchunk *c, int bi, int kind,
-                                                            int bs, int cnt) {
-    static const int qoff[] = {2, 4, 6, 8, 2, 2, 1}; /* offset of qs in the block */
+static inline __attribute__((always_inline)) __m256i pairs8(runs p, const xchunk *c, int bi, int kind, int cnt) {
     __m256i v[4];
     for (int m = 0; m < 4; m++) {
         if (2 * m >= cnt) {
             v[m] = _mm256_setzero_si256();
             continue;
         }
-        const uint8_t *p0 = w + (size_t)(2 * m) * bs, *p1 = p0 + bs;
         const int two = 2 * m + 1 < cnt; /* else block 2m+1 is past the row: not read, codes 0 */
-        const __m128i q0 = _mm_loadu_si128((const __m128i *)(p0 + qoff[kind]));
-        const __m256i q = two ? _mm256_inserti128_si256(_mm256_castsi128_si256(q0),
-                                                        _mm_loadu_si128((const __m128i *)(p1 + qoff[kind])), 1)
-                              : _mm256_zextsi128_si256(q0);
+        const uint8_t *qs = p.qs + 32 * m;
+        const __m256i q = two ? _mm256_loadu_si256((const __m256i *)qs)
+                              : _mm256_zextsi128_si256(_mm_loadu_si128((const __m128i *)qs));
         __m256i lo = _mm256_and_si256(q, _mm256_set1_epi8(0x0F));
         __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), _mm256_set1_epi8(0x0F));
-        if (kind == K_Q5_0 || kind == K_Q5_1) {
-            const int hoff = kind == K_Q5_0 ? 2 : 4;
-            __m256i h;
-            int o1 = 0;
-            if (two) { /* one load from the first qh holds both (the second at bs - 16 in the high lane) */
-                h = _mm256_loadu_si256((const __m256i *)(p0 + hoff));
-                o1 = bs - 16;
-            } else {
-                uint32_t h0;
-                memcpy(&h0, p0 + hoff, 4);
-                h = _mm256_zextsi128_si256(_mm_cvtsi32_si128((int)h0)); /* the second block's bits 0 */
-            }
-            lo = _mm256_or_si256(lo, qh_pair_bits(h, 0, o1));
-            hi = _mm256_or_si256(hi, qh_pair_bits(h, 1, o1));
+        if ((kind == K_Q5_0 || kind == K_Q5_1) && two) { /* the pair's lq_qh_pair word (planar.h) */
+            uint64_t w;
+            memcpy(&w, p.qh + 8 * m, 8);
+            const __m256i h = _mm256_set1_epi64x((long long)w), bit4 = _mm256_set1_epi8(0x10);
+            lo = _mm256_or_si256(lo, _mm256_and_si256(_mm256_srlv_epi64(h, _mm256_setr_epi64x(0, 1, 2, 3)), bit4));
+            hi = _mm256_or_si256(hi, _mm256_and_si256(_mm256_sllv_epi64(h, _mm256_setr_epi64x(4, 3, 2, 1)), bit4));
+        } else if (kind == K_Q5_0 || kind == K_Q5_1) { /* a row's odd last block: its qh as it is */
+            uint32_t w;
+            memcpy(&w, p.qh + 8 * m, 4);
+            const __m256i h = _mm256_zextsi128_si256(_mm_cvtsi32_si128((int)w)); /* the second block's bits 0 */
+            lo = _mm256_or_si256(lo, lone_qh_bits(h, 0));
+            hi = _mm256_or_si256(hi, lone_qh_bits(h, 1));
         }
         const int8_t *x = c->xp + (bi + 2 * m) * 32;
         const __m256i xlo = _mm256_load_si256((const __m256i *)x), xhi = _mm256_load_si256((const __m256i *)(x + 32));
@@ -164,15 +177,13 @@ static inline __attribute__((always_inline)) __m256i pairs8(const uint8_t *w, co
     return lq_pairs_reduce8(v);
 }
 
-/* 8 blocks of one row: their 8 terms. kind is a constant at each call site.
- * Blocks cnt..7 (past a row's end) are not read; their lanes are +0.0f. */
-static inline __attribute__((always_inline)) __m256 row8(const uint8_t *w, const xchunk *c, int bi, int kind,
-                                                         int cnt) {
-    static const int bsize[] = {18, 20, 22, 24, 34, 18, 17};
-    const int bs = bsize[kind];
+/* 8 blocks of one row from its runs p: their 8 terms. kind is a constant
+ * at each call site. Blocks cnt..7 (past a row's end) are not read; their
+ * lanes are +0.0f. */
+static inline __attribute__((always_inline)) __m256 row8(runs p, const xchunk *c, int bi, int kind, int cnt) {
     __m256i isum;
     if (kind != K_Q8_0) {
-        isum = pairs8(w, c, bi, kind, bs, cnt);
+        isum = pairs8(p, c, bi, kind, cnt);
     } else {
         __m256i v[8];
         for (int j = 0; j < 8; j++) {
@@ -180,28 +191,33 @@ static inline __attribute__((always_inline)) __m256 row8(const uint8_t *w, const
                 v[j] = _mm256_setzero_si256();
                 continue;
             }
-            const uint8_t *p = w + (size_t)j * bs;
-            v[j] = _mm256_madd_epi16(signed_pairs(_mm256_loadu_si256((const __m256i *)(p + 2)), xqs_at(c, bi + j)),
-                                     _mm256_set1_epi16(1));
+            const __m256i w = _mm256_loadu_si256((const __m256i *)(p.qs + 34 * j));
+            v[j] = _mm256_madd_epi16(signed_pairs(w, xqs_at(c, bi + j)), _mm256_set1_epi16(1));
         }
         isum = reduce8(v);
     }
-    /* the 8 blocks' scales straight into registers (eight stores and one
-     * wide load would miss store forwarding) */
+    /* the 8 blocks' scales: one load from the header run; a row's last
+     * 1..7 (and Q8_0's) gathered (blocks cnt..7 repeat block cnt-1) */
+    const uint8_t *h = p.hdr;
     __m256 dw, mw = _mm256_setzero_ps();
     if (kind == K_MXFP4) { /* ggml_e8m0_to_fp32_half: 2^(e-128), denormal for e < 2 */
-#define E(k) w[((k) < cnt ? (k) : cnt - 1) * bs] /* blocks cnt..7 repeat block cnt-1, as halves8 */
-        const __m256i e = _mm256_setr_epi32(E(0), E(1), E(2), E(3), E(4), E(5), E(6), E(7));
+#define E(k) h[(k) < cnt ? (k) : cnt - 1]
+        const __m256i e = cnt == 8 ? _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)h))
+                                   : _mm256_setr_epi32(E(0), E(1), E(2), E(3), E(4), E(5), E(6), E(7));
 #undef E
         const __m256i normal = _mm256_slli_epi32(_mm256_sub_epi32(e, _mm256_set1_epi32(1)), 23);
         const __m256i denormal = _mm256_sllv_epi32(_mm256_set1_epi32(0x00200000), e);
         dw = _mm256_castsi256_ps(_mm256_blendv_epi8(normal, denormal, _mm256_cmpgt_epi32(_mm256_set1_epi32(2), e)));
     } else if (kind == K_Q4_1 || kind == K_Q5_1) { /* d and m adjacent: one 32-bit word per block */
-#define W(k) lq_word32_at(w + ((k) < cnt ? (k) : cnt - 1) * bs)
-        lq_half_pairs8(_mm_setr_epi32(W(0), W(1), W(2), W(3)), _mm_setr_epi32(W(4), W(5), W(6), W(7)), &dw, &mw);
+#define W(k) lq_word32_at(h + 4 * ((k) < cnt ? (k) : cnt - 1))
+        if (cnt == 8)
+            lq_half_pairs8(_mm_loadu_si128((const __m128i *)h), _mm_loadu_si128((const __m128i *)(h + 16)), &dw, &mw);
+        else
+            lq_half_pairs8(_mm_setr_epi32(W(0), W(1), W(2), W(3)), _mm_setr_epi32(W(4), W(5), W(6), W(7)), &dw, &mw);
 #undef W
     } else {
-        dw = _mm256_cvtph_ps(halves8(w, bs, cnt));
+        dw = _mm256_cvtph_ps(cnt == 8 && kind != K_Q8_0 ? _mm_loadu_si128((const __m128i *)h)
+                                                         : halves8(h, hdr_bytes[kind], cnt));
     }
     const __m256i xs = _mm256_load_si256((const __m256i *)(c->xsum + bi));
     if (kind == K_Q4_0) isum = _mm256_sub_epi32(isum, _mm256_slli_epi32(xs, 3));
@@ -230,21 +246,26 @@ static inline __attribute__((always_inline)) void drive(float *y, const void *W,
             const uint8_t *xb0 = (const uint8_t *)xq + (size_t)c0 * xbs;
             if (nb > CHUNK || g0 == r0) prep_chunk(&c, xb0, nbc, (nbc + 7) & ~7, q81, kind != K_Q8_0, kind == K_IQ4_NL); /* one chunk: once per call */
             for (int r = 0; r < R; r++) {
-                const uint8_t *row = (const uint8_t *)W + (size_t)(g0 + r) * row_bytes + (size_t)c0 * wbs;
+                const uint8_t *row = (const uint8_t *)W + (size_t)(g0 + r) * row_bytes;
                 __m256 lo = acc[r][0], hi = acc[r][1];
                 for (int bi = 0; bi < n16; bi += 16) {
                     LQ_MCA_BEGIN();
                     /* with this much work per byte the hardware prefetcher alone
-                     * leaves DRAM idle between requests: 1.1-1.3x at 2 threads */
+                     * leaves DRAM idle between requests: 1.1-1.3x at 2 threads.
+                     * The row's bytes in address order, as far ahead as the
+                     * blocks read: the runs of the next row come in time */
+                    const size_t b = (size_t)(c0 + bi);
                     for (size_t o = 0; o < 16 * wbs; o += 64)
-                        _mm_prefetch((const char *)row + (size_t)bi * wbs + PF_AHEAD + o, _MM_HINT_T0);
-                    lo = _mm256_add_ps(lo, row8(row + (size_t)bi * wbs, &c, bi, kind, 8));
-                    hi = _mm256_add_ps(hi, row8(row + (size_t)(bi + 8) * wbs, &c, bi + 8, kind, 8));
+                        _mm_prefetch((const char *)row + b * wbs + PF_AHEAD + o, _MM_HINT_T0);
+                    lo = _mm256_add_ps(lo, row8(runs_at(row, (size_t)nb, b, kind), &c, bi, kind, 8));
+                    hi = _mm256_add_ps(hi, row8(runs_at(row, (size_t)nb, b + 8, kind), &c, bi + 8, kind, 8));
                     LQ_MCA_END();
                 }
-                if (nfull > n16) lo = _mm256_add_ps(lo, row8(row + (size_t)n16 * wbs, &c, n16, kind, 8));
+                if (nfull > n16) lo = _mm256_add_ps(lo, row8(runs_at(row, (size_t)nb, (size_t)(c0 + n16), kind), &c, n16,
+                                                              kind, 8));
                 if (nbc > nfull) { /* the row's last 1..7 blocks */
-                    const __m256 t = row8(row + (size_t)nfull * wbs, &c, nfull, kind, nbc - nfull);
+                    const runs tail = runs_at(row, (size_t)nb, (size_t)(c0 + nfull), kind);
+                    const __m256 t = row8(tail, &c, nfull, kind, nbc - nfull);
                     if (nfull > n16) hi = _mm256_add_ps(hi, t);
                     else lo = _mm256_add_ps(lo, t);
                 }

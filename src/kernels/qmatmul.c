@@ -4,12 +4,26 @@
 
 #include "core/lq.h"
 #include "kernels/matmul.h"
+#include "kernels/planar.h"
 #include "quant/types.h"
 
 #include <cblas.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The kernel reads planar rows: an owned copy, packed (planar.h). */
+static bool pack_planar(lq_qweight *w) {
+    uint8_t *p = lq_alloc_aligned((size_t)w->rows * w->row_bytes);
+    if (!p) return false;
+    const size_t nb = w->row_bytes / lq_planar_block_bytes(w->dot->planar);
+    #pragma omp parallel for schedule(static) if ((size_t)w->rows * w->row_bytes > ((size_t)1 << 22))
+    for (int r = 0; r < w->rows; r++)
+        lq_planar_pack(w->dot->planar, p + (size_t)r * w->row_bytes, (const uint8_t *)w->data + (size_t)r * w->row_bytes,
+                       nb);
+    w->data = w->owned = p;
+    return true;
+}
 
 bool lq_qweight_init(lq_qweight *w, uint32_t type, const void *data, int rows, int cols, bool keep_quantized) {
     memset(w, 0, sizeof *w);
@@ -21,7 +35,7 @@ bool lq_qweight_init(lq_qweight *w, uint32_t type, const void *data, int rows, i
     size_t act_bytes = dot ? lq_row_size(dot->act_type, cols) : 0;
     if (keep_quantized && dot && act_bytes) {
         *w = (lq_qweight){type, rows, cols, rb, data, NULL, dot, act_bytes, NULL};
-        return true;
+        return !dot->planar || pack_planar(w);
     }
     if (keep_quantized && type == LQ_TYPE_F32) { /* F32 rows run in place (no copy of the mapped file) */
         *w = (lq_qweight){type, rows, cols, rb, data, NULL, NULL, 0, NULL};
@@ -47,7 +61,22 @@ void lq_qweight_free(lq_qweight *w) {
 }
 
 void lq_qweight_row(const lq_qweight *w, int r, float *out) {
-    lq_type_get(w->type)->to_float((const char *)w->data + (size_t)r * w->row_bytes, out, w->cols);
+    const uint8_t *row = (const uint8_t *)w->data + (size_t)r * w->row_bytes;
+    const lq_to_float_fn to_float = lq_type_get(w->type)->to_float;
+    const lq_planar *pl = w->dot ? w->dot->planar : NULL;
+    if (!pl) {
+        to_float(row, out, w->cols);
+        return;
+    }
+    /* planar: back to GGUF blocks, 64 at a time (the planar types' blocks hold 32 values) */
+    enum { STEP = 64 };
+    uint8_t buf[STEP * 34];
+    const size_t bs = lq_planar_block_bytes(pl), nb = w->row_bytes / bs;
+    for (size_t b0 = 0; b0 < nb; b0 += STEP) {
+        const size_t k = nb - b0 < STEP ? nb - b0 : STEP;
+        lq_planar_unpack(pl, buf, row, nb, b0, k);
+        to_float(buf, out + b0 * 32, (int64_t)(k * 32));
+    }
 }
 
 /* x (n floats) -> one activation row of type t */
@@ -168,12 +197,10 @@ static void tiles_sgemm(float *const *Ys, const float *X, const lq_qweight *cons
             int i = 0;
             while (c >= first[i + 1]) i++;
             const lq_qweight *W = Ws[i];
-            lq_to_float_fn to_float = W->dot ? lq_type_get(W->type)->to_float : NULL;
             int r0 = (c - first[i]) * tile[i], tr = LQ_MIN(tile[i], W->rows - r0);
             const float *wt = (const float *)W->data + (size_t)r0 * cols;
-            if (to_float) {
-                for (int r = 0; r < tr; r++)
-                    to_float((const char *)W->data + (size_t)(r0 + r) * W->row_bytes, buf + (size_t)r * cols, cols);
+            if (W->dot) { /* quantized: dequantize the tile */
+                for (int r = 0; r < tr; r++) lq_qweight_row(W, r0 + r, buf + (size_t)r * cols);
                 wt = buf;
             }
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, tr, cols, 1.0f, X, cols, wt, cols, 0.0f,

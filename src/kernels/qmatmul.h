@@ -19,7 +19,7 @@ typedef struct lq_qweight {
     uint32_t type;           /* lq_type of data */
     int rows, cols;
     size_t row_bytes;
-    const void *data;        /* rows * row_bytes */
+    const void *data;        /* rows * row_bytes; planar rows (kernels/planar.h) when dot->planar */
     void *owned;             /* what to free (NULL: data belongs to a mapped file) */
     const lq_qdot_info *dot; /* NULL when type is F32 */
     size_t act_bytes;        /* one activation row in dot->act_type */
@@ -27,8 +27,8 @@ typedef struct lq_qweight {
 } lq_qweight;
 
 /* Wraps rows x cols values of type at data. Keeps the type (and the pointer,
- * not a copy) when it has a kernel and keep_quantized is set; otherwise
- * converts to an owned F32 copy. Returns false when out of memory or the
+ * not a copy; a packed copy when the kernel reads planar rows) when it has a
+ * kernel and keep_quantized is set; otherwise converts to an owned F32 copy. Returns false when out of memory or the
  * type cannot be converted. */
 bool lq_qweight_init(lq_qweight *w, uint32_t type, const void *data, int rows, int cols, bool keep_quantized);
 /* An owned F32 matrix handed over (freed by lq_qweight_free). */

@@ -25,8 +25,11 @@ typedef enum lq_llama_layout {
  * and binds every weight from tensors[0..n), converting to F32. Missing
  * tensors -> MISSING, wrong shapes -> SHAPE, types without a dequantizer ->
  * UNSUPPORTED. A missing output matrix means it is tied to the embedding. */
+/* map: the file the tensors lie in, or NULL; the pages of a weight the
+ * model holds a copy of (F32, or planar rows) are handed back to it. */
+struct lq_mapfile;
 llmq_status lq_llama_load(const lq_llama_hparams *hp, const lq_tensor *tensors, size_t n,
-                          lq_llama_layout layout, lq_llama **out, lq_err *e);
+                          lq_llama_layout layout, const struct lq_mapfile *map, lq_llama **out, lq_err *e);
 void lq_llama_free(lq_llama *m);
 /* W8A8 files: every I8_CH linear layer (not the token embedding) runs INT8 x
  * INT8 with per-token activation scales, or the static scale of its

@@ -1,6 +1,7 @@
 /* Binding llama weights by name: matrices kept quantized where a kernel
  * runs their type, everything else converted to F32. */
 #include "model/llama_internal.h"
+#include "io/mapfile.h"
 
 #include "quant/types.h"
 
@@ -60,6 +61,7 @@ typedef struct binder {
     const lq_tensor *ts;
     size_t n;
     lq_llama_layout layout;
+    const lq_mapfile *map;
     lq_err *e;
 } binder;
 
@@ -110,6 +112,8 @@ static llmq_status bind_mat(const binder *b, int layer, const char *what, int64_
     bool keep = b->layout == LQ_LAYOUT_GGUF;
     LQ_CHECK(lq_qweight_init(out, t->type, t->data, (int)ne1, (int)ne0, keep), b->e, LLMQ_ERR_NOMEM,
              "out of memory for '%s'", t->name);
+    /* a copy (F32, planar rows): the file's pages are not read again */
+    if (out->owned) lq_map_release(b->map, t->data, lq_row_size(t->type, ne0) * (size_t)ne1);
     if (n_head > 0 && b->layout == LQ_LAYOUT_HF)
         return unpermute_rows(lq_qweight_f32(out), n_head, (int)(ne1 / n_head), (int)ne0, b->e);
     return LLMQ_OK;
@@ -146,7 +150,7 @@ static llmq_status bind_layer(const binder *b, const lq_llama_hparams *hp, int l
 }
 
 llmq_status lq_llama_load(const lq_llama_hparams *hp, const lq_tensor *tensors, size_t n,
-                          lq_llama_layout layout, lq_llama **out, lq_err *e) {
+                          lq_llama_layout layout, const lq_mapfile *map, lq_llama **out, lq_err *e) {
     *out = NULL;
     LQ_TRY(check_hparams(hp, e));
     lq_llama *m = calloc(1, sizeof *m);
@@ -154,7 +158,7 @@ llmq_status lq_llama_load(const lq_llama_hparams *hp, const lq_tensor *tensors, 
     m->hp = *hp;
     m->n_threads = lq_n_cpus();
     m->layers = calloc((size_t)hp->n_layer, sizeof *m->layers);
-    binder b = {tensors, n, layout, e};
+    binder b = {tensors, n, layout, map, e};
     llmq_status st = m->layers ? LLMQ_OK : lq_fail(e, LLMQ_ERR_NOMEM, "out of memory");
     if (st == LLMQ_OK) st = bind_mat(&b, -1, "token_embd", hp->n_embd, hp->n_vocab, false, 0, &m->tok_embd);
     if (st == LLMQ_OK) st = bind_vec(&b, -1, "output_norm", hp->n_embd, &m->output_norm);

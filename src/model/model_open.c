@@ -136,7 +136,7 @@ llmq_status lq_model_open_gguf(llmq_model *m, const char *path, lq_err *e) {
     LQ_TRY(lq_tok_from_gguf(g, &m->tok, e));
     hp->n_vocab = lq_tok_n_vocab(m->tok);
     m->arch = LLMQ_ARCH_LLAMA;
-    LQ_TRY(lq_llama_load(hp, m->tensors, m->n_tensors, LQ_LAYOUT_GGUF, &m->llama, e));
+    LQ_TRY(lq_llama_load(hp, m->tensors, m->n_tensors, LQ_LAYOUT_GGUF, &m->map, &m->llama, e));
     if (!lq_gguf_get_str(g, LQ_KEY_W8A8_SCHEME, &v)) return LLMQ_OK;
     double thr = 0;
     const lq_gguf_kv *kv = lq_gguf_find(g, LQ_KEY_W8A8_OUTLIER);
@@ -219,7 +219,7 @@ llmq_status lq_model_open_hf(llmq_model *m, const char *dir, lq_err *e) {
     if (m->arch == LLMQ_ARCH_BERT) return lq_bert_load(m->hf, &m->bert, e);
     LQ_CHECK(lq_tok_n_vocab(m->tok) <= m->hp.n_vocab, e, LLMQ_ERR_SHAPE,
              "tokenizer has %d tokens but the model only %d", lq_tok_n_vocab(m->tok), m->hp.n_vocab);
-    return lq_llama_load(&m->hp, m->tensors, m->n_tensors, LQ_LAYOUT_HF, &m->llama, e);
+    return lq_llama_load(&m->hp, m->tensors, m->n_tensors, LQ_LAYOUT_HF, NULL, &m->llama, e);
 }
 
 /* ---- llama2.c ---- */
@@ -249,5 +249,5 @@ llmq_status lq_model_open_llama2c(llmq_model *m, const char *path, const char *t
         lq_map_close(&tm);
         LQ_TRY(st);
     }
-    return lq_llama_load(hp, m->tensors, m->n_tensors, LQ_LAYOUT_GGUF, &m->llama, e);
+    return lq_llama_load(hp, m->tensors, m->n_tensors, LQ_LAYOUT_GGUF, &m->map, &m->llama, e);
 }

@@ -1,8 +1,10 @@
 /* Legacy 32-block GEMV kernels (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL,
- * MXFP4): AVX2 and AVX-512 give the reference's bits (memcmp, NaN-prefilled
- * outputs, subranges), the reference matches a double-precision dot of the
- * dequantized rows, and the MXFP4 reference quantizer meets its spec. */
+ * MXFP4): AVX2 (on planar rows) and AVX-512 give the reference's bits
+ * (memcmp, NaN-prefilled outputs, subranges), the reference matches a
+ * double-precision dot of the dequantized rows, planar rows unpack to the
+ * GGUF bytes, and the MXFP4 reference quantizer meets its spec. */
 #include "core/cpu.h"
+#include "kernels/planar.h"
 #include "kernels/qdot.h"
 #include "quant/blocks.h"
 #include "quant/dequant.h"
@@ -42,6 +44,58 @@ static int isa_ok(int isa) {
     if (isa == 1) return f->avx2 && f->fma && f->f16c;
     if (isa == 2) return f->avx2 && f->fma && f->f16c && f->avx512f && f->avx512bw && f->avx512vl && f->avx512vnni;
     return 1;
+}
+
+/* k's rows over the GGUF rows W, packed first when k reads planar rows */
+static void run_rows(const lq_qdot_info *k, float *y, const uint8_t *W, size_t row_bytes, int rows, const void *xq,
+                     int n, int r0, int r1) {
+    if (!k->planar) {
+        k->rows(y, W, row_bytes, xq, n, r0, r1);
+        return;
+    }
+    uint8_t *P = malloc(row_bytes * rows);
+    for (int r = 0; r < rows; r++)
+        lq_planar_pack(k->planar, P + r * row_bytes, W + r * row_bytes, (size_t)n / 32);
+    k->rows(y, P, row_bytes, xq, n, r0, r1);
+    free(P);
+}
+
+/* lq_qh_pair against its definition (planar.h), bit by bit: value byte i
+ * of lo takes bit 8 (i % 8) + 4 + i / 8, of hi bit 8 (i % 8) + i / 8 */
+static void check_qh_pair(void) {
+    for (int k = 0; k < 2000; k++) {
+        const uint32_t a = k < 32 ? 1u << k : k < 64 ? 0 : (uint32_t)(frand() * 4294967295.0f),
+                       b = k < 32 ? 0 : k < 64 ? 1u << (k - 32) : (uint32_t)(frand() * 4294967295.0f) ^ a;
+        uint64_t want = 0;
+        for (int i = 0; i < 32; i++) {
+            const int pos = 8 * (i % 8) + i / 8;
+            const uint32_t lo = i < 16 ? a >> i : b >> (i - 16), hi = i < 16 ? a >> (16 + i) : b >> i;
+            want |= (uint64_t)(lo & 1u) << (pos + 4) | (uint64_t)(hi & 1u) << pos;
+        }
+        uint32_t a2, b2;
+        lq_qh_unpair(lq_qh_pair(a, b), &a2, &b2);
+        CHECK_MSG(lq_qh_pair(a, b) == want && a2 == a && b2 == b, "qh pair %08x %08x", a, b);
+    }
+}
+
+/* A planar row unpacks to the GGUF bytes, whole and in pieces, and its
+ * first run holds every block's first field. */
+static void check_planar(const wtype *t) {
+    const lq_qdot_info *k = lq_qdot_legacy_lookup(t->type, 1);
+    CHECK_MSG(k && !k->planar == (t->type == LQ_TYPE_Q8_0), "%s: AVX2 planar rows", t->name); /* Q8_0: GGUF rows */
+    if (!k || !k->planar) return;
+    CHECK(lq_planar_block_bytes(k->planar) == t->block_bytes);
+    const size_t nb = 75, bs = t->block_bytes, f0 = k->planar->field[0];
+    uint8_t *src = malloc(nb * bs), *row = malloc(nb * bs), *back = malloc(nb * bs);
+    for (size_t i = 0; i < nb * bs; i++) src[i] = (uint8_t)(frand() * 256.0f);
+    lq_planar_pack(k->planar, row, src, nb);
+    for (size_t b = 0; b < nb; b++) CHECK(memcmp(row + b * f0, src + b * bs, f0) == 0);
+    lq_planar_unpack(k->planar, back, row, nb, 0, nb);
+    CHECK_MSG(memcmp(back, src, nb * bs) == 0, "%s: planar row does not unpack to its blocks", t->name);
+    memset(back, 0, nb * bs);
+    lq_planar_unpack(k->planar, back, row, nb, 17, 40);
+    CHECK_MSG(memcmp(back, src + 17 * bs, 40 * bs) == 0, "%s: blocks 17..56 unpack wrongly", t->name);
+    free(src), free(row), free(back);
 }
 
 /* Row contents: random, plus special rows that show up in every shape with
@@ -110,7 +164,7 @@ static void check_shape(const wtype *t, int n, int rows, int xkind) {
         for (int q = 0; q < 3; q++) {
             const int r0 = ranges[q][0], r1 = ranges[q][1];
             for (int r = 0; r < rows; r++) y[isa][r] = NAN;
-            k->rows(y[isa], W, row_bytes, xq, n, r0, r1);
+            run_rows(k, y[isa], W, row_bytes, rows, xq, n, r0, r1);
             long d = test_first_diff(y[isa] + r0, y[0] + r0, sizeof(float) * (r1 - r0));
             CHECK_MSG(d < 0, "%s isa %d n %d rows [%d,%d): row %ld differs: %.9g vs ref %.9g", t->name, isa, n, r0,
                       r1, r0 + d / 4, y[isa][r0 + d / 4], y[0][r0 + d / 4]);
@@ -163,7 +217,7 @@ static void check_raw_extremes(const wtype *t) {
     for (int isa = 1; isa <= 2; isa++) {
         if (!isa_ok(isa)) continue;
         for (int r = 0; r < rows; r++) ys[r] = NAN;
-        lq_qdot_legacy_lookup(t->type, isa)->rows(ys, W, row_bytes, xq, n, 0, rows);
+        run_rows(lq_qdot_legacy_lookup(t->type, isa), ys, W, row_bytes, rows, xq, n, 0, rows);
         CHECK_MSG(memcmp(ys, yr, sizeof yr) == 0, "%s isa %d: raw extreme blocks differ from ref", t->name, isa);
     }
     free(W), free(x0), free(x1);
@@ -237,6 +291,7 @@ static void check_mxfp4_quant(void) {
 int main(void) {
     check_lookup();
     check_mxfp4_quant();
+    check_qh_pair();
     const int ns[] = {32, 64, 96, 544, 4096, 8224}; /* 8224: 257 blocks, past one column chunk */
     const int rowss[] = {1, 3, 7, 17, 33};
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
@@ -244,6 +299,7 @@ int main(void) {
             for (size_t b = 0; b < sizeof rowss / sizeof rowss[0]; b++)
                 check_shape(&types[i], ns[a], rowss[b], (int)((a + b) % 3));
         check_raw_extremes(&types[i]);
+        check_planar(&types[i]);
     }
     TEST_END();
 }

@@ -37,8 +37,8 @@ int main(void) {
         }
     }
     lq_llama *a = NULL, *b = NULL;
-    CHECK(lq_llama_load(&hp, c->tensors, (size_t)c->n_tensors, LQ_LAYOUT_GGUF, &a, &e) == LLMQ_OK);
-    CHECK(lq_llama_load(&hp, hf, (size_t)c->n_tensors, LQ_LAYOUT_HF, &b, &e) == LLMQ_OK);
+    CHECK(lq_llama_load(&hp, c->tensors, (size_t)c->n_tensors, LQ_LAYOUT_GGUF, NULL, &a, &e) == LLMQ_OK);
+    CHECK(lq_llama_load(&hp, hf, (size_t)c->n_tensors, LQ_LAYOUT_HF, NULL, &b, &e) == LLMQ_OK);
     if (a && b) {
         int32_t toks[6] = {1, 403, 407, 261, 378, 434};
         int V = hp.n_vocab;

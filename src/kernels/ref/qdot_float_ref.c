@@ -32,12 +32,12 @@ FLOAT_ROWS_REF(bf16, lq_bf16_to_fp32)
 enum { N_ISA = 3 };
 
 const lq_qdot_info *lq_qdot_float_lookup(uint32_t t, int isa) {
-    static const lq_qdot_info f16[N_ISA] = {{LQ_TYPE_F32, lq_qdot_f16_ref},
-                                            {LQ_TYPE_F32, lq_qdot_f16_avx2},
-                                            {LQ_TYPE_F32, lq_qdot_f16_avx512}};
-    static const lq_qdot_info bf16[N_ISA] = {{LQ_TYPE_F32, lq_qdot_bf16_ref},
-                                             {LQ_TYPE_F32, lq_qdot_bf16_avx2},
-                                             {LQ_TYPE_F32, lq_qdot_bf16_avx512}};
+    static const lq_qdot_info f16[N_ISA] = {{LQ_TYPE_F32, lq_qdot_f16_ref, NULL},
+                                            {LQ_TYPE_F32, lq_qdot_f16_avx2, NULL},
+                                            {LQ_TYPE_F32, lq_qdot_f16_avx512, NULL}};
+    static const lq_qdot_info bf16[N_ISA] = {{LQ_TYPE_F32, lq_qdot_bf16_ref, NULL},
+                                             {LQ_TYPE_F32, lq_qdot_bf16_avx2, NULL},
+                                             {LQ_TYPE_F32, lq_qdot_bf16_avx512, NULL}};
     if (isa < 0 || isa >= N_ISA) return NULL;
     if (t == LQ_TYPE_F16) return &f16[isa];
     if (t == LQ_TYPE_BF16) return &bf16[isa];

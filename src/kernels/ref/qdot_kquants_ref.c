@@ -200,7 +200,9 @@ void lq_qdot_q6_k_ref(float *y, const void *W, size_t row_bytes, const void *xq,
 
 #define KQ_INFOS(t)                                                                                   \
     static const lq_qdot_info t##_infos[3] = {                                                     \
-        {LQ_TYPE_Q8_K, lq_qdot_##t##_ref}, {LQ_TYPE_Q8_K, lq_qdot_##t##_avx2}, {LQ_TYPE_Q8_K, lq_qdot_##t##_avx512}};
+        {LQ_TYPE_Q8_K, lq_qdot_##t##_ref, NULL},                                                    \
+        {LQ_TYPE_Q8_K, lq_qdot_##t##_avx2, NULL},                                                   \
+        {LQ_TYPE_Q8_K, lq_qdot_##t##_avx512, NULL}};
 KQ_INFOS(q2_k)
 KQ_INFOS(q3_k)
 KQ_INFOS(q4_k)

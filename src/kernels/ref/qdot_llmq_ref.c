@@ -128,8 +128,10 @@ LQ_LLMQ_F32_TYPES(F32_REF)
 
 /* ------------------------------------------------------------ the lookup */
 
-#define INFO_INT(name, b, g, a, isa) [LQ_TYPE_##name - LQ_TYPE_LLMQ_FIRST] = {LQ_TYPE_Q8_0, lq_qdot_llmq_##name##_##isa},
-#define INFO_F32(name, k, g, isa) [LQ_TYPE_##name - LQ_TYPE_LLMQ_FIRST] = {LQ_TYPE_F32, lq_qdot_llmq_##name##_##isa},
+#define INFO_INT(name, b, g, a, isa) \
+    [LQ_TYPE_##name - LQ_TYPE_LLMQ_FIRST] = {LQ_TYPE_Q8_0, lq_qdot_llmq_##name##_##isa, NULL},
+#define INFO_F32(name, k, g, isa) \
+    [LQ_TYPE_##name - LQ_TYPE_LLMQ_FIRST] = {LQ_TYPE_F32, lq_qdot_llmq_##name##_##isa, NULL},
 #define INFO_INT_REF(n, b, g, a) INFO_INT(n, b, g, a, ref)
 #define INFO_INT_AVX2(n, b, g, a) INFO_INT(n, b, g, a, avx2)
 #define INFO_INT_AVX512(n, b, g, a) INFO_INT(n, b, g, a, avx512)

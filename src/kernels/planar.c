@@ -1,0 +1,72 @@
+/* Planar rows (see planar.h). */
+#include "kernels/planar.h"
+
+#include <string.h>
+
+/* n fields of fb bytes from stride ss to stride ds; fixed sizes copied
+ * inline (the prompt path unpacks every weight once per batch) */
+static void copy_fields(uint8_t *d, size_t ds, const uint8_t *s, size_t ss, size_t fb, size_t n) {
+#define COPY(k)                                                          \
+    for (size_t i = 0; i < n; i++) memcpy(d + i * ds, s + i * ss, k); \
+    return
+    switch (fb) {
+    case 1: COPY(1);
+    case 2: COPY(2);
+    case 4: COPY(4);
+    case 16: COPY(16);
+    case 32: COPY(32);
+    default: COPY(fb);
+    }
+#undef COPY
+}
+
+/* the qh run of a Q5 row: pairs of blocks' words through lq_qh_pair (or back) */
+static void qh_pairs(uint8_t *run, size_t n_blocks, int pack) {
+    for (size_t b = 0; b + 1 < n_blocks; b += 2) {
+        uint32_t w[2];
+        uint64_t p;
+        if (pack) {
+            memcpy(w, run + 4 * b, 8);
+            p = lq_qh_pair(w[0], w[1]);
+            memcpy(run + 4 * b, &p, 8);
+        } else {
+            memcpy(&p, run + 4 * b, 8);
+            lq_qh_unpair(p, &w[0], &w[1]);
+            memcpy(run + 4 * b, w, 8);
+        }
+    }
+}
+
+void lq_planar_pack(const lq_planar *p, void *dst, const void *src, size_t n_blocks) {
+    const size_t bs = lq_planar_block_bytes(p);
+    uint8_t *run = dst;
+    size_t off = 0; /* the field's offset in a block */
+    for (int f = 0; f < p->n_fields; f++) {
+        const size_t fb = p->field[f];
+        copy_fields(run, fb, (const uint8_t *)src + off, bs, fb, n_blocks);
+        if (f == 1 && p->qh_pairs) qh_pairs(run, n_blocks, 1);
+        run += n_blocks * fb, off += fb;
+    }
+}
+
+void lq_planar_unpack(const lq_planar *p, void *dst, const void *row, size_t n_blocks, size_t b0, size_t nb) {
+    const size_t bs = lq_planar_block_bytes(p);
+    const uint8_t *run = row;
+    uint8_t *d = dst;
+    size_t off = 0;
+    for (int f = 0; f < p->n_fields; f++) {
+        const size_t fb = p->field[f];
+        copy_fields(d + off, bs, run + b0 * fb, fb, fb, nb);
+        if (f == 1 && p->qh_pairs) /* whole pairs in the run; b0 may be odd */
+            for (size_t b = b0 & ~(size_t)1; b < b0 + nb; b += 2) {
+                if (b + 1 >= n_blocks) break; /* a row's odd last block: as it is */
+                uint64_t w;
+                uint32_t q[2];
+                memcpy(&w, run + 4 * b, 8);
+                lq_qh_unpair(w, &q[0], &q[1]);
+                if (b >= b0) memcpy(d + (b - b0) * bs + off, &q[0], 4);
+                if (b + 1 < b0 + nb) memcpy(d + (b + 1 - b0) * bs + off, &q[1], 4);
+            }
+        run += n_blocks * fb, off += fb;
+    }
+}

@@ -1,0 +1,63 @@
+/* Planar rows: the in-memory layout the AVX2 kernels of the 32-value block
+ * types read. A planar row holds the same bytes as a GGUF row, with each
+ * field of its blocks gathered into one run: every block's first field,
+ * then every block's second, ... (Q5_0, fields d / qh / qs: the row's nb
+ * scales, then its nb qh words, then its nb x 16 code bytes). A kernel then
+ * loads eight blocks' scales with one load and two blocks' codes with
+ * another, where the GGUF layout needs a gather of eight 2-byte fields and
+ * an insert per pair. Rows are packed once, when weights are bound
+ * (lq_qweight_init); files stay in GGUF layout. */
+#ifndef LQ_KERNELS_PLANAR_H
+#define LQ_KERNELS_PLANAR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct lq_planar {
+    uint8_t n_fields;
+    uint8_t field[3]; /* bytes of each field, in block order; they sum to the block's size */
+    uint8_t qh_pairs; /* Q5_0 / Q5_1: field 1 (qh) of blocks 2m, 2m+1 as one lq_qh_pair word (a
+                         row's odd last block keeps its qh as it is) */
+} lq_planar;
+
+/* The fifth bits of two Q5 blocks a, b in the order the AVX2 kernel
+ * spreads them with one 64-bit shift per lane: value byte i of the vector
+ * lo = [a 0-15 | b 0-15] takes bit 8 (i % 8) + 4 + i / 8 (shifted right by
+ * i / 8), of hi = [a 16-31 | b 16-31] bit 8 (i % 8) + i / 8 (shifted left
+ * by 4 - i / 8), each landing on bit 4 of its byte. That word is the 8 x 8
+ * bit transpose (bit 8r + c <-> bit 8c + r) of the bytes
+ * [a2 a3 b2 b3 a0 a1 b0 b1] of the two qh words. */
+static inline uint64_t lq_bits_transpose8(uint64_t x) { /* Hacker's Delight, 7-3 */
+    uint64_t t = (x ^ (x >> 7)) & 0x00AA00AA00AA00AAull;
+    x = x ^ t ^ (t << 7);
+    t = (x ^ (x >> 14)) & 0x0000CCCC0000CCCCull;
+    x = x ^ t ^ (t << 14);
+    t = (x ^ (x >> 28)) & 0x00000000F0F0F0F0ull;
+    return x ^ t ^ (t << 28);
+}
+
+static inline uint64_t lq_qh_pair(uint32_t a, uint32_t b) {
+    const uint64_t t = (uint64_t)(a >> 16 & 0xFFFF) | (uint64_t)(b >> 16 & 0xFFFF) << 16 |
+                       (uint64_t)(a & 0xFFFF) << 32 | (uint64_t)(b & 0xFFFF) << 48;
+    return lq_bits_transpose8(t);
+}
+
+static inline void lq_qh_unpair(uint64_t p, uint32_t *a, uint32_t *b) {
+    const uint64_t t = lq_bits_transpose8(p);
+    *a = (uint32_t)(t >> 32 & 0xFFFF) | (uint32_t)(t & 0xFFFF) << 16;
+    *b = (uint32_t)(t >> 48 & 0xFFFF) | (uint32_t)(t >> 16 & 0xFFFF) << 16;
+}
+
+static inline size_t lq_planar_block_bytes(const lq_planar *p) {
+    size_t s = 0;
+    for (int f = 0; f < p->n_fields; f++) s += p->field[f];
+    return s;
+}
+
+/* one row of n_blocks GGUF blocks at src -> planar at dst (no overlap) */
+void lq_planar_pack(const lq_planar *p, void *dst, const void *src, size_t n_blocks);
+/* blocks [b0, b0 + nb) of the planar row of n_blocks blocks at row, back in
+ * GGUF layout at dst */
+void lq_planar_unpack(const lq_planar *p, void *dst, const void *row, size_t n_blocks, size_t b0, size_t nb);
+
+#endif
