@@ -4,8 +4,8 @@
  * (each after an untimed one, the order alternating); medians of each and
  * of the per-rep ratios. Threads split the rows in
  * chunks of 32 as the model does. B reads planar rows where its kernel
- * does; A too when AB_A_PLANAR=1 (ab_qdot.sh sets it when A's revision
- * has planar rows).
+ * does; A too for the types listed in AB_A_PLANAR (comma-separated;
+ * ab_qdot.sh lists those of A's revision).
  * usage: ab_qdot TYPES [ROWS [REPS [THREADS [COLS]]]] (16384 15 2 4096) */
 #include "kernels/planar.h"
 #include "kernels/qdot.h"
@@ -43,6 +43,18 @@ static lq_qdot_rows_fn a_kernel(const char *name) {
 static void gemv(lq_qdot_rows_fn f, float *y, const void *W, size_t rb, const void *x, int n, int rows, int nt) {
     #pragma omp parallel for num_threads(nt) schedule(static)
     for (int c = 0; c < (rows + 31) / 32; c++) f(y, W, rb, x, n, 32 * c, 32 * c + 32 < rows ? 32 * c + 32 : rows);
+}
+
+/* name is one of the comma-separated names in list */
+static int listed(const char *list, const char *name) {
+    const size_t len = strlen(name);
+    for (const char *p = list; p && *p;) {
+        const char *e = strchr(p, ',');
+        const size_t l = e ? (size_t)(e - p) : strlen(p);
+        if (l == len && !strncmp(p, name, len)) return 1;
+        p += l + (e != NULL);
+    }
+    return 0;
 }
 
 static double median(double *v, int n) {
@@ -96,10 +108,8 @@ int main(int argc, char **argv) {
         uint8_t *Wb = W, *Wa = W; /* the rows B and A read */
         if (b->planar) {
             Wb = malloc(rb * rows);
-            for (int r = 0; r < rows; r++)
-                lq_planar_pack(b->planar, Wb + rb * r, W + rb * r, rb / lq_planar_block_bytes(b->planar));
-            const char *ap = getenv("AB_A_PLANAR");
-            if (ap && *ap == '1') Wa = Wb;
+            lq_planar_pack_rows(b->planar, Wb, W, rb, rows);
+            if (listed(getenv("AB_A_PLANAR"), name)) Wa = Wb;
         }
         gemv(a, ya, Wa, rb, xq, n, rows, nt);
         gemv(b->rows, yb, Wb, rb, xq, n, rows, nt);

@@ -101,7 +101,7 @@ int main(int argc, char **argv) {
             const lq_qdot_info *k = lq_qdot_legacy_lookup(ty[i].t, isa);
             const uint8_t *Wk = W; /* the rows k reads: planar ones packed (kernels/planar.h) */
             if (k->planar) {
-                for (int r = 0; r < rows; r++) lq_planar_pack(k->planar, P + r * rb, W + r * rb, (size_t)cols / 32);
+                lq_planar_pack_rows(k->planar, P, W, rb, rows);
                 Wk = P;
             }
             run(k, y, Wk, rb, xq, cols, rows, 2);

@@ -35,6 +35,8 @@ for f in qdot_legacy_avx2 qdot_kquants_avx2 qdot_float_avx2 qdot_llmq_avx2; do
 done
 gcc -O2 -fopenmp -Isrc -Iinclude bench/ab_qdot.c "${objs[@]}" build/lib/libllmq.a -o "$out/ab_qdot" \
     -lopenblas -llapacke -lcjson -lpcre2-8 -lm
-# A reads planar rows too when its revision's kernels do
-if git cat-file -e "$base:src/kernels/planar.h" 2>/dev/null; then export AB_A_PLANAR=1; else export AB_A_PLANAR=0; fi
+# the types whose AVX2 kernels in A's revision read planar rows (their infos name a plan)
+AB_A_PLANAR=$(for f in qdot_legacy_ref qdot_kquants_ref; do git show "$base:src/kernels/ref/$f.c" 2>/dev/null || true; done |
+    grep -o 'INFOS([a-z0-9_]*, [^)]*&plan' | sed 's/.*INFOS(\([a-z0-9_]*\),.*/\1/' | tr a-z A-Z | paste -sd, -)
+export AB_A_PLANAR
 "$out/ab_qdot" "$@"

@@ -49,6 +49,13 @@ void lq_planar_pack(const lq_planar *p, void *dst, const void *src, size_t n_blo
     }
 }
 
+void lq_planar_pack_rows(const lq_planar *p, void *dst, const void *src, size_t row_bytes, int rows) {
+    const size_t nb = row_bytes / lq_planar_block_bytes(p);
+    #pragma omp parallel for schedule(static) if (row_bytes * (size_t)rows > ((size_t)1 << 22))
+    for (int r = 0; r < rows; r++)
+        lq_planar_pack(p, (uint8_t *)dst + (size_t)r * row_bytes, (const uint8_t *)src + (size_t)r * row_bytes, nb);
+}
+
 void lq_planar_unpack(const lq_planar *p, void *dst, const void *row, size_t n_blocks, size_t b0, size_t nb) {
     const size_t bs = lq_planar_block_bytes(p);
     const uint8_t *run = row;

@@ -56,6 +56,8 @@ static inline size_t lq_planar_block_bytes(const lq_planar *p) {
 
 /* one row of n_blocks GGUF blocks at src -> planar at dst (no overlap) */
 void lq_planar_pack(const lq_planar *p, void *dst, const void *src, size_t n_blocks);
+/* rows of row_bytes each (threaded when large) */
+void lq_planar_pack_rows(const lq_planar *p, void *dst, const void *src, size_t row_bytes, int rows);
 /* blocks [b0, b0 + nb) of the planar row of n_blocks blocks at row, back in
  * GGUF layout at dst */
 void lq_planar_unpack(const lq_planar *p, void *dst, const void *row, size_t n_blocks, size_t b0, size_t nb);

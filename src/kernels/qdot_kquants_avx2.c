@@ -63,12 +63,16 @@ static inline __m256i bit_to(__m256i h, int b, int to) {
     return _mm256_and_si256(h, m8(1 << to));
 }
 
-/* the 16 Q3_K scales, 6 bits each, minus 32 */
+/* the 16 Q3_K scales, 6 bits each, minus 32: bytes 0-7 hold the low four
+ * bits of scales 0-7 (low nibbles) and 8-15 (high ones), byte 8 + j the
+ * high two of scales j, j + 4, j + 8, j + 12 (bits 0-1, ..., 6-7) */
 static inline __m128i q3_scales(const uint8_t *packed) {
-    uint64_t lo, hi;
-    q3_k_scale_bytes(packed, &lo, &hi);
-    const __m128i s = _mm_set_epi64x((long long)hi, (long long)lo);
-    return _mm_sub_epi8(s, _mm_set1_epi8(32));
+    const __m128i v = _mm_loadl_epi64((const __m128i *)packed), m4 = _mm_set1_epi8(15);
+    const __m128i lo = _mm_unpacklo_epi64(_mm_and_si128(v, m4), _mm_and_si128(_mm_srli_epi16(v, 4), m4));
+    int tmp;
+    memcpy(&tmp, packed + 8, 4);
+    const __m128i hi = _mm_and_si128(_mm_srlv_epi32(_mm_set1_epi32(tmp), _mm_setr_epi32(0, 2, 4, 6)), _mm_set1_epi8(3));
+    return _mm_sub_epi8(_mm_or_si128(lo, _mm_slli_epi32(hi, 4)), _mm_set1_epi8(32));
 }
 
 /* One super-block: 8 int32 lanes summing to isum, and for Q2_K/Q4_K/Q5_K 8

@@ -16,11 +16,7 @@
 static bool pack_planar(lq_qweight *w) {
     uint8_t *p = lq_alloc_aligned((size_t)w->rows * w->row_bytes);
     if (!p) return false;
-    const size_t nb = w->row_bytes / lq_planar_block_bytes(w->dot->planar);
-    #pragma omp parallel for schedule(static) if ((size_t)w->rows * w->row_bytes > ((size_t)1 << 22))
-    for (int r = 0; r < w->rows; r++)
-        lq_planar_pack(w->dot->planar, p + (size_t)r * w->row_bytes, (const uint8_t *)w->data + (size_t)r * w->row_bytes,
-                       nb);
+    lq_planar_pack_rows(w->dot->planar, p, w->data, w->row_bytes, w->rows);
     w->data = w->owned = p;
     return true;
 }
@@ -68,14 +64,14 @@ void lq_qweight_row(const lq_qweight *w, int r, float *out) {
         to_float(row, out, w->cols);
         return;
     }
-    /* planar: back to GGUF blocks, 64 at a time (the planar types' blocks hold 32 values) */
-    enum { STEP = 64 };
-    uint8_t buf[STEP * 34];
-    const size_t bs = lq_planar_block_bytes(pl), nb = w->row_bytes / bs;
-    for (size_t b0 = 0; b0 < nb; b0 += STEP) {
-        const size_t k = nb - b0 < STEP ? nb - b0 : STEP;
+    /* planar: back to GGUF blocks, a few KiB at a time */
+    uint8_t buf[4096];
+    const size_t bs = lq_planar_block_bytes(pl), nb = w->row_bytes / bs, step = sizeof buf / bs;
+    const int vpb = lq_type_get(w->type)->blck_size;
+    for (size_t b0 = 0; b0 < nb; b0 += step) {
+        const size_t k = nb - b0 < step ? nb - b0 : step;
         lq_planar_unpack(pl, buf, row, nb, b0, k);
-        to_float(buf, out + b0 * 32, (int64_t)(k * 32));
+        to_float(buf, out + b0 * (size_t)vpb, (int64_t)(k * (size_t)vpb));
     }
 }
 

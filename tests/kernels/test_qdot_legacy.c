@@ -54,8 +54,7 @@ static void run_rows(const lq_qdot_info *k, float *y, const uint8_t *W, size_t r
         return;
     }
     uint8_t *P = malloc(row_bytes * rows);
-    for (int r = 0; r < rows; r++)
-        lq_planar_pack(k->planar, P + r * row_bytes, W + r * row_bytes, (size_t)n / 32);
+    lq_planar_pack_rows(k->planar, P, W, row_bytes, rows);
     k->rows(y, P, row_bytes, xq, n, r0, r1);
     free(P);
 }
