@@ -4,6 +4,7 @@
  * matrix. Each kernel's result is first compared with the reference bit for bit.
  * usage: bench_qdot_kquants [rows cols reps]   (default 16384 4096 20) */
 #include "core/cpu.h"
+#include "kernels/planar.h"
 #include "kernels/qdot.h"
 #include "quant/blocks.h"
 #include "quant/quantize.h"
@@ -102,18 +103,25 @@ int main(int argc, char **argv) {
                row_bytes * small_rows / 1e3);
         for (int isa = 0; isa < 3; isa++) {
             if (!isa_ok[isa]) continue;
-            lq_qdot_rows_fn fn = lq_qdot_kquants_lookup(t->type, isa)->rows;
-            gemv(fn, y, W, row_bytes, xq, cols, rows, 2);
+            const lq_qdot_info *info = lq_qdot_kquants_lookup(t->type, isa);
+            lq_qdot_rows_fn fn = info->rows;
+            uint8_t *Wk = W; /* recoded rows for a kernel that reads them */
+            if (info->planar) {
+                Wk = aligned_alloc(64, (bytes + 63) / 64 * 64);
+                lq_planar_pack_rows(info->planar, Wk, W, row_bytes, rows);
+            }
+            gemv(fn, y, Wk, row_bytes, xq, cols, rows, 2);
             if (memcmp(y, yref, (size_t)rows * sizeof *y))
                 return fprintf(stderr, "%s %s differs from ref\n", t->name, ISA_NAME[isa]), 1;
             const int nrep = isa ? reps : 3;
             printf("  %-6s", ISA_NAME[isa]);
             for (int nt = 1; nt <= 2; nt++) {
-                const double sec = time_gemv(fn, y, W, row_bytes, xq, cols, rows, nt, nrep, 1);
+                const double sec = time_gemv(fn, y, Wk, row_bytes, xq, cols, rows, nt, nrep, 1);
                 printf("  %dt %6.1f GB/s", nt, bytes / sec / 1e9);
             }
-            const double small = time_gemv(fn, y, W, row_bytes, xq, cols, small_rows, 1, nrep, isa ? 200 : 5);
+            const double small = time_gemv(fn, y, Wk, row_bytes, xq, cols, small_rows, 1, nrep, isa ? 200 : 5);
             printf("  | cached 1t %6.1f GB/s\n", row_bytes * small_rows / small / 1e9);
+            if (Wk != W) free(Wk);
         }
         printf("  read bandwidth 1t %.1f GB/s, 2t %.1f GB/s\n", read_bw(W, bytes, 1, reps), read_bw(W, bytes, 2, reps));
         free(W);

@@ -47,6 +47,8 @@ void lq_planar_pack(const lq_planar *p, void *dst, const void *src, size_t n_blo
         if (f == 1 && p->qh_pairs) qh_pairs(run, n_blocks, 1);
         run += n_blocks * fb, off += fb;
     }
+    if (p->recode)
+        for (size_t b = 0; b < n_blocks; b++) p->recode((uint8_t *)dst + b * bs, 1);
 }
 
 void lq_planar_pack_rows(const lq_planar *p, void *dst, const void *src, size_t row_bytes, int rows) {
@@ -76,4 +78,6 @@ void lq_planar_unpack(const lq_planar *p, void *dst, const void *row, size_t n_b
             }
         run += n_blocks * fb, off += fb;
     }
+    if (p->recode)
+        for (size_t b = 0; b < nb; b++) p->recode(d + b * bs, 0);
 }

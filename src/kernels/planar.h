@@ -18,7 +18,29 @@ typedef struct lq_planar {
     uint8_t field[3]; /* bytes of each field, in block order; they sum to the block's size */
     uint8_t qh_pairs; /* Q5_0 / Q5_1: field 1 (qh) of blocks 2m, 2m+1 as one lq_qh_pair word (a
                          row's odd last block keeps its qh as it is) */
+    /* NULL, or each block's bytes reordered in place (types of one field):
+     * to_kernel 1 from GGUF to the kernel's order, 0 back */
+    void (*recode)(uint8_t *blk, int to_kernel);
+    /* NULL, or a dequantizer of such rows (n values), the GGUF one's floats */
+    void (*to_float)(const void *src, float *y, int64_t n);
 } lq_planar;
+
+/* Q2_K / Q3_K: the 256 codes (2-bit fields; Q3_K's hmask bits alike)
+ * reordered within the super-block. Both orders store the code at position
+ * (k, l), k = 0..7, l = 0..31, in qs[32 (k / 4) + l] bits 2 (k % 4) (and
+ * hmask[l] bit k); GGUF puts value 32 k + l there, the kernel value
+ * lq_kq_value_at(k, l) = 16 (2 i + h) + 2 k + e for l = 16 h + 2 i + e:
+ * position set k holds values 2k, 2k + 1 of all 16 sub-blocks, in the
+ * order an in-lane 8 x 8 transpose of the activations' int16 pairs gives,
+ * so every int16 lane of a maddubs belongs to one sub-block and one
+ * scale vector (scales 0, 2, .., 14 | 1, 3, .., 15) serves all eight. */
+static inline int lq_kq_value_at(int k, int l) { return 16 * (2 * ((l % 16) / 2) + l / 16) + 2 * k + (l % 2); }
+void lq_q2_k_recode(uint8_t *blk, int to_kernel);
+void lq_q3_k_recode(uint8_t *blk, int to_kernel);
+/* their rows dequantized with the GGUF dequantizers' float operations
+ * (AVX2: the plans belong to the AVX2 kernels) */
+void lq_q2_k_recoded_to_float_avx2(const void *src, float *y, int64_t n);
+void lq_q3_k_recoded_to_float_avx2(const void *src, float *y, int64_t n);
 
 /* The fifth bits of two Q5 blocks a, b in the order the AVX2 kernel
  * spreads them with one 64-bit shift per lane: value byte i of the vector

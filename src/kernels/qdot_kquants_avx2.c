@@ -14,6 +14,7 @@
  * running sum acc = acc + t[i] stays scalar, in the reference order. The
  * weight stream is prefetched PF_AHEAD bytes ahead: with this much work per
  * byte the hardware prefetcher alone leaves DRAM idle between requests. */
+#include "kernels/planar.h"
 #include "kernels/qdot.h"
 #include "kernels/qdot_kquants_layout.h"
 #include "kernels/simd_avx2.h"
@@ -75,36 +76,61 @@ static inline __m128i q3_scales(const uint8_t *packed) {
     return _mm_sub_epi8(_mm_or_si128(lo, _mm_slli_epi32(hi, 4)), _mm_set1_epi8(32));
 }
 
+/* A super-block's activations for recoded Q2_K / Q3_K codes (planar.h):
+ * its 8 vectors of 32 (sub-blocks 2i | 2i + 1 in the two 128-bit lanes)
+ * as int16 pairs, transposed 8 x 8 in each lane: out[k] word i of lane h =
+ * pair k of sub-block 2i + h. */
+static inline void transpose_pairs(const int8_t *x, __m256i *out) {
+    __m256i a[8], t[8], u[8];
+    for (int i = 0; i < 8; i++) a[i] = ld(x + 32 * i);
+    for (int i = 0; i < 4; i++) {
+        t[2 * i] = _mm256_unpacklo_epi16(a[2 * i], a[2 * i + 1]);
+        t[2 * i + 1] = _mm256_unpackhi_epi16(a[2 * i], a[2 * i + 1]);
+    }
+    for (int j = 0; j < 2; j++)
+        for (int i = 0; i < 2; i++) {
+            u[4 * j + 2 * i] = _mm256_unpacklo_epi32(t[4 * j + i], t[4 * j + i + 2]);
+            u[4 * j + 2 * i + 1] = _mm256_unpackhi_epi32(t[4 * j + i], t[4 * j + i + 2]);
+        }
+    for (int i = 0; i < 4; i++) {
+        out[2 * i] = _mm256_unpacklo_epi64(u[i], u[i + 4]);
+        out[2 * i + 1] = _mm256_unpackhi_epi64(u[i], u[i + 4]);
+    }
+}
+
 /* One super-block: 8 int32 lanes summing to isum, and for Q2_K/Q4_K/Q5_K 8
  * more in *imin summing to imin. Q2_K's lanes sum to 16 isum, Q3_K's to
  * 256 isum (|16 or 256 isum| < 2^31 and the lanes add modulo 2^32, so the
  * total is exact). */
 static inline __attribute__((always_inline)) __m256i superblock(enum kq t, const uint8_t *blk, const block_q8_K *xb,
-                                                                __m256i *imin) {
+                                                                const __m256i *xt, __m256i *imin) {
     const int8_t *x = xb->qs;
     const __m256i bs = ld(xb->bsums);
     __m256i p[8];
-    if (t == KQ2 || t == KQ3) {
+    if (t == KQ2 || t == KQ3) { /* recoded blocks (planar.h) against the transposed activations xt */
         const uint8_t *qs = t == KQ2 ? ((const block_q2_K *)blk)->qs : ((const block_q3_K *)blk)->qs;
         const __m256i hm = t == KQ3 ? ld(((const block_q3_K *)blk)->hmask) : _mm256_setzero_si256();
         const __m128i s8 = t == KQ2 ? _mm_loadu_si128((const __m128i *)((const block_q2_K *)blk)->scales)
                                     : q3_scales(((const block_q3_K *)blk)->scales);
-        const __m256i S = _mm256_broadcastsi128_si256(t == KQ2 ? _mm_and_si128(s8, _mm_set1_epi8(15)) : s8);
+        /* int16 lanes [scales 0, 2, .., 14 | 1, 3, .., 15]: every position set's sub-blocks */
+        const __m256i S = _mm256_shuffle_epi8(
+            _mm256_broadcastsi128_si256(t == KQ2 ? _mm_and_si128(s8, _mm_set1_epi8(15)) : s8),
+            t == KQ2 ? _mm256_setr_epi8(0, -128, 2, -128, 4, -128, 6, -128, 8, -128, 10, -128, 12, -128, 14, -128,
+                                        1, -128, 3, -128, 5, -128, 7, -128, 9, -128, 11, -128, 13, -128, 15, -128)
+                     : _mm256_setr_epi8(-128, 0, -128, 2, -128, 4, -128, 6, -128, 8, -128, 10, -128, 12, -128, 14,
+                                        -128, 1, -128, 3, -128, 5, -128, 7, -128, 9, -128, 11, -128, 13, -128, 15));
         if (t == KQ2) {
             /* codes masked in place, (q & 3 << 2s) = 4^s u, shifted only for
              * s = 3 (64 u could saturate maddubs); scales 16, 4, 1, 1 times
-             * theirs (at most 240: still a byte), so every sum carries 16 */
+             * theirs, so every sum carries 16 */
             const __m256i S4 = _mm256_slli_epi16(S, 2), S16 = _mm256_slli_epi16(S, 4);
             for (int g = 0; g < 2; g++) {
                 const __m256i q = ld(qs + 32 * g);
                 const __m256i u[4] = {_mm256_and_si256(q, m8(3)), _mm256_and_si256(q, m8(0x0C)),
                                       _mm256_and_si256(q, m8(0x30)), _mm256_and_si256(_mm256_srli_epi16(q, 2), m8(0x30))};
                 const __m256i *sc[4] = {&S16, &S4, &S, &S};
-                for (int s = 0; s < 4; s++) {
-                    const int k = 4 * g + s;
-                    const __m256i d = _mm256_maddubs_epi16(u[s], ld(x + 32 * k));
-                    p[k] = _mm256_madd_epi16(d, _mm256_shuffle_epi8(*sc[s], pair_idx(2 * k, 2 * k + 1, 0)));
-                }
+                for (int s = 0; s < 4; s++)
+                    p[4 * g + s] = _mm256_madd_epi16(_mm256_maddubs_epi16(u[s], xt[4 * g + s]), *sc[s]);
             }
         } else {
             for (int g = 0; g < 2; g++) {
@@ -113,8 +139,7 @@ static inline __attribute__((always_inline)) __m256i superblock(enum kq t, const
                     const int k = 4 * g + s;
                     __m256i u = _mm256_and_si256(s ? _mm256_srli_epi16(q, 2 * s) : q, m8(3));
                     u = _mm256_or_si256(u, bit_to(hm, k, 2));
-                    const __m256i d = _mm256_maddubs_epi16(u, ld(x + 32 * k));
-                    p[k] = _mm256_madd_epi16(d, _mm256_shuffle_epi8(S, pair_idx(2 * k, 2 * k + 1, 1)));
+                    p[k] = _mm256_madd_epi16(_mm256_maddubs_epi16(u, xt[k]), S);
                 }
             }
         }
@@ -179,8 +204,8 @@ static inline __attribute__((always_inline)) __m256i superblock(enum kq t, const
 /* The terms of super-blocks b0 .. b0 + cnt - 1 (cnt <= 8) of a row
  * (activations xb, their scales xd padded with zeros to a multiple of 8),
  * one lane each; lanes past cnt are not read. */
-static inline __attribute__((always_inline)) __m256 batch_terms(enum kq t, const block_q8_K *xb, const float *xd,
-                                                                 int b0, int cnt, const uint8_t *row) {
+static inline __attribute__((always_inline)) __m256 batch_terms(enum kq t, const block_q8_K *xb, const __m256i *xt,
+                                                                 const float *xd, int b0, int cnt, const uint8_t *row) {
     const int has_min = t == KQ2 || t == KQ4 || t == KQ5;
     const size_t bsize = BLOCK_BYTES[t];
     __m256i v[8], m[8];
@@ -193,7 +218,7 @@ static inline __attribute__((always_inline)) __m256 batch_terms(enum kq t, const
         const uint8_t *blk = row + (size_t)(b0 + k) * bsize;
         LQ_MCA_BEGIN();
         for (size_t o = 0; o < bsize; o += 64) _mm_prefetch((const char *)blk + PF_AHEAD + o, _MM_HINT_T0);
-        v[k] = superblock(t, blk, xb + b0 + k, &m[k]);
+        v[k] = superblock(t, blk, xb + b0 + k, xt + 8 * (b0 + k), &m[k]);
         LQ_MCA_END();
     }
     /* the scales straight into registers (see simd_avx2.h); 0 past the row.
@@ -246,9 +271,12 @@ static inline __attribute__((always_inline)) void qdot_rows(enum kq t, float *y,
     const int nb = n / QK_K;
     const size_t bsize = BLOCK_BYTES[t];
     float xd[GROUP + 8];
+    __m256i xt[t == KQ2 || t == KQ3 ? GROUP * 8 : 1]; /* Q2_K, Q3_K: the pass's activations transposed */
     for (int g0 = 0; g0 < nb; g0 += GROUP) {
         const int gn = nb - g0 < GROUP ? nb - g0 : GROUP;
         for (int i = 0; i < gn; i++) xd[i] = xb[g0 + i].d;
+        if (t == KQ2 || t == KQ3)
+            for (int i = 0; i < gn; i++) transpose_pairs(xb[g0 + i].qs, xt + 8 * i);
         for (int i = gn; i < GROUP + 8; i++) xd[i] = 0.0f;
         int prow = -1, pcnt = 0; /* the pending batch: its row and size */
         float pacc = 0.0f;       /* row prow's sum so far */
@@ -257,7 +285,7 @@ static inline __attribute__((always_inline)) void qdot_rows(enum kq t, float *y,
             const uint8_t *row = (const uint8_t *)W + (size_t)r * row_bytes + (size_t)g0 * bsize;
             for (int b0 = 0; b0 < gn; b0 += 8) {
                 const int cnt = gn - b0 < 8 ? gn - b0 : 8;
-                const __m256 tv = batch_terms(t, xb + g0, xd, b0, cnt, row);
+                const __m256 tv = batch_terms(t, xb + g0, xt, xd, b0, cnt, row);
                 if (pcnt) pacc = chain(pacc, pt, pcnt);
                 if (r != prow) {
                     if (prow >= 0) y[prow] = pacc;
@@ -272,3 +300,53 @@ static inline __attribute__((always_inline)) void qdot_rows(enum kq t, float *y,
 }
 
 LQ_KQUANT_ENTRY_POINTS(avx2)
+
+/* Recoded Q2_K / Q3_K rows to floats: a block's eight position sets
+ * decoded as the kernel does, then the same transpose as the activations'
+ * turns them back into value order (set m of the result: values 32 m ..
+ * 32 m + 31); y = dl * q - ml as the GGUF dequantizers (separate multiply
+ * and subtract: the same floats). */
+static inline void recoded_to_float(enum kq t, const void *src, float *y, int64_t n) {
+    const size_t bsize = BLOCK_BYTES[t];
+    for (int64_t b = 0; b < n / QK_K; b++, y += QK_K) {
+        const uint8_t *blk = (const uint8_t *)src + b * (int64_t)bsize;
+        const uint8_t *qs = t == KQ2 ? ((const block_q2_K *)blk)->qs : ((const block_q3_K *)blk)->qs;
+        _Alignas(32) int8_t codes[256];
+        __m256i u[8], v[8];
+        for (int g = 0; g < 2; g++) {
+            const __m256i q = ld(qs + 32 * g);
+            for (int s = 0; s < 4; s++) {
+                u[4 * g + s] = _mm256_and_si256(_mm256_srli_epi16(q, 2 * s), m8(3));
+                if (t == KQ3) /* q - 4 where the high bit is clear */
+                    u[4 * g + s] = _mm256_sub_epi8(
+                        u[4 * g + s],
+                        _mm256_andnot_si256(bit_to(ld(((const block_q3_K *)blk)->hmask), 4 * g + s, 2), m8(4)));
+            }
+        }
+        for (int k = 0; k < 8; k++) _mm256_store_si256((__m256i *)(codes + 32 * k), u[k]);
+        transpose_pairs(codes, v);
+        for (int k = 0; k < 8; k++) _mm256_store_si256((__m256i *)(codes + 32 * k), v[k]);
+        float dl[16], ml[16];
+        if (t == KQ2) {
+            const block_q2_K *x = (const block_q2_K *)blk;
+            const float d = _cvtsh_ss(x->d), min = _cvtsh_ss(x->dmin);
+            for (int j = 0; j < 16; j++) dl[j] = d * (x->scales[j] & 0xF), ml[j] = min * (x->scales[j] >> 4);
+        } else {
+            const block_q3_K *x = (const block_q3_K *)blk;
+            const float d_all = _cvtsh_ss(x->d);
+            _Alignas(16) int8_t sc[16];
+            _mm_store_si128((__m128i *)sc, q3_scales(x->scales));
+            for (int j = 0; j < 16; j++) dl[j] = d_all * sc[j];
+        }
+        for (int j = 0; j < 16; j++)
+            for (int h = 0; h < 2; h++) {
+                const __m256 f = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(codes + 16 * j + 8 * h))));
+                __m256 r = _mm256_mul_ps(_mm256_set1_ps(dl[j]), f);
+                if (t == KQ2) r = _mm256_sub_ps(r, _mm256_set1_ps(ml[j]));
+                _mm256_storeu_ps(y + 16 * j + 8 * h, r);
+            }
+    }
+}
+
+void lq_q2_k_recoded_to_float_avx2(const void *src, float *y, int64_t n) { recoded_to_float(KQ2, src, y, n); }
+void lq_q3_k_recoded_to_float_avx2(const void *src, float *y, int64_t n) { recoded_to_float(KQ3, src, y, n); }

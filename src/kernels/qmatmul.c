@@ -60,8 +60,8 @@ void lq_qweight_row(const lq_qweight *w, int r, float *out) {
     const uint8_t *row = (const uint8_t *)w->data + (size_t)r * w->row_bytes;
     const lq_to_float_fn to_float = lq_type_get(w->type)->to_float;
     const lq_planar *pl = w->dot ? w->dot->planar : NULL;
-    if (!pl) {
-        to_float(row, out, w->cols);
+    if (!pl || pl->to_float) { /* GGUF rows, or planar ones the plan dequantizes itself */
+        (pl ? pl->to_float : to_float)(row, out, w->cols);
         return;
     }
     /* planar: back to GGUF blocks, a few KiB at a time */

@@ -3,6 +3,7 @@
  * bit for bit, over quantized random rows, raw random blocks (every code,
  * scale and sign), zero rows, outliers and huge activations. */
 #include "core/cpu.h"
+#include "kernels/planar.h"
 #include "kernels/qdot.h"
 #include "quant/blocks.h"
 #include "quant/dequant.h"
@@ -64,7 +65,13 @@ static void check_bits(const kq_type *t, const void *W, const void *xq, int n, i
         if (!info) continue;
         memcpy(y, yref, (size_t)rows * sizeof *y);
         for (int r = r0; r < r1; r++) y[r] = NAN;
-        info->rows(y, W, row_bytes, xq, n, r0, r1);
+        void *P = NULL; /* the rows recoded, for a kernel that reads them so */
+        if (info->planar) {
+            P = malloc(row_bytes * (size_t)rows);
+            lq_planar_pack_rows(info->planar, P, W, row_bytes, rows);
+        }
+        info->rows(y, P ? P : W, row_bytes, xq, n, r0, r1);
+        free(P);
         long d = test_first_diff(y, yref, (size_t)rows * sizeof *y);
         CHECK_MSG(d < 0, "%s %s n=%d rows=%d [%d,%d) %s differs at row %ld: %.9g vs ref %.9g", t->name, what, n,
                   rows, r0, r1, ISA_NAME[isa], d / 4, y[d < 0 ? 0 : d / 4], yref[d < 0 ? 0 : d / 4]);
@@ -178,6 +185,31 @@ static void test_raw_blocks(const kq_type *t) {
     free(W), free(xq), free(yref);
 }
 
+/* A kernel's recoded blocks (planar.h) go back to the GGUF bytes, and the
+ * recode is the position map it documents: value v's code moves from
+ * position (v / 32, v % 32) to the (k, l) with lq_kq_value_at(k, l) = v. */
+static void test_recode(const kq_type *t) {
+    const lq_qdot_info *k = lq_qdot_kquants_lookup(t->type, 1);
+    if (!k || !k->planar) return;
+    CHECK(k->planar->recode && lq_planar_block_bytes(k->planar) == t->block_bytes);
+    const size_t nb = 5, bs = t->block_bytes;
+    uint8_t *src = malloc(nb * bs), *row = malloc(nb * bs), *back = malloc(nb * bs);
+    for (size_t i = 0; i < nb * bs; i++) src[i] = (uint8_t)rnd();
+    lq_planar_pack(k->planar, row, src, nb);
+    const size_t qs = t->type == LQ_TYPE_Q2_K ? offsetof(block_q2_K, qs) : offsetof(block_q3_K, qs);
+    int moved = 1;
+    for (int kk = 0; kk < 8; kk++)
+        for (int l = 0; l < 32; l++) {
+            const int v = lq_kq_value_at(kk, l);
+            const int want = src[qs + 32 * (v / 128) + v % 32] >> (2 * (v / 32 % 4)) & 3;
+            moved &= (row[qs + 32 * (kk / 4) + l] >> (2 * (kk % 4)) & 3) == want;
+        }
+    CHECK_MSG(moved, "%s: recoded codes not where lq_kq_value_at puts them", t->name);
+    lq_planar_unpack(k->planar, back, row, nb, 0, nb);
+    CHECK_MSG(memcmp(back, src, nb * bs) == 0, "%s: recoded blocks do not unpack to GGUF", t->name);
+    free(src), free(row), free(back);
+}
+
 int main(void) {
     const lq_cpu_features *f = lq_cpu();
     isa_ok[0] = 1;
@@ -191,6 +223,7 @@ int main(void) {
         test_random_shapes(&TYPES[i]);
         test_special_values(&TYPES[i]);
         test_raw_blocks(&TYPES[i]);
+        test_recode(&TYPES[i]);
     }
     TEST_END();
 }

@@ -25,6 +25,7 @@
  *     without  (Q3_K, Q6_K):        acc = acc + dd * (float)isum
  *
  * then y[r] = acc. */
+#include "kernels/planar.h"
 #include "kernels/qdot.h"
 #include "quant/blocks.h"
 #include "quant/types.h"
@@ -198,16 +199,20 @@ void lq_qdot_q6_k_ref(float *y, const void *W, size_t row_bytes, const void *xq,
     }
 }
 
-#define KQ_INFOS(t)                                                                                   \
+/* The AVX2 Q2_K and Q3_K kernels read recoded blocks (kernels/planar.h) */
+static const lq_planar plan_q2_k = {1, {84}, 0, lq_q2_k_recode, lq_q2_k_recoded_to_float_avx2},
+                       plan_q3_k = {1, {110}, 0, lq_q3_k_recode, lq_q3_k_recoded_to_float_avx2};
+
+#define KQ_INFOS(t, plan)                                                                             \
     static const lq_qdot_info t##_infos[3] = {                                                     \
         {LQ_TYPE_Q8_K, lq_qdot_##t##_ref, NULL},                                                    \
-        {LQ_TYPE_Q8_K, lq_qdot_##t##_avx2, NULL},                                                   \
+        {LQ_TYPE_Q8_K, lq_qdot_##t##_avx2, plan},                                                   \
         {LQ_TYPE_Q8_K, lq_qdot_##t##_avx512, NULL}};
-KQ_INFOS(q2_k)
-KQ_INFOS(q3_k)
-KQ_INFOS(q4_k)
-KQ_INFOS(q5_k)
-KQ_INFOS(q6_k)
+KQ_INFOS(q2_k, &plan_q2_k)
+KQ_INFOS(q3_k, &plan_q3_k)
+KQ_INFOS(q4_k, NULL)
+KQ_INFOS(q5_k, NULL)
+KQ_INFOS(q6_k, NULL)
 
 const lq_qdot_info *lq_qdot_kquants_lookup(uint32_t t, int isa) {
     if (isa < 0 || isa > 2) return NULL;
