@@ -64,18 +64,6 @@ static inline __m256i bit_to(__m256i h, int b, int to) {
     return _mm256_and_si256(h, m8(1 << to));
 }
 
-/* the 16 Q3_K scales, 6 bits each, minus 32: bytes 0-7 hold the low four
- * bits of scales 0-7 (low nibbles) and 8-15 (high ones), byte 8 + j the
- * high two of scales j, j + 4, j + 8, j + 12 (bits 0-1, ..., 6-7) */
-static inline __m128i q3_scales(const uint8_t *packed) {
-    const __m128i v = _mm_loadl_epi64((const __m128i *)packed), m4 = _mm_set1_epi8(15);
-    const __m128i lo = _mm_unpacklo_epi64(_mm_and_si128(v, m4), _mm_and_si128(_mm_srli_epi16(v, 4), m4));
-    int tmp;
-    memcpy(&tmp, packed + 8, 4);
-    const __m128i hi = _mm_and_si128(_mm_srlv_epi32(_mm_set1_epi32(tmp), _mm_setr_epi32(0, 2, 4, 6)), _mm_set1_epi8(3));
-    return _mm_sub_epi8(_mm_or_si128(lo, _mm_slli_epi32(hi, 4)), _mm_set1_epi8(32));
-}
-
 /* A super-block's activations for recoded Q2_K / Q3_K codes (planar.h):
  * its 8 vectors of 32 (sub-blocks 2i | 2i + 1 in the two 128-bit lanes)
  * as int16 pairs, transposed 8 x 8 in each lane: out[k] word i of lane h =
@@ -111,7 +99,7 @@ static inline __attribute__((always_inline)) __m256i superblock(enum kq t, const
         const uint8_t *qs = t == KQ2 ? ((const block_q2_K *)blk)->qs : ((const block_q3_K *)blk)->qs;
         const __m256i hm = t == KQ3 ? ld(((const block_q3_K *)blk)->hmask) : _mm256_setzero_si256();
         const __m128i s8 = t == KQ2 ? _mm_loadu_si128((const __m128i *)((const block_q2_K *)blk)->scales)
-                                    : q3_scales(((const block_q3_K *)blk)->scales);
+                                    : q3_k_scales(((const block_q3_K *)blk)->scales);
         /* int16 lanes [scales 0, 2, .., 14 | 1, 3, .., 15]: every position set's sub-blocks */
         const __m256i S = _mm256_shuffle_epi8(
             _mm256_broadcastsi128_si256(t == KQ2 ? _mm_and_si128(s8, _mm_set1_epi8(15)) : s8),
@@ -335,7 +323,7 @@ static inline void recoded_to_float(enum kq t, const void *src, float *y, int64_
             const block_q3_K *x = (const block_q3_K *)blk;
             const float d_all = _cvtsh_ss(x->d);
             _Alignas(16) int8_t sc[16];
-            _mm_store_si128((__m128i *)sc, q3_scales(x->scales));
+            _mm_store_si128((__m128i *)sc, q3_k_scales(x->scales));
             for (int j = 0; j < 16; j++) dl[j] = d_all * sc[j];
         }
         for (int j = 0; j < 16; j++)

@@ -119,12 +119,7 @@ static inline __m256i fold(__m512i v) {
 static inline __m512i join(__m256i lo, __m256i hi) { return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1); }
 
 /* Q3_K scales (6 bits minus 32, int8) in every 128-bit lane */
-static inline __m512i q3_scales(const uint8_t *packed) {
-    uint64_t lo, hi;
-    q3_k_scale_bytes(packed, &lo, &hi);
-    const __m128i s = _mm_set_epi64x((long long)hi, (long long)lo);
-    return _mm512_broadcast_i32x4(_mm_sub_epi8(s, _mm_set1_epi8(32)));
-}
+static inline __m512i q3_scales(const uint8_t *packed) { return _mm512_broadcast_i32x4(q3_k_scales(packed)); }
 
 /* One super-block as 16 int32 lanes. Q2_K/Q4_K/Q5_K: [8 lanes summing to
  * isum | 8 lanes summing to imin]; Q6_K: all 16 lanes sum to isum; Q3_K:

@@ -1,6 +1,6 @@
 /* Shared by the SIMD K-quant GEMV files (qdot_kquants_avx2.c,
  * qdot_kquants_avx512.c): the formats as an enum, where each block keeps
- * its scales, their scalar unpacking, and the five entry points, which each file defines over its
+ * its scales, their unpacking, and the five entry points, which each file defines over its
  * own qdot_rows(t, y, W, row_bytes, xb, n, r0, r1). */
 #ifndef LQ_KERNELS_QDOT_KQUANTS_LAYOUT_H
 #define LQ_KERNELS_QDOT_KQUANTS_LAYOUT_H
@@ -8,6 +8,7 @@
 #include "kernels/qdot.h"
 #include "quant/blocks.h"
 
+#include <immintrin.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -34,18 +35,17 @@ static inline void k4_scales_mins(const uint8_t *packed, uint64_t *scales, uint6
     *mins = m_lo | (uint64_t)m_hi << 32;
 }
 
-/* Q3_K's 16 6-bit scales (before the -32) as bytes: scales 0-7 in *lo,
- * 8-15 in *hi */
-static inline void q3_k_scale_bytes(const uint8_t *packed, uint64_t *lo, uint64_t *hi) {
-    const uint32_t kmask1 = 0x03030303, kmask2 = 0x0f0f0f0f;
-    uint32_t a0, a1, tmp;
-    memcpy(&a0, packed, 4), memcpy(&a1, packed + 4, 4), memcpy(&tmp, packed + 8, 4);
-    const uint32_t s2 = ((a0 >> 4) & kmask2) | (((tmp >> 4) & kmask1) << 4);
-    const uint32_t s3 = ((a1 >> 4) & kmask2) | (((tmp >> 6) & kmask1) << 4);
-    const uint32_t s0 = (a0 & kmask2) | (((tmp >> 0) & kmask1) << 4);
-    const uint32_t s1 = (a1 & kmask2) | (((tmp >> 2) & kmask1) << 4);
-    *lo = s0 | (uint64_t)s1 << 32;
-    *hi = s2 | (uint64_t)s3 << 32;
+/* Q3_K's 16 6-bit scales minus 32, as int8 in order: bytes 0-7 of packed
+ * hold the low four bits of scales 0-7 (low nibbles) and 8-15 (high
+ * ones), byte 8 + j the high two of scales j, j + 4, j + 8, j + 12 (bits
+ * 0-1, ..., 6-7): one 8-byte load and one broadcast, no scalar unpacking */
+static inline __m128i q3_k_scales(const uint8_t *packed) {
+    const __m128i v = _mm_loadl_epi64((const __m128i *)packed), m4 = _mm_set1_epi8(15);
+    const __m128i lo = _mm_unpacklo_epi64(_mm_and_si128(v, m4), _mm_and_si128(_mm_srli_epi16(v, 4), m4));
+    int tmp;
+    memcpy(&tmp, packed + 8, 4);
+    const __m128i hi = _mm_and_si128(_mm_srlv_epi32(_mm_set1_epi32(tmp), _mm_setr_epi32(0, 2, 4, 6)), _mm_set1_epi8(3));
+    return _mm_sub_epi8(_mm_or_si128(lo, _mm_slli_epi32(hi, 4)), _mm_set1_epi8(32));
 }
 
 #define LQ_KQUANT_ENTRY(name, t, isa)                                                                    \
