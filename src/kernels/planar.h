@@ -1,5 +1,5 @@
 /* Planar rows: the in-memory layout the AVX2 kernels of the 32-value block
- * types read. A planar row holds the same bytes as a GGUF row, with each
+ * types read (and Q2_K / Q3_K blocks recoded within, below). A planar row holds the same bytes as a GGUF row, with each
  * field of its blocks gathered into one run: every block's first field,
  * then every block's second, ... (Q5_0, fields d / qh / qs: the row's nb
  * scales, then its nb qh words, then its nb x 16 code bytes). A kernel then
@@ -35,10 +35,10 @@ typedef struct lq_planar {
  * so every int16 lane of a maddubs belongs to one sub-block and one
  * scale vector (scales 0, 2, .., 14 | 1, 3, .., 15) serves all eight. */
 static inline int lq_kq_value_at(int k, int l) { return 16 * (2 * ((l % 16) / 2) + l / 16) + 2 * k + (l % 2); }
-void lq_q2_k_recode(uint8_t *blk, int to_kernel);
-void lq_q3_k_recode(uint8_t *blk, int to_kernel);
-/* their rows dequantized with the GGUF dequantizers' float operations
- * (AVX2: the plans belong to the AVX2 kernels) */
+/* the recode, and such rows dequantized with the GGUF dequantizers' float
+ * operations (AVX2 code: the plans belong to the AVX2 kernels) */
+void lq_q2_k_recode_avx2(uint8_t *blk, int to_kernel);
+void lq_q3_k_recode_avx2(uint8_t *blk, int to_kernel);
 void lq_q2_k_recoded_to_float_avx2(const void *src, float *y, int64_t n);
 void lq_q3_k_recoded_to_float_avx2(const void *src, float *y, int64_t n);
 

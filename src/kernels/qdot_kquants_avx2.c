@@ -337,4 +337,43 @@ static inline void recoded_to_float(enum kq t, const void *src, float *y, int64_
 }
 
 void lq_q2_k_recoded_to_float_avx2(const void *src, float *y, int64_t n) { recoded_to_float(KQ2, src, y, n); }
+
+/* The recode (planar.h) swaps k and i of a code's position (k, l = 16 h +
+ * 2 i + e): the codes of the eight position sets as bytes, the pair
+ * transpose, and the bytes packed back; its own inverse, so to_kernel does
+ * not matter. */
+static void kq_recode(uint8_t *qs, uint8_t *hm) {
+    _Alignas(32) int8_t codes[256];
+    const __m256i h = hm ? ld(hm) : _mm256_setzero_si256();
+    for (int g = 0; g < 2; g++) {
+        const __m256i q = ld(qs + 32 * g);
+        for (int s = 0; s < 4; s++) {
+            __m256i u = _mm256_and_si256(_mm256_srli_epi16(q, 2 * s), m8(3));
+            if (hm) u = _mm256_or_si256(u, bit_to(h, 4 * g + s, 2));
+            _mm256_store_si256((__m256i *)(codes + 32 * (4 * g + s)), u);
+        }
+    }
+    __m256i v[8];
+    transpose_pairs(codes, v);
+    __m256i hn = _mm256_setzero_si256();
+    for (int g = 0; g < 2; g++) {
+        __m256i q = _mm256_setzero_si256();
+        for (int s = 0; s < 4; s++) { /* fields of at most 3 << 6: no carry into the next byte */
+            q = _mm256_or_si256(q, _mm256_slli_epi16(_mm256_and_si256(v[4 * g + s], m8(3)), 2 * s));
+            hn = _mm256_or_si256(hn, bit_to(v[4 * g + s], 2, 4 * g + s));
+        }
+        _mm256_storeu_si256((__m256i *)(qs + 32 * g), q);
+    }
+    if (hm) _mm256_storeu_si256((__m256i *)hm, hn);
+}
+
+void lq_q2_k_recode_avx2(uint8_t *blk, int to_kernel) {
+    (void)to_kernel;
+    kq_recode(blk + offsetof(block_q2_K, qs), NULL);
+}
+
+void lq_q3_k_recode_avx2(uint8_t *blk, int to_kernel) {
+    (void)to_kernel;
+    kq_recode(blk + offsetof(block_q3_K, qs), blk + offsetof(block_q3_K, hmask));
+}
 void lq_q3_k_recoded_to_float_avx2(const void *src, float *y, int64_t n) { recoded_to_float(KQ3, src, y, n); }

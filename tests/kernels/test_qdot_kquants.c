@@ -190,7 +190,7 @@ static void test_raw_blocks(const kq_type *t) {
  * position (v / 32, v % 32) to the (k, l) with lq_kq_value_at(k, l) = v. */
 static void test_recode(const kq_type *t) {
     const lq_qdot_info *k = lq_qdot_kquants_lookup(t->type, 1);
-    if (!k || !k->planar) return;
+    if (!isa_ok[1] || !k || !k->planar) return; /* the recode is AVX2 code */
     CHECK(k->planar->recode && lq_planar_block_bytes(k->planar) == t->block_bytes);
     const size_t nb = 5, bs = t->block_bytes;
     uint8_t *src = malloc(nb * bs), *row = malloc(nb * bs), *back = malloc(nb * bs);
