@@ -31,6 +31,9 @@ flags=(-O3 -mavx2 -mfma -mf16c -ffp-contract=off -I"$out/base/src" -I"$out/base/
 objs=()
 for f in qdot_legacy_avx2 qdot_kquants_avx2 qdot_float_avx2 qdot_llmq_avx2; do
     gcc "${flags[@]}" -include "$out/rename_a.h" -c "$out/base/src/kernels/$f.c" -o "$out/a_$f.o"
+    # any other global A defines (helpers such as the recoders) gets A_ too
+    nm --defined-only -g "$out/a_$f.o" | awk '$3 !~ /^A_/ {print $3, "A_" $3}' > "$out/syms_$f.txt"
+    [ -s "$out/syms_$f.txt" ] && objcopy --redefine-syms="$out/syms_$f.txt" "$out/a_$f.o"
     objs+=("$out/a_$f.o")
 done
 gcc -O2 -fopenmp -Isrc -Iinclude bench/ab_qdot.c "${objs[@]}" build/lib/libllmq.a -o "$out/ab_qdot" \
