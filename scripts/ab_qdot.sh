@@ -40,6 +40,6 @@ gcc -O2 -fopenmp -Isrc -Iinclude bench/ab_qdot.c "${objs[@]}" build/lib/libllmq.
     -lopenblas -llapacke -lcjson -lpcre2-8 -lm
 # the types whose AVX2 kernels in A's revision read planar rows (their infos name a plan)
 AB_A_PLANAR=$(for f in qdot_legacy_ref qdot_kquants_ref; do git show "$base:src/kernels/ref/$f.c" 2>/dev/null || true; done |
-    grep -o 'INFOS([a-z0-9_]*, [^)]*&plan' | sed 's/.*INFOS(\([a-z0-9_]*\),.*/\1/' | tr a-z A-Z | paste -sd, -)
+    { grep -o 'INFOS([a-z0-9_]*, [^)]*&plan' || true; } | sed 's/.*INFOS(\([a-z0-9_]*\),.*/\1/' | tr a-z A-Z | paste -sd, -)
 export AB_A_PLANAR
 "$out/ab_qdot" "$@"
