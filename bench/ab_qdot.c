@@ -45,18 +45,6 @@ static void gemv(lq_qdot_rows_fn f, float *y, const void *W, size_t rb, const vo
     for (int c = 0; c < (rows + 31) / 32; c++) f(y, W, rb, x, n, 32 * c, 32 * c + 32 < rows ? 32 * c + 32 : rows);
 }
 
-/* name is one of the comma-separated names in list */
-static int listed(const char *list, const char *name) {
-    const size_t len = strlen(name);
-    for (const char *p = list; p && *p;) {
-        const char *e = strchr(p, ',');
-        const size_t l = e ? (size_t)(e - p) : strlen(p);
-        if (l == len && !strncmp(p, name, len)) return 1;
-        p += l + (e != NULL);
-    }
-    return 0;
-}
-
 static double median(double *v, int n) {
     qsort(v, (size_t)n, sizeof *v, cmp_double);
     return v[n / 2];
@@ -109,7 +97,7 @@ int main(int argc, char **argv) {
         if (b->planar) {
             Wb = malloc(rb * rows);
             lq_planar_pack_rows(b->planar, Wb, W, rb, rows);
-            if (listed(getenv("AB_A_PLANAR"), name)) Wa = Wb;
+            if (has_name(getenv("AB_A_PLANAR"), name)) Wa = Wb;
         }
         gemv(a, ya, Wa, rb, xq, n, rows, nt);
         gemv(b->rows, yb, Wb, rb, xq, n, rows, nt);

@@ -22,19 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
-/* name is one of the comma-separated entries of list */
-static int has_name(const char *list, const char *name) {
-    const size_t len = strlen(name);
-    for (const char *p = list; *p;) {
-        const char *e = strchr(p, ',');
-        const size_t l = e ? (size_t)(e - p) : strlen(p);
-        if (l == len && strncmp(p, name, len) == 0) return 1;
-        p += l + (e != NULL);
-    }
-    return 0;
-}
-
 static double thread_cpu(void) {
     struct timespec ts;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);

@@ -1,4 +1,4 @@
-/* Clock and sorting helpers shared by the benchmark programs. */
+/* Clock, sorting and argument helpers shared by the benchmark programs. */
 #ifndef LLMQ_BENCH_UTIL_H
 #define LLMQ_BENCH_UTIL_H
 
@@ -8,6 +8,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+/* name is one of the comma-separated entries of list (NULL: none) */
+static inline int has_name(const char *list, const char *name) {
+    const size_t len = strlen(name);
+    for (const char *p = list; p && *p;) {
+        const char *e = strchr(p, ',');
+        const size_t l = e ? (size_t)(e - p) : strlen(p);
+        if (l == len && strncmp(p, name, len) == 0) return 1;
+        p += l + (e != NULL);
+    }
+    return 0;
+}
 
 static inline double now(void) {
     struct timespec ts;

@@ -86,6 +86,19 @@ static inline void transpose_pairs(const int8_t *x, __m256i *out) {
     }
 }
 
+/* The codes of a Q2_K / Q3_K block's eight position sets (position order
+ * k, l: planar.h) as bytes: the 2-bit fields, Q3_K's high bit (hm) as bit 2 */
+static inline void codes8(const uint8_t *qs, const uint8_t *hm, __m256i u[8]) {
+    const __m256i h = hm ? ld(hm) : _mm256_setzero_si256();
+    for (int g = 0; g < 2; g++) {
+        const __m256i q = ld(qs + 32 * g);
+        for (int s = 0; s < 4; s++) {
+            u[4 * g + s] = _mm256_and_si256(_mm256_srli_epi16(q, 2 * s), m8(3));
+            if (hm) u[4 * g + s] = _mm256_or_si256(u[4 * g + s], bit_to(h, 4 * g + s, 2));
+        }
+    }
+}
+
 /* One super-block: 8 int32 lanes summing to isum, and for Q2_K/Q4_K/Q5_K 8
  * more in *imin summing to imin. Q2_K's lanes sum to 16 isum, Q3_K's to
  * 256 isum (|16 or 256 isum| < 2^31 and the lanes add modulo 2^32, so the
@@ -97,7 +110,6 @@ static inline __attribute__((always_inline)) __m256i superblock(enum kq t, const
     __m256i p[8];
     if (t == KQ2 || t == KQ3) { /* recoded blocks (planar.h) against the transposed activations xt */
         const uint8_t *qs = t == KQ2 ? ((const block_q2_K *)blk)->qs : ((const block_q3_K *)blk)->qs;
-        const __m256i hm = t == KQ3 ? ld(((const block_q3_K *)blk)->hmask) : _mm256_setzero_si256();
         const __m128i s8 = t == KQ2 ? _mm_loadu_si128((const __m128i *)((const block_q2_K *)blk)->scales)
                                     : q3_k_scales(((const block_q3_K *)blk)->scales);
         /* int16 lanes [scales 0, 2, .., 14 | 1, 3, .., 15]: every position set's sub-blocks */
@@ -120,7 +132,8 @@ static inline __attribute__((always_inline)) __m256i superblock(enum kq t, const
                 for (int s = 0; s < 4; s++)
                     p[4 * g + s] = _mm256_madd_epi16(_mm256_maddubs_epi16(u[s], xt[4 * g + s]), *sc[s]);
             }
-        } else {
+        } else { /* codes8's decode, each set straight into its maddubs (all eight first spill registers: 0.85x) */
+            const __m256i hm = ld(((const block_q3_K *)blk)->hmask);
             for (int g = 0; g < 2; g++) {
                 const __m256i q = ld(qs + 32 * g);
                 for (int s = 0; s < 4; s++) {
@@ -301,16 +314,9 @@ static inline void recoded_to_float(enum kq t, const void *src, float *y, int64_
         const uint8_t *qs = t == KQ2 ? ((const block_q2_K *)blk)->qs : ((const block_q3_K *)blk)->qs;
         _Alignas(32) int8_t codes[256];
         __m256i u[8], v[8];
-        for (int g = 0; g < 2; g++) {
-            const __m256i q = ld(qs + 32 * g);
-            for (int s = 0; s < 4; s++) {
-                u[4 * g + s] = _mm256_and_si256(_mm256_srli_epi16(q, 2 * s), m8(3));
-                if (t == KQ3) /* q - 4 where the high bit is clear */
-                    u[4 * g + s] = _mm256_sub_epi8(
-                        u[4 * g + s],
-                        _mm256_andnot_si256(bit_to(ld(((const block_q3_K *)blk)->hmask), 4 * g + s, 2), m8(4)));
-            }
-        }
+        codes8(qs, t == KQ3 ? ((const block_q3_K *)blk)->hmask : NULL, u);
+        if (t == KQ3) /* q + 4 h - 4 */
+            for (int k = 0; k < 8; k++) u[k] = _mm256_sub_epi8(u[k], m8(4));
         for (int k = 0; k < 8; k++) _mm256_store_si256((__m256i *)(codes + 32 * k), u[k]);
         transpose_pairs(codes, v);
         for (int k = 0; k < 8; k++) _mm256_store_si256((__m256i *)(codes + 32 * k), v[k]);
@@ -344,15 +350,9 @@ void lq_q2_k_recoded_to_float_avx2(const void *src, float *y, int64_t n) { recod
  * not matter. */
 static void kq_recode(uint8_t *qs, uint8_t *hm) {
     _Alignas(32) int8_t codes[256];
-    const __m256i h = hm ? ld(hm) : _mm256_setzero_si256();
-    for (int g = 0; g < 2; g++) {
-        const __m256i q = ld(qs + 32 * g);
-        for (int s = 0; s < 4; s++) {
-            __m256i u = _mm256_and_si256(_mm256_srli_epi16(q, 2 * s), m8(3));
-            if (hm) u = _mm256_or_si256(u, bit_to(h, 4 * g + s, 2));
-            _mm256_store_si256((__m256i *)(codes + 32 * (4 * g + s)), u);
-        }
-    }
+    __m256i u[8];
+    codes8(qs, hm, u);
+    for (int k = 0; k < 8; k++) _mm256_store_si256((__m256i *)(codes + 32 * k), u[k]);
     __m256i v[8];
     transpose_pairs(codes, v);
     __m256i hn = _mm256_setzero_si256();
