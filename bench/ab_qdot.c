@@ -7,6 +7,7 @@
  * does; A too for the types listed in AB_A_PLANAR (comma-separated;
  * ab_qdot.sh lists those of A's revision).
  * usage: ab_qdot TYPES [ROWS [REPS [THREADS [COLS]]]] (16384 15 2 4096) */
+#include "core/lq.h"
 #include "kernels/planar.h"
 #include "kernels/qdot.h"
 #include "kernels/qdot_llmq.h"
@@ -95,8 +96,7 @@ int main(int argc, char **argv) {
         ref->rows(y0, W, rb, xq, n, 0, check);
         uint8_t *Wb = W, *Wa = W; /* the rows B and A read */
         if (b->planar) {
-            Wb = malloc(rb * rows);
-            lq_planar_pack_rows(b->planar, Wb, W, rb, rows);
+            Wb = lq_planar_packed(b->planar, W, rb, rows);
             if (has_name(getenv("AB_A_PLANAR"), name)) Wa = Wb;
         }
         gemv(a, ya, Wa, rb, xq, n, rows, nt);
@@ -123,7 +123,7 @@ int main(int argc, char **argv) {
         const double rbw = median(bw, reps);
         printf("%-7s A %6.1f GB/s  B %6.1f GB/s (%3.0f%% of read %5.1f GB/s)  B/A %.2fx  bits A %s B %s\n", name, ga,
                gb, 100 * gb / rbw, rbw, median(ratio, reps), a_ok ? "ok" : "DIFFER", b_ok ? "ok" : "DIFFER");
-        if (Wb != W) free(Wb);
+        if (Wb != W) lq_free_aligned(Wb);
         free(W), free(xq), free(y0), free(ya), free(yb);
     }
     free(types), free(big), free(src), free(xf);

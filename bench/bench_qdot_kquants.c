@@ -4,6 +4,7 @@
  * matrix. Each kernel's result is first compared with the reference bit for bit.
  * usage: bench_qdot_kquants [rows cols reps]   (default 16384 4096 20) */
 #include "core/cpu.h"
+#include "core/lq.h"
 #include "kernels/planar.h"
 #include "kernels/qdot.h"
 #include "quant/blocks.h"
@@ -106,10 +107,7 @@ int main(int argc, char **argv) {
             const lq_qdot_info *info = lq_qdot_kquants_lookup(t->type, isa);
             lq_qdot_rows_fn fn = info->rows;
             uint8_t *Wk = W; /* recoded rows for a kernel that reads them */
-            if (info->planar) {
-                Wk = aligned_alloc(64, (bytes + 63) / 64 * 64);
-                lq_planar_pack_rows(info->planar, Wk, W, row_bytes, rows);
-            }
+            if (info->planar) Wk = lq_planar_packed(info->planar, W, row_bytes, rows);
             gemv(fn, y, Wk, row_bytes, xq, cols, rows, 2);
             if (memcmp(y, yref, (size_t)rows * sizeof *y))
                 return fprintf(stderr, "%s %s differs from ref\n", t->name, ISA_NAME[isa]), 1;
@@ -121,7 +119,7 @@ int main(int argc, char **argv) {
             }
             const double small = time_gemv(fn, y, Wk, row_bytes, xq, cols, small_rows, 1, nrep, isa ? 200 : 5);
             printf("  | cached 1t %6.1f GB/s\n", row_bytes * small_rows / small / 1e9);
-            if (Wk != W) free(Wk);
+            if (Wk != W) lq_free_aligned(Wk);
         }
         printf("  read bandwidth 1t %.1f GB/s, 2t %.1f GB/s\n", read_bw(W, bytes, 1, reps), read_bw(W, bytes, 2, reps));
         free(W);

@@ -9,6 +9,7 @@
  * about 20 ms per sample): on a shared machine it still shows the kernel's
  * own cost, and with a cache-resident matrix its compute rate. */
 #include "core/cpu.h"
+#include "core/lq.h"
 #include "kernels/planar.h"
 #include "kernels/qdot.h"
 #include "quant/blocks.h"
@@ -68,7 +69,7 @@ int main(int argc, char **argv) {
     for (int i = 0; i < cols; i++) row[i] = (float)((i * 2654435761u) % 1000) / 500.0f - 1.0f;
     const size_t bytes_max = (size_t)rows * (cols / 32) * 34;
     const size_t alloc = (bytes_max + 63) & ~(size_t)63;
-    uint8_t *W = aligned_alloc(64, alloc), *P = aligned_alloc(64, alloc); /* P: planar copies */
+    uint8_t *W = aligned_alloc(64, alloc);
     for (size_t i = 0; i < bytes_max; i++) W[i] = (uint8_t)(i * 131u >> 3); /* real pages, not the zero page */
     printf("GEMV %d x %d, median of %d, GB/s of weight bytes\n", rows, cols, reps);
     for (int nt = 1; nt <= 2; nt++) printf("  read bandwidth %d thread(s): %.1f GB/s\n", nt, bench_read_bw(W, bytes_max, nt, reps));
@@ -86,11 +87,9 @@ int main(int argc, char **argv) {
         for (int isa = 1; isa <= 2; isa++) {
             if (!have[isa]) continue;
             const lq_qdot_info *k = lq_qdot_legacy_lookup(ty[i].t, isa);
-            const uint8_t *Wk = W; /* the rows k reads: planar ones packed (kernels/planar.h) */
-            if (k->planar) {
-                lq_planar_pack_rows(k->planar, P, W, rb, rows);
-                Wk = P;
-            }
+            /* the rows k reads: planar ones packed (kernels/planar.h) */
+            uint8_t *P = k->planar ? lq_planar_packed(k->planar, W, rb, rows) : NULL;
+            const uint8_t *Wk = P ? P : W;
             run(k, y, Wk, rb, xq, cols, rows, 2);
             if (memcmp(y, yr, sizeof(float) * rows)) return fprintf(stderr, "%s isa %d differs from ref\n", ty[i].name, isa), 1;
             for (int nt = 1; nt <= 2; nt++) {
@@ -104,9 +103,10 @@ int main(int argc, char **argv) {
                 printf("  %s %dT %5.1f", isa == 1 ? "avx2" : "avx512", nt, (double)rb * rows / t[reps / 2] / 1e9);
             }
             printf(" cpu %5.1f", cpu_rate(k, y, Wk, rb, xq, cols, rows, reps));
+            lq_free_aligned(P);
         }
         printf("\n");
     }
-    free(row), free(x), free(y), free(yr), free(xq), free(W), free(P);
+    free(row), free(x), free(y), free(yr), free(xq), free(W);
     return 0;
 }

@@ -1,6 +1,8 @@
 /* Planar rows (see planar.h). */
 #include "kernels/planar.h"
 
+#include "core/lq.h"
+
 #include <string.h>
 
 /* n fields of fb bytes from stride ss to stride ds; fixed sizes copied
@@ -20,20 +22,13 @@ static void copy_fields(uint8_t *d, size_t ds, const uint8_t *s, size_t ss, size
 #undef COPY
 }
 
-/* the qh run of a Q5 row: pairs of blocks' words through lq_qh_pair (or back) */
-static void qh_pairs(uint8_t *run, size_t n_blocks, int pack) {
+/* the qh run of a Q5 row: pairs of blocks' words through lq_qh_pair */
+static void qh_pairs(uint8_t *run, size_t n_blocks) {
     for (size_t b = 0; b + 1 < n_blocks; b += 2) {
         uint32_t w[2];
-        uint64_t p;
-        if (pack) {
-            memcpy(w, run + 4 * b, 8);
-            p = lq_qh_pair(w[0], w[1]);
-            memcpy(run + 4 * b, &p, 8);
-        } else {
-            memcpy(&p, run + 4 * b, 8);
-            lq_qh_unpair(p, &w[0], &w[1]);
-            memcpy(run + 4 * b, w, 8);
-        }
+        memcpy(w, run + 4 * b, 8);
+        const uint64_t p = lq_qh_pair(w[0], w[1]);
+        memcpy(run + 4 * b, &p, 8);
     }
 }
 
@@ -44,18 +39,21 @@ void lq_planar_pack(const lq_planar *p, void *dst, const void *src, size_t n_blo
     for (int f = 0; f < p->n_fields; f++) {
         const size_t fb = p->field[f];
         copy_fields(run, fb, (const uint8_t *)src + off, bs, fb, n_blocks);
-        if (f == 1 && p->qh_pairs) qh_pairs(run, n_blocks, 1);
+        if (f == 1 && p->qh_pairs) qh_pairs(run, n_blocks);
         run += n_blocks * fb, off += fb;
     }
     if (p->recode)
-        for (size_t b = 0; b < n_blocks; b++) p->recode((uint8_t *)dst + b * bs, 1);
+        for (size_t b = 0; b < n_blocks; b++) p->recode((uint8_t *)dst + b * bs);
 }
 
-void lq_planar_pack_rows(const lq_planar *p, void *dst, const void *src, size_t row_bytes, int rows) {
+void *lq_planar_packed(const lq_planar *p, const void *src, size_t row_bytes, int rows) {
+    uint8_t *dst = lq_alloc_aligned(row_bytes * (size_t)rows);
+    if (!dst) return NULL;
     const size_t nb = row_bytes / lq_planar_block_bytes(p);
     #pragma omp parallel for schedule(static) if (row_bytes * (size_t)rows > ((size_t)1 << 22))
     for (int r = 0; r < rows; r++)
-        lq_planar_pack(p, (uint8_t *)dst + (size_t)r * row_bytes, (const uint8_t *)src + (size_t)r * row_bytes, nb);
+        lq_planar_pack(p, dst + (size_t)r * row_bytes, (const uint8_t *)src + (size_t)r * row_bytes, nb);
+    return dst;
 }
 
 void lq_planar_unpack(const lq_planar *p, void *dst, const void *row, size_t n_blocks, size_t b0, size_t nb) {
@@ -79,5 +77,5 @@ void lq_planar_unpack(const lq_planar *p, void *dst, const void *row, size_t n_b
         run += n_blocks * fb, off += fb;
     }
     if (p->recode)
-        for (size_t b = 0; b < nb; b++) p->recode(d + b * bs, 0);
+        for (size_t b = 0; b < nb; b++) p->recode(d + b * bs);
 }

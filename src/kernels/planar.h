@@ -18,9 +18,9 @@ typedef struct lq_planar {
     uint8_t field[3]; /* bytes of each field, in block order; they sum to the block's size */
     uint8_t qh_pairs; /* Q5_0 / Q5_1: field 1 (qh) of blocks 2m, 2m+1 as one lq_qh_pair word (a
                          row's odd last block keeps its qh as it is) */
-    /* NULL, or each block's bytes reordered in place (types of one field):
-     * to_kernel 1 from GGUF to the kernel's order, 0 back */
-    void (*recode)(uint8_t *blk, int to_kernel);
+    /* NULL, or each block's bytes reordered in place (types of one field),
+     * a reorder that is its own inverse: GGUF to the kernel's order and back */
+    void (*recode)(uint8_t *blk);
     /* NULL, or a dequantizer of such rows (n values), the GGUF one's floats */
     void (*to_float)(const void *src, float *y, int64_t n);
 } lq_planar;
@@ -37,8 +37,8 @@ typedef struct lq_planar {
 static inline int lq_kq_value_at(int k, int l) { return 16 * (2 * ((l % 16) / 2) + l / 16) + 2 * k + (l % 2); }
 /* the recode, and such rows dequantized with the GGUF dequantizers' float
  * operations (AVX2 code: the plans belong to the AVX2 kernels) */
-void lq_q2_k_recode_avx2(uint8_t *blk, int to_kernel);
-void lq_q3_k_recode_avx2(uint8_t *blk, int to_kernel);
+void lq_q2_k_recode_avx2(uint8_t *blk);
+void lq_q3_k_recode_avx2(uint8_t *blk);
 void lq_q2_k_recoded_to_float_avx2(const void *src, float *y, int64_t n);
 void lq_q3_k_recoded_to_float_avx2(const void *src, float *y, int64_t n);
 
@@ -78,8 +78,9 @@ static inline size_t lq_planar_block_bytes(const lq_planar *p) {
 
 /* one row of n_blocks GGUF blocks at src -> planar at dst (no overlap) */
 void lq_planar_pack(const lq_planar *p, void *dst, const void *src, size_t n_blocks);
-/* rows of row_bytes each (threaded when large) */
-void lq_planar_pack_rows(const lq_planar *p, void *dst, const void *src, size_t row_bytes, int rows);
+/* rows of row_bytes each packed into a new buffer (lq_alloc_aligned: free
+ * with lq_free_aligned; threaded when large), NULL when out of memory */
+void *lq_planar_packed(const lq_planar *p, const void *src, size_t row_bytes, int rows);
 /* blocks [b0, b0 + nb) of the planar row of n_blocks blocks at row, back in
  * GGUF layout at dst */
 void lq_planar_unpack(const lq_planar *p, void *dst, const void *row, size_t n_blocks, size_t b0, size_t nb);

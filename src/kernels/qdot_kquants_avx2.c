@@ -38,12 +38,8 @@ static inline __m256i m8(int v) { return _mm256_set1_epi8((char)v); }
 static inline __m256i ld(const void *p) { return _mm256_loadu_si256((const __m256i *)p); }
 
 /* vpshufb index over a vector holding the scale bytes in both 128-bit
- * lanes: int16 lanes 0-7 from byte a, 8-15 from byte b; zero-extended, or
- * (high) the byte times 256, which keeps a signed byte's sign */
-static inline __m256i pair_idx(int a, int b, int high) {
-    const short ea = (short)(high ? (a << 8 | 0x80) : (0x8000 | a)), eb = (short)(high ? (b << 8 | 0x80) : (0x8000 | b));
-    return _mm256_setr_epi16(ea, ea, ea, ea, ea, ea, ea, ea, eb, eb, eb, eb, eb, eb, eb, eb);
-}
+ * lanes: every int16 lane byte a, zero-extended */
+static inline __m256i byte_idx(int a) { return _mm256_set1_epi16((short)(0x8000 | a)); }
 
 /* int16 lanes of words a (0-7) and b (0-7) of the same 8-word source */
 static inline __m256i word_idx(int a, int b) {
@@ -68,9 +64,8 @@ static inline __m256i bit_to(__m256i h, int b, int to) {
  * its 8 vectors of 32 (sub-blocks 2i | 2i + 1 in the two 128-bit lanes)
  * as int16 pairs, transposed 8 x 8 in each lane: out[k] word i of lane h =
  * pair k of sub-block 2i + h. */
-static inline void transpose_pairs(const int8_t *x, __m256i *out) {
-    __m256i a[8], t[8], u[8];
-    for (int i = 0; i < 8; i++) a[i] = ld(x + 32 * i);
+static inline void transpose_pairs(const __m256i a[8], __m256i out[8]) {
+    __m256i t[8], u[8];
     for (int i = 0; i < 4; i++) {
         t[2 * i] = _mm256_unpacklo_epi16(a[2 * i], a[2 * i + 1]);
         t[2 * i + 1] = _mm256_unpackhi_epi16(a[2 * i], a[2 * i + 1]);
@@ -167,8 +162,8 @@ static inline __attribute__((always_inline)) __m256i superblock(enum kq t, const
                 hi = _mm256_or_si256(hi, bit_to(qh, 2 * g + 1, 4));
             }
             const __m256i dlo = _mm256_maddubs_epi16(lo, ld(x + 64 * g)), dhi = _mm256_maddubs_epi16(hi, ld(x + 64 * g + 32));
-            p[2 * g] = _mm256_madd_epi16(dlo, _mm256_shuffle_epi8(S, pair_idx(2 * g, 2 * g, 0)));
-            p[2 * g + 1] = _mm256_madd_epi16(dhi, _mm256_shuffle_epi8(S, pair_idx(2 * g + 1, 2 * g + 1, 0)));
+            p[2 * g] = _mm256_madd_epi16(dlo, _mm256_shuffle_epi8(S, byte_idx(2 * g)));
+            p[2 * g + 1] = _mm256_madd_epi16(dhi, _mm256_shuffle_epi8(S, byte_idx(2 * g + 1)));
         }
         /* min j against bsums 2j and 2j+1 */
         const __m256i mdup = _mm256_shuffle_epi8(_mm256_set1_epi64x((long long)mins),
@@ -276,8 +271,11 @@ static inline __attribute__((always_inline)) void qdot_rows(enum kq t, float *y,
     for (int g0 = 0; g0 < nb; g0 += GROUP) {
         const int gn = nb - g0 < GROUP ? nb - g0 : GROUP;
         for (int i = 0; i < gn; i++) xd[i] = xb[g0 + i].d;
-        if (t == KQ2 || t == KQ3)
-            for (int i = 0; i < gn; i++) transpose_pairs(xb[g0 + i].qs, xt + 8 * i);
+        for (int i = 0; (t == KQ2 || t == KQ3) && i < gn; i++) {
+            __m256i a[8];
+            for (int k = 0; k < 8; k++) a[k] = ld(xb[g0 + i].qs + 32 * k);
+            transpose_pairs(a, xt + 8 * i);
+        }
         for (int i = gn; i < GROUP + 8; i++) xd[i] = 0.0f;
         int prow = -1, pcnt = 0; /* the pending batch: its row and size */
         float pacc = 0.0f;       /* row prow's sum so far */
@@ -317,8 +315,7 @@ static inline void recoded_to_float(enum kq t, const void *src, float *y, int64_
         codes8(qs, t == KQ3 ? ((const block_q3_K *)blk)->hmask : NULL, u);
         if (t == KQ3) /* q + 4 h - 4 */
             for (int k = 0; k < 8; k++) u[k] = _mm256_sub_epi8(u[k], m8(4));
-        for (int k = 0; k < 8; k++) _mm256_store_si256((__m256i *)(codes + 32 * k), u[k]);
-        transpose_pairs(codes, v);
+        transpose_pairs(u, v);
         for (int k = 0; k < 8; k++) _mm256_store_si256((__m256i *)(codes + 32 * k), v[k]);
         float dl[16], ml[16];
         if (t == KQ2) {
@@ -343,18 +340,15 @@ static inline void recoded_to_float(enum kq t, const void *src, float *y, int64_
 }
 
 void lq_q2_k_recoded_to_float_avx2(const void *src, float *y, int64_t n) { recoded_to_float(KQ2, src, y, n); }
+void lq_q3_k_recoded_to_float_avx2(const void *src, float *y, int64_t n) { recoded_to_float(KQ3, src, y, n); }
 
 /* The recode (planar.h) swaps k and i of a code's position (k, l = 16 h +
  * 2 i + e): the codes of the eight position sets as bytes, the pair
- * transpose, and the bytes packed back; its own inverse, so to_kernel does
- * not matter. */
+ * transpose, and the bytes packed back; its own inverse. */
 static void kq_recode(uint8_t *qs, uint8_t *hm) {
-    _Alignas(32) int8_t codes[256];
-    __m256i u[8];
+    __m256i u[8], v[8];
     codes8(qs, hm, u);
-    for (int k = 0; k < 8; k++) _mm256_store_si256((__m256i *)(codes + 32 * k), u[k]);
-    __m256i v[8];
-    transpose_pairs(codes, v);
+    transpose_pairs(u, v);
     __m256i hn = _mm256_setzero_si256();
     for (int g = 0; g < 2; g++) {
         __m256i q = _mm256_setzero_si256();
@@ -367,13 +361,8 @@ static void kq_recode(uint8_t *qs, uint8_t *hm) {
     if (hm) _mm256_storeu_si256((__m256i *)hm, hn);
 }
 
-void lq_q2_k_recode_avx2(uint8_t *blk, int to_kernel) {
-    (void)to_kernel;
-    kq_recode(blk + offsetof(block_q2_K, qs), NULL);
-}
+void lq_q2_k_recode_avx2(uint8_t *blk) { kq_recode(blk + offsetof(block_q2_K, qs), NULL); }
 
-void lq_q3_k_recode_avx2(uint8_t *blk, int to_kernel) {
-    (void)to_kernel;
+void lq_q3_k_recode_avx2(uint8_t *blk) {
     kq_recode(blk + offsetof(block_q3_K, qs), blk + offsetof(block_q3_K, hmask));
 }
-void lq_q3_k_recoded_to_float_avx2(const void *src, float *y, int64_t n) { recoded_to_float(KQ3, src, y, n); }

@@ -107,6 +107,7 @@ static inline __m256i lone_qh_bits(__m256i h, int hi) {
 typedef struct {
     const uint8_t *hdr, *qh, *qs;
 } runs;
+/* bytes per block in each run (Q8_0: its GGUF block, the stride of both) */
 static const int hdr_bytes[] = {2, 4, 2, 4, 34, 2, 1}, qh_bytes[] = {0, 0, 4, 4, 0, 0, 0},
                  qs_bytes[] = {16, 16, 16, 16, 34, 16, 16};
 
@@ -191,7 +192,7 @@ static inline __attribute__((always_inline)) __m256 row8(runs p, const xchunk *c
                 v[j] = _mm256_setzero_si256();
                 continue;
             }
-            const __m256i w = _mm256_loadu_si256((const __m256i *)(p.qs + 34 * j));
+            const __m256i w = _mm256_loadu_si256((const __m256i *)(p.qs + qs_bytes[K_Q8_0] * j));
             v[j] = _mm256_madd_epi16(signed_pairs(w, xqs_at(c, bi + j)), _mm256_set1_epi16(1));
         }
         isum = reduce8(v);

@@ -14,11 +14,9 @@
 
 /* The kernel reads planar rows: an owned copy, packed (planar.h). */
 static bool pack_planar(lq_qweight *w) {
-    uint8_t *p = lq_alloc_aligned((size_t)w->rows * w->row_bytes);
-    if (!p) return false;
-    lq_planar_pack_rows(w->dot->planar, p, w->data, w->row_bytes, w->rows);
-    w->data = w->owned = p;
-    return true;
+    w->owned = lq_planar_packed(w->dot->planar, w->data, w->row_bytes, w->rows);
+    w->data = w->owned;
+    return w->owned != NULL;
 }
 
 bool lq_qweight_init(lq_qweight *w, uint32_t type, const void *data, int rows, int cols, bool keep_quantized) {

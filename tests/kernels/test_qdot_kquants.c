@@ -3,6 +3,7 @@
  * bit for bit, over quantized random rows, raw random blocks (every code,
  * scale and sign), zero rows, outliers and huge activations. */
 #include "core/cpu.h"
+#include "core/lq.h"
 #include "kernels/planar.h"
 #include "kernels/qdot.h"
 #include "quant/blocks.h"
@@ -65,13 +66,10 @@ static void check_bits(const kq_type *t, const void *W, const void *xq, int n, i
         if (!info) continue;
         memcpy(y, yref, (size_t)rows * sizeof *y);
         for (int r = r0; r < r1; r++) y[r] = NAN;
-        void *P = NULL; /* the rows recoded, for a kernel that reads them so */
-        if (info->planar) {
-            P = malloc(row_bytes * (size_t)rows);
-            lq_planar_pack_rows(info->planar, P, W, row_bytes, rows);
-        }
+        /* the rows recoded, for a kernel that reads them so */
+        void *P = info->planar ? lq_planar_packed(info->planar, W, row_bytes, rows) : NULL;
         info->rows(y, P ? P : W, row_bytes, xq, n, r0, r1);
-        free(P);
+        lq_free_aligned(P);
         long d = test_first_diff(y, yref, (size_t)rows * sizeof *y);
         CHECK_MSG(d < 0, "%s %s n=%d rows=%d [%d,%d) %s differs at row %ld: %.9g vs ref %.9g", t->name, what, n,
                   rows, r0, r1, ISA_NAME[isa], d / 4, y[d < 0 ? 0 : d / 4], yref[d < 0 ? 0 : d / 4]);

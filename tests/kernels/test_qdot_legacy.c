@@ -4,6 +4,7 @@
  * double-precision dot of the dequantized rows, planar rows unpack to the
  * GGUF bytes, and the MXFP4 reference quantizer meets its spec. */
 #include "core/cpu.h"
+#include "core/lq.h"
 #include "kernels/planar.h"
 #include "kernels/qdot.h"
 #include "quant/blocks.h"
@@ -53,10 +54,9 @@ static void run_rows(const lq_qdot_info *k, float *y, const uint8_t *W, size_t r
         k->rows(y, W, row_bytes, xq, n, r0, r1);
         return;
     }
-    uint8_t *P = malloc(row_bytes * rows);
-    lq_planar_pack_rows(k->planar, P, W, row_bytes, rows);
+    void *P = lq_planar_packed(k->planar, W, row_bytes, rows);
     k->rows(y, P, row_bytes, xq, n, r0, r1);
-    free(P);
+    lq_free_aligned(P);
 }
 
 /* lq_qh_pair against its definition (planar.h), bit by bit: value byte i
