@@ -76,6 +76,11 @@ LQ_LLMQ_F32_TYPES(LQ_LLMQ_QDOT_DECL_F32)
  * the reference order; SIMD kernels hand it rows they cannot decode. */
 float lq_qdot_llmq_f32_row_ref(int kind, int group, const uint8_t *row, const float *x, int n);
 
+static inline void lq_llmq_f32_rows_ref(int kind, int group, float *y, const void *W, size_t row_bytes, const float *x,
+                                        int n, int r0, int r1) {
+    for (int r = r0; r < r1; r++) y[r] = lq_qdot_llmq_f32_row_ref(kind, group, (const uint8_t *)W + (size_t)r * row_bytes, x, n);
+}
+
 /* E4M3 per channel: values i .. n - 1 (a row's last n % 32) into the
  * ref's lane sums a[i % 32] */
 static inline void lq_llmq_e4m3_lanes(float a[32], const uint8_t *c, const float *x, int i, int n) {
@@ -95,6 +100,13 @@ static inline __m256i lq_e4m3_nan_acc(__m256i acc, __m256i c) {
 
 static inline bool lq_e4m3_has_nan(__m256i acc) {
     return !_mm256_testz_si256(_mm256_cmpeq_epi8(acc, _mm256_set1_epi8(0x7F)), _mm256_set1_epi8(-1));
+}
+
+/* MXCSR.DAZ (subnormal inputs read as zero; code built with -ffast-math
+ * sets it): the SIMD FP8 decodes meet subnormals the reference does not
+ * (fp16 words, raw fp32), so under it they hand all rows to the reference */
+static inline bool lq_e4m3_daz(void) {
+    return (_mm_getcsr() & 0x40) != 0;
 }
 #endif
 

@@ -331,6 +331,77 @@ INLINE void fma32(__m256 p[4], const __m256 v[4], const float *x) {
     for (int j = 0; j < 4; j++) p[j] = _mm256_fmadd_ps(v[j], _mm256_loadu_ps(x + 8 * j), p[j]);
 }
 
+/* E4M3 codes without a conversion: a code in the top byte of a 32-bit
+ * word, shifted right by 4 with its sign, has its sign in bit 31 and its
+ * exponent and mantissa where fp32 has theirs; clearing bits 27-30 (sign
+ * copies) leaves the value times 2^-120 (bias 127 for 7), subnormal codes
+ * included (as fp32 subnormals). Against activations times 2^112 each FMA
+ * forms the ref's product (value 2^-8) x exactly. The byte shuffle stays
+ * in its 128-bit lane, so vector k holds codes 4k..4k+3 | 16+4k..16+4k+3
+ * of the 32 (raw_order: the activations in that order, raw_unorder: lane
+ * sums back in the ref's). NaN codes as in e4m3_values. */
+INLINE __m256 e4m3_raw8(__m256i cv, int k) {
+    const __m256i top = _mm256_setr_epi8(-1, -1, -1, 4 * k, -1, -1, -1, 4 * k + 1, -1, -1, -1, 4 * k + 2, -1, -1, -1,
+                                         4 * k + 3, -1, -1, -1, 4 * k, -1, -1, -1, 4 * k + 1, -1, -1, -1, 4 * k + 2,
+                                         -1, -1, -1, 4 * k + 3);
+    const __m256i d = _mm256_srai_epi32(_mm256_shuffle_epi8(cv, top), 4);
+    return _mm256_castsi256_ps(_mm256_and_si256(d, _mm256_set1_epi32((int)0x87F00000)));
+}
+
+/* [a0-3 | b0-3], [a4-7 | b4-7]: the step both reorders take */
+INLINE void halves_swap(__m256 *a, __m256 *b) {
+    const __m256 lo = _mm256_permute2f128_ps(*a, *b, 0x20), hi = _mm256_permute2f128_ps(*a, *b, 0x31);
+    *a = lo, *b = hi;
+}
+
+/* v[j] = values 8j..8j+7 -> v[k] = values 4k..4k+3 | 16+4k..16+4k+3 */
+INLINE void raw_order(__m256 v[4]) {
+    __m256 t[4] = {v[0], v[2], v[1], v[3]};
+    halves_swap(&t[0], &t[1]);
+    halves_swap(&t[2], &t[3]);
+    for (int j = 0; j < 4; j++) v[j] = t[j];
+}
+
+/* the inverse of raw_order */
+INLINE void raw_unorder(__m256 v[4]) {
+    halves_swap(&v[0], &v[1]);
+    halves_swap(&v[2], &v[3]);
+    const __m256 t = v[1];
+    v[1] = v[2], v[2] = t;
+}
+
+/* the ref's p[i % 32] for the 32 codes cv, decoded raw (x: activations
+ * times 2^112 in raw_order, lane sums in that order) or through fp16 */
+INLINE void e4m3_fma32(bool raw, __m256 p[4], __m256i cv, const float *x) {
+    if (raw) {
+        for (int k = 0; k < 4; k++) p[k] = _mm256_fmadd_ps(e4m3_raw8(cv, k), _mm256_load_ps(x + 8 * k), p[k]);
+    } else {
+        __m256 v[4];
+        e4m3_values(cv, v);
+        fma32(p, v, x);
+    }
+}
+
+/* xs = x * 2^112 in raw_order per 32 values (n / 32 * 32 of them) for the
+ * raw decode; false where that cannot give the ref's bits: some |x| >=
+ * 2^16 or NaN (the scaled value would overflow) */
+static bool e4m3_scaled_acts(const float *x, float *xs, int n) {
+    const __m256 lim = _mm256_set1_ps(0x1p16f), sc = _mm256_set1_ps(0x1p112f);
+    const __m256 absm = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
+    __m256 ok = _mm256_castsi256_ps(_mm256_set1_epi32(-1));
+    for (int i = 0; i + 32 <= n; i += 32) {
+        __m256 v[4];
+        for (int j = 0; j < 4; j++) {
+            v[j] = _mm256_loadu_ps(x + i + 8 * j);
+            ok = _mm256_and_ps(ok, _mm256_cmp_ps(_mm256_and_ps(v[j], absm), lim, _CMP_LT_OQ));
+            v[j] = _mm256_mul_ps(v[j], sc);
+        }
+        raw_order(v);
+        for (int j = 0; j < 4; j++) _mm256_store_ps(xs + i + 8 * j, v[j]);
+    }
+    return _mm256_movemask_ps(ok) == 0xFF;
+}
+
 /* reduce32 of the ref over four vectors of lanes 0-7, 8-15, 16-23, 24-31 */
 INLINE float reduce32(const __m256 a[4]) {
     return lq_hsum8_ps(_mm256_add_ps(_mm256_add_ps(a[0], a[2]), _mm256_add_ps(a[1], a[3])));
@@ -340,13 +411,13 @@ INLINE void zero4(__m256 p[4]) {
     for (int j = 0; j < 4; j++) p[j] = _mm256_setzero_ps();
 }
 
-INLINE void f32_rows(int kind, int group, float *y, const void *W, size_t row_bytes, const void *xq, int n, int r0,
-                     int r1) {
-    const float *x = xq;
+/* x: the activations (raw: times 2^112, x1 unscaled for the row's tail) */
+INLINE void f32_rows_in(bool raw, int kind, int group, float *y, const void *W, size_t row_bytes, const float *x,
+                        const float *x1, int n, int r0, int r1) {
     const size_t gbytes = (size_t)(2 + group);
     for (int r = r0; r < r1; r++) {
         const uint8_t *row = (const uint8_t *)W + (size_t)r * row_bytes;
-        __m256 acc[4], p[4], v[4];
+        __m256 acc[4], p[4];
         __m256i nan = _mm256_setzero_si256();
         zero4(acc);
         zero4(p);
@@ -358,14 +429,14 @@ INLINE void f32_rows(int kind, int group, float *y, const void *W, size_t row_by
                 _mm_prefetch((const char *)c + i + PF_AHEAD, _MM_HINT_T0);
                 const __m256i cv = _mm256_loadu_si256((const __m256i *)(c + i));
                 nan = lq_e4m3_nan_acc(nan, cv);
-                e4m3_values(cv, v);
-                fma32(p, v, x + i);
+                e4m3_fma32(raw, p, cv, x + i);
                 LQ_MCA_END();
             }
+            if (raw) raw_unorder(p);
             if (i < n) { /* the last n % 32 values in the ref's lanes */
                 _Alignas(32) float a[32];
                 for (int j = 0; j < 4; j++) _mm256_store_ps(a + 8 * j, p[j]);
-                lq_llmq_e4m3_lanes(a, c, x, i, n);
+                lq_llmq_e4m3_lanes(a, c, x1, i, n);
                 for (int j = 0; j < 4; j++) p[j] = _mm256_load_ps(a + 8 * j);
             }
             float s;
@@ -380,17 +451,31 @@ INLINE void f32_rows(int kind, int group, float *y, const void *W, size_t row_by
                 for (int i = 0; i < group; i += 32) {
                     const __m256i cv = _mm256_loadu_si256((const __m256i *)(blk + 2 + i));
                     nan = lq_e4m3_nan_acc(nan, cv);
-                    e4m3_values(cv, v);
+                    e4m3_fma32(raw, p, cv, xg + i);
                     if (i % 64 == 32) _mm_prefetch((const char *)blk + i + PF_AHEAD, _MM_HINT_T0);
-                    fma32(p, v, xg + i);
                 }
                 const __m256 dv = _mm256_set1_ps(256.0f * lq_llmq_rd_f16(blk));
                 for (int j = 0; j < 4; j++) acc[j] = _mm256_fmadd_ps(dv, p[j], acc[j]);
             }
+            if (raw) raw_unorder(acc);
             y[r] = reduce32(acc);
         }
-        if (lq_e4m3_has_nan(nan)) y[r] = lq_qdot_llmq_f32_row_ref(kind, group, row, x, n);
+        if (lq_e4m3_has_nan(nan)) y[r] = lq_qdot_llmq_f32_row_ref(kind, group, row, x1, n);
     }
+}
+
+INLINE void f32_rows(int kind, int group, float *y, const void *W, size_t row_bytes, const void *xq, int n, int r0,
+                     int r1) {
+    const float *x = xq;
+    if (lq_e4m3_daz()) {
+        lq_llmq_f32_rows_ref(kind, group, y, W, row_bytes, x, n, r0, r1);
+        return;
+    }
+    _Alignas(32) float stack[4096]; /* the scaled activations of rows up to 4096 values */
+    float *xs = n <= 4096 ? stack : lq_alloc_aligned((size_t)n * sizeof(float));
+    if (xs && e4m3_scaled_acts(x, xs, n)) f32_rows_in(true, kind, group, y, W, row_bytes, xs, x, n, r0, r1);
+    else f32_rows_in(false, kind, group, y, W, row_bytes, x, x, n, r0, r1);
+    if (xs != stack) lq_free_aligned(xs);
 }
 
 #define LQ_LLMQ_ISA avx2

@@ -321,6 +321,10 @@ INLINE void f32_rows(int kind, int group, float *y, const void *W, size_t row_by
                      int r1) {
     const float *x = xq;
     const size_t gbytes = (size_t)(2 + group);
+    if (lq_e4m3_daz()) {
+        lq_llmq_f32_rows_ref(kind, group, y, W, row_bytes, x, n, r0, r1);
+        return;
+    }
     for (int r = r0; r < r1; r++) {
         const uint8_t *row = (const uint8_t *)W + (size_t)r * row_bytes;
         __m512 p0 = _mm512_setzero_ps(), p1 = p0, v0, v1; /* the ref's p[0..15], p[16..31] */

@@ -12,6 +12,7 @@
 #include "quant/types_llmq.h"
 #include "test.h"
 
+#include <immintrin.h> /* MXCSR */
 #include <omp.h>
 #include <stdint.h>
 
@@ -88,10 +89,15 @@ static void check_type(uint32_t t, int n) {
     free(xq);
 }
 
+/* FP8 activations beside the plain ones: the AVX2 kernel multiplies them
+ * by 2^112 where no value reaches 2^16 and the CPU keeps subnormal inputs
+ * (it decodes codes as value 2^-120), else decodes through fp16 */
+enum { ACTS_PLAIN, ACTS_BIG, ACTS_TINY, ACTS_INF, ACTS_DAZ, ACTS_END };
+
 /* Raw bytes: every code (E4M3 NaN codes 0x7F / 0xFF included, which the
  * SIMD kernels leave to the reference) and random scales, infinities and
  * NaN among them; the kernels must still give the reference's bits. */
-static void check_raw(uint32_t t, int n) {
+static void check_raw(uint32_t t, int n, int acts) {
     const lq_qdot_info *ref = lq_qdot_llmq_lookup(t, 0);
     const bool f8 = t >= LQ_TYPE_F8_E4M3_CH;
     const size_t rb = lq_row_size(t, n);
@@ -99,9 +105,13 @@ static void check_raw(uint32_t t, int n) {
     float *x = malloc((size_t)n * sizeof *x);
     uint8_t *xq = malloc((size_t)n * 4 + 64);
     for (size_t i = 0; i < (size_t)ROWS * rb; i++) W[i] = (uint8_t)(frand() * 128.0f + 128.0f);
-    for (int i = 0; i < n; i++) x[i] = frand();
+    for (int i = 0; i < n; i++) x[i] = frand() * (acts == ACTS_TINY ? 0x1p-120f : 1.0f);
+    if (acts == ACTS_BIG) x[n / 3] = 0x1p16f;
+    if (acts == ACTS_INF) x[n - 1] = -INFINITY;
     if (ref->act_type == LQ_TYPE_Q8_0) lq_quant_q8_0_ref(x, xq, n);
     else memcpy(xq, x, (size_t)n * sizeof *x);
+    const unsigned csr = _mm_getcsr();
+    if (acts == ACTS_DAZ) _mm_setcsr(csr | 0x40); /* both kernels under the same mode */
     const int nan_row = 3; /* FP8: rows 0-2 without NaN codes; 3 with one; 4, 5 random */
     if (f8) {
         for (int r = 0; r < nan_row; r++)
@@ -118,8 +128,9 @@ static void check_raw(uint32_t t, int n) {
         lq_qdot_llmq_lookup(t, isa)->rows(y, W, rb, xq, n, 0, ROWS);
         int same = 0; /* the same bits, or NaN in both (NaN payloads carry no meaning) */
         for (int r = 0; r < ROWS; r++) same += (isnan(y[r]) && isnan(y_ref[r])) || !memcmp(y + r, y_ref + r, sizeof *y);
-        CHECK_MSG(same == ROWS, "%s isa %d n %d: raw bytes differ from ref", lq_type_name(t), isa, n);
+        CHECK_MSG(same == ROWS, "%s isa %d n %d acts %d: raw bytes differ from ref", lq_type_name(t), isa, n, acts);
     }
+    _mm_setcsr(csr);
     free(W);
     free(x);
     free(xq);
@@ -186,12 +197,14 @@ int main(void) {
          * 25: AVX-512's batch of 16 and a tail of 9 */
         const int sizes[] = {unit, 3 * unit, 7 * unit, 9 * unit, 25 * unit, 4096};
         for (int s = 0; s < 6; s++) check_type(t, sizes[s]);
-        check_raw(t, 3 * unit);
-        check_raw(t, 4096);
+        check_raw(t, 3 * unit, ACTS_PLAIN);
+        check_raw(t, 4096, ACTS_PLAIN);
+        if (t >= LQ_TYPE_F8_E4M3_CH)
+            for (int a = ACTS_BIG; a < ACTS_END; a++) check_raw(t, 4 * unit, a);
         if (t == LQ_TYPE_F8_E4M3_CH) { /* float activations: any length */
             check_type(t, 5);
             check_type(t, 37);
-            check_raw(t, 77);
+            check_raw(t, 77, ACTS_PLAIN);
         }
     }
     if (getenv("LLMQ_BENCH")) {
