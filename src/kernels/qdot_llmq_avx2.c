@@ -5,10 +5,10 @@
  * eight units at once. Lane sums come from vpmaddubsw + vpmaddwd, exact as
  * |code * activation| pairs stay below 2^15 (codes < 16 unsigned, or int8
  * codes through the abs/sign trick, activations |a| <= 127 as
- * lq_quant_q8_0_ref makes them); NF4 looks its int16 book up with byte
- * shuffles and takes vpmaddwd with the activations widened to int16. FP8
- * (E4M3): the ref's 32 lanes as four ymm, codes decoded to fp16 words
- * (F16C) and FMA. */
+ * lq_quant_q8_0_ref makes them); NF4 splits its book into two byte tables
+ * (nf4_tables) looked up by byte shuffles, each taken by vpmaddubsw. FP8
+ * (E4M3): the ref's 32 lanes as four ymm, codes decoded by integer
+ * operations (or F16C) and FMA. */
 #include <immintrin.h>
 #include <math.h>
 
@@ -67,11 +67,9 @@ INLINE __m256i unit_codes(int bits, const uint8_t *u) {
 
 /* The activations' part of the units, prepared once per call and shared by
  * all rows: per unit the sum S of its values (as int and float) and its
- * scale; 3- and 4-bit: the values of units u, u + 1 (u even) in the pair layout,
- * px[u] = [x_u 0-15 | x_u+1 0-15], px[u+1] = [x_u 16-31 | x_u+1 16-31];
- * NF4: the values of units u, u + 1 (u even) as int16 in the order of
- * their decoded book entries, px[2u + j] = [x_u 8j..8j+7 | x_u+1 8j..8j+7]
- * (j = 0..3); a row's last odd unit goes without (nf4_lanes widens it). */
+ * scale; 3- and 4-bit and NF4: the values of units u, u + 1 (u even) in
+ * the pair layout, px[u] = [x_u 0-15 | x_u+1 0-15], px[u+1] = [x_u 16-31 |
+ * x_u+1 16-31]; a row's last odd unit goes without. */
 typedef struct acts {
     __m256i *px;
     int32_t *si;
@@ -85,12 +83,7 @@ INLINE void prepare_acts(int bits, bool nf4, const block_q8_0 *xb, int nb, const
         a->sf[b] = (float)a->si[b];
         a->da[b] = _cvtsh_ss(xb[b].d);
     }
-    if (nf4)
-        for (int u = 0; u + 1 < nb; u += 2)
-            for (int j = 0; j < 4; j++) /* [x_u 8j .. 8j+7 | x_u+1 8j .. 8j+7] as int16 */
-                a->px[2 * u + j] = _mm256_set_m128i(_mm_cvtepi8_epi16(_mm_loadl_epi64((const __m128i *)(xb[u + 1].qs + 8 * j))),
-                                                    _mm_cvtepi8_epi16(_mm_loadl_epi64((const __m128i *)(xb[u].qs + 8 * j))));
-    else if (bits == 4 || bits == 3)
+    if (bits == 4 || bits == 3)
         for (int u = 0; u + 1 < nb; u += 2) {
             const __m256i a0 = _mm256_loadu_si256((const __m256i *)xb[u].qs);
             const __m256i a1 = _mm256_loadu_si256((const __m256i *)xb[u + 1].qs);
@@ -113,26 +106,49 @@ INLINE __m256i unit_lanes(int bits, bool asym, const uint8_t *u, const block_q8_
     return _mm256_madd_epi16(s16, _mm256_set1_epi16(1));
 }
 
-/* NF4, one unit (a row's last units): 8 int32 lanes summing to its isum. The 32 fields (16 bytes:
- * values 0-15 in the low nibbles, 16-31 in the high) as [0-15 | 16-31]
- * look up the low and high bytes of the int16 book (tlo, thi); their
- * unpacks give the entries of values [0-7 | 16-23] and [8-15 | 24-31]. */
-INLINE __m256i nf4_lanes(const uint8_t *u, __m256i tlo, __m256i thi, const block_q8_0 *xb) {
-    const __m256i xl = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)xb->qs));
-    const __m256i xh = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(xb->qs + 16)));
-    const __m256i px[2] = {_mm256_permute2x128_si256(xl, xh, 0x20), _mm256_permute2x128_si256(xl, xh, 0x31)};
+/* NF4's book in units of 2^-12 (its int16 entries are multiples of 4), B
+ * in [-4096, 4096], as B + 4096 = 64 h + l: th holds h (0..128), tl l
+ * (0..63). vpmaddubsw of either with activations (|a| <= 127) stays exact
+ * in int16 (2 * 128 * 127 < 2^15), and two of tl's add (4 * 63 * 127);
+ * the field sum 64 H + L is the book's sum plus 4096 S (isum_fix). */
+INLINE void nf4_tables(__m256i *th, __m256i *tl) {
+    uint8_t h[16], l[16];
+    for (int k = 0; k < 16; k++) {
+        const int b = lq_nf4_book_i16[k] / 4 + 4096;
+        h[k] = (uint8_t)(b >> 6), l[k] = (uint8_t)(b & 63);
+    }
+    *th = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)h));
+    *tl = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)l));
+}
+
+/* NF4 field sum lanes of the codes c against activations a (byte for byte) */
+INLINE __m256i nf4_fields(__m256i c0, __m256i a0, __m256i c1, __m256i a1, __m256i th, __m256i tl) {
+    const __m256i l = _mm256_add_epi16(_mm256_maddubs_epi16(_mm256_shuffle_epi8(tl, c0), a0),
+                                       _mm256_maddubs_epi16(_mm256_shuffle_epi8(tl, c1), a1));
+    const __m256i h0 = _mm256_maddubs_epi16(_mm256_shuffle_epi8(th, c0), a0);
+    const __m256i h1 = _mm256_maddubs_epi16(_mm256_shuffle_epi8(th, c1), a1);
+    const __m256i s64 = _mm256_set1_epi16(64);
+    return _mm256_add_epi32(_mm256_madd_epi16(l, _mm256_set1_epi16(1)),
+                            _mm256_add_epi32(_mm256_madd_epi16(h0, s64), _mm256_madd_epi16(h1, s64)));
+}
+
+/* NF4, one unit (a row's last units): 8 int32 lanes summing to its field
+ * sum. The 32 fields (16 bytes: values 0-15 in the low nibbles, 16-31 in
+ * the high) as [0-15 | 16-31], the activations as they are; the second
+ * half of nf4_fields gets zeros. */
+INLINE __m256i nf4_lanes(const uint8_t *u, __m256i th, __m256i tl, const block_q8_0 *xb) {
+    const __m256i a = _mm256_loadu_si256((const __m256i *)xb->qs), z = _mm256_setzero_si256();
     const __m256i both = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)u));
     const __m256i c = _mm256_and_si256(_mm256_srlv_epi32(both, _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4)),
                                        _mm256_set1_epi8(0x0F));
-    const __m256i lo = _mm256_shuffle_epi8(tlo, c), hi = _mm256_shuffle_epi8(thi, c);
-    return _mm256_add_epi32(_mm256_madd_epi16(_mm256_unpacklo_epi8(lo, hi), px[0]),
-                            _mm256_madd_epi16(_mm256_unpackhi_epi8(lo, hi), px[1]));
+    return nf4_fields(c, a, c, z, th, tl);
 }
 
 /* the ref's isum from the field sums: symmetric fields hold q + 2^(bits-1),
- * 8-bit asymmetric ones went in as q - 128 (works per lane of 8 units too) */
+ * 8-bit asymmetric ones went in as q - 128, NF4's book entries (units of
+ * 2^-12) + 4096; works per lane of 8 units too */
 INLINE __m256i isum_fix(int bits, bool asym, bool nf4, __m256i fsum, __m256i S) {
-    if (nf4) return fsum;
+    if (nf4) return _mm256_slli_epi32(_mm256_sub_epi32(fsum, _mm256_slli_epi32(S, 12)), 2); /* to 2^-14 units */
     if (bits == 8) return asym ? _mm256_add_epi32(fsum, _mm256_slli_epi32(S, 7)) : fsum;
     return asym ? fsum : _mm256_sub_epi32(fsum, _mm256_slli_epi32(S, bits - 1));
 }
@@ -172,24 +188,15 @@ INLINE void group_scales8(const uint8_t *first, int upg, size_t gbytes, bool asy
  * are at first + (k / upg) * gbytes + hdr + (k % upg) * ub, constant
  * offsets (upg divides 8). */
 INLINE __m256i batch_fsums(int bits, bool asym, bool nf4, const uint8_t *first, int upg, size_t gbytes, int hdr,
-                           int ub, const block_q8_0 *xb, const __m256i *px, __m256i tlo, __m256i thi) {
+                           int ub, const block_q8_0 *xb, const __m256i *px, __m256i th, __m256i tl) {
 #define CODE(k) (first + (size_t)((k) / upg) * gbytes + hdr + (size_t)((k) % upg) * ub)
     __m256i v[8];
-    if (nf4) {
-        /* the 4-bit pair layout; the book's low and high bytes unpacked to
-         * int16 entries of values [0-7 | 0-7] and [8-15 | 8-15] of both */
+    if (nf4) { /* the 4-bit pair layout, fields looked up in the two tables */
 #pragma GCC unroll 4
         for (int m = 0; m < 4; m++) {
             const __m256i q = _mm256_loadu2_m128i((const __m128i *)CODE(2 * m + 1), (const __m128i *)CODE(2 * m));
-            const __m256i c[2] = {_mm256_and_si256(q, _mm256_set1_epi8(0x0F)),
-                                  _mm256_and_si256(_mm256_srli_epi16(q, 4), _mm256_set1_epi8(0x0F))};
-            __m256i s = _mm256_setzero_si256();
-            for (int h = 0; h < 2; h++) {
-                const __m256i lo = _mm256_shuffle_epi8(tlo, c[h]), hi = _mm256_shuffle_epi8(thi, c[h]);
-                s = _mm256_add_epi32(s, _mm256_madd_epi16(_mm256_unpacklo_epi8(lo, hi), px[4 * m + 2 * h]));
-                s = _mm256_add_epi32(s, _mm256_madd_epi16(_mm256_unpackhi_epi8(lo, hi), px[4 * m + 2 * h + 1]));
-            }
-            v[m] = s;
+            v[m] = nf4_fields(_mm256_and_si256(q, _mm256_set1_epi8(0x0F)), px[2 * m],
+                              _mm256_and_si256(_mm256_srli_epi16(q, 4), _mm256_set1_epi8(0x0F)), px[2 * m + 1], th, tl);
         }
         return lq_pairs_reduce8(v);
     }
@@ -222,9 +229,9 @@ INLINE void int_rows(int bits, int group, bool asym, bool nf4, lq_qdot_rows_fn r
                      const void *xq, int n, int r0, int r1) {
     const block_q8_0 *xb = xq;
     const int nb = n / 32;
-    /* per unit: the pair layout (4-bit: one vector, NF4: two), S as int and float, da */
-    const size_t per_unit = 2 * sizeof(__m256i) + 3 * sizeof(float);
-    _Alignas(32) uint8_t stack[128 * (2 * sizeof(__m256i) + 3 * sizeof(float))]; /* 9.5 KiB: rows up to 4096 values */
+    /* per unit: the pair layout (one vector), S as int and float, da */
+    const size_t per_unit = sizeof(__m256i) + 3 * sizeof(float);
+    _Alignas(32) uint8_t stack[128 * (sizeof(__m256i) + 3 * sizeof(float))]; /* 5.5 KiB: rows up to 4096 values */
     uint8_t *buf = stack;
     if (nb > 128 && !(buf = lq_alloc_aligned((size_t)nb * per_unit))) {
         ref(y, W, row_bytes, xq, n, r0, r1); /* same bits, without the prepared activations */
@@ -232,17 +239,12 @@ INLINE void int_rows(int bits, int group, bool asym, bool nf4, lq_qdot_rows_fn r
     }
     acts A;
     A.px = (__m256i *)buf;
-    A.si = (int32_t *)(A.px + 2 * nb);
+    A.si = (int32_t *)(A.px + nb);
     A.sf = (float *)(A.si + nb);
     A.da = A.sf + nb;
     prepare_acts(bits, nf4, xb, nb, &A);
-    __m256i tlo = _mm256_setzero_si256(), thi = tlo; /* NF4: the book's low and high bytes */
-    if (nf4) {
-        uint8_t lo[16], hi[16];
-        for (int k = 0; k < 16; k++) lo[k] = (uint8_t)lq_nf4_book_i16[k], hi[k] = (uint8_t)(lq_nf4_book_i16[k] >> 8);
-        tlo = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)lo));
-        thi = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)hi));
-    }
+    __m256i th = _mm256_setzero_si256(), tl = th;
+    if (nf4) nf4_tables(&th, &tl);
     /* a group's bytes: scale (and min) halves, then its units */
     const int upg = group ? group / 32 : 1, ub = bits * 4, hdr = group ? (asym ? 4 : 2) : 0;
     const size_t gbytes = (size_t)(hdr + upg * ub);
@@ -259,7 +261,7 @@ INLINE void int_rows(int bits, int group, bool asym, bool nf4, lq_qdot_rows_fn r
             for (size_t o = 0; o < 8 * gbytes / upg; o += 64) _mm_prefetch((const char *)first + PF_AHEAD + o, _MM_HINT_T0);
             const __m256i S = _mm256_loadu_si256((const __m256i *)(A.si + b));
             const __m256i fsum = batch_fsums(bits, asym, nf4, first, upg, gbytes, hdr, ub, xb + b,
-                                             A.px + (nf4 ? 2 * b : b), tlo, thi);
+                                             A.px + b, th, tl);
             const __m256i isum = isum_fix(bits, asym, nf4, fsum, S);
             const __m256 da8 = _mm256_loadu_ps(A.da + b);
             __m256 dw = _mm256_set1_ps(dw_row), mw = _mm256_setzero_ps();
@@ -287,7 +289,7 @@ INLINE void int_rows(int bits, int group, bool asym, bool nf4, lq_qdot_rows_fn r
             for (int b = nb8; b < nb; b++) {
                 float dw, m;
                 const uint8_t *code = lq_llmq_int_unit(row, bits, group, asym, b, &dw, &m);
-                const int32_t fsum = lq_hsum8_epi32(nf4 ? nf4_lanes(code, tlo, thi, xb + b)
+                const int32_t fsum = lq_hsum8_epi32(nf4 ? nf4_lanes(code, th, tl, xb + b)
                                                         : unit_lanes(bits, asym, code, xb + b));
                 const int32_t isum = _mm_cvtsi128_si32(_mm256_castsi256_si128(
                     isum_fix(bits, asym, nf4, _mm256_set1_epi32(fsum), _mm256_set1_epi32(A.si[b]))));
