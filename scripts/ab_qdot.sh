@@ -16,7 +16,8 @@ out=build/ab_qdot
 rm -rf "$out/base" && mkdir -p "$out/base"
 # A builds against BASE's own headers
 git archive "$base" src include | tar -x -C "$out/base"
-flags=(-O3 -mavx2 -mfma -mf16c -ffp-contract=off -I"$out/base/src" -I"$out/base/include")
+# the library's flags for kernel files (CMakeLists.txt); AB_A_CFLAGS adds to A's (A/B of a flag)
+flags=(-std=gnu11 -fopenmp -O3 -falign-functions=64 -falign-loops=64 -mavx2 -mfma -mf16c -ffp-contract=off ${AB_A_CFLAGS:-} -I"$out/base/src" -I"$out/base/include")
 # the A kernels' names
 {
     for k in q4_0 q4_1 q5_0 q5_1 q8_0 iq4_nl mxfp4 q2_k q3_k q4_k q5_k q6_k f16 bf16; do
