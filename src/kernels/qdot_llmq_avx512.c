@@ -317,17 +317,50 @@ INLINE void e4m3_values(__m256i c, __m512 *v0, __m512 *v1) {
     *v1 = _mm512_cvtph_ps(_mm512_extracti64x4_epi64(w, 1));
 }
 
-INLINE void f32_rows(int kind, int group, float *y, const void *W, size_t row_bytes, const void *xq, int n, int r0,
-                     int r1) {
-    const float *x = xq;
-    const size_t gbytes = (size_t)(2 + group);
-    if (lq_e4m3_daz()) {
-        lq_llmq_f32_rows_ref(kind, group, y, W, row_bytes, x, n, r0, r1);
-        return;
+/* 16 E4M3 codes without a conversion (as the AVX2 kernel): sign-extended
+ * to 32 bits, shifted left by 20, bits 27-30 (sign copies) cleared, they
+ * are the values times 2^-120 (subnormal codes as fp32 subnormals), whose
+ * FMAs against activations times 2^112 form the ref's products exactly */
+INLINE __m512 e4m3_raw16(const uint8_t *c) {
+    const __m512i d = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)c));
+    return _mm512_castsi512_ps(_mm512_and_si512(_mm512_slli_epi32(d, 20), _mm512_set1_epi32((int)0x87F00000)));
+}
+
+/* the ref's p[0..15], p[16..31] for the 32 codes c (cv: the same as a
+ * vector), decoded raw (x: activations times 2^112) or through fp16 */
+INLINE void e4m3_fma32(bool raw, __m512 *p0, __m512 *p1, const uint8_t *c, __m256i cv, const float *x) {
+    __m512 v0, v1;
+    if (raw) {
+        v0 = e4m3_raw16(c);
+        v1 = e4m3_raw16(c + 16);
+    } else {
+        e4m3_values(cv, &v0, &v1);
     }
+    *p0 = _mm512_fmadd_ps(v0, _mm512_loadu_ps(x), *p0);
+    *p1 = _mm512_fmadd_ps(v1, _mm512_loadu_ps(x + 16), *p1);
+}
+
+/* xs = x * 2^112 (all n) for the raw decode; false where some |x| >= 2^16
+ * or is NaN (the scaled value would overflow) */
+static bool e4m3_scaled_acts(const float *x, float *xs, int n) {
+    const __m512 lim = _mm512_set1_ps(0x1p16f), sc = _mm512_set1_ps(0x1p112f);
+    __mmask16 bad = 0;
+    for (int i = 0; i < n; i += 16) {
+        const __mmask16 k = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+        const __m512 v = _mm512_maskz_loadu_ps(k, x + i);
+        bad |= _mm512_cmp_ps_mask(_mm512_abs_ps(v), lim, _CMP_NLT_UQ); /* (masked-off lanes: zeros) */
+        _mm512_mask_storeu_ps(xs + i, k, _mm512_mul_ps(v, sc));
+    }
+    return bad == 0;
+}
+
+/* x: the activations (raw: times 2^112, x1 unscaled for the row's tail) */
+INLINE void f32_rows_in(bool raw, int kind, int group, float *y, const void *W, size_t row_bytes, const float *x,
+                        const float *x1, int n, int r0, int r1) {
+    const size_t gbytes = (size_t)(2 + group);
     for (int r = r0; r < r1; r++) {
         const uint8_t *row = (const uint8_t *)W + (size_t)r * row_bytes;
-        __m512 p0 = _mm512_setzero_ps(), p1 = p0, v0, v1; /* the ref's p[0..15], p[16..31] */
+        __m512 p0 = _mm512_setzero_ps(), p1 = p0; /* the ref's p[0..15], p[16..31] */
         __m256i nan = _mm256_setzero_si256();
         if (kind == 1) { /* per channel: one run of lane sums over the row */
             const uint8_t *c = row + 4;
@@ -337,16 +370,14 @@ INLINE void f32_rows(int kind, int group, float *y, const void *W, size_t row_by
                 _mm_prefetch((const char *)c + i + PF_AHEAD, _MM_HINT_T0);
                 const __m256i cv = _mm256_loadu_si256((const __m256i *)(c + i));
                 nan = lq_e4m3_nan_acc(nan, cv);
-                e4m3_values(cv, &v0, &v1);
-                p0 = _mm512_fmadd_ps(v0, _mm512_loadu_ps(x + i), p0);
-                p1 = _mm512_fmadd_ps(v1, _mm512_loadu_ps(x + i + 16), p1);
+                e4m3_fma32(raw, &p0, &p1, c + i, cv, x + i);
                 LQ_MCA_END();
             }
             if (i < n) { /* the last n % 32 values in the ref's lanes */
                 _Alignas(64) float a[32];
                 _mm512_store_ps(a, p0);
                 _mm512_store_ps(a + 16, p1);
-                lq_llmq_e4m3_lanes(a, c, x, i, n);
+                lq_llmq_e4m3_lanes(a, c, x1, i, n);
                 p0 = _mm512_load_ps(a);
                 p1 = _mm512_load_ps(a + 16);
             }
@@ -363,10 +394,8 @@ INLINE void f32_rows(int kind, int group, float *y, const void *W, size_t row_by
                 for (int i = 0; i < group; i += 32) {
                     const __m256i cv = _mm256_loadu_si256((const __m256i *)(blk + 2 + i));
                     nan = lq_e4m3_nan_acc(nan, cv);
-                    e4m3_values(cv, &v0, &v1);
+                    e4m3_fma32(raw, &p0, &p1, blk + 2 + i, cv, xg + i);
                     if (i % 64 == 32) _mm_prefetch((const char *)blk + i + PF_AHEAD, _MM_HINT_T0);
-                    p0 = _mm512_fmadd_ps(v0, _mm512_loadu_ps(xg + i), p0);
-                    p1 = _mm512_fmadd_ps(v1, _mm512_loadu_ps(xg + i + 16), p1);
                 }
                 const __m512 d = _mm512_set1_ps(256.0f * lq_llmq_rd_f16(blk));
                 a0 = _mm512_fmadd_ps(d, p0, a0);
@@ -374,8 +403,22 @@ INLINE void f32_rows(int kind, int group, float *y, const void *W, size_t row_by
             }
             y[r] = fold16(_mm512_add_ps(a0, a1));
         }
-        if (lq_e4m3_has_nan(nan)) y[r] = lq_qdot_llmq_f32_row_ref(kind, group, row, x, n);
+        if (lq_e4m3_has_nan(nan)) y[r] = lq_qdot_llmq_f32_row_ref(kind, group, row, x1, n);
     }
+}
+
+INLINE void f32_rows(int kind, int group, float *y, const void *W, size_t row_bytes, const void *xq, int n, int r0,
+                     int r1) {
+    const float *x = xq;
+    if (lq_e4m3_daz()) {
+        lq_llmq_f32_rows_ref(kind, group, y, W, row_bytes, x, n, r0, r1);
+        return;
+    }
+    _Alignas(64) float stack[4096]; /* the scaled activations of rows up to 4096 values */
+    float *xs = n <= 4096 ? stack : lq_alloc_aligned((size_t)n * sizeof(float));
+    if (xs && e4m3_scaled_acts(x, xs, n)) f32_rows_in(true, kind, group, y, W, row_bytes, xs, x, n, r0, r1);
+    else f32_rows_in(false, kind, group, y, W, row_bytes, x, x, n, r0, r1);
+    if (xs != stack) lq_free_aligned(xs);
 }
 
 #define LQ_LLMQ_ISA avx512
