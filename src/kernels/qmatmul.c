@@ -106,21 +106,28 @@ void lq_qact_prepare(lq_qact *a, const float *x, const lq_qweight *const *ws, in
 }
 
 void lq_qgemv_team(float *const *ys, const lq_qweight *const *ws, int nw, const lq_qact *a) {
-    int first[8], total = 0; /* chunk index where each matrix starts */
+    int first[9], total = 0; /* chunk index where each matrix starts */
     for (int i = 0; i < nw && i < 8; i++) {
         int ch = ws[i]->dot ? QCHUNK : CHUNK;
         first[i] = total, total += (ws[i]->rows + ch - 1) / ch;
     }
+    first[LQ_MIN(nw, 8)] = total;
+    /* each thread's contiguous share of the chunks, as schedule(static)
+     * deals them; one kernel call per matrix in it, so a kernel prepares
+     * the activation row (repacks, scales) once per GEMV, not per chunk */
+    const int nth = omp_get_num_threads(), tid = omp_get_thread_num();
+    const int per = total / nth, extra = total % nth;
+    const int c0 = tid * per + LQ_MIN(tid, extra), c1 = c0 + per + (tid < extra);
     lq_gemv_f32_fn gemv = lq_kernels_get()->gemv_f32;
-    #pragma omp for schedule(static)
-    for (int c = 0; c < total; c++) {
-        int i = 0;
-        while (i + 1 < nw && c >= first[i + 1]) i++;
+    for (int i = 0; i < nw && i < 8; i++) {
+        const int lo = LQ_MAX(c0, first[i]), hi = LQ_MIN(c1, first[i + 1]);
+        if (lo >= hi) continue;
         const lq_qweight *W = ws[i];
-        int ch = W->dot ? QCHUNK : CHUNK, r0 = (c - first[i]) * ch, r1 = LQ_MIN(r0 + ch, W->rows);
+        int ch = W->dot ? QCHUNK : CHUNK, r0 = (lo - first[i]) * ch, r1 = LQ_MIN((hi - first[i]) * ch, W->rows);
         if (W->dot) W->dot->rows(ys[i], W->data, W->row_bytes, a->slot[act_slot(W->dot->act_type)], W->cols, r0, r1);
         else gemv(ys[i], a->x, W->data, W->cols, r0, r1);
     }
+    #pragma omp barrier
 }
 
 /* One row outside any parallel region: a team of its own runs the same
