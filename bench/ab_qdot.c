@@ -41,9 +41,15 @@ static lq_qdot_rows_fn a_kernel(const char *name) {
     return NULL;
 }
 
+/* one call per thread over its share of 32-row chunks, as lq_qgemv_team */
 static void gemv(lq_qdot_rows_fn f, float *y, const void *W, size_t rb, const void *x, int n, int rows, int nt) {
-    #pragma omp parallel for num_threads(nt) schedule(static)
-    for (int c = 0; c < (rows + 31) / 32; c++) f(y, W, rb, x, n, 32 * c, 32 * c + 32 < rows ? 32 * c + 32 : rows);
+    #pragma omp parallel num_threads(nt)
+    {
+        const int chunks = (rows + 31) / 32, th = omp_get_num_threads(), id = omp_get_thread_num();
+        const int c0 = id * (chunks / th) + (id < chunks % th ? id : chunks % th);
+        const int c1 = c0 + chunks / th + (id < chunks % th), r1 = 32 * c1 < rows ? 32 * c1 : rows;
+        if (c0 < c1) f(y, W, rb, x, n, 32 * c0, r1);
+    }
 }
 
 static double median(double *v, int n) {
