@@ -32,6 +32,36 @@ static void qh_pairs(uint8_t *run, size_t n_blocks) {
     }
 }
 
+/* INT3 unit u's nibble at position k (0..15) and its low two bits of
+ * value 16 + k */
+static uint8_t i3_nibble(const uint8_t *u, int k) { return (uint8_t)(k < 8 ? u[k] & 15 : u[k - 8] >> 4); }
+static uint8_t i3_lo2(const uint8_t *u, int k) { return (uint8_t)(u[8 + k % 4] >> (2 * (k / 4)) & 3); }
+
+void lq_int3_pair(uint8_t p[24], const uint8_t a[12], const uint8_t b[12]) {
+    for (int k = 0; k < 16; k++) p[k] = (uint8_t)(i3_nibble(a, k) | i3_nibble(b, k) << 4);
+    for (int j = 0; j < 8; j++)
+        p[16 + j] = (uint8_t)(i3_lo2(a, j) | i3_lo2(a, j + 8) << 2 | i3_lo2(b, j) << 4 | i3_lo2(b, j + 8) << 6);
+}
+
+void lq_int3_unpair(const uint8_t p[24], uint8_t a[12], uint8_t b[12]) {
+    uint8_t *u[2] = {a, b};
+    for (int h = 0; h < 2; h++) {
+        for (int k = 0; k < 8; k++) u[h][k] = (uint8_t)((p[k] >> 4 * h & 15) | (p[k + 8] >> 4 * h & 15) << 4);
+        memset(u[h] + 8, 0, 4);
+        for (int k = 0; k < 16; k++) /* value 16 + k's low bits: p[16 + k % 8] bits 4 h + 2 (k / 8) */
+            u[h][8 + k % 4] |= (uint8_t)((p[16 + k % 8] >> (4 * h + 2 * (k / 8)) & 3) << (2 * (k / 4)));
+    }
+}
+
+/* the code run of an INT3 row: its units in pairs */
+static void int3_pairs(uint8_t *run, size_t n_units) {
+    for (size_t u = 0; u + 1 < n_units; u += 2) {
+        uint8_t p[24];
+        lq_int3_pair(p, run + 12 * u, run + 12 * u + 12);
+        memcpy(run + 12 * u, p, 24);
+    }
+}
+
 void lq_planar_pack(const lq_planar *p, void *dst, const void *src, size_t n_blocks) {
     const size_t bs = lq_planar_block_bytes(p);
     uint8_t *run = dst;
@@ -40,6 +70,7 @@ void lq_planar_pack(const lq_planar *p, void *dst, const void *src, size_t n_blo
         const size_t fb = p->field[f];
         copy_fields(run, fb, (const uint8_t *)src + off, bs, fb, n_blocks);
         if (f == 1 && p->qh_pairs) qh_pairs(run, n_blocks);
+        if (f == 1 && p->int3_pairs) int3_pairs(run, n_blocks * fb / 12);
         run += n_blocks * fb, off += fb;
     }
     if (p->recode)
@@ -74,6 +105,16 @@ void lq_planar_unpack(const lq_planar *p, void *dst, const void *row, size_t n_b
                 if (b >= b0) memcpy(d + (b - b0) * bs + off, &q[0], 4);
                 if (b + 1 < b0 + nb) memcpy(d + (b + 1 - b0) * bs + off, &q[1], 4);
             }
+        if (f == 1 && p->int3_pairs) { /* units of blocks [b0, b0 + nb): whole pairs; the first may start before */
+            const size_t upb = fb / 12, n_units = n_blocks * upb, u0 = b0 * upb, u1 = (b0 + nb) * upb;
+            for (size_t u = u0 & ~(size_t)1; u < u1 && u + 1 < n_units; u += 2) {
+                uint8_t q[2][12];
+                lq_int3_unpair(run + 12 * u, q[0], q[1]);
+                for (size_t h = 0; h < 2; h++) /* unit u + h: block (u + h) / upb, its (u + h) % upb-th */
+                    if (u + h >= u0 && u + h < u1)
+                        memcpy(d + ((u + h) / upb - b0) * bs + off + 12 * ((u + h) % upb), q[h], 12);
+            }
+        }
         run += n_blocks * fb, off += fb;
     }
     if (p->recode)

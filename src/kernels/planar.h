@@ -23,6 +23,8 @@ typedef struct lq_planar {
     void (*recode)(uint8_t *blk);
     /* NULL, or a dequantizer of such rows (n values), the GGUF one's floats */
     void (*to_float)(const void *src, float *y, int64_t n);
+    uint8_t int3_pairs; /* llmq's INT3: field 1 holds 12-byte units; units 2m, 2m+1 of the run
+                           as one lq_int3_pair (a row's odd last unit keeps its bytes) */
 } lq_planar;
 
 /* Q2_K / Q3_K: the 256 codes (2-bit fields; Q3_K's hmask bits alike)
@@ -69,6 +71,25 @@ static inline void lq_qh_unpair(uint64_t p, uint32_t *a, uint32_t *b) {
     *a = (uint32_t)(t >> 32 & 0xFFFF) | (uint32_t)(t & 0xFFFF) << 16;
     *b = (uint32_t)(t >> 48 & 0xFFFF) | (uint32_t)(t >> 16 & 0xFFFF) << 16;
 }
+
+/* Two INT3 units a, b (quant_llmq_int.c's 12 bytes: nibble position k =
+ * 0..15 in byte k % 8, low half for k < 8, holds value k and, in bit 3,
+ * bit 2 of value 16 + k; bits 2 (k / 4) of byte 8 + k % 4 hold the low two
+ * bits of value 16 + k) as the AVX2 kernel decodes a pair without inserts:
+ * p[k] = a's nibble k | b's nibble k << 4 (k = 0..15), p[16 + j] = the low
+ * bits of values 16 + j, 24 + j of a, then of b, two bits each (j = 0..7).
+ * One 16-byte broadcast shifted by 0 | 4 per 128-bit lane gives [a 0-15 |
+ * b 0-15], one 8-byte broadcast shifted by 0, 2, 4, 6 per 64-bit lane the
+ * low bits of [a 16-31 | b 16-31]. */
+void lq_int3_pair(uint8_t p[24], const uint8_t a[12], const uint8_t b[12]);
+void lq_int3_unpair(const uint8_t p[24], uint8_t a[12], uint8_t b[12]);
+/* planar INT3 rows dequantized (the GGUF dequantizer's floats), per type */
+void lq_i3_g32s_planar_to_float_avx2(const void *src, float *y, int64_t n);
+void lq_i3_g32a_planar_to_float_avx2(const void *src, float *y, int64_t n);
+void lq_i3_g64s_planar_to_float_avx2(const void *src, float *y, int64_t n);
+void lq_i3_g64a_planar_to_float_avx2(const void *src, float *y, int64_t n);
+void lq_i3_g128s_planar_to_float_avx2(const void *src, float *y, int64_t n);
+void lq_i3_g128a_planar_to_float_avx2(const void *src, float *y, int64_t n);
 
 static inline size_t lq_planar_block_bytes(const lq_planar *p) {
     size_t s = 0;

@@ -47,6 +47,24 @@ INLINE void int3_pair(const uint8_t *a, const uint8_t *b, __m256i *v1, __m256i *
                           _mm256_and_si256(_mm256_srli_epi16(n, 1), _mm256_set1_epi8(4)));
 }
 
+INLINE int32_t hsum4_epi32(__m128i v) {
+    v = _mm_add_epi32(v, _mm_unpackhi_epi64(v, v));
+    return _mm_cvtsi128_si32(_mm_add_epi32(v, _mm_shuffle_epi32(v, 1)));
+}
+
+/* INT3 units a and b from their planar pair (lq_int3_pair) in the same
+ * pair layout as int3_pair: no inserts, one 16- and one 8-byte broadcast */
+INLINE void int3_planar_pair(const uint8_t *p, __m256i *v1, __m256i *v2) {
+    int64_t lo;
+    memcpy(&lo, p + 16, 8);
+    const __m256i n = _mm256_srlv_epi64(_mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)p)),
+                                        _mm256_setr_epi64x(0, 0, 4, 4));
+    const __m256i c = _mm256_srlv_epi64(_mm256_set1_epi64x(lo), _mm256_setr_epi64x(0, 2, 4, 6));
+    *v1 = _mm256_and_si256(n, _mm256_set1_epi8(7));
+    *v2 = _mm256_or_si256(_mm256_and_si256(c, _mm256_set1_epi8(3)),
+                          _mm256_and_si256(_mm256_srli_epi16(n, 1), _mm256_set1_epi8(4)));
+}
+
 /* 32 unsigned code fields of a unit in value order (8 bit: the raw bytes) */
 INLINE __m256i unit_codes(int bits, const uint8_t *u) {
     if (bits == 8) return _mm256_loadu_si256((const __m256i *)u);
@@ -160,23 +178,30 @@ INLINE __m256i isum_fix(int bits, bool asym, bool nf4, __m256i fsum, __m256i S) 
 INLINE void group_scales8(const uint8_t *first, int upg, size_t gbytes, bool asym, __m256 *dw, __m256 *m) {
 #define W32(g) lq_word32_at(first + (size_t)(g) * gbytes)
 #define H(g) lq_half_at(first + (size_t)(g) * gbytes)
+    /* planar rows (gbytes: the header alone): the headers as one load */
+    const bool run = gbytes == (asym ? 4u : 2u);
+    const int hb = 8 / upg * (asym ? 4 : 2); /* the batch's header bytes */
+    const __m128i hv = !run ? _mm_setzero_si128()
+                       : hb == 16 ? _mm_loadu_si128((const __m128i *)first)
+                       : hb == 8  ? _mm_loadl_epi64((const __m128i *)first)
+                                  : _mm_cvtsi32_si128((int)lq_word32_at(first)); /* (hb 32: two loads below) */
     if (upg == 1) {
         if (!asym) {
-            *dw = _mm256_cvtph_ps(_mm_setr_epi16(H(0), H(1), H(2), H(3), H(4), H(5), H(6), H(7)));
+            *dw = _mm256_cvtph_ps(run ? hv : _mm_setr_epi16(H(0), H(1), H(2), H(3), H(4), H(5), H(6), H(7)));
             return;
         }
-        lq_half_pairs8(_mm_setr_epi32(W32(0), W32(1), W32(2), W32(3)), _mm_setr_epi32(W32(4), W32(5), W32(6), W32(7)),
-                       dw, m);
+        if (run) lq_half_pairs8(_mm_loadu_si128((const __m128i *)first), _mm_loadu_si128((const __m128i *)(first + 16)), dw, m);
+        else lq_half_pairs8(_mm_setr_epi32(W32(0), W32(1), W32(2), W32(3)), _mm_setr_epi32(W32(4), W32(5), W32(6), W32(7)), dw, m);
         return;
     }
     const __m256i spread = upg == 2 ? _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3) : _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1);
     if (!asym) {
-        const __m128i h = upg == 2 ? _mm_setr_epi16(H(0), H(1), H(2), H(3), 0, 0, 0, 0) : _mm_setr_epi16(H(0), H(1), 0, 0, 0, 0, 0, 0);
+        const __m128i h = run ? hv : upg == 2 ? _mm_setr_epi16(H(0), H(1), H(2), H(3), 0, 0, 0, 0) : _mm_setr_epi16(H(0), H(1), 0, 0, 0, 0, 0, 0);
         *dw = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(_mm_cvtph_ps(h)), spread);
         return;
     }
     /* [d0 m0 d1 m1 ...] */
-    const __m256 dm = _mm256_cvtph_ps(upg == 2 ? _mm_setr_epi32(W32(0), W32(1), W32(2), W32(3)) : _mm_setr_epi32(W32(0), W32(1), 0, 0));
+    const __m256 dm = _mm256_cvtph_ps(run ? hv : upg == 2 ? _mm_setr_epi32(W32(0), W32(1), W32(2), W32(3)) : _mm_setr_epi32(W32(0), W32(1), 0, 0));
     const __m256i even = _mm256_add_epi32(spread, spread);
     *dw = _mm256_permutevar8x32_ps(dm, even);
     *m = _mm256_permutevar8x32_ps(dm, _mm256_add_epi32(even, _mm256_set1_epi32(1)));
@@ -212,7 +237,7 @@ INLINE __m256i batch_fsums(int bits, bool asym, bool nf4, const uint8_t *first, 
                 lo = _mm256_and_si256(q, _mm256_set1_epi8(0x0F));
                 hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), _mm256_set1_epi8(0x0F));
             } else {
-                int3_pair(CODE(2 * m), CODE(2 * m + 1), &lo, &hi);
+                int3_planar_pair(first + 24 * m, &lo, &hi); /* planar rows: first is the units' */
             }
             const __m256i s16 = _mm256_add_epi16(_mm256_maddubs_epi16(lo, px[2 * m]), _mm256_maddubs_epi16(hi, px[2 * m + 1]));
             v[m] = _mm256_madd_epi16(s16, _mm256_set1_epi16(1));
@@ -245,9 +270,13 @@ INLINE void int_rows(int bits, int group, bool asym, bool nf4, lq_qdot_rows_fn r
     prepare_acts(bits, nf4, xb, nb, &A);
     __m256i th = _mm256_setzero_si256(), tl = th;
     if (nf4) nf4_tables(&th, &tl);
-    /* a group's bytes: scale (and min) halves, then its units */
+    /* a group's bytes: scale (and min) halves, then its units; INT3 reads
+     * planar rows (its plan in qdot_llmq_ref.c): the groups' headers, then
+     * the units, in pairs (lq_int3_pair) */
     const int upg = group ? group / 32 : 1, ub = bits * 4, hdr = group ? (asym ? 4 : 2) : 0;
     const size_t gbytes = (size_t)(hdr + upg * ub);
+    const bool planar = bits == 3;
+    const size_t hstride = planar ? (size_t)hdr : gbytes; /* from one group's header to the next */
     const int nb8 = nb & ~7;
     for (int r = r0; r < r1; r++) {
         const uint8_t *row = (const uint8_t *)W + (size_t)r * row_bytes;
@@ -257,15 +286,19 @@ INLINE void int_rows(int bits, int group, bool asym, bool nf4, lq_qdot_rows_fn r
         __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()}; /* the ref's lanes 0-7, 8-15 */
         for (int b = 0; b < nb8; b += 8) {
             LQ_MCA_BEGIN();
-            const uint8_t *first = units + (size_t)(b / upg) * gbytes;
-            for (size_t o = 0; o < 8 * gbytes / upg; o += 64) _mm_prefetch((const char *)first + PF_AHEAD + o, _MM_HINT_T0);
+            const uint8_t *first = units + (size_t)(b / upg) * hstride;
+            const uint8_t *ufirst = planar ? units + (size_t)(nb / upg) * hdr + (size_t)b * ub : first;
+            for (size_t o = 0; o < (planar ? 8u * ub : 8 * gbytes / upg); o += 64)
+                _mm_prefetch((const char *)ufirst + PF_AHEAD + o, _MM_HINT_T0);
+            if (planar) /* the header run, as far ahead in time as the units' */
+                _mm_prefetch((const char *)first + PF_AHEAD * hdr / (upg * ub), _MM_HINT_T0);
             const __m256i S = _mm256_loadu_si256((const __m256i *)(A.si + b));
-            const __m256i fsum = batch_fsums(bits, asym, nf4, first, upg, gbytes, hdr, ub, xb + b,
+            const __m256i fsum = batch_fsums(bits, asym, nf4, ufirst, upg, gbytes, hdr, ub, xb + b,
                                              A.px + b, th, tl);
             const __m256i isum = isum_fix(bits, asym, nf4, fsum, S);
             const __m256 da8 = _mm256_loadu_ps(A.da + b);
             __m256 dw = _mm256_set1_ps(dw_row), mw = _mm256_setzero_ps();
-            if (group) group_scales8(first, upg, gbytes, asym, &dw, &mw);
+            if (group) group_scales8(first, upg, hstride, asym, &dw, &mw);
             if (nf4) dw = _mm256_mul_ps(dw, _mm256_set1_ps(LQ_LLMQ_NF4_UNIT));
             const __m256 sw = _mm256_mul_ps(dw, da8);
             __m256 t = _mm256_mul_ps(sw, _mm256_cvtepi32_ps(isum));
@@ -286,11 +319,35 @@ INLINE void int_rows(int bits, int group, bool asym, bool nf4, lq_qdot_rows_fn r
             _Alignas(32) float a[16];
             _mm256_store_ps(a, acc[0]);
             _mm256_store_ps(a + 8, acc[1]);
+            /* the units' field sums; planar rows: whole pairs decoded as in
+             * a batch, a row's odd last unit as a GGUF unit */
+            int32_t fs[8];
+            const uint8_t *uruns = units + (size_t)(nb / upg) * hdr;
+            for (int b = nb8; b < nb; b++) {
+                if (planar && b + 1 < nb) {
+                    __m256i lo, hi;
+                    int3_planar_pair(uruns + (size_t)b * ub, &lo, &hi);
+                    const __m256i s32 = _mm256_madd_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(lo, A.px[b]),
+                                                                            _mm256_maddubs_epi16(hi, A.px[b + 1])),
+                                                          _mm256_set1_epi16(1));
+                    fs[b - nb8] = hsum4_epi32(_mm256_castsi256_si128(s32));
+                    fs[b + 1 - nb8] = hsum4_epi32(_mm256_extracti128_si256(s32, 1));
+                    b++;
+                    continue;
+                }
+                float dw_, m_;
+                const uint8_t *code = planar ? uruns + (size_t)b * ub : lq_llmq_int_unit(row, bits, group, asym, b, &dw_, &m_);
+                fs[b - nb8] = lq_hsum8_epi32(nf4 ? nf4_lanes(code, th, tl, xb + b) : unit_lanes(bits, asym, code, xb + b));
+            }
             for (int b = nb8; b < nb; b++) {
                 float dw, m;
-                const uint8_t *code = lq_llmq_int_unit(row, bits, group, asym, b, &dw, &m);
-                const int32_t fsum = lq_hsum8_epi32(nf4 ? nf4_lanes(code, th, tl, xb + b)
-                                                        : unit_lanes(bits, asym, code, xb + b));
+                if (planar) { /* the header run */
+                    dw = lq_llmq_rd_f16(units + (size_t)(b / upg) * hdr);
+                    m = asym ? lq_llmq_rd_f16(units + (size_t)(b / upg) * hdr + 2) : 0.0f;
+                } else {
+                    lq_llmq_int_unit(row, bits, group, asym, b, &dw, &m);
+                }
+                const int32_t fsum = fs[b - nb8];
                 const int32_t isum = _mm_cvtsi128_si32(_mm256_castsi256_si128(
                     isum_fix(bits, asym, nf4, _mm256_set1_epi32(fsum), _mm256_set1_epi32(A.si[b]))));
                 if (nf4) dw *= LQ_LLMQ_NF4_UNIT;
@@ -479,6 +536,47 @@ INLINE void f32_rows(int kind, int group, float *y, const void *W, size_t row_by
     else f32_rows_in(false, kind, group, y, W, row_bytes, x, x, n, r0, r1);
     if (xs != stack) lq_free_aligned(xs);
 }
+
+/* Planar INT3 rows (lq_int3_pair) dequantized with the GGUF dequantizer's
+ * float operations (quant_llmq_int.c: d * (q - 4), or d * q + m, no FMA):
+ * the row lookup and the prompt path's tiles read them without unpacking */
+INLINE void i3_planar_to_float(int group, bool asym, const uint8_t *src, float *y, int64_t n) {
+    const int upg = group / 32, hdr = asym ? 4 : 2;
+    const int64_t nu = n / 32;
+    const uint8_t *units = src + n / group * hdr;
+    for (int64_t u = 0; u < nu; u += 2) {
+        _Alignas(32) uint8_t c[64]; /* unit u's codes in value order, then u + 1's */
+        if (u + 1 < nu) {
+            __m256i v1, v2;
+            int3_planar_pair(units + 12 * u, &v1, &v2);
+            _mm256_store_si256((__m256i *)c, _mm256_permute2x128_si256(v1, v2, 0x20));
+            _mm256_store_si256((__m256i *)(c + 32), _mm256_permute2x128_si256(v1, v2, 0x31));
+        } else { /* a row's odd last unit: GGUF bytes */
+            _mm256_store_si256((__m256i *)c, unit_codes(3, units + 12 * u));
+        }
+        for (int h = 0; h < 2 && u + h < nu; h++) {
+            const uint8_t *head = src + (u + h) / upg * hdr;
+            const __m256 d = _mm256_set1_ps(lq_llmq_rd_f16(head));
+            const __m256 m = _mm256_set1_ps(asym ? lq_llmq_rd_f16(head + 2) : 0.0f);
+            for (int j = 0; j < 4; j++) {
+                __m256i q = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(c + 32 * h + 8 * j)));
+                if (!asym) q = _mm256_sub_epi32(q, _mm256_set1_epi32(4));
+                __m256 v = _mm256_mul_ps(d, _mm256_cvtepi32_ps(q));
+                if (asym) v = _mm256_add_ps(v, m);
+                _mm256_storeu_ps(y + 32 * (u + h) + 8 * j, v);
+            }
+        }
+    }
+}
+
+#define I3_TO_FLOAT(name, group, asym) \
+    void lq_##name##_planar_to_float_avx2(const void *src, float *y, int64_t n) { i3_planar_to_float(group, asym, src, y, n); }
+I3_TO_FLOAT(i3_g32s, 32, false)
+I3_TO_FLOAT(i3_g32a, 32, true)
+I3_TO_FLOAT(i3_g64s, 64, false)
+I3_TO_FLOAT(i3_g64a, 64, true)
+I3_TO_FLOAT(i3_g128s, 128, false)
+I3_TO_FLOAT(i3_g128a, 128, true)
 
 #define LQ_LLMQ_ISA avx2
 LQ_LLMQ_KERNELS()

@@ -6,6 +6,7 @@
 #include "core/cpu.h"
 #include "core/lq.h"
 #include "kernels/qdot.h"
+#include "kernels/planar.h"
 #include "kernels/qdot_llmq.h"
 #include "quant/dequant.h"
 #include "quant/quantize.h"
@@ -23,6 +24,14 @@ static float frand(void) {
 }
 
 enum { ROWS = 6 };
+
+/* the rows as kernel k reads them: W itself, or packed (planar.h) */
+static uint8_t *kernel_rows(const lq_qdot_info *k, uint8_t *W, size_t rb, int rows) {
+    if (!k->planar) return W;
+    uint8_t *p = lq_planar_packed(k->planar, W, rb, rows);
+    CHECK(p != NULL);
+    return p ? p : W;
+}
 
 static bool isa_ok(int isa) {
     const lq_cpu_features *f = lq_cpu();
@@ -70,16 +79,18 @@ static void check_type(uint32_t t, int n) {
         if (!isa_ok(isa)) continue;
         const lq_qdot_info *k = lq_qdot_llmq_lookup(t, isa);
         CHECK(k && k->act_type == ref->act_type);
+        uint8_t *Wk = kernel_rows(k, W, rb, ROWS);
         float y[ROWS + 1];
         for (int r = 0; r <= ROWS; r++) y[r] = NAN;
-        k->rows(y, W, rb, xq, n, 0, ROWS);
+        k->rows(y, Wk, rb, xq, n, 0, ROWS);
         CHECK_MSG(memcmp(y, y_ref, sizeof y_ref) == 0, "%s isa %d n %d differs from ref (row 0: %.9g vs %.9g)",
                   tr->name, isa, n, y[0], y_ref[0]);
         CHECK(isnan(y[ROWS])); /* nothing past r1 */
         for (int r = 0; r <= ROWS; r++) y[r] = NAN;
-        k->rows(y, W, rb, xq, n, 2, 5); /* a subrange writes only its rows */
+        k->rows(y, Wk, rb, xq, n, 2, 5); /* a subrange writes only its rows */
         CHECK_MSG(isnan(y[0]) && isnan(y[1]) && isnan(y[5]) && memcmp(y + 2, y_ref + 2, 3 * sizeof(float)) == 0,
                   "%s isa %d: rows 2..5", tr->name, isa);
+        if (Wk != W) lq_free_aligned(Wk);
     }
     free(w);
     free(wd);
@@ -117,7 +128,7 @@ static void check_raw(uint32_t t, int n, int acts) {
         for (int r = 0; r < nan_row; r++)
             for (size_t i = 0; i < rb; i++)
                 if ((W[r * rb + i] | 0x80) == 0xFF) W[r * rb + i] ^= 1;
-        W[nan_row * rb + rb / 2] = 0x7F;
+        W[nan_row * rb + 5] = 0x7F; /* a code byte in every FP8 layout (headers: 4 bytes, or 2 per group) */
     }
     float y_ref[ROWS], y[ROWS];
     ref->rows(y_ref, W, rb, xq, n, 0, ROWS);
@@ -125,7 +136,10 @@ static void check_raw(uint32_t t, int n, int acts) {
     for (int isa = 1; isa <= 2; isa++) {
         if (!isa_ok(isa)) continue;
         for (int r = 0; r < ROWS; r++) y[r] = -1.0f;
-        lq_qdot_llmq_lookup(t, isa)->rows(y, W, rb, xq, n, 0, ROWS);
+        const lq_qdot_info *k = lq_qdot_llmq_lookup(t, isa);
+        uint8_t *Wk = kernel_rows(k, W, rb, ROWS);
+        k->rows(y, Wk, rb, xq, n, 0, ROWS);
+        if (Wk != W) lq_free_aligned(Wk);
         int same = 0; /* the same bits, or NaN in both (NaN payloads carry no meaning) */
         for (int r = 0; r < ROWS; r++) same += (isnan(y[r]) && isnan(y_ref[r])) || !memcmp(y + r, y_ref + r, sizeof *y);
         CHECK_MSG(same == ROWS, "%s isa %d n %d acts %d: raw bytes differ from ref", lq_type_name(t), isa, n, acts);
@@ -134,6 +148,65 @@ static void check_raw(uint32_t t, int n, int acts) {
     free(W);
     free(x);
     free(xq);
+}
+
+/* INT3 pairs: every value of both units where lq_int3_pair's comment puts
+ * it; planar INT3 rows (odd unit counts included) unpack to the GGUF
+ * bytes, whole and from odd starts */
+static int i3_gguf_value(const uint8_t *u, int v) {
+    const int k = v % 16, nib = k < 8 ? u[k] & 15 : u[k - 8] >> 4;
+    return v < 16 ? nib & 7 : (u[8 + k % 4] >> (2 * (k / 4)) & 3) | (nib >> 3) << 2;
+}
+
+static int i3_pair_value(const uint8_t *p, int h, int v) { /* unit h (0: a, 1: b) */
+    const int k = v % 16, nib = p[k] >> (4 * h) & 15;
+    return v < 16 ? nib & 7 : (p[16 + k % 8] >> (4 * h + 2 * (k / 8)) & 3) | (nib >> 3) << 2;
+}
+
+static void check_int3_planar(void) {
+    for (int rep = 0; rep < 500; rep++) {
+        uint8_t u[2][12], p[24], back[2][12];
+        for (int i = 0; i < 24; i++) u[i / 12][i % 12] = (uint8_t)(frand() * 128.0f + 128.0f);
+        lq_int3_pair(p, u[0], u[1]);
+        int bad = 0;
+        for (int h = 0; h < 2; h++)
+            for (int v = 0; v < 32; v++) bad += i3_pair_value(p, h, v) != i3_gguf_value(u[h], v);
+        lq_int3_unpair(p, back[0], back[1]);
+        CHECK_MSG(bad == 0 && memcmp(back, u, sizeof u) == 0, "INT3 pair %d: %d values moved", rep, bad);
+    }
+    for (uint32_t t = LQ_TYPE_I3_G32S; t <= LQ_TYPE_I3_G128A; t++) {
+        const lq_qdot_info *k = lq_qdot_llmq_lookup(t, 1);
+        CHECK_MSG(k && k->planar && k->planar->int3_pairs, "%s: AVX2 planar rows", lq_type_name(t));
+        if (!k || !k->planar) continue;
+        const size_t bs = lq_planar_block_bytes(k->planar), nb = 4096 / 32 * 32 / lq_type_get(t)->blck_size + 1;
+        uint8_t *src = malloc(nb * bs), *row = malloc(nb * bs), *back = malloc(nb * bs);
+        for (size_t i = 0; i < nb * bs; i++) src[i] = (uint8_t)(frand() * 128.0f + 128.0f);
+        lq_planar_pack(k->planar, row, src, nb);
+        lq_planar_unpack(k->planar, back, row, nb, 0, nb);
+        CHECK_MSG(memcmp(back, src, nb * bs) == 0, "%s: planar row does not unpack to its blocks", lq_type_name(t));
+        for (size_t b0 = 0; b0 < 6; b0++) {
+            memset(back, 0, nb * bs);
+            lq_planar_unpack(k->planar, back, row, nb, nb - 1 - 2 * b0, 1 + b0);
+            CHECK_MSG(memcmp(back, src + (nb - 1 - 2 * b0) * bs, (1 + b0) * bs) == 0, "%s: blocks from %zu unpack wrongly",
+                      lq_type_name(t), nb - 1 - 2 * b0);
+        }
+        free(src), free(row), free(back);
+        /* the plan's dequantizer == the GGUF one, odd unit counts included */
+        const int blk = lq_type_get(t)->blck_size, sizes[3] = {blk, 3 * blk, 4096 + blk};
+        for (int si = 0; si < 3; si++) {
+            const int n = sizes[si];
+            const size_t rb = lq_row_size(t, n);
+            float *w = malloc((size_t)n * sizeof *w), *y0 = malloc((size_t)n * sizeof *y0), *y1 = malloc((size_t)n * sizeof *y1);
+            uint8_t *q = malloc(rb), *qp = malloc(rb);
+            for (int i = 0; i < n; i++) w[i] = frand() * (i % 61 == 0 ? 9.0f : 1.0f);
+            lq_type_get(t)->from_float_ref(w, q, n);
+            lq_planar_pack(k->planar, qp, q, rb / bs);
+            lq_type_get(t)->to_float(q, y0, n);
+            k->planar->to_float(qp, y1, n);
+            CHECK_MSG(memcmp(y0, y1, (size_t)n * sizeof *y0) == 0, "%s n %d: planar dequantizer differs", lq_type_name(t), n);
+            free(w), free(y0), free(y1), free(q), free(qp);
+        }
+    }
 }
 
 static void check_lookup(void) {
@@ -167,19 +240,21 @@ static void bench(uint32_t t, int isa, int rows, int nt) {
     for (int i = 0; i < n; i++) x[i] = frand();
     if (k->act_type == LQ_TYPE_Q8_0) lq_quant_q8_0_ref(x, xq, n);
     else memcpy(xq, x, (size_t)n * sizeof *x);
+    uint8_t *Wk = kernel_rows(k, W, rb, rows);
     double best = 1e9;
     for (int rep = 0; rep < (rows < 1024 ? 200 : 60); rep++) {
         const double t0 = lq_now();
         #pragma omp parallel num_threads(nt)
         {
             const int id = omp_get_thread_num(), part = rows / nt;
-            k->rows(y, W, rb, xq, n, id * part, id * part + part);
+            k->rows(y, Wk, rb, xq, n, id * part, id * part + part);
         }
         const double dt = lq_now() - t0;
         if (dt < best) best = dt;
     }
     printf("%-13s isa %d, %5d rows, %d threads: %.3f ms, %.1f GB/s of weights\n", lq_type_name(t), isa, rows, nt, best * 1e3,
            (double)rows * rb / best / 1e9);
+    if (Wk != W) lq_free_aligned(Wk);
     lq_free_aligned(W);
     free(x);
     free(y);
@@ -189,6 +264,7 @@ static void bench(uint32_t t, int isa, int rows, int nt) {
 
 int main(void) {
     check_lookup();
+    check_int3_planar();
     for (int k = 0; k < 16; k++) /* the integer book the NF4 kernels use is the fp16 book */
         CHECK_MSG((float)lq_nf4_book_i16[k] * 0x1p-14f == lq_nf4_values[k] && lq_nf4_book_i16[k] % 4 == 0, /* (AVX2 takes it in 2^-12) */
                   "NF4 entry %d", k);

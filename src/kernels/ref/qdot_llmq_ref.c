@@ -28,6 +28,7 @@
  *     acc[k] = fmaf(d, p[k], acc[k])          (d = 256 * scale)
  * E4M3 per channel has no fold: y = (256 * s) * reduce32(p); the others
  * y = reduce32(acc), where reduce32(a) = reduce16(a[k] + a[k + 16]). */
+#include "kernels/planar.h"
 #include "kernels/qdot_llmq.h"
 
 #include "quant/blocks.h"
@@ -128,8 +129,19 @@ LQ_LLMQ_F32_TYPES(F32_REF)
 
 /* ------------------------------------------------------------ the lookup */
 
+/* The AVX2 INT3 kernels read planar rows (kernels/planar.h): the groups'
+ * headers, then the units in pairs; by group (32, 64, 128) and asym */
+static const lq_planar plan_i3[3][2] = {
+    {{2, {2, 12}, 0, NULL, lq_i3_g32s_planar_to_float_avx2, 1}, {2, {4, 12}, 0, NULL, lq_i3_g32a_planar_to_float_avx2, 1}},
+    {{2, {2, 24}, 0, NULL, lq_i3_g64s_planar_to_float_avx2, 1}, {2, {4, 24}, 0, NULL, lq_i3_g64a_planar_to_float_avx2, 1}},
+    {{2, {2, 48}, 0, NULL, lq_i3_g128s_planar_to_float_avx2, 1}, {2, {4, 48}, 0, NULL, lq_i3_g128a_planar_to_float_avx2, 1}},
+};
+#define PLAN_ref(b, g, a) NULL
+#define PLAN_avx2(b, g, a) ((b) == 3 ? &plan_i3[(g) / 64][a] : NULL)
+#define PLAN_avx512(b, g, a) NULL
+
 #define INFO_INT(name, b, g, a, isa) \
-    [LQ_TYPE_##name - LQ_TYPE_LLMQ_FIRST] = {LQ_TYPE_Q8_0, lq_qdot_llmq_##name##_##isa, NULL},
+    [LQ_TYPE_##name - LQ_TYPE_LLMQ_FIRST] = {LQ_TYPE_Q8_0, lq_qdot_llmq_##name##_##isa, PLAN_##isa(b, g, a)},
 #define INFO_F32(name, k, g, isa) \
     [LQ_TYPE_##name - LQ_TYPE_LLMQ_FIRST] = {LQ_TYPE_F32, lq_qdot_llmq_##name##_##isa, NULL},
 #define INFO_INT_REF(n, b, g, a) INFO_INT(n, b, g, a, ref)
