@@ -42,8 +42,13 @@ gcc -O2 -fopenmp -Isrc -Iinclude bench/ab_qdot.c "${objs[@]}" build/lib/libllmq.
 # the types whose AVX2 kernels in A's revision read planar rows (their infos name a plan)
 AB_A_PLANAR=$(for f in qdot_legacy_ref qdot_kquants_ref; do git show "$base:src/kernels/ref/$f.c" 2>/dev/null || true; done |
     { grep -o 'INFOS([a-z0-9_]*, [^)]*&plan' || true; } | sed 's/.*INFOS(\([a-z0-9_]*\),.*/\1/' | tr a-z A-Z | paste -sd, -)
-# llmq's INT3 types, where A's AVX2 kernels read them planar
-if git show "$base:src/kernels/ref/qdot_llmq_ref.c" 2>/dev/null | grep -q plan_i3; then
+# llmq's group formats whose AVX2 kernels read planar rows in A's revision
+# (plan_llmq: INT3, groups of 64 and 128 (LQ_LLMQ_AVX2_PLANAR); plan_i3: INT3)
+llmq_ref=$(git show "$base:src/kernels/ref/qdot_llmq_ref.c" 2>/dev/null || true)
+if grep -q plan_llmq <<<"$llmq_ref"; then
+    AB_A_PLANAR="$AB_A_PLANAR,$(grep -o 'X([A-Z0-9_]\+' "$out/base/src/kernels/qdot_llmq.h" | cut -c3- |
+        grep -E '^I3_|_G64|_G128|^NF4$' | paste -sd, -)"
+elif grep -q plan_i3 <<<"$llmq_ref"; then
     AB_A_PLANAR="$AB_A_PLANAR,I3_G32S,I3_G32A,I3_G64S,I3_G64A,I3_G128S,I3_G128A"
 fi
 export AB_A_PLANAR

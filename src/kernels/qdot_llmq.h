@@ -39,6 +39,13 @@ extern const int16_t lq_nf4_book_i16[16];
  * scale). */
 #define LQ_LLMQ_F32_TYPES(X) X(F8_E4M3_CH, 1, 0) X(F8_E4M3_G32, 2, 32) X(F8_E4M3_G128, 2, 128)
 
+/* The AVX2 kernels of these group formats read planar rows (planar.h;
+ * plans in qdot_llmq_ref.c): INT3 and groups of 64 and 128. Group-32
+ * headers are a larger part of a row (11-33 %); as a run of their own they
+ * made the memory-bound GEMV of I4 / I8 G32 slower (0.66-0.89x) while the
+ * kernels ran faster in cache (1.12-1.26x) */
+#define LQ_LLMQ_AVX2_PLANAR(bits, group, asym) ((bits) == 3 || (group) >= 64)
+
 /* kernels: _ref, _avx2 and _avx512 (VNNI) */
 #define LQ_LLMQ_QDOT_DECL2(t)                                                                              \
     void lq_qdot_##t##_ref(float *y, const void *W, size_t row_bytes, const void *xq, int n, int r0, int r1); \

@@ -214,12 +214,16 @@ INLINE void group_scales8(const uint8_t *first, int upg, size_t gbytes, bool asy
  * offsets (upg divides 8). */
 INLINE __m256i batch_fsums(int bits, bool asym, bool nf4, const uint8_t *first, int upg, size_t gbytes, int hdr,
                            int ub, const block_q8_0 *xb, const __m256i *px, __m256i th, __m256i tl) {
-#define CODE(k) (first + (size_t)((k) / upg) * gbytes + hdr + (size_t)((k) % upg) * ub)
+    /* planar rows (gbytes: the header alone): first is the units' run */
+    const bool run = gbytes == (size_t)hdr;
+#define CODE(k) (run ? first + (size_t)(k) * ub : first + (size_t)((k) / upg) * gbytes + hdr + (size_t)((k) % upg) * ub)
+#define PAIR(m) (run ? _mm256_loadu_si256((const __m256i *)CODE(2 * (m))) \
+                     : _mm256_loadu2_m128i((const __m128i *)CODE(2 * (m) + 1), (const __m128i *)CODE(2 * (m))))
     __m256i v[8];
     if (nf4) { /* the 4-bit pair layout, fields looked up in the two tables */
 #pragma GCC unroll 4
         for (int m = 0; m < 4; m++) {
-            const __m256i q = _mm256_loadu2_m128i((const __m128i *)CODE(2 * m + 1), (const __m128i *)CODE(2 * m));
+            const __m256i q = PAIR(m);
             v[m] = nf4_fields(_mm256_and_si256(q, _mm256_set1_epi8(0x0F)), px[2 * m],
                               _mm256_and_si256(_mm256_srli_epi16(q, 4), _mm256_set1_epi8(0x0F)), px[2 * m + 1], th, tl);
         }
@@ -233,11 +237,11 @@ INLINE __m256i batch_fsums(int bits, bool asym, bool nf4, const uint8_t *first, 
         for (int m = 0; m < 4; m++) {
             __m256i lo, hi;
             if (bits == 4) {
-                const __m256i q = _mm256_loadu2_m128i((const __m128i *)CODE(2 * m + 1), (const __m128i *)CODE(2 * m));
+                const __m256i q = PAIR(m);
                 lo = _mm256_and_si256(q, _mm256_set1_epi8(0x0F));
                 hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), _mm256_set1_epi8(0x0F));
             } else {
-                int3_planar_pair(first + 24 * m, &lo, &hi); /* planar rows: first is the units' */
+                int3_planar_pair(CODE(2 * m), &lo, &hi); /* (INT3: always planar) */
             }
             const __m256i s16 = _mm256_add_epi16(_mm256_maddubs_epi16(lo, px[2 * m]), _mm256_maddubs_epi16(hi, px[2 * m + 1]));
             v[m] = _mm256_madd_epi16(s16, _mm256_set1_epi16(1));
@@ -248,6 +252,7 @@ INLINE __m256i batch_fsums(int bits, bool asym, bool nf4, const uint8_t *first, 
     for (int k = 0; k < 8; k++) v[k] = unit_lanes(bits, asym, CODE(k), xb + k);
     return reduce8(v);
 #undef CODE
+#undef PAIR
 }
 
 INLINE void int_rows(int bits, int group, bool asym, bool nf4, lq_qdot_rows_fn ref, float *y, const void *W, size_t row_bytes,
@@ -270,12 +275,12 @@ INLINE void int_rows(int bits, int group, bool asym, bool nf4, lq_qdot_rows_fn r
     prepare_acts(bits, nf4, xb, nb, &A);
     __m256i th = _mm256_setzero_si256(), tl = th;
     if (nf4) nf4_tables(&th, &tl);
-    /* a group's bytes: scale (and min) halves, then its units; INT3 reads
-     * planar rows (its plan in qdot_llmq_ref.c): the groups' headers, then
-     * the units, in pairs (lq_int3_pair) */
+    /* a group's bytes: scale (and min) halves, then its units; the group
+     * formats are read as planar rows (their plans in qdot_llmq_ref.c): the
+     * groups' headers, then the units (INT3's in pairs, lq_int3_pair) */
     const int upg = group ? group / 32 : 1, ub = bits * 4, hdr = group ? (asym ? 4 : 2) : 0;
     const size_t gbytes = (size_t)(hdr + upg * ub);
-    const bool planar = bits == 3;
+    const bool planar = LQ_LLMQ_AVX2_PLANAR(bits, group, asym);
     const size_t hstride = planar ? (size_t)hdr : gbytes; /* from one group's header to the next */
     const int nb8 = nb & ~7;
     for (int r = r0; r < r1; r++) {
@@ -293,7 +298,7 @@ INLINE void int_rows(int bits, int group, bool asym, bool nf4, lq_qdot_rows_fn r
             if (planar) /* the header run, as far ahead in time as the units' */
                 _mm_prefetch((const char *)first + PF_AHEAD * hdr / (upg * ub), _MM_HINT_T0);
             const __m256i S = _mm256_loadu_si256((const __m256i *)(A.si + b));
-            const __m256i fsum = batch_fsums(bits, asym, nf4, ufirst, upg, gbytes, hdr, ub, xb + b,
+            const __m256i fsum = batch_fsums(bits, asym, nf4, ufirst, upg, planar ? (size_t)hdr : gbytes, hdr, ub, xb + b,
                                              A.px + b, th, tl);
             const __m256i isum = isum_fix(bits, asym, nf4, fsum, S);
             const __m256 da8 = _mm256_loadu_ps(A.da + b);
@@ -319,12 +324,13 @@ INLINE void int_rows(int bits, int group, bool asym, bool nf4, lq_qdot_rows_fn r
             _Alignas(32) float a[16];
             _mm256_store_ps(a, acc[0]);
             _mm256_store_ps(a + 8, acc[1]);
-            /* the units' field sums; planar rows: whole pairs decoded as in
-             * a batch, a row's odd last unit as a GGUF unit */
+            /* the units' field sums: INT3's whole pairs decoded as in a
+             * batch, other units (an odd last INT3 one too) from their own
+             * bytes, in the unit run of planar rows */
             int32_t fs[8];
             const uint8_t *uruns = units + (size_t)(nb / upg) * hdr;
             for (int b = nb8; b < nb; b++) {
-                if (planar && b + 1 < nb) {
+                if (bits == 3 && b + 1 < nb) { /* (INT3: always planar) */
                     __m256i lo, hi;
                     int3_planar_pair(uruns + (size_t)b * ub, &lo, &hi);
                     const __m256i s32 = _mm256_madd_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(lo, A.px[b]),

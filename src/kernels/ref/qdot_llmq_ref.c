@@ -129,15 +129,22 @@ LQ_LLMQ_F32_TYPES(F32_REF)
 
 /* ------------------------------------------------------------ the lookup */
 
-/* The AVX2 INT3 kernels read planar rows (kernels/planar.h): the groups'
- * headers, then the units in pairs; by group (32, 64, 128) and asym */
-static const lq_planar plan_i3[3][2] = {
-    {{2, {2, 12}, 0, NULL, lq_i3_g32s_planar_to_float_avx2, 1}, {2, {4, 12}, 0, NULL, lq_i3_g32a_planar_to_float_avx2, 1}},
-    {{2, {2, 24}, 0, NULL, lq_i3_g64s_planar_to_float_avx2, 1}, {2, {4, 24}, 0, NULL, lq_i3_g64a_planar_to_float_avx2, 1}},
-    {{2, {2, 48}, 0, NULL, lq_i3_g128s_planar_to_float_avx2, 1}, {2, {4, 48}, 0, NULL, lq_i3_g128a_planar_to_float_avx2, 1}},
+/* The AVX2 kernels of the group formats read planar rows
+ * (kernels/planar.h): the groups' headers, then the units (INT3's in
+ * pairs); by width (2, 3, 4, 8 bits), group (32, 64, 128) and asym */
+#define PLAN(hdr, units, to_float, pairs) {2, {hdr, units}, 0, NULL, to_float, pairs}
+#define PLANS(ub) {{PLAN(2, ub, NULL, 0), PLAN(4, ub, NULL, 0)}, {PLAN(2, 2 * ub, NULL, 0), PLAN(4, 2 * ub, NULL, 0)}, \
+                   {PLAN(2, 4 * ub, NULL, 0), PLAN(4, 4 * ub, NULL, 0)}}
+static const lq_planar plan_llmq[4][3][2] = {
+    PLANS(8),
+    {{PLAN(2, 12, lq_i3_g32s_planar_to_float_avx2, 1), PLAN(4, 12, lq_i3_g32a_planar_to_float_avx2, 1)},
+     {PLAN(2, 24, lq_i3_g64s_planar_to_float_avx2, 1), PLAN(4, 24, lq_i3_g64a_planar_to_float_avx2, 1)},
+     {PLAN(2, 48, lq_i3_g128s_planar_to_float_avx2, 1), PLAN(4, 48, lq_i3_g128a_planar_to_float_avx2, 1)}},
+    PLANS(16),
+    PLANS(32),
 };
 #define PLAN_ref(b, g, a) NULL
-#define PLAN_avx2(b, g, a) ((b) == 3 ? &plan_i3[(g) / 64][a] : NULL)
+#define PLAN_avx2(b, g, a) (LQ_LLMQ_AVX2_PLANAR(b, g, a) ? &plan_llmq[(b) == 8 ? 3 : (b) - 2][(g) / 64][a] : NULL)
 #define PLAN_avx512(b, g, a) NULL
 
 #define INFO_INT(name, b, g, a, isa) \
