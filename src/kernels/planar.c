@@ -62,7 +62,8 @@ static void int3_pairs(uint8_t *run, size_t n_units) {
     }
 }
 
-void lq_planar_pack(const lq_planar *p, void *dst, const void *src, size_t n_blocks) {
+/* one chunk of n_blocks blocks (planar.h: chunk) */
+static void pack_chunk(const lq_planar *p, void *dst, const void *src, size_t n_blocks) {
     const size_t bs = lq_planar_block_bytes(p);
     uint8_t *run = dst;
     size_t off = 0; /* the field's offset in a block */
@@ -77,6 +78,12 @@ void lq_planar_pack(const lq_planar *p, void *dst, const void *src, size_t n_blo
         for (size_t b = 0; b < n_blocks; b++) p->recode((uint8_t *)dst + b * bs);
 }
 
+void lq_planar_pack(const lq_planar *p, void *dst, const void *src, size_t n_blocks) {
+    const size_t c = p->chunk ? p->chunk : n_blocks, bs = lq_planar_block_bytes(p);
+    for (size_t c0 = 0; c0 < n_blocks; c0 += c)
+        pack_chunk(p, (uint8_t *)dst + c0 * bs, (const uint8_t *)src + c0 * bs, n_blocks - c0 < c ? n_blocks - c0 : c);
+}
+
 void *lq_planar_packed(const lq_planar *p, const void *src, size_t row_bytes, int rows) {
     uint8_t *dst = lq_alloc_aligned(row_bytes * (size_t)rows);
     if (!dst) return NULL;
@@ -87,7 +94,7 @@ void *lq_planar_packed(const lq_planar *p, const void *src, size_t row_bytes, in
     return dst;
 }
 
-void lq_planar_unpack(const lq_planar *p, void *dst, const void *row, size_t n_blocks, size_t b0, size_t nb) {
+static void unpack_chunk(const lq_planar *p, void *dst, const void *row, size_t n_blocks, size_t b0, size_t nb) {
     const size_t bs = lq_planar_block_bytes(p);
     const uint8_t *run = row;
     uint8_t *d = dst;
@@ -119,4 +126,13 @@ void lq_planar_unpack(const lq_planar *p, void *dst, const void *row, size_t n_b
     }
     if (p->recode)
         for (size_t b = 0; b < nb; b++) p->recode(d + b * bs);
+}
+
+void lq_planar_unpack(const lq_planar *p, void *dst, const void *row, size_t n_blocks, size_t b0, size_t nb) {
+    const size_t c = p->chunk ? p->chunk : n_blocks, bs = lq_planar_block_bytes(p);
+    for (size_t b = b0; b < b0 + nb;) { /* the part of each chunk in [b0, b0 + nb) */
+        const size_t cs = b / c * c, k = n_blocks - cs < c ? n_blocks - cs : c, e = b0 + nb < cs + k ? b0 + nb : cs + k;
+        unpack_chunk(p, (uint8_t *)dst + (b - b0) * bs, (const uint8_t *)row + cs * bs, k, b - cs, e - b);
+        b = e;
+    }
 }

@@ -25,6 +25,8 @@ typedef struct lq_planar {
     void (*to_float)(const void *src, float *y, int64_t n);
     uint8_t int3_pairs; /* llmq's INT3: field 1 holds 12-byte units; units 2m, 2m+1 of the run
                            as one lq_int3_pair (a row's odd last unit keeps its bytes) */
+    uint8_t chunk; /* 0: the row is one planar run per field; else each run of `chunk` blocks
+                      is (its fields' runs, one after the other), so a kernel streams one run */
 } lq_planar;
 
 /* Q2_K / Q3_K: the 256 codes (2-bit fields; Q3_K's hmask bits alike)

@@ -276,12 +276,14 @@ INLINE void int_rows(int bits, int group, bool asym, bool nf4, lq_qdot_rows_fn r
     __m256i th = _mm256_setzero_si256(), tl = th;
     if (nf4) nf4_tables(&th, &tl);
     /* a group's bytes: scale (and min) halves, then its units; the group
-     * formats are read as planar rows (their plans in qdot_llmq_ref.c): the
-     * groups' headers, then the units (INT3's in pairs, lq_int3_pair) */
+     * formats are read as planar rows (their plans in qdot_llmq_ref.c) in
+     * chunks of 8 units (a batch): the chunk's groups' headers, then its
+     * units (INT3's in pairs, lq_int3_pair) */
     const int upg = group ? group / 32 : 1, ub = bits * 4, hdr = group ? (asym ? 4 : 2) : 0;
     const size_t gbytes = (size_t)(hdr + upg * ub);
     const bool planar = LQ_LLMQ_AVX2_PLANAR(bits, group, asym);
     const size_t hstride = planar ? (size_t)hdr : gbytes; /* from one group's header to the next */
+    const size_t chunk_hdrs = (size_t)(8 / upg) * hdr; /* a chunk's header bytes, then 8 units */
     const int nb8 = nb & ~7;
     for (int r = r0; r < r1; r++) {
         const uint8_t *row = (const uint8_t *)W + (size_t)r * row_bytes;
@@ -291,12 +293,10 @@ INLINE void int_rows(int bits, int group, bool asym, bool nf4, lq_qdot_rows_fn r
         __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()}; /* the ref's lanes 0-7, 8-15 */
         for (int b = 0; b < nb8; b += 8) {
             LQ_MCA_BEGIN();
-            const uint8_t *first = units + (size_t)(b / upg) * hstride;
-            const uint8_t *ufirst = planar ? units + (size_t)(nb / upg) * hdr + (size_t)b * ub : first;
-            for (size_t o = 0; o < (planar ? 8u * ub : 8 * gbytes / upg); o += 64)
-                _mm_prefetch((const char *)ufirst + PF_AHEAD + o, _MM_HINT_T0);
-            if (planar) /* the header run, as far ahead in time as the units' */
-                _mm_prefetch((const char *)first + PF_AHEAD * hdr / (upg * ub), _MM_HINT_T0);
+            /* (a batch's bytes are 8 * gbytes / upg in both layouts) */
+            const uint8_t *first = units + (size_t)(b / upg) * gbytes;
+            const uint8_t *ufirst = planar ? first + chunk_hdrs : first;
+            for (size_t o = 0; o < 8 * gbytes / upg; o += 64) _mm_prefetch((const char *)first + PF_AHEAD + o, _MM_HINT_T0);
             const __m256i S = _mm256_loadu_si256((const __m256i *)(A.si + b));
             const __m256i fsum = batch_fsums(bits, asym, nf4, ufirst, upg, planar ? (size_t)hdr : gbytes, hdr, ub, xb + b,
                                              A.px + b, th, tl);
@@ -328,7 +328,8 @@ INLINE void int_rows(int bits, int group, bool asym, bool nf4, lq_qdot_rows_fn r
              * batch, other units (an odd last INT3 one too) from their own
              * bytes, in the unit run of planar rows */
             int32_t fs[8];
-            const uint8_t *uruns = units + (size_t)(nb / upg) * hdr;
+            /* planar rows: the last chunk's headers, then its units */
+            const uint8_t *thdr = units + (size_t)(nb8 / upg) * gbytes, *uruns = thdr + (size_t)((nb - nb8) / upg) * hdr - (size_t)nb8 * ub;
             for (int b = nb8; b < nb; b++) {
                 if (bits == 3 && b + 1 < nb) { /* (INT3: always planar) */
                     __m256i lo, hi;
@@ -348,8 +349,8 @@ INLINE void int_rows(int bits, int group, bool asym, bool nf4, lq_qdot_rows_fn r
             for (int b = nb8; b < nb; b++) {
                 float dw, m;
                 if (planar) { /* the header run */
-                    dw = lq_llmq_rd_f16(units + (size_t)(b / upg) * hdr);
-                    m = asym ? lq_llmq_rd_f16(units + (size_t)(b / upg) * hdr + 2) : 0.0f;
+                    dw = lq_llmq_rd_f16(thdr + (size_t)((b - nb8) / upg) * hdr);
+                    m = asym ? lq_llmq_rd_f16(thdr + (size_t)((b - nb8) / upg) * hdr + 2) : 0.0f;
                 } else {
                     lq_llmq_int_unit(row, bits, group, asym, b, &dw, &m);
                 }
@@ -549,8 +550,12 @@ INLINE void f32_rows(int kind, int group, float *y, const void *W, size_t row_by
 INLINE void i3_planar_to_float(int group, bool asym, const uint8_t *src, float *y, int64_t n) {
     const int upg = group / 32, hdr = asym ? 4 : 2;
     const int64_t nu = n / 32;
-    const uint8_t *units = src + n / group * hdr;
+    const size_t chunk = (size_t)(8 / upg) * hdr + 8 * 12; /* planar chunks of 8 units */
     for (int64_t u = 0; u < nu; u += 2) {
+        /* unit u's chunk: its headers, then its units */
+        const uint8_t *head0 = src + (size_t)(u / 8) * chunk;
+        const int64_t in_chunk = nu - u / 8 * 8 < 8 ? nu - u / 8 * 8 : 8;
+        const uint8_t *units = head0 + (size_t)(in_chunk / upg) * hdr - (size_t)(u / 8 * 8) * 12;
         _Alignas(32) uint8_t c[64]; /* unit u's codes in value order, then u + 1's */
         if (u + 1 < nu) {
             __m256i v1, v2;
@@ -561,7 +566,7 @@ INLINE void i3_planar_to_float(int group, bool asym, const uint8_t *src, float *
             _mm256_store_si256((__m256i *)c, unit_codes(3, units + 12 * u));
         }
         for (int h = 0; h < 2 && u + h < nu; h++) {
-            const uint8_t *head = src + (u + h) / upg * hdr;
+            const uint8_t *head = head0 + (size_t)((u + h) % 8 / upg) * hdr;
             const __m256 d = _mm256_set1_ps(lq_llmq_rd_f16(head));
             const __m256 m = _mm256_set1_ps(asym ? lq_llmq_rd_f16(head + 2) : 0.0f);
             for (int j = 0; j < 4; j++) {

@@ -130,16 +130,17 @@ LQ_LLMQ_F32_TYPES(F32_REF)
 /* ------------------------------------------------------------ the lookup */
 
 /* The AVX2 kernels of the group formats read planar rows
- * (kernels/planar.h): the groups' headers, then the units (INT3's in
- * pairs); by width (2, 3, 4, 8 bits), group (32, 64, 128) and asym */
-#define PLAN(hdr, units, to_float, pairs) {2, {hdr, units}, 0, NULL, to_float, pairs}
-#define PLANS(ub) {{PLAN(2, ub, NULL, 0), PLAN(4, ub, NULL, 0)}, {PLAN(2, 2 * ub, NULL, 0), PLAN(4, 2 * ub, NULL, 0)}, \
-                   {PLAN(2, 4 * ub, NULL, 0), PLAN(4, 4 * ub, NULL, 0)}}
+ * (kernels/planar.h) in chunks of eight units: the chunk's group headers,
+ * then its units (INT3's in pairs); by width (2, 3, 4, 8 bits), group
+ * (32, 64, 128) and asym */
+#define PLAN(hdr, g, units, to_float, pairs) {2, {hdr, units}, 0, NULL, to_float, pairs, 256 / (g)}
+#define PLANS(ub) {{PLAN(2, 32, ub, NULL, 0), PLAN(4, 32, ub, NULL, 0)}, {PLAN(2, 64, 2 * ub, NULL, 0), PLAN(4, 64, 2 * ub, NULL, 0)}, \
+                   {PLAN(2, 128, 4 * ub, NULL, 0), PLAN(4, 128, 4 * ub, NULL, 0)}}
 static const lq_planar plan_llmq[4][3][2] = {
     PLANS(8),
-    {{PLAN(2, 12, lq_i3_g32s_planar_to_float_avx2, 1), PLAN(4, 12, lq_i3_g32a_planar_to_float_avx2, 1)},
-     {PLAN(2, 24, lq_i3_g64s_planar_to_float_avx2, 1), PLAN(4, 24, lq_i3_g64a_planar_to_float_avx2, 1)},
-     {PLAN(2, 48, lq_i3_g128s_planar_to_float_avx2, 1), PLAN(4, 48, lq_i3_g128a_planar_to_float_avx2, 1)}},
+    {{PLAN(2, 32, 12, lq_i3_g32s_planar_to_float_avx2, 1), PLAN(4, 32, 12, lq_i3_g32a_planar_to_float_avx2, 1)},
+     {PLAN(2, 64, 24, lq_i3_g64s_planar_to_float_avx2, 1), PLAN(4, 64, 24, lq_i3_g64a_planar_to_float_avx2, 1)},
+     {PLAN(2, 128, 48, lq_i3_g128s_planar_to_float_avx2, 1), PLAN(4, 128, 48, lq_i3_g128a_planar_to_float_avx2, 1)}},
     PLANS(16),
     PLANS(32),
 };
