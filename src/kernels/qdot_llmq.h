@@ -115,6 +115,27 @@ static inline bool lq_e4m3_has_nan(__m256i acc) {
 static inline bool lq_e4m3_daz(void) {
     return (_mm_getcsr() & 0x40) != 0;
 }
+
+/* A SIMD file's f32_rows (LQ_LLMQ_KERNELS), from its own
+ * e4m3_scaled_acts(x, xs, n) (xs = x * 2^112 for the raw E4M3 decode,
+ * false where that cannot give the ref's bits) and f32_rows_in(raw, kind,
+ * group, y, W, row_bytes, x, x1, n, r0, r1) (x: the activations the decode
+ * takes, x1 the unscaled ones) */
+#define LQ_LLMQ_F32_ROWS()                                                                                     \
+    static inline __attribute__((always_inline)) void f32_rows(int kind, int group, float *y, const void *W,   \
+                                                               size_t row_bytes, const void *xq, int n, int r0, \
+                                                               int r1) {                                        \
+        const float *x = xq;                                                                                   \
+        if (lq_e4m3_daz()) {                                                                                   \
+            lq_llmq_f32_rows_ref(kind, group, y, W, row_bytes, x, n, r0, r1);                                  \
+            return;                                                                                            \
+        }                                                                                                      \
+        _Alignas(64) float stack[4096]; /* the scaled activations of rows up to 4096 values */                \
+        float *xs = n <= 4096 ? stack : lq_alloc_aligned((size_t)n * sizeof(float));                           \
+        if (xs && e4m3_scaled_acts(x, xs, n)) f32_rows_in(true, kind, group, y, W, row_bytes, xs, x, n, r0, r1); \
+        else f32_rows_in(false, kind, group, y, W, row_bytes, x, x, n, r0, r1);                                \
+        if (xs != stack) lq_free_aligned(xs);                                                                  \
+    }
 #endif
 
 /* A SIMD file defines LQ_LLMQ_F16 as its inline conversion (F16C, the same

@@ -530,19 +530,7 @@ INLINE void f32_rows_in(bool raw, int kind, int group, float *y, const void *W, 
     }
 }
 
-INLINE void f32_rows(int kind, int group, float *y, const void *W, size_t row_bytes, const void *xq, int n, int r0,
-                     int r1) {
-    const float *x = xq;
-    if (lq_e4m3_daz()) {
-        lq_llmq_f32_rows_ref(kind, group, y, W, row_bytes, x, n, r0, r1);
-        return;
-    }
-    _Alignas(32) float stack[4096]; /* the scaled activations of rows up to 4096 values */
-    float *xs = n <= 4096 ? stack : lq_alloc_aligned((size_t)n * sizeof(float));
-    if (xs && e4m3_scaled_acts(x, xs, n)) f32_rows_in(true, kind, group, y, W, row_bytes, xs, x, n, r0, r1);
-    else f32_rows_in(false, kind, group, y, W, row_bytes, x, x, n, r0, r1);
-    if (xs != stack) lq_free_aligned(xs);
-}
+LQ_LLMQ_F32_ROWS()
 
 /* Planar INT3 rows (lq_int3_pair) dequantized with the GGUF dequantizer's
  * float operations (quant_llmq_int.c: d * (q - 4), or d * q + m, no FMA):
