@@ -5,8 +5,11 @@
  * scales, then its nb qh words, then its nb x 16 code bytes). A kernel then
  * loads eight blocks' scales with one load and two blocks' codes with
  * another, where the GGUF layout needs a gather of eight 2-byte fields and
- * an insert per pair. Rows are packed once, when weights are bound
- * (lq_qweight_init); files stay in GGUF layout. */
+ * an insert per pair. llmq's group formats are planar by chunks of eight
+ * units (`chunk`: each chunk's headers, then its units, so the kernel
+ * reads one stream), INT3's units in pairs (lq_int3_pair). Rows are packed
+ * once, when weights are bound (lq_qweight_init); files stay in GGUF
+ * layout. */
 #ifndef LQ_KERNELS_PLANAR_H
 #define LQ_KERNELS_PLANAR_H
 

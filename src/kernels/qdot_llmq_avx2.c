@@ -47,11 +47,6 @@ INLINE void int3_pair(const uint8_t *a, const uint8_t *b, __m256i *v1, __m256i *
                           _mm256_and_si256(_mm256_srli_epi16(n, 1), _mm256_set1_epi8(4)));
 }
 
-INLINE int32_t hsum4_epi32(__m128i v) {
-    v = _mm_add_epi32(v, _mm_unpackhi_epi64(v, v));
-    return _mm_cvtsi128_si32(_mm_add_epi32(v, _mm_shuffle_epi32(v, 1)));
-}
-
 /* INT3 units a and b from their planar pair (lq_int3_pair) in the same
  * pair layout as int3_pair: no inserts, one 16- and one 8-byte broadcast */
 INLINE void int3_planar_pair(const uint8_t *p, __m256i *v1, __m256i *v2) {
@@ -178,16 +173,14 @@ INLINE __m256i isum_fix(int bits, bool asym, bool nf4, __m256i fsum, __m256i S) 
 INLINE void group_scales8(const uint8_t *first, int upg, size_t gbytes, bool asym, __m256 *dw, __m256 *m) {
 #define W32(g) lq_word32_at(first + (size_t)(g) * gbytes)
 #define H(g) lq_half_at(first + (size_t)(g) * gbytes)
-    /* planar rows (gbytes: the header alone): the headers as one load */
+    /* planar rows (gbytes: the header alone): the batch's headers, 32 / upg
+     * bytes (asym) or 16 / upg, as one load */
     const bool run = gbytes == (asym ? 4u : 2u);
-    const int hb = 8 / upg * (asym ? 4 : 2); /* the batch's header bytes */
-    const __m128i hv = !run ? _mm_setzero_si128()
-                       : hb == 16 ? _mm_loadu_si128((const __m128i *)first)
-                       : hb == 8  ? _mm_loadl_epi64((const __m128i *)first)
-                                  : _mm_cvtsi32_si128((int)lq_word32_at(first)); /* (hb 32: two loads below) */
+#define HV(bytes) ((bytes) == 16 ? _mm_loadu_si128((const __m128i *)first) \
+                   : (bytes) == 8 ? _mm_loadl_epi64((const __m128i *)first) : _mm_cvtsi32_si128(lq_word32_at(first)))
     if (upg == 1) {
         if (!asym) {
-            *dw = _mm256_cvtph_ps(run ? hv : _mm_setr_epi16(H(0), H(1), H(2), H(3), H(4), H(5), H(6), H(7)));
+            *dw = _mm256_cvtph_ps(run ? HV(16) : _mm_setr_epi16(H(0), H(1), H(2), H(3), H(4), H(5), H(6), H(7)));
             return;
         }
         if (run) lq_half_pairs8(_mm_loadu_si128((const __m128i *)first), _mm_loadu_si128((const __m128i *)(first + 16)), dw, m);
@@ -196,17 +189,18 @@ INLINE void group_scales8(const uint8_t *first, int upg, size_t gbytes, bool asy
     }
     const __m256i spread = upg == 2 ? _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3) : _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1);
     if (!asym) {
-        const __m128i h = run ? hv : upg == 2 ? _mm_setr_epi16(H(0), H(1), H(2), H(3), 0, 0, 0, 0) : _mm_setr_epi16(H(0), H(1), 0, 0, 0, 0, 0, 0);
+        const __m128i h = run ? HV(16 / upg) : upg == 2 ? _mm_setr_epi16(H(0), H(1), H(2), H(3), 0, 0, 0, 0) : _mm_setr_epi16(H(0), H(1), 0, 0, 0, 0, 0, 0);
         *dw = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(_mm_cvtph_ps(h)), spread);
         return;
     }
     /* [d0 m0 d1 m1 ...] */
-    const __m256 dm = _mm256_cvtph_ps(run ? hv : upg == 2 ? _mm_setr_epi32(W32(0), W32(1), W32(2), W32(3)) : _mm_setr_epi32(W32(0), W32(1), 0, 0));
+    const __m256 dm = _mm256_cvtph_ps(run ? HV(32 / upg) : upg == 2 ? _mm_setr_epi32(W32(0), W32(1), W32(2), W32(3)) : _mm_setr_epi32(W32(0), W32(1), 0, 0));
     const __m256i even = _mm256_add_epi32(spread, spread);
     *dw = _mm256_permutevar8x32_ps(dm, even);
     *m = _mm256_permutevar8x32_ps(dm, _mm256_add_epi32(even, _mm256_set1_epi32(1)));
 #undef W32
 #undef H
+#undef HV
 }
 
 /* field sums of the 8 units of a batch, one lane per unit. Unit k's codes
@@ -253,6 +247,22 @@ INLINE __m256i batch_fsums(int bits, bool asym, bool nf4, const uint8_t *first, 
     return reduce8(v);
 #undef CODE
 #undef PAIR
+}
+
+/* a row's last units, one at a time: a planar header's scale and min */
+INLINE void tail_header(const uint8_t *h, bool asym, float *dw, float *m) {
+    *dw = lq_llmq_rd_f16(h);
+    *m = asym ? lq_llmq_rd_f16(h + 2) : 0.0f;
+}
+
+/* ... and unit b's float term (field sum fsum) into the ref's lane a[b % 16] */
+INLINE void tail_term(int bits, bool asym, bool nf4, const acts *A, int b, int32_t fsum, float dw, float m, float a[16]) {
+    const int32_t isum = _mm_cvtsi128_si32(_mm256_castsi256_si128(
+        isum_fix(bits, asym, nf4, _mm256_set1_epi32(fsum), _mm256_set1_epi32(A->si[b]))));
+    if (nf4) dw *= LQ_LLMQ_NF4_UNIT;
+    float t = (dw * A->da[b]) * (float)isum;
+    if (asym) t = fmaf(m * A->da[b], A->sf[b], t);
+    a[b % 16] = a[b % 16] + t;
 }
 
 INLINE void int_rows(int bits, int group, bool asym, bool nf4, lq_qdot_rows_fn ref, float *y, const void *W, size_t row_bytes,
@@ -324,43 +334,34 @@ INLINE void int_rows(int bits, int group, bool asym, bool nf4, lq_qdot_rows_fn r
             _Alignas(32) float a[16];
             _mm256_store_ps(a, acc[0]);
             _mm256_store_ps(a + 8, acc[1]);
-            /* the units' field sums: INT3's whole pairs decoded as in a
-             * batch, other units (an odd last INT3 one too) from their own
-             * bytes, in the unit run of planar rows */
-            int32_t fs[8];
-            /* planar rows: the last chunk's headers, then its units */
-            const uint8_t *thdr = units + (size_t)(nb8 / upg) * gbytes, *uruns = thdr + (size_t)((nb - nb8) / upg) * hdr - (size_t)nb8 * ub;
+            /* planar rows: the last chunk's headers, then its units (INT3's
+             * whole pairs decoded as in a batch, an odd last one from its
+             * own bytes) */
+            const uint8_t *thdr = units + (size_t)(nb8 / upg) * gbytes, *tunits = thdr + (size_t)((nb - nb8) / upg) * hdr;
             for (int b = nb8; b < nb; b++) {
-                if (bits == 3 && b + 1 < nb) { /* (INT3: always planar) */
+                const int t = b - nb8;
+                float dw, m;
+                const uint8_t *code;
+                if (planar) {
+                    tail_header(thdr + (size_t)(t / upg) * hdr, asym, &dw, &m);
+                    code = tunits + (size_t)t * ub;
+                } else {
+                    code = lq_llmq_int_unit(row, bits, group, asym, b, &dw, &m);
+                }
+                if (bits == 3 && t % 2 == 0 && b + 1 < nb) { /* (INT3: always planar) */
                     __m256i lo, hi;
-                    int3_planar_pair(uruns + (size_t)b * ub, &lo, &hi);
+                    int3_planar_pair(code, &lo, &hi);
                     const __m256i s32 = _mm256_madd_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(lo, A.px[b]),
                                                                             _mm256_maddubs_epi16(hi, A.px[b + 1])),
                                                           _mm256_set1_epi16(1));
-                    fs[b - nb8] = hsum4_epi32(_mm256_castsi256_si128(s32));
-                    fs[b + 1 - nb8] = hsum4_epi32(_mm256_extracti128_si256(s32, 1));
+                    tail_term(bits, asym, nf4, &A, b, lq_hsum4_epi32(_mm256_castsi256_si128(s32)), dw, m, a);
+                    tail_header(thdr + (size_t)((t + 1) / upg) * hdr, asym, &dw, &m);
+                    tail_term(bits, asym, nf4, &A, b + 1, lq_hsum4_epi32(_mm256_extracti128_si256(s32, 1)), dw, m, a);
                     b++;
                     continue;
                 }
-                float dw_, m_;
-                const uint8_t *code = planar ? uruns + (size_t)b * ub : lq_llmq_int_unit(row, bits, group, asym, b, &dw_, &m_);
-                fs[b - nb8] = lq_hsum8_epi32(nf4 ? nf4_lanes(code, th, tl, xb + b) : unit_lanes(bits, asym, code, xb + b));
-            }
-            for (int b = nb8; b < nb; b++) {
-                float dw, m;
-                if (planar) { /* the header run */
-                    dw = lq_llmq_rd_f16(thdr + (size_t)((b - nb8) / upg) * hdr);
-                    m = asym ? lq_llmq_rd_f16(thdr + (size_t)((b - nb8) / upg) * hdr + 2) : 0.0f;
-                } else {
-                    lq_llmq_int_unit(row, bits, group, asym, b, &dw, &m);
-                }
-                const int32_t fsum = fs[b - nb8];
-                const int32_t isum = _mm_cvtsi128_si32(_mm256_castsi256_si128(
-                    isum_fix(bits, asym, nf4, _mm256_set1_epi32(fsum), _mm256_set1_epi32(A.si[b]))));
-                if (nf4) dw *= LQ_LLMQ_NF4_UNIT;
-                float t = (dw * A.da[b]) * (float)isum;
-                if (asym) t = fmaf(m * A.da[b], A.sf[b], t);
-                a[b % 16] = a[b % 16] + t;
+                const int32_t fsum = lq_hsum8_epi32(nf4 ? nf4_lanes(code, th, tl, xb + b) : unit_lanes(bits, asym, code, xb + b));
+                tail_term(bits, asym, nf4, &A, b, fsum, dw, m, a);
             }
             acc[0] = _mm256_load_ps(a);
             acc[1] = _mm256_load_ps(a + 8);
@@ -543,15 +544,15 @@ INLINE void i3_planar_to_float(int group, bool asym, const uint8_t *src, float *
         /* unit u's chunk: its headers, then its units */
         const uint8_t *head0 = src + (size_t)(u / 8) * chunk;
         const int64_t in_chunk = nu - u / 8 * 8 < 8 ? nu - u / 8 * 8 : 8;
-        const uint8_t *units = head0 + (size_t)(in_chunk / upg) * hdr - (size_t)(u / 8 * 8) * 12;
+        const uint8_t *unit = head0 + (size_t)(in_chunk / upg) * hdr + (size_t)(u % 8) * 12;
         _Alignas(32) uint8_t c[64]; /* unit u's codes in value order, then u + 1's */
         if (u + 1 < nu) {
             __m256i v1, v2;
-            int3_planar_pair(units + 12 * u, &v1, &v2);
+            int3_planar_pair(unit, &v1, &v2);
             _mm256_store_si256((__m256i *)c, _mm256_permute2x128_si256(v1, v2, 0x20));
             _mm256_store_si256((__m256i *)(c + 32), _mm256_permute2x128_si256(v1, v2, 0x31));
         } else { /* a row's odd last unit: GGUF bytes */
-            _mm256_store_si256((__m256i *)c, unit_codes(3, units + 12 * u));
+            _mm256_store_si256((__m256i *)c, unit_codes(3, unit));
         }
         for (int h = 0; h < 2 && u + h < nu; h++) {
             const uint8_t *head = head0 + (size_t)((u + h) % 8 / upg) * hdr;

@@ -50,10 +50,13 @@ static inline float lq_hsum8_ps(__m256 v) {
     return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
 }
 
-static inline int32_t lq_hsum8_epi32(__m256i v) {
-    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+static inline int32_t lq_hsum4_epi32(__m128i s) {
     s = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
     return _mm_cvtsi128_si32(_mm_add_epi32(s, _mm_shuffle_epi32(s, 1)));
+}
+
+static inline int32_t lq_hsum8_epi32(__m256i v) {
+    return lq_hsum4_epi32(_mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1)));
 }
 
 static inline float lq_hmax8_ps(__m256 v) {
