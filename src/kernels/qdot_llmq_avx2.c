@@ -301,10 +301,12 @@ INLINE void int_rows(int bits, int group, bool asym, bool nf4, lq_qdot_rows_fn r
         float dw_row = 0.0f;
         if (!group) memcpy(&dw_row, row, 4);
         __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()}; /* the ref's lanes 0-7, 8-15 */
-        for (int b = 0; b < nb8; b += 8) {
+        /* a batch's bytes are 8 * gbytes / upg in both layouts; a running
+         * pointer, since units + (b / upg) * gbytes cost I3_G64S / G128S 8 %
+         * (a signed division and a multiply ahead of every batch's loads) */
+        const uint8_t *first = units;
+        for (int b = 0; b < nb8; b += 8, first += 8 * gbytes / upg) {
             LQ_MCA_BEGIN();
-            /* (a batch's bytes are 8 * gbytes / upg in both layouts) */
-            const uint8_t *first = units + (size_t)(b / upg) * gbytes;
             const uint8_t *ufirst = planar ? first + chunk_hdrs : first;
             for (size_t o = 0; o < 8 * gbytes / upg; o += 64) _mm_prefetch((const char *)first + PF_AHEAD + o, _MM_HINT_T0);
             const __m256i S = _mm256_loadu_si256((const __m256i *)(A.si + b));

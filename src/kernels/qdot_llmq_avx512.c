@@ -288,16 +288,15 @@ INLINE void int_rows(int bits, int group, bool asym, bool nf4, lq_qdot_rows_fn r
         float dw_row = 0.0f;
         if (!group) memcpy(&dw_row, row, 4);
         __m512 acc = _mm512_setzero_ps(); /* lane k: the ref's acc[k] */
-        for (int b = 0; b < nb16; b += 16) {
+        const uint8_t *first = units; /* a running pointer, as the AVX2 kernel */
+        for (int b = 0; b < nb16; b += 16, first += batch_bytes) {
             LQ_MCA_BEGIN();
-            const uint8_t *first = units + (size_t)(b / upg) * s.gbytes;
             for (size_t o = 0; o < batch_bytes; o += 64) _mm_prefetch((const char *)first + PF_AHEAD + o, _MM_HINT_T0);
             acc = _mm512_add_ps(acc, terms16(&s, &sp, first, dw_row, &A, b, 16, tlo, thi));
             LQ_MCA_END();
         }
         if (nb16 < nb) {
             const int cnt = nb - nb16;
-            const uint8_t *first = units + (size_t)(nb16 / upg) * s.gbytes;
             const __m512 t = terms16(&s, &sp, first, dw_row, &A, nb16, cnt, tlo, thi);
             acc = _mm512_mask_add_ps(acc, first16(cnt), acc, t);
         }
