@@ -193,11 +193,15 @@ INLINE void group_scales8(const uint8_t *first, int upg, size_t gbytes, bool asy
         *dw = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(_mm_cvtph_ps(h)), spread);
         return;
     }
-    /* [d0 m0 d1 m1 ...] */
-    const __m256 dm = _mm256_cvtph_ps(run ? HV(32 / upg) : upg == 2 ? _mm_setr_epi32(W32(0), W32(1), W32(2), W32(3)) : _mm_setr_epi32(W32(0), W32(1), 0, 0));
-    const __m256i even = _mm256_add_epi32(spread, spread);
-    *dw = _mm256_permutevar8x32_ps(dm, even);
-    *m = _mm256_permutevar8x32_ps(dm, _mm256_add_epi32(even, _mm256_set1_epi32(1)));
+    /* the words [d m] of the batch's groups, each in the 128-bit lane of
+     * its units ([w0 w1 | w2 w3], groups of 128: [w0 w0 | w1 w1]), so that
+     * in-lane shuffles spread them (two lane-crossing permutes took twice
+     * their cycles) */
+    __m128i w = run ? HV(32 / upg) : upg == 2 ? _mm_setr_epi32(W32(0), W32(1), W32(2), W32(3)) : _mm_setr_epi32(W32(0), W32(1), 0, 0);
+    if (upg == 4) w = _mm_unpacklo_epi32(w, w);
+    const __m256 dm = _mm256_cvtph_ps(w);
+    *dw = _mm256_shuffle_ps(dm, dm, 0xA0); /* [d d d' d'] per lane */
+    *m = _mm256_shuffle_ps(dm, dm, 0xF5);
 #undef W32
 #undef H
 #undef HV
