@@ -407,40 +407,42 @@ INLINE void fma32(__m256 p[4], const __m256 v[4], const float *x) {
 /* E4M3 codes without a conversion: a code in the top byte of a 32-bit
  * word, shifted right by 4 with its sign, has its sign in bit 31 and its
  * exponent and mantissa where fp32 has theirs; clearing bits 27-30 (sign
- * copies) leaves the value times 2^-120 (bias 127 for 7), subnormal codes
- * included (as fp32 subnormals). Against activations times 2^112 each FMA
- * forms the ref's product (value 2^-8) x exactly. The byte shuffle stays
- * in its 128-bit lane, so vector k holds codes 4k..4k+3 | 16+4k..16+4k+3
- * of the 32 (raw_order: the activations in that order, raw_unorder: lane
- * sums back in the ref's). NaN codes as in e4m3_values. */
-INLINE __m256 e4m3_raw8(__m256i cv, int k) {
-    const __m256i top = _mm256_setr_epi8(-1, -1, -1, 4 * k, -1, -1, -1, 4 * k + 1, -1, -1, -1, 4 * k + 2, -1, -1, -1,
-                                         4 * k + 3, -1, -1, -1, 4 * k, -1, -1, -1, 4 * k + 1, -1, -1, -1, 4 * k + 2,
-                                         -1, -1, -1, 4 * k + 3);
-    const __m256i d = _mm256_srai_epi32(_mm256_shuffle_epi8(cv, top), 4);
-    return _mm256_castsi256_ps(_mm256_and_si256(d, _mm256_set1_epi32((int)0x87F00000)));
+ * copies) and 0-19 (the word's lower codes) leaves the value times 2^-120
+ * (bias 127 for 7), subnormal codes included (as fp32 subnormals). Against
+ * activations times 2^112 each FMA forms the ref's product (value 2^-8) x
+ * exactly. Vector j takes byte j of every word, shifted to the top (byte
+ * 3 is there already): lane d holds code 4d + j of the 32 (raw_order: the
+ * activations in that order, raw_unorder: lane sums back in the ref's).
+ * Shifts, not byte shuffles: three shifts instead of four shuffles on the
+ * same pipes. NaN codes as in e4m3_values. */
+INLINE __m256 e4m3_raw8(__m256i cv, int j) {
+    const __m256i w = j == 3 ? cv : _mm256_slli_epi32(cv, 8 * (3 - j));
+    return _mm256_castsi256_ps(_mm256_and_si256(_mm256_srai_epi32(w, 4), _mm256_set1_epi32((int)0x87F00000)));
 }
 
-/* [a0-3 | b0-3], [a4-7 | b4-7]: the step both reorders take */
-INLINE void halves_swap(__m256 *a, __m256 *b) {
-    const __m256 lo = _mm256_permute2f128_ps(*a, *b, 0x20), hi = _mm256_permute2f128_ps(*a, *b, 0x31);
-    *a = lo, *b = hi;
+/* per 128-bit lane, the 4 x 4 transpose of rows r[0..3] (its own inverse) */
+INLINE void transpose4_lanes(__m256 r[4]) {
+    const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    r[0] = _mm256_shuffle_ps(t0, t2, 0x44), r[1] = _mm256_shuffle_ps(t0, t2, 0xEE);
+    r[2] = _mm256_shuffle_ps(t1, t3, 0x44), r[3] = _mm256_shuffle_ps(t1, t3, 0xEE);
 }
 
-/* v[j] = values 8j..8j+7 -> v[k] = values 4k..4k+3 | 16+4k..16+4k+3 */
+/* v[k] = values 8k..8k+7 -> v[j] lane d = value 4d + j: the 32 values as
+ * 8 rows of 4 ([row 2k | row 2k+1] per vector), transposed */
 INLINE void raw_order(__m256 v[4]) {
-    __m256 t[4] = {v[0], v[2], v[1], v[3]};
-    halves_swap(&t[0], &t[1]);
-    halves_swap(&t[2], &t[3]);
-    for (int j = 0; j < 4; j++) v[j] = t[j];
+    __m256 r[4] = {_mm256_permute2f128_ps(v[0], v[2], 0x20), _mm256_permute2f128_ps(v[0], v[2], 0x31),
+                   _mm256_permute2f128_ps(v[1], v[3], 0x20), _mm256_permute2f128_ps(v[1], v[3], 0x31)};
+    transpose4_lanes(r); /* rows [0|4], [1|5], [2|6], [3|7] -> columns */
+    for (int j = 0; j < 4; j++) v[j] = r[j];
 }
 
 /* the inverse of raw_order */
 INLINE void raw_unorder(__m256 v[4]) {
-    halves_swap(&v[0], &v[1]);
-    halves_swap(&v[2], &v[3]);
-    const __m256 t = v[1];
-    v[1] = v[2], v[2] = t;
+    transpose4_lanes(v); /* columns -> rows [0|4], [1|5], [2|6], [3|7] */
+    const __m256 r0 = v[0], r1 = v[1], r2 = v[2], r3 = v[3];
+    v[0] = _mm256_permute2f128_ps(r0, r1, 0x20), v[1] = _mm256_permute2f128_ps(r2, r3, 0x20);
+    v[2] = _mm256_permute2f128_ps(r0, r1, 0x31), v[3] = _mm256_permute2f128_ps(r2, r3, 0x31);
 }
 
 /* the ref's p[i % 32] for the 32 codes cv, decoded raw (x: activations
@@ -527,7 +529,9 @@ INLINE void f32_rows_in(bool raw, int kind, int group, float *y, const void *W, 
                     e4m3_fma32(raw, p, cv, xg + i);
                     if (i % 64 == 32) _mm_prefetch((const char *)blk + i + PF_AHEAD, _MM_HINT_T0);
                 }
-                const __m256 dv = _mm256_set1_ps(256.0f * lq_llmq_rd_f16(blk));
+                /* the scale converted as a vector: the scalar insert,
+                 * convert and broadcast took the decode's pipes */
+                const __m256 dv = _mm256_mul_ps(_mm256_cvtph_ps(_mm_set1_epi16(lq_half_at(blk))), _mm256_set1_ps(256.0f));
                 for (int j = 0; j < 4; j++) acc[j] = _mm256_fmadd_ps(dv, p[j], acc[j]);
             }
             if (raw) raw_unorder(acc);
