@@ -79,22 +79,29 @@ INLINE __m256i unit_codes(int bits, const uint8_t *u) {
 }
 
 /* The activations' part of the units, prepared once per call and shared by
- * all rows: per unit the sum S of its values (as int and float) and its
- * scale; 3- and 4-bit and NF4: the values of units u, u + 1 (u even) in
- * the pair layout, px[u] = [x_u 0-15 | x_u+1 0-15], px[u+1] = [x_u 16-31 |
- * x_u+1 16-31]; a row's last odd unit goes without. */
+ * all rows: per unit the correction that turns a field sum into the ref's
+ * isum (isum_fix: 2^(bits-1) S for symmetric fields, -128 S for 8-bit
+ * asymmetric ones, 4096 S for NF4, 0 where none), the sum S of its values
+ * as float and its scale da (NF4: da 2^-12, which stands for the ref's
+ * dw 2^-14 times an isum in units of 2^-14, the same bits as products of
+ * normal numbers scaled by powers of 2); 3- and 4-bit and NF4: the values
+ * of units u, u + 1 (u even) in the pair layout, px[u] = [x_u 0-15 |
+ * x_u+1 0-15], px[u+1] = [x_u 16-31 | x_u+1 16-31]; a row's last odd unit
+ * goes without. Folding these in here saves a batch's shift and NF4's
+ * multiply. */
 typedef struct acts {
     __m256i *px;
     int32_t *si;
     float *sf, *da;
 } acts;
 
-INLINE void prepare_acts(int bits, bool nf4, const block_q8_0 *xb, int nb, const acts *a) {
+INLINE void prepare_acts(int bits, bool asym, bool nf4, const block_q8_0 *xb, int nb, const acts *a) {
     for (int b = 0; b < nb; b++) {
         const __m256i v = _mm256_loadu_si256((const __m256i *)xb[b].qs);
-        a->si[b] = lq_hsum8_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), v), _mm256_set1_epi16(1)));
-        a->sf[b] = (float)a->si[b];
-        a->da[b] = _cvtsh_ss(xb[b].d);
+        const int32_t S = lq_hsum8_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), v), _mm256_set1_epi16(1)));
+        a->si[b] = nf4 ? S * 4096 : bits == 8 ? (asym ? -128 * S : 0) : asym ? 0 : S * (1 << (bits - 1));
+        a->sf[b] = (float)S;
+        a->da[b] = nf4 ? _cvtsh_ss(xb[b].d) * 0x1p-12f : _cvtsh_ss(xb[b].d);
     }
     if (bits == 4 || bits == 3)
         for (int u = 0; u + 1 < nb; u += 2) {
@@ -157,13 +164,12 @@ INLINE __m256i nf4_lanes(const uint8_t *u, __m256i th, __m256i tl, const block_q
     return nf4_fields(c, a, c, z, th, tl);
 }
 
-/* the ref's isum from the field sums: symmetric fields hold q + 2^(bits-1),
- * 8-bit asymmetric ones went in as q - 128, NF4's book entries (units of
- * 2^-12) + 4096; works per lane of 8 units too */
-INLINE __m256i isum_fix(int bits, bool asym, bool nf4, __m256i fsum, __m256i S) {
-    if (nf4) return _mm256_slli_epi32(_mm256_sub_epi32(fsum, _mm256_slli_epi32(S, 12)), 2); /* to 2^-14 units */
-    if (bits == 8) return asym ? _mm256_add_epi32(fsum, _mm256_slli_epi32(S, 7)) : fsum;
-    return asym ? fsum : _mm256_sub_epi32(fsum, _mm256_slli_epi32(S, bits - 1));
+/* the ref's isum from the field sums of 8 units and their prepared
+ * corrections (acts): symmetric fields hold q + 2^(bits-1), 8-bit
+ * asymmetric ones went in as q - 128, NF4's book entries (units of 2^-12)
+ * + 4096 (NF4's isum stays in units of 2^-12: its da carries the 4) */
+INLINE __m256i isum_fix(int bits, bool asym, __m256i fsum, __m256i corr) {
+    return (bits == 8 && !asym) || (asym && bits < 8) ? fsum : _mm256_sub_epi32(fsum, corr);
 }
 
 /* The scales (and mins) of the eight units of a batch, one lane per unit.
@@ -260,10 +266,8 @@ INLINE void tail_header(const uint8_t *h, bool asym, float *dw, float *m) {
 }
 
 /* ... and unit b's float term (field sum fsum) into the ref's lane a[b % 16] */
-INLINE void tail_term(int bits, bool asym, bool nf4, const acts *A, int b, int32_t fsum, float dw, float m, float a[16]) {
-    const int32_t isum = _mm_cvtsi128_si32(_mm256_castsi256_si128(
-        isum_fix(bits, asym, nf4, _mm256_set1_epi32(fsum), _mm256_set1_epi32(A->si[b]))));
-    if (nf4) dw *= LQ_LLMQ_NF4_UNIT;
+INLINE void tail_term(int bits, bool asym, const acts *A, int b, int32_t fsum, float dw, float m, float a[16]) {
+    const int32_t isum = (bits == 8 && !asym) || (asym && bits < 8) ? fsum : fsum - A->si[b]; /* isum_fix */
     float t = (dw * A->da[b]) * (float)isum;
     if (asym) t = fmaf(m * A->da[b], A->sf[b], t);
     a[b % 16] = a[b % 16] + t;
@@ -286,7 +290,7 @@ INLINE void int_rows(int bits, int group, bool asym, bool nf4, lq_qdot_rows_fn r
     A.si = (int32_t *)(A.px + nb);
     A.sf = (float *)(A.si + nb);
     A.da = A.sf + nb;
-    prepare_acts(bits, nf4, xb, nb, &A);
+    prepare_acts(bits, asym, nf4, xb, nb, &A);
     __m256i th = _mm256_setzero_si256(), tl = th;
     if (nf4) nf4_tables(&th, &tl);
     /* a group's bytes: scale (and min) halves, then its units; the group
@@ -313,14 +317,13 @@ INLINE void int_rows(int bits, int group, bool asym, bool nf4, lq_qdot_rows_fn r
             LQ_MCA_BEGIN();
             const uint8_t *ufirst = planar ? first + chunk_hdrs : first;
             for (size_t o = 0; o < 8 * gbytes / upg; o += 64) _mm_prefetch((const char *)first + PF_AHEAD + o, _MM_HINT_T0);
-            const __m256i S = _mm256_loadu_si256((const __m256i *)(A.si + b));
+            const __m256i corr = _mm256_loadu_si256((const __m256i *)(A.si + b));
             const __m256i fsum = batch_fsums(bits, asym, nf4, ufirst, upg, planar ? (size_t)hdr : gbytes, hdr, ub, xb + b,
                                              A.px + b, th, tl);
-            const __m256i isum = isum_fix(bits, asym, nf4, fsum, S);
+            const __m256i isum = isum_fix(bits, asym, fsum, corr);
             const __m256 da8 = _mm256_loadu_ps(A.da + b);
             __m256 dw = _mm256_set1_ps(dw_row), mw = _mm256_setzero_ps();
             if (group) group_scales8(first, upg, hstride, asym, &dw, &mw);
-            if (nf4) dw = _mm256_mul_ps(dw, _mm256_set1_ps(LQ_LLMQ_NF4_UNIT));
             const __m256 sw = _mm256_mul_ps(dw, da8);
             __m256 t = _mm256_mul_ps(sw, _mm256_cvtepi32_ps(isum));
             if (asym) t = _mm256_fmadd_ps(_mm256_mul_ps(mw, da8), _mm256_loadu_ps(A.sf + b), t);
@@ -360,14 +363,14 @@ INLINE void int_rows(int bits, int group, bool asym, bool nf4, lq_qdot_rows_fn r
                     const __m256i s32 = _mm256_madd_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(lo, A.px[b]),
                                                                             _mm256_maddubs_epi16(hi, A.px[b + 1])),
                                                           _mm256_set1_epi16(1));
-                    tail_term(bits, asym, nf4, &A, b, lq_hsum4_epi32(_mm256_castsi256_si128(s32)), dw, m, a);
+                    tail_term(bits, asym, &A, b, lq_hsum4_epi32(_mm256_castsi256_si128(s32)), dw, m, a);
                     tail_header(thdr + (size_t)((t + 1) / upg) * hdr, asym, &dw, &m);
-                    tail_term(bits, asym, nf4, &A, b + 1, lq_hsum4_epi32(_mm256_extracti128_si256(s32, 1)), dw, m, a);
+                    tail_term(bits, asym, &A, b + 1, lq_hsum4_epi32(_mm256_extracti128_si256(s32, 1)), dw, m, a);
                     b++;
                     continue;
                 }
                 const int32_t fsum = lq_hsum8_epi32(nf4 ? nf4_lanes(code, th, tl, xb + b) : unit_lanes(bits, asym, code, xb + b));
-                tail_term(bits, asym, nf4, &A, b, fsum, dw, m, a);
+                tail_term(bits, asym, &A, b, fsum, dw, m, a);
             }
             acc[0] = _mm256_load_ps(a);
             acc[1] = _mm256_load_ps(a + 8);
