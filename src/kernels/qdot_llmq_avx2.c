@@ -103,6 +103,14 @@ INLINE void prepare_acts(int bits, bool asym, bool nf4, const block_q8_0 *xb, in
         a->sf[b] = (float)S;
         a->da[b] = nf4 ? _cvtsh_ss(xb[b].d) * 0x1p-12f : _cvtsh_ss(xb[b].d);
     }
+    if (bits == 4 || bits == 3) /* the batches' lanes in the pairs' order (lq_pairs_reduce8_p) */
+        for (int b = 0; b + 8 <= nb; b += 8) {
+            static const int order[8] = {LQ_PAIRS_ORDER};
+            int32_t si[8];
+            float sf[8], da[8];
+            memcpy(si, a->si + b, sizeof si), memcpy(sf, a->sf + b, sizeof sf), memcpy(da, a->da + b, sizeof da);
+            for (int i = 0; i < 8; i++) a->si[b + i] = si[order[i]], a->sf[b + i] = sf[order[i]], a->da[b + i] = da[order[i]];
+        }
     if (bits == 4 || bits == 3)
         for (int u = 0; u + 1 < nb; u += 2) {
             const __m256i a0 = _mm256_loadu_si256((const __m256i *)xb[u].qs);
@@ -172,11 +180,12 @@ INLINE __m256i isum_fix(int bits, bool asym, __m256i fsum, __m256i corr) {
     return (bits == 8 && !asym) || (asym && bits < 8) ? fsum : _mm256_sub_epi32(fsum, corr);
 }
 
-/* The scales (and mins) of the eight units of a batch, one lane per unit.
- * Groups of 64 and 128 hold 4 and 2 distinct ones: gather those (an
- * asymmetric header's scale and min as one 32-bit word) and spread them,
- * instead of inserting eight halves per vector. */
-INLINE void group_scales8(const uint8_t *first, int upg, size_t gbytes, bool asym, __m256 *dw, __m256 *m) {
+/* The scales (and mins) of the eight units of a batch, one lane per unit,
+ * in natural order or (pairs) in the pairs' order. Groups of 64 and 128
+ * hold 4 and 2 distinct ones: gather those (an asymmetric header's scale
+ * and min as one 32-bit word) and spread them, instead of inserting eight
+ * halves per vector. */
+INLINE void group_scales8(const uint8_t *first, int upg, size_t gbytes, bool asym, bool pairs, __m256 *dw, __m256 *m) {
 #define W32(g) lq_word32_at(first + (size_t)(g) * gbytes)
 #define H(g) lq_half_at(first + (size_t)(g) * gbytes)
     /* planar rows (gbytes: the header alone): the batch's headers, 32 / upg
@@ -184,38 +193,79 @@ INLINE void group_scales8(const uint8_t *first, int upg, size_t gbytes, bool asy
     const bool run = gbytes == (asym ? 4u : 2u);
 #define HV(bytes) ((bytes) == 16 ? _mm_loadu_si128((const __m128i *)first) \
                    : (bytes) == 8 ? _mm_loadl_epi64((const __m128i *)first) : _mm_cvtsi32_si128(lq_word32_at(first)))
+    if (pairs && (run || upg == 1)) {
+        /* lane i holds unit o[i] = 0, 2, 4, 6, 1, 3, 5, 7: groups of 32:
+         * headers in that order; of 64: groups [0 1 2 3 | 0 1 2 3]; of
+         * 128: [0 0 1 1 | 0 0 1 1]. The loads lay the halves (words) out
+         * so that no lane-crossing permute is left. */
+        if (upg == 1 && !asym) {
+            const __m128i h = run ? _mm_shuffle_epi8(HV(16), _mm_setr_epi8(0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15))
+                                  : _mm_setr_epi16(H(0), H(2), H(4), H(6), H(1), H(3), H(5), H(7));
+            *dw = _mm256_cvtph_ps(h);
+        } else if (upg == 1) { /* words [w0 w2 w1 w3], [w4 w6 w5 w7]: even halves then odd ones, per lane */
+            const __m128i a = run ? _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)first), 0xD8)
+                                  : _mm_setr_epi32(W32(0), W32(2), W32(1), W32(3));
+            const __m128i b = run ? _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)(first + 16)), 0xD8)
+                                  : _mm_setr_epi32(W32(4), W32(6), W32(5), W32(7));
+            const __m256 fa = _mm256_cvtph_ps(a), fb = _mm256_cvtph_ps(b);
+            *dw = _mm256_shuffle_ps(fa, fb, 0x88);
+            *m = _mm256_shuffle_ps(fa, fb, 0xDD);
+        } else if (!asym) { /* [h0 h1 h2 h3] twice; groups of 128: [h0 h0 h1 h1] twice */
+            int64_t q = 0;
+            memcpy(&q, first, upg == 2 ? 8 : 4);
+            __m128i h = _mm_set1_epi64x(q);
+            if (upg == 4) h = _mm_shuffle_epi8(h, _mm_setr_epi8(0, 1, 0, 1, 2, 3, 2, 3, 0, 1, 0, 1, 2, 3, 2, 3));
+            *dw = _mm256_cvtph_ps(h);
+        } else if (upg == 4) { /* words [w0 w1 w0 w1] */
+            int64_t q;
+            memcpy(&q, first, 8);
+            const __m256 dm = _mm256_cvtph_ps(_mm_set1_epi64x(q));
+            *dw = _mm256_shuffle_ps(dm, dm, 0xA0);
+            *m = _mm256_shuffle_ps(dm, dm, 0xF5);
+        } else { /* groups of 64, asymmetric: [d0 m0 d1 m1 | d2 m2 d3 m3] */
+            const __m256 dm = _mm256_cvtph_ps(HV(16));
+            *dw = _mm256_permutevar8x32_ps(dm, _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6));
+            *m = _mm256_permutevar8x32_ps(dm, _mm256_setr_epi32(1, 3, 5, 7, 1, 3, 5, 7));
+        }
+        return;
+    }
     if (upg == 1) {
         if (!asym) {
             *dw = _mm256_cvtph_ps(run ? HV(16) : _mm_setr_epi16(H(0), H(1), H(2), H(3), H(4), H(5), H(6), H(7)));
-            return;
+        } else if (run) {
+            lq_half_pairs8(_mm_loadu_si128((const __m128i *)first), _mm_loadu_si128((const __m128i *)(first + 16)), dw, m);
+        } else {
+            lq_half_pairs8(_mm_setr_epi32(W32(0), W32(1), W32(2), W32(3)), _mm_setr_epi32(W32(4), W32(5), W32(6), W32(7)), dw, m);
         }
-        if (run) lq_half_pairs8(_mm_loadu_si128((const __m128i *)first), _mm_loadu_si128((const __m128i *)(first + 16)), dw, m);
-        else lq_half_pairs8(_mm_setr_epi32(W32(0), W32(1), W32(2), W32(3)), _mm_setr_epi32(W32(4), W32(5), W32(6), W32(7)), dw, m);
-        return;
-    }
-    const __m256i spread = upg == 2 ? _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3) : _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1);
-    if (!asym) {
+    } else if (!asym) {
+        const __m256i spread = upg == 2 ? _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3) : _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1);
         const __m128i h = run ? HV(16 / upg) : upg == 2 ? _mm_setr_epi16(H(0), H(1), H(2), H(3), 0, 0, 0, 0) : _mm_setr_epi16(H(0), H(1), 0, 0, 0, 0, 0, 0);
         *dw = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(_mm_cvtph_ps(h)), spread);
-        return;
+    } else {
+        /* the words [d m] of the batch's groups, each in the 128-bit lane of
+         * its units ([w0 w1 | w2 w3], groups of 128: [w0 w0 | w1 w1]), so
+         * that in-lane shuffles spread them (two lane-crossing permutes took
+         * twice their cycles) */
+        __m128i w = run ? HV(32 / upg) : upg == 2 ? _mm_setr_epi32(W32(0), W32(1), W32(2), W32(3)) : _mm_setr_epi32(W32(0), W32(1), 0, 0);
+        if (upg == 4) w = _mm_unpacklo_epi32(w, w);
+        const __m256 dm = _mm256_cvtph_ps(w);
+        *dw = _mm256_shuffle_ps(dm, dm, 0xA0); /* [d d d' d'] per lane */
+        *m = _mm256_shuffle_ps(dm, dm, 0xF5);
     }
-    /* the words [d m] of the batch's groups, each in the 128-bit lane of
-     * its units ([w0 w1 | w2 w3], groups of 128: [w0 w0 | w1 w1]), so that
-     * in-lane shuffles spread them (two lane-crossing permutes took twice
-     * their cycles) */
-    __m128i w = run ? HV(32 / upg) : upg == 2 ? _mm_setr_epi32(W32(0), W32(1), W32(2), W32(3)) : _mm_setr_epi32(W32(0), W32(1), 0, 0);
-    if (upg == 4) w = _mm_unpacklo_epi32(w, w);
-    const __m256 dm = _mm256_cvtph_ps(w);
-    *dw = _mm256_shuffle_ps(dm, dm, 0xA0); /* [d d d' d'] per lane */
-    *m = _mm256_shuffle_ps(dm, dm, 0xF5);
+    if (pairs) { /* (GGUF rows of 64 / 128: no format reads them here) */
+        const __m256i o = _mm256_setr_epi32(LQ_PAIRS_ORDER);
+        *dw = _mm256_permutevar8x32_ps(*dw, o);
+        if (asym) *m = _mm256_permutevar8x32_ps(*m, o);
+    }
 #undef W32
 #undef H
 #undef HV
 }
 
-/* field sums of the 8 units of a batch, one lane per unit. Unit k's codes
- * are at first + (k / upg) * gbytes + hdr + (k % upg) * ub, constant
- * offsets (upg divides 8). */
+/* field sums of the 8 units of a batch, one lane per unit (3- and 4-bit
+ * formats in the pairs' order, LQ_PAIRS_ORDER). Unit k's codes are at
+ * first + (k / upg) * gbytes + hdr + (k % upg) * ub, constant offsets (upg
+ * divides 8). */
 INLINE __m256i batch_fsums(int bits, bool asym, bool nf4, const uint8_t *first, int upg, size_t gbytes, int hdr,
                            int ub, const block_q8_0 *xb, const __m256i *px, __m256i th, __m256i tl) {
     /* planar rows (gbytes: the header alone): first is the units' run */
@@ -231,7 +281,7 @@ INLINE __m256i batch_fsums(int bits, bool asym, bool nf4, const uint8_t *first, 
             v[m] = nf4_fields(_mm256_and_si256(q, _mm256_set1_epi8(0x0F)), px[2 * m],
                               _mm256_and_si256(_mm256_srli_epi16(q, 4), _mm256_set1_epi8(0x0F)), px[2 * m + 1], th, tl);
         }
-        return lq_pairs_reduce8(v);
+        return lq_pairs_reduce8_p(v);
     }
     if (bits == 4 || bits == 3) {
         /* units 2m, 2m+1 in one vector: [u0 values 0-15 | u1 0-15] and [u0
@@ -250,7 +300,7 @@ INLINE __m256i batch_fsums(int bits, bool asym, bool nf4, const uint8_t *first, 
             const __m256i s16 = _mm256_add_epi16(_mm256_maddubs_epi16(lo, px[2 * m]), _mm256_maddubs_epi16(hi, px[2 * m + 1]));
             v[m] = _mm256_madd_epi16(s16, _mm256_set1_epi16(1));
         }
-        return lq_pairs_reduce8(v);
+        return lq_pairs_reduce8_p(v);
     }
 #pragma GCC unroll 8
     for (int k = 0; k < 8; k++) v[k] = unit_lanes(bits, asym, CODE(k), xb + k);
@@ -303,6 +353,10 @@ INLINE void int_rows(int bits, int group, bool asym, bool nf4, lq_qdot_rows_fn r
     const size_t hstride = planar ? (size_t)hdr : gbytes; /* from one group's header to the next */
     const size_t chunk_hdrs = (size_t)(8 / upg) * hdr; /* a chunk's header bytes, then 8 units */
     const int nb8 = nb & ~7;
+    /* 3- and 4-bit formats keep a batch's lanes in the pairs' order
+     * (LQ_PAIRS_ORDER: the prepared activations too) and restore the ref's
+     * once per row: the permute per batch is gone */
+    const bool pairs = bits == 3 || bits == 4;
     for (int r = r0; r < r1; r++) {
         const uint8_t *row = (const uint8_t *)W + (size_t)r * row_bytes;
         const uint8_t *units = group ? row : row + 4; /* I8_CH: an fp32 scale before the row */
@@ -323,7 +377,7 @@ INLINE void int_rows(int bits, int group, bool asym, bool nf4, lq_qdot_rows_fn r
             const __m256i isum = isum_fix(bits, asym, fsum, corr);
             const __m256 da8 = _mm256_loadu_ps(A.da + b);
             __m256 dw = _mm256_set1_ps(dw_row), mw = _mm256_setzero_ps();
-            if (group) group_scales8(first, upg, hstride, asym, &dw, &mw);
+            if (group) group_scales8(first, upg, hstride, asym, pairs, &dw, &mw);
             const __m256 sw = _mm256_mul_ps(dw, da8);
             __m256 t = _mm256_mul_ps(sw, _mm256_cvtepi32_ps(isum));
             if (asym) t = _mm256_fmadd_ps(_mm256_mul_ps(mw, da8), _mm256_loadu_ps(A.sf + b), t);
@@ -338,6 +392,11 @@ INLINE void int_rows(int bits, int group, bool asym, bool nf4, lq_qdot_rows_fn r
             const __m256 last = acc[1];
             acc[1] = acc[0];
             acc[0] = last;
+        }
+        if (pairs) { /* the ref's lanes from the pairs' order */
+            const __m256i unorder = _mm256_setr_epi32(LQ_PAIRS_UNORDER);
+            acc[0] = _mm256_permutevar8x32_ps(acc[0], unorder);
+            acc[1] = _mm256_permutevar8x32_ps(acc[1], unorder);
         }
         if (nb8 < nb) { /* the last nb % 8 units, one at a time into the ref's lanes */
             _Alignas(32) float a[16];

@@ -27,13 +27,20 @@ static inline __m256i reduce8(const __m256i *v) {
 }
 
 /* v[0..3] = [unit 2m: 4 lanes | unit 2m+1: 4 lanes] (two units per vector,
- * as the nibble kernels lay them out) -> lane k = sum of unit k's lanes */
-static inline __m256i lq_pairs_reduce8(const __m256i *v) {
+ * as the nibble kernels lay them out) -> the units' sums in the order the
+ * in-lane steps leave them, lane i = unit LQ_PAIRS_ORDER[i]: [units 0, 2,
+ * 4, 6 | 1, 3, 5, 7] */
+#define LQ_PAIRS_ORDER 0, 2, 4, 6, 1, 3, 5, 7
+#define LQ_PAIRS_UNORDER 0, 4, 1, 5, 2, 6, 3, 7 /* lane of unit k */
+static inline __m256i lq_pairs_reduce8_p(const __m256i *v) {
     const __m256i s01 = _mm256_add_epi32(_mm256_unpacklo_epi32(v[0], v[1]), _mm256_unpackhi_epi32(v[0], v[1]));
     const __m256i s23 = _mm256_add_epi32(_mm256_unpacklo_epi32(v[2], v[3]), _mm256_unpackhi_epi32(v[2], v[3]));
-    /* [units 0, 2, 4, 6 | 1, 3, 5, 7] */
-    const __m256i t = _mm256_add_epi32(_mm256_unpacklo_epi64(s01, s23), _mm256_unpackhi_epi64(s01, s23));
-    return _mm256_permutevar8x32_epi32(t, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+    return _mm256_add_epi32(_mm256_unpacklo_epi64(s01, s23), _mm256_unpackhi_epi64(s01, s23));
+}
+
+/* ... -> lane k = sum of unit k's lanes */
+static inline __m256i lq_pairs_reduce8(const __m256i *v) {
+    return _mm256_permutevar8x32_epi32(lq_pairs_reduce8_p(v), _mm256_setr_epi32(LQ_PAIRS_UNORDER));
 }
 
 /* lanes 0 .. min(left, 8) - 1 set */
