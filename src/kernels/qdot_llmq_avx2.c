@@ -469,17 +469,24 @@ INLINE void fma32(__m256 p[4], const __m256 v[4], const float *x) {
 /* E4M3 codes without a conversion: a code in the top byte of a 32-bit
  * word, shifted right by 4 with its sign, has its sign in bit 31 and its
  * exponent and mantissa where fp32 has theirs; clearing bits 27-30 (sign
- * copies) and 0-19 (the word's lower codes) leaves the value times 2^-120
+ * copies) and 0-19 (other codes' bits) leaves the value times 2^-120
  * (bias 127 for 7), subnormal codes included (as fp32 subnormals). Against
  * activations times 2^112 each FMA forms the ref's product (value 2^-8) x
- * exactly. Vector j takes byte j of every word, shifted to the top (byte
- * 3 is there already): lane d holds code 4d + j of the 32 (raw_order: the
- * activations in that order, raw_unorder: lane sums back in the ref's).
- * Shifts, not byte shuffles: three shifts instead of four shuffles on the
- * same pipes. NaN codes as in e4m3_values. */
-INLINE __m256 e4m3_raw8(__m256i cv, int j) {
-    const __m256i w = j == 3 ? cv : _mm256_slli_epi32(cv, 8 * (3 - j));
-    return _mm256_castsi256_ps(_mm256_and_si256(_mm256_srai_epi32(w, 4), _mm256_set1_epi32((int)0x87F00000)));
+ * exactly. v[j] takes byte j of every word: lane d holds code 4d + j of
+ * the 32 (raw_order: the activations in that order, raw_unorder: lane sums
+ * back in the ref's). Five shifts for the four: a 16-bit arithmetic shift
+ * by 4 puts byte 3 (of the word's high half) in place and byte 1 (of its
+ * low half) where a 32-bit shift by 16 then lifts it; bytes 2 and 0 the
+ * same after a 16-bit shift left by 8 (the shifts and shuffles share two
+ * pipes on Zen 3: four shuffles and four shifts took 8, seven shifts 7).
+ * NaN codes as in e4m3_values. */
+INLINE void e4m3_raw32(__m256i cv, __m256 v[4]) {
+    const __m256i mask = _mm256_set1_epi32((int)0x87F00000);
+    const __m256i odd = _mm256_srai_epi16(cv, 4), even = _mm256_srai_epi16(_mm256_slli_epi16(cv, 8), 4);
+    v[3] = _mm256_castsi256_ps(_mm256_and_si256(odd, mask));
+    v[1] = _mm256_castsi256_ps(_mm256_and_si256(_mm256_slli_epi32(odd, 16), mask));
+    v[2] = _mm256_castsi256_ps(_mm256_and_si256(even, mask));
+    v[0] = _mm256_castsi256_ps(_mm256_and_si256(_mm256_slli_epi32(even, 16), mask));
 }
 
 /* per 128-bit lane, the 4 x 4 transpose of rows r[0..3] (its own inverse) */
@@ -511,7 +518,9 @@ INLINE void raw_unorder(__m256 v[4]) {
  * times 2^112 in raw_order, lane sums in that order) or through fp16 */
 INLINE void e4m3_fma32(bool raw, __m256 p[4], __m256i cv, const float *x) {
     if (raw) {
-        for (int k = 0; k < 4; k++) p[k] = _mm256_fmadd_ps(e4m3_raw8(cv, k), _mm256_load_ps(x + 8 * k), p[k]);
+        __m256 v[4];
+        e4m3_raw32(cv, v);
+        for (int k = 0; k < 4; k++) p[k] = _mm256_fmadd_ps(v[k], _mm256_load_ps(x + 8 * k), p[k]);
     } else {
         __m256 v[4];
         e4m3_values(cv, v);
