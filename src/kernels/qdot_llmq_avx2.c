@@ -60,6 +60,21 @@ INLINE void int3_planar_pair(const uint8_t *p, __m256i *v1, __m256i *v2) {
                           _mm256_and_si256(_mm256_srli_epi16(n, 1), _mm256_set1_epi8(4)));
 }
 
+/* The same pair with unit b's fields times 16 (v1 = [a 0-15 | 16 b
+ * 0-15], v2 the same for 16-31): masks in place of the shift that moved
+ * b's nibbles down, so a pair takes two shifts, not three. Fields up to
+ * 112 keep vpmaddubsw exact (2 * 112 * 127 < 2^15); the caller weights
+ * unit a's lanes by 16 in vpmaddwd and divides the sums by 16. */
+INLINE void int3_planar_pair16(const uint8_t *p, __m256i *v1, __m256i *v2) {
+    int64_t lo;
+    memcpy(&lo, p + 16, 8);
+    const __m256i n = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)p));
+    const __m256i c = _mm256_srlv_epi64(_mm256_set1_epi64x(lo), _mm256_setr_epi64x(0, 2, 0, 2));
+    *v1 = _mm256_and_si256(n, _mm256_setr_epi64x(0x0707070707070707, 0x0707070707070707, 0x7070707070707070, 0x7070707070707070));
+    *v2 = _mm256_or_si256(_mm256_and_si256(c, _mm256_setr_epi64x(0x0303030303030303, 0x0303030303030303, 0x3030303030303030, 0x3030303030303030)),
+                          _mm256_and_si256(_mm256_srli_epi16(n, 1), _mm256_setr_epi64x(0x0404040404040404, 0x0404040404040404, 0x4040404040404040, 0x4040404040404040)));
+}
+
 /* 32 unsigned code fields of a unit in value order (8 bit: the raw bytes) */
 INLINE __m256i unit_codes(int bits, const uint8_t *u) {
     if (bits == 8) return _mm256_loadu_si256((const __m256i *)u);
@@ -282,6 +297,17 @@ INLINE __m256i batch_fsums(int bits, bool asym, bool nf4, const uint8_t *first, 
                               _mm256_and_si256(_mm256_srli_epi16(q, 4), _mm256_set1_epi8(0x0F)), px[2 * m + 1], th, tl);
         }
         return lq_pairs_reduce8_p(v);
+    }
+    if (bits == 3) { /* (INT3: always planar) */
+        const __m256i w = _mm256_setr_epi16(16, 16, 16, 16, 16, 16, 16, 16, 1, 1, 1, 1, 1, 1, 1, 1);
+#pragma GCC unroll 4
+        for (int m = 0; m < 4; m++) {
+            __m256i lo, hi;
+            int3_planar_pair16(CODE(2 * m), &lo, &hi);
+            v[m] = _mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(lo, px[2 * m]), w),
+                                    _mm256_madd_epi16(_mm256_maddubs_epi16(hi, px[2 * m + 1]), w));
+        }
+        return _mm256_srai_epi32(lq_pairs_reduce8_p(v), 4);
     }
     if (bits == 4 || bits == 3) {
         /* units 2m, 2m+1 in one vector: [u0 values 0-15 | u1 0-15] and [u0
