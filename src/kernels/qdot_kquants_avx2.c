@@ -105,11 +105,15 @@ static inline __attribute__((always_inline)) __m256i superblock(enum kq t, const
     __m256i p[8];
     if (t == KQ2 || t == KQ3) { /* recoded blocks (planar.h) against the transposed activations xt */
         const uint8_t *qs = t == KQ2 ? ((const block_q2_K *)blk)->qs : ((const block_q3_K *)blk)->qs;
-        const __m128i s8 = t == KQ2 ? _mm_loadu_si128((const __m128i *)((const block_q2_K *)blk)->scales)
-                                    : q3_k_scales(((const block_q3_K *)blk)->scales);
+        const __m128i s8 = t == KQ2 ? _mm_setzero_si128() : q3_k_scales(((const block_q3_K *)blk)->scales);
+        /* Q2_K: the scale bytes in both 128-bit lanes straight from memory
+         * (a broadcast load takes no vector pipe; a broadcast of a register
+         * and vpmovzxbw cross lanes) */
+        const __m256i s2 = t == KQ2 ? _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)((const block_q2_K *)blk)->scales))
+                                    : _mm256_setzero_si256();
         /* int16 lanes [scales 0, 2, .., 14 | 1, 3, .., 15]: every position set's sub-blocks */
         const __m256i S = _mm256_shuffle_epi8(
-            _mm256_broadcastsi128_si256(t == KQ2 ? _mm_and_si128(s8, _mm_set1_epi8(15)) : s8),
+            t == KQ2 ? _mm256_and_si256(s2, m8(15)) : _mm256_broadcastsi128_si256(s8),
             t == KQ2 ? _mm256_setr_epi8(0, -128, 2, -128, 4, -128, 6, -128, 8, -128, 10, -128, 12, -128, 14, -128,
                                         1, -128, 3, -128, 5, -128, 7, -128, 9, -128, 11, -128, 13, -128, 15, -128)
                      : _mm256_setr_epi8(-128, 0, -128, 2, -128, 4, -128, 6, -128, 8, -128, 10, -128, 12, -128, 14,
@@ -140,7 +144,10 @@ static inline __attribute__((always_inline)) __m256i superblock(enum kq t, const
             }
         }
         if (t == KQ2) {
-            const __m256i mins = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(s8, 4), _mm_set1_epi8(15)));
+            /* the mins zero-extended in-lane: bytes 0-7 from lane 0, 8-15 from lane 1 */
+            const __m256i mins = _mm256_shuffle_epi8(_mm256_and_si256(_mm256_srli_epi16(s2, 4), m8(15)),
+                                                     _mm256_setr_epi8(0, -128, 1, -128, 2, -128, 3, -128, 4, -128, 5, -128, 6, -128, 7, -128,
+                                                                      8, -128, 9, -128, 10, -128, 11, -128, 12, -128, 13, -128, 14, -128, 15, -128));
             *imin = _mm256_madd_epi16(mins, bs);
             return sum8(p);
         }
