@@ -191,8 +191,10 @@ INLINE __m256i nf4_lanes(const uint8_t *u, __m256i th, __m256i tl, const block_q
  * corrections (acts): symmetric fields hold q + 2^(bits-1), 8-bit
  * asymmetric ones went in as q - 128, NF4's book entries (units of 2^-12)
  * + 4096 (NF4's isum stays in units of 2^-12: its da carries the 4) */
+INLINE bool no_corr(int bits, bool asym) { return bits == 8 ? !asym : asym; }
+
 INLINE __m256i isum_fix(int bits, bool asym, __m256i fsum, __m256i corr) {
-    return (bits == 8 && !asym) || (asym && bits < 8) ? fsum : _mm256_sub_epi32(fsum, corr);
+    return no_corr(bits, asym) ? fsum : _mm256_sub_epi32(fsum, corr);
 }
 
 /* The scales (and mins) of the eight units of a batch, one lane per unit,
@@ -309,20 +311,15 @@ INLINE __m256i batch_fsums(int bits, bool asym, bool nf4, const uint8_t *first, 
         }
         return _mm256_srai_epi32(lq_pairs_reduce8_p(v), 4);
     }
-    if (bits == 4 || bits == 3) {
+    if (bits == 4) {
         /* units 2m, 2m+1 in one vector: [u0 values 0-15 | u1 0-15] and [u0
          * 16-31 | u1 16-31]; two maddubs add as int16 (|sum| < 2 * 2 * 15 *
          * 127) before one madd: [unit 2m: 4 lanes | unit 2m+1: 4 lanes] */
 #pragma GCC unroll 4
         for (int m = 0; m < 4; m++) {
-            __m256i lo, hi;
-            if (bits == 4) {
-                const __m256i q = PAIR(m);
-                lo = _mm256_and_si256(q, _mm256_set1_epi8(0x0F));
-                hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), _mm256_set1_epi8(0x0F));
-            } else {
-                int3_planar_pair(CODE(2 * m), &lo, &hi); /* (INT3: always planar) */
-            }
+            const __m256i q = PAIR(m);
+            const __m256i lo = _mm256_and_si256(q, _mm256_set1_epi8(0x0F));
+            const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), _mm256_set1_epi8(0x0F));
             const __m256i s16 = _mm256_add_epi16(_mm256_maddubs_epi16(lo, px[2 * m]), _mm256_maddubs_epi16(hi, px[2 * m + 1]));
             v[m] = _mm256_madd_epi16(s16, _mm256_set1_epi16(1));
         }
@@ -343,7 +340,7 @@ INLINE void tail_header(const uint8_t *h, bool asym, float *dw, float *m) {
 
 /* ... and unit b's float term (field sum fsum) into the ref's lane a[b % 16] */
 INLINE void tail_term(int bits, bool asym, const acts *A, int b, int32_t fsum, float dw, float m, float a[16]) {
-    const int32_t isum = (bits == 8 && !asym) || (asym && bits < 8) ? fsum : fsum - A->si[b]; /* isum_fix */
+    const int32_t isum = no_corr(bits, asym) ? fsum : fsum - A->si[b]; /* isum_fix */
     float t = (dw * A->da[b]) * (float)isum;
     if (asym) t = fmaf(m * A->da[b], A->sf[b], t);
     a[b % 16] = a[b % 16] + t;
