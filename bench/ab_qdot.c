@@ -7,6 +7,7 @@
  * does; A too for the types listed in AB_A_PLANAR (comma-separated;
  * ab_qdot.sh lists those of A's revision).
  * usage: ab_qdot TYPES [ROWS [REPS [THREADS [COLS]]]] (16384 15 2 4096) */
+#include "algo/rtn.h"
 #include "core/lq.h"
 #include "kernels/planar.h"
 #include "kernels/qdot.h"
@@ -89,15 +90,9 @@ int main(int argc, char **argv) {
         const size_t rb = lq_row_size(t, n), xbytes = b->act_type == LQ_TYPE_F32 ? (size_t)n * 4 : lq_row_size(b->act_type, n);
         uint8_t *W = malloc(rb * rows), *xq = malloc(xbytes);
         float *y0 = malloc((size_t)rows * 4), *ya = malloc((size_t)rows * 4), *yb = malloc((size_t)rows * 4);
-        for (int r = 0; r < rows; r++) {
-            const float *sr = src + (size_t)r * n;
-            uint16_t *h = (uint16_t *)(W + rb * r);
-            if (t == LQ_TYPE_F16) for (int i = 0; i < n; i++) h[i] = lq_fp32_to_fp16(sr[i]);
-            else if (t == LQ_TYPE_BF16) for (int i = 0; i < n; i++) h[i] = lq_fp32_to_bf16(sr[i]);
-            else lq_type_get(t)->from_float_ref(sr, W + rb * r, n);
-        }
-        if (b->act_type == LQ_TYPE_F32) memcpy(xq, xf, (size_t)n * 4);
-        else lq_type_get(b->act_type)->from_float_ref(xf, xq, n);
+        lq_err err = {0};
+        if (lq_rtn_quantize(src, rows, n, t, W, nt, &err) != LLMQ_OK) return 1; /* as llmq quantize */
+        lq_rtn_row_fn(b->act_type)(xf, xq, n);
         const int check = rows < 64 ? rows : 64;
         ref->rows(y0, W, rb, xq, n, 0, check);
         uint8_t *Wb = W, *Wa = W; /* the rows B and A read */

@@ -8,6 +8,7 @@
  * threads is below N-thread read bandwidth is core-bound there.
  * usage: bench_qdot_cycles [TYPES|all] [COLS] [ROUNDS] (all types with a
  * kernel, 4096, 20) */
+#include "algo/rtn.h"
 #include "core/lq.h"
 #include "llmq/llmq.h"
 #include "kernels/planar.h"
@@ -52,7 +53,6 @@ typedef struct case_ {
 } case_;
 
 static int prepare(case_ *c, uint32_t t, const lq_qdot_info *k, const float *src, const float *xf, int n, int max_rows) {
-    const lq_type_traits *tr = lq_type_get(t);
     c->t = t, c->k = k, c->rb = lq_row_size(t, n);
     /* L2: the rows that fill 256 KiB; L1: as many passes over the first
      * row (row stride 0), so that both amortize the per-call work alike */
@@ -60,15 +60,9 @@ static int prepare(case_ *c, uint32_t t, const lq_qdot_info *k, const float *src
     const size_t xbytes = k->act_type == LQ_TYPE_F32 ? (size_t)n * 4 : lq_row_size(k->act_type, n);
     c->W = malloc(c->rb * c->rows), c->xq = malloc(xbytes);
     if (!c->W || !c->xq) return -1;
-    for (int r = 0; r < c->rows; r++) {
-        const float *sr = src + (size_t)r * n;
-        uint16_t *h = (uint16_t *)(c->W + c->rb * r);
-        if (t == LQ_TYPE_F16) for (int i = 0; i < n; i++) h[i] = lq_fp32_to_fp16(sr[i]);
-        else if (t == LQ_TYPE_BF16) for (int i = 0; i < n; i++) h[i] = lq_fp32_to_bf16(sr[i]);
-        else tr->from_float_ref(sr, c->W + c->rb * r, n);
-    }
-    if (k->act_type == LQ_TYPE_F32) memcpy(c->xq, xf, (size_t)n * 4);
-    else lq_type_get(k->act_type)->from_float_ref(xf, c->xq, n);
+    lq_err err = {0};
+    if (lq_rtn_quantize(src, c->rows, n, t, c->W, 1, &err) != LLMQ_OK) return -1; /* as llmq quantize */
+    lq_rtn_row_fn(k->act_type)(xf, c->xq, n);
     c->Wk = k->planar ? lq_planar_packed(k->planar, c->W, c->rb, c->rows) : c->W;
     c->cyc[0] = c->cyc[1] = 1e300;
     return c->Wk ? 0 : -1;

@@ -93,6 +93,10 @@ INLINE __m256i unit_codes(int bits, const uint8_t *u) {
                             _mm256_set1_epi8(3));
 }
 
+/* 3- and 4-bit formats (NF4 too) take two units per vector (the pair
+ * layout) and keep a batch's lanes in the pairs' order */
+#define PAIRS_LAYOUT(bits) ((bits) == 3 || (bits) == 4)
+
 /* The activations' part of the units, prepared once per call and shared by
  * all rows: per unit the correction that turns a field sum into the ref's
  * isum (isum_fix: 2^(bits-1) S for symmetric fields, -128 S for 8-bit
@@ -118,21 +122,20 @@ INLINE void prepare_acts(int bits, bool asym, bool nf4, const block_q8_0 *xb, in
         a->sf[b] = (float)S;
         a->da[b] = nf4 ? _cvtsh_ss(xb[b].d) * 0x1p-12f : _cvtsh_ss(xb[b].d);
     }
-    if (bits == 4 || bits == 3) /* the batches' lanes in the pairs' order (lq_pairs_reduce8_p) */
-        for (int b = 0; b + 8 <= nb; b += 8) {
-            static const int order[8] = {LQ_PAIRS_ORDER};
-            int32_t si[8];
-            float sf[8], da[8];
-            memcpy(si, a->si + b, sizeof si), memcpy(sf, a->sf + b, sizeof sf), memcpy(da, a->da + b, sizeof da);
-            for (int i = 0; i < 8; i++) a->si[b + i] = si[order[i]], a->sf[b + i] = sf[order[i]], a->da[b + i] = da[order[i]];
-        }
-    if (bits == 4 || bits == 3)
-        for (int u = 0; u + 1 < nb; u += 2) {
-            const __m256i a0 = _mm256_loadu_si256((const __m256i *)xb[u].qs);
-            const __m256i a1 = _mm256_loadu_si256((const __m256i *)xb[u + 1].qs);
-            a->px[u] = _mm256_permute2x128_si256(a0, a1, 0x20);
-            a->px[u + 1] = _mm256_permute2x128_si256(a0, a1, 0x31);
-        }
+    if (!PAIRS_LAYOUT(bits)) return;
+    for (int b = 0; b + 8 <= nb; b += 8) { /* full batches' lanes in the pairs' order (lq_pairs_reduce8_p) */
+        static const int order[8] = {LQ_PAIRS_ORDER};
+        int32_t si[8];
+        float sf[8], da[8];
+        memcpy(si, a->si + b, sizeof si), memcpy(sf, a->sf + b, sizeof sf), memcpy(da, a->da + b, sizeof da);
+        for (int i = 0; i < 8; i++) a->si[b + i] = si[order[i]], a->sf[b + i] = sf[order[i]], a->da[b + i] = da[order[i]];
+    }
+    for (int u = 0; u + 1 < nb; u += 2) {
+        const __m256i a0 = _mm256_loadu_si256((const __m256i *)xb[u].qs);
+        const __m256i a1 = _mm256_loadu_si256((const __m256i *)xb[u + 1].qs);
+        a->px[u] = _mm256_permute2x128_si256(a0, a1, 0x20);
+        a->px[u + 1] = _mm256_permute2x128_si256(a0, a1, 0x31);
+    }
 }
 
 /* 8 int32 lanes summing to a unit's sum of field * activation; 8-bit
@@ -379,7 +382,7 @@ INLINE void int_rows(int bits, int group, bool asym, bool nf4, lq_qdot_rows_fn r
     /* 3- and 4-bit formats keep a batch's lanes in the pairs' order
      * (LQ_PAIRS_ORDER: the prepared activations too) and restore the ref's
      * once per row: the permute per batch is gone */
-    const bool pairs = bits == 3 || bits == 4;
+    const bool pairs = PAIRS_LAYOUT(bits);
     for (int r = r0; r < r1; r++) {
         const uint8_t *row = (const uint8_t *)W + (size_t)r * row_bytes;
         const uint8_t *units = group ? row : row + 4; /* I8_CH: an fp32 scale before the row */
