@@ -31,7 +31,12 @@ _Static_assert(offsetof(block_q2_K, dmin) == offsetof(block_q2_K, d) + 2 &&
                "K-quant d and dmin adjacent");
 
 #define GROUP 64      /* super-blocks whose activation scales are gathered per pass */
+#ifndef PF_AHEAD
 #define PF_AHEAD 2048 /* bytes */
+#endif
+#ifndef PF_HINT
+#define PF_HINT _MM_HINT_T0
+#endif
 
 static inline __m256i m8(int v) { return _mm256_set1_epi8((char)v); }
 
@@ -220,7 +225,7 @@ static inline __attribute__((always_inline)) __m256 batch_terms(enum kq t, const
         }
         const uint8_t *blk = row + (size_t)(b0 + k) * bsize;
         LQ_MCA_BEGIN();
-        for (size_t o = 0; o < bsize; o += 64) _mm_prefetch((const char *)blk + PF_AHEAD + o, _MM_HINT_T0);
+        for (size_t o = 0; o < bsize; o += 64) _mm_prefetch((const char *)blk + PF_AHEAD + o, PF_HINT);
         v[k] = superblock(t, blk, xb + b0 + k, xt + 8 * (b0 + k), &m[k]);
         LQ_MCA_END();
     }

@@ -24,7 +24,12 @@
 
 #define CHUNK 256 /* blocks per column chunk (a multiple of 16) */
 #define ROWS 8
+#ifndef PF_AHEAD
 #define PF_AHEAD 2048 /* bytes of the weight stream prefetched ahead (see below) */
+#endif
+#ifndef PF_HINT
+#define PF_HINT _MM_HINT_T0
+#endif
 
 typedef struct {
     _Alignas(32) float dx[CHUNK];
@@ -257,7 +262,7 @@ static inline __attribute__((always_inline)) void drive(float *y, const void *W,
                      * blocks read: the runs of the next row come in time */
                     const size_t b = (size_t)(c0 + bi);
                     for (size_t o = 0; o < 16 * wbs; o += 64)
-                        _mm_prefetch((const char *)row + b * wbs + PF_AHEAD + o, _MM_HINT_T0);
+                        _mm_prefetch((const char *)row + b * wbs + PF_AHEAD + o, PF_HINT);
                     lo = _mm256_add_ps(lo, row8(runs_at(row, (size_t)nb, b, kind), &c, bi, kind, 8));
                     hi = _mm256_add_ps(hi, row8(runs_at(row, (size_t)nb, b + 8, kind), &c, bi + 8, kind, 8));
                     LQ_MCA_END();

@@ -19,7 +19,12 @@
 #include "quant/blocks.h"
 
 #define INLINE static inline __attribute__((always_inline))
+#ifndef PF_AHEAD
 #define PF_AHEAD 2048 /* bytes of the weight stream prefetched ahead, as the GGML-format kernels */
+#endif
+#ifndef PF_HINT
+#define PF_HINT _MM_HINT_T0
+#endif
 
 /* INT3 units a and b (quant_llmq_int.c's layout) in the 4-bit pair
  * layout: v1 = [a values 0-15 | b 0-15], v2 = [a 16-31 | b 16-31]. The
@@ -396,7 +401,7 @@ INLINE void int_rows(int bits, int group, bool asym, bool nf4, lq_qdot_rows_fn r
         for (int b = 0; b < nb8; b += 8, first += 8 * gbytes / upg) {
             LQ_MCA_BEGIN();
             const uint8_t *ufirst = planar ? first + chunk_hdrs : first;
-            for (size_t o = 0; o < 8 * gbytes / upg; o += 64) _mm_prefetch((const char *)first + PF_AHEAD + o, _MM_HINT_T0);
+            for (size_t o = 0; o < 8 * gbytes / upg; o += 64) _mm_prefetch((const char *)first + PF_AHEAD + o, PF_HINT);
             const __m256i corr = _mm256_loadu_si256((const __m256i *)(A.si + b));
             const __m256i fsum = batch_fsums(bits, asym, nf4, ufirst, upg, planar ? (size_t)hdr : gbytes, hdr, ub, xb + b,
                                              A.px + b, th, tl);
@@ -598,7 +603,7 @@ INLINE void f32_rows_in(bool raw, int kind, int group, float *y, const void *W, 
             int i = 0;
             for (; i + 32 <= n; i += 32) {
                 LQ_MCA_BEGIN();
-                _mm_prefetch((const char *)c + i + PF_AHEAD, _MM_HINT_T0);
+                _mm_prefetch((const char *)c + i + PF_AHEAD, PF_HINT);
                 const __m256i cv = _mm256_loadu_si256((const __m256i *)(c + i));
                 nan = lq_e4m3_nan_acc(nan, cv);
                 e4m3_fma32(raw, p, cv, x + i);
@@ -618,13 +623,13 @@ INLINE void f32_rows_in(bool raw, int kind, int group, float *y, const void *W, 
             for (int g = 0; g < n / group; g++) {
                 const uint8_t *blk = row + (size_t)g * gbytes;
                 const float *xg = x + (size_t)g * group;
-                _mm_prefetch((const char *)blk + PF_AHEAD, _MM_HINT_T0);
+                _mm_prefetch((const char *)blk + PF_AHEAD, PF_HINT);
                 zero4(p);
                 for (int i = 0; i < group; i += 32) {
                     const __m256i cv = _mm256_loadu_si256((const __m256i *)(blk + 2 + i));
                     nan = lq_e4m3_nan_acc(nan, cv);
                     e4m3_fma32(raw, p, cv, xg + i);
-                    if (i % 64 == 32) _mm_prefetch((const char *)blk + i + PF_AHEAD, _MM_HINT_T0);
+                    if (i % 64 == 32) _mm_prefetch((const char *)blk + i + PF_AHEAD, PF_HINT);
                 }
                 /* the scale converted as a vector: the scalar insert,
                  * convert and broadcast took the decode's pipes */
