@@ -28,6 +28,11 @@ A_DECL(mxfp4) A_DECL(q2_k) A_DECL(q3_k) A_DECL(q4_k) A_DECL(q5_k) A_DECL(q6_k)
 #define A_LLMQ_F32(name, a, b) A_DECL(llmq_##name)
 LQ_LLMQ_INT_TYPES(A_LLMQ_INT) LQ_LLMQ_F32_TYPES(A_LLMQ_F32)
 
+/* A's own recodes of Q2_K / Q3_K blocks (planar.h): its revision's layout
+ * may differ from B's; weak, for revisions without them */
+void A_lq_q2_k_recode_avx2(uint8_t *) __attribute__((weak));
+void A_lq_q3_k_recode_avx2(uint8_t *) __attribute__((weak));
+
 static lq_qdot_rows_fn a_kernel(const char *name) {
     static const struct { const char *name; lq_qdot_rows_fn fn; } table[] = {
         {"F16", A_f16},   {"BF16", A_bf16}, {"Q4_0", A_q4_0},     {"Q4_1", A_q4_1},   {"Q5_0", A_q5_0},
@@ -98,7 +103,16 @@ int main(int argc, char **argv) {
         uint8_t *Wb = W, *Wa = W; /* the rows B and A read */
         if (b->planar) {
             Wb = lq_planar_packed(b->planar, W, rb, rows);
-            if (has_name(getenv("AB_A_PLANAR"), name)) Wa = Wb;
+            void (*a_recode)(uint8_t *) = t == LQ_TYPE_Q2_K ? A_lq_q2_k_recode_avx2
+                                          : t == LQ_TYPE_Q3_K ? A_lq_q3_k_recode_avx2 : NULL;
+            if (has_name(getenv("AB_A_PLANAR"), name) && a_recode && b->planar->recode) {
+                const size_t bs = lq_planar_block_bytes(b->planar); /* one field: GGUF blocks, recoded */
+                Wa = lq_alloc_aligned(rb * rows);
+                memcpy(Wa, W, rb * rows);
+                for (size_t o = 0; o < rb * rows; o += bs) a_recode(Wa + o);
+            } else if (has_name(getenv("AB_A_PLANAR"), name)) {
+                Wa = Wb;
+            }
         }
         gemv(a, ya, Wa, rb, xq, n, rows, nt);
         gemv(b->rows, yb, Wb, rb, xq, n, rows, nt);
@@ -124,6 +138,7 @@ int main(int argc, char **argv) {
         const double rbw = median(bw, reps);
         printf("%-7s A %6.1f GB/s  B %6.1f GB/s (%3.0f%% of read %5.1f GB/s)  B/A %.2fx  bits A %s B %s\n", name, ga,
                gb, 100 * gb / rbw, rbw, median(ratio, reps), a_ok ? "ok" : "DIFFER", b_ok ? "ok" : "DIFFER");
+        if (Wa != W && Wa != Wb) lq_free_aligned(Wa);
         if (Wb != W) lq_free_aligned(Wb);
         free(W), free(xq), free(y0), free(ya), free(yb);
     }

@@ -124,8 +124,9 @@ static void unpack_chunk(const lq_planar *p, void *dst, const void *row, size_t 
         }
         run += n_blocks * fb, off += fb;
     }
-    if (p->recode)
-        for (size_t b = 0; b < nb; b++) p->recode(d + b * bs);
+    void (*back)(uint8_t *) = p->unrecode ? p->unrecode : p->recode;
+    if (back)
+        for (size_t b = 0; b < nb; b++) back(d + b * bs);
 }
 
 void lq_planar_unpack(const lq_planar *p, void *dst, const void *row, size_t n_blocks, size_t b0, size_t nb) {

@@ -21,8 +21,8 @@ typedef struct lq_planar {
     uint8_t field[3]; /* bytes of each field, in block order; they sum to the block's size */
     uint8_t qh_pairs; /* Q5_0 / Q5_1: field 1 (qh) of blocks 2m, 2m+1 as one lq_qh_pair word (a
                          row's odd last block keeps its qh as it is) */
-    /* NULL, or each block's bytes reordered in place (types of one field),
-     * a reorder that is its own inverse: GGUF to the kernel's order and back */
+    /* NULL, or each block's bytes reordered in place (types of one field):
+     * GGUF to the kernel's order (and back, unless unrecode is set) */
     void (*recode)(uint8_t *blk);
     /* NULL, or a dequantizer of such rows (n values), the GGUF one's floats */
     void (*to_float)(const void *src, float *y, int64_t n);
@@ -30,6 +30,8 @@ typedef struct lq_planar {
                            as one lq_int3_pair (a row's odd last unit keeps its bytes) */
     uint8_t chunk; /* 0: the row is one planar run per field; else each run of `chunk` blocks
                       is (its fields' runs, one after the other), so a kernel streams one run */
+    /* NULL: recode is its own inverse; else the inverse (kernel order back to GGUF) */
+    void (*unrecode)(uint8_t *blk);
 } lq_planar;
 
 /* Q2_K / Q3_K: the 256 codes (2-bit fields; Q3_K's hmask bits alike)
@@ -42,10 +44,33 @@ typedef struct lq_planar {
  * so every int16 lane of a maddubs belongs to one sub-block and one
  * scale vector (scales 0, 2, .., 14 | 1, 3, .., 15) serves all eight. */
 static inline int lq_kq_value_at(int k, int l) { return 16 * (2 * ((l % 16) / 2) + l / 16) + 2 * k + (l % 2); }
-/* the recode, and such rows dequantized with the GGUF dequantizers' float
+/* Q3_K's recoded blocks hold the 3-bit code u_k (= q + 4, GGUF's 2-bit
+ * field | hmask bit << 2) of position (k, l) packed by bytes instead:
+ *   A = qs[l]      = u0 | u1 << 3 | (u6 & 3) << 6
+ *   B = qs[32 + l] = u2 | u3 << 3 | (u7 & 3) << 6
+ *   C = hmask[l]   = u4 | u5 << 3 | (u6 >> 2) << 6 | (u7 >> 2) << 7
+ * so the kernel takes six sets with one AND each (u1, u3, u5 as 8 u, their
+ * scales divided by 8) and the other two with four or five operations,
+ * where the GGUF split costs five per set. Not its own inverse: the plan's
+ * unrecode undoes it. */
+static inline int lq_q3_k_code_at(const uint8_t *hmask, const uint8_t *qs, int k, int l) {
+    const int a = qs[l], b = qs[32 + l], c = hmask[l];
+    switch (k) {
+    case 0: return a & 7;
+    case 1: return a >> 3 & 7;
+    case 2: return b & 7;
+    case 3: return b >> 3 & 7;
+    case 4: return c & 7;
+    case 5: return c >> 3 & 7;
+    case 6: return (a >> 6) | (c >> 6 & 1) << 2;
+    default: return (b >> 6) | (c >> 7) << 2;
+    }
+}
+/* the recodes (Q3_K's inverse too), and such rows dequantized with the GGUF dequantizers' float
  * operations (AVX2 code: the plans belong to the AVX2 kernels) */
 void lq_q2_k_recode_avx2(uint8_t *blk);
 void lq_q3_k_recode_avx2(uint8_t *blk);
+void lq_q3_k_unrecode_avx2(uint8_t *blk);
 void lq_q2_k_recoded_to_float_avx2(const void *src, float *y, int64_t n);
 void lq_q3_k_recoded_to_float_avx2(const void *src, float *y, int64_t n);
 

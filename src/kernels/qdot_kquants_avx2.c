@@ -99,6 +99,27 @@ static inline void codes8(const uint8_t *qs, const uint8_t *hm, __m256i u[8]) {
     }
 }
 
+/* Q3_K's byte-packed codes (planar.h: A, B, C) as bytes u_k times 1, 8,
+ * 1, 8, 1, 8, 16, 8 (k = 0..7): at most 112, so maddubs pairs never
+ * saturate (2 x 112 x 128 < 2^15). 16-bit shifts: the neighbour byte's
+ * bits they bring in are masked off. */
+static inline void q3_codes_scaled(__m256i a, __m256i b, __m256i c, __m256i u[8]) {
+    u[0] = _mm256_and_si256(a, m8(7)), u[1] = _mm256_and_si256(a, m8(0x38));
+    u[2] = _mm256_and_si256(b, m8(7)), u[3] = _mm256_and_si256(b, m8(0x38));
+    u[4] = _mm256_and_si256(c, m8(7)), u[5] = _mm256_and_si256(c, m8(0x38));
+    u[6] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(a, 2), m8(0x30)), _mm256_and_si256(c, m8(0x40)));
+    u[7] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(b, 3), m8(0x18)),
+                           _mm256_and_si256(_mm256_srli_epi16(c, 2), m8(0x20)));
+}
+
+/* the codes u_k themselves */
+static inline void q3_codes(const uint8_t *qs, const uint8_t *hm, __m256i u[8]) {
+    static const int shift[8] = {0, 3, 0, 3, 0, 3, 4, 3};
+    q3_codes_scaled(ld(qs), ld(qs + 32), ld(hm), u);
+    for (int k = 0; k < 8; k++)
+        if (shift[k]) u[k] = _mm256_srli_epi16(u[k], shift[k]); /* at most 7 << 4: nothing crosses a byte */
+}
+
 /* One super-block: 8 int32 lanes summing to isum, and for Q2_K/Q4_K/Q5_K 8
  * more in *imin summing to imin. Q2_K's lanes sum to 16 isum, Q3_K's to
  * 256 isum (|16 or 256 isum| < 2^31 and the lanes add modulo 2^32, so the
@@ -136,17 +157,12 @@ static inline __attribute__((always_inline)) __m256i superblock(enum kq t, const
                 for (int s = 0; s < 4; s++)
                     p[4 * g + s] = _mm256_madd_epi16(_mm256_maddubs_epi16(u[s], xt[4 * g + s]), *sc[s]);
             }
-        } else { /* codes8's decode, each set straight into its maddubs (all eight first spill registers: 0.85x) */
-            const __m256i hm = ld(((const block_q3_K *)blk)->hmask);
-            for (int g = 0; g < 2; g++) {
-                const __m256i q = ld(qs + 32 * g);
-                for (int s = 0; s < 4; s++) {
-                    const int k = 4 * g + s;
-                    __m256i u = _mm256_and_si256(s ? _mm256_srli_epi16(q, 2 * s) : q, m8(3));
-                    u = _mm256_or_si256(u, bit_to(hm, k, 2));
-                    p[k] = _mm256_madd_epi16(_mm256_maddubs_epi16(u, xt[k]), S);
-                }
-            }
+        } else { /* the byte-packed codes (planar.h), sets as 1, 8, 1, 8, 1, 8, 16, 8 times u */
+            __m256i u[8];
+            q3_codes_scaled(ld(qs), ld(qs + 32), ld(((const block_q3_K *)blk)->hmask), u);
+            const __m256i S8 = _mm256_srai_epi16(S, 3), S16 = _mm256_srai_epi16(S, 4); /* exact: S = 256 s */
+            const __m256i *sc[8] = {&S, &S8, &S, &S8, &S, &S8, &S16, &S8};
+            for (int k = 0; k < 8; k++) p[k] = _mm256_madd_epi16(_mm256_maddubs_epi16(u[k], xt[k]), *sc[k]);
         }
         if (t == KQ2) {
             /* the mins zero-extended in-lane: bytes 0-7 from lane 0, 8-15 from lane 1 */
@@ -324,9 +340,12 @@ static inline void recoded_to_float(enum kq t, const void *src, float *y, int64_
         const uint8_t *qs = t == KQ2 ? ((const block_q2_K *)blk)->qs : ((const block_q3_K *)blk)->qs;
         _Alignas(32) int8_t codes[256];
         __m256i u[8], v[8];
-        codes8(qs, t == KQ3 ? ((const block_q3_K *)blk)->hmask : NULL, u);
-        if (t == KQ3) /* q + 4 h - 4 */
+        if (t == KQ3) { /* q + 4 h - 4 */
+            q3_codes(qs, ((const block_q3_K *)blk)->hmask, u);
             for (int k = 0; k < 8; k++) u[k] = _mm256_sub_epi8(u[k], m8(4));
+        } else {
+            codes8(qs, NULL, u);
+        }
         transpose_pairs(u, v);
         for (int k = 0; k < 8; k++) _mm256_store_si256((__m256i *)(codes + 32 * k), v[k]);
         float dl[16], ml[16];
@@ -356,11 +375,9 @@ void lq_q3_k_recoded_to_float_avx2(const void *src, float *y, int64_t n) { recod
 
 /* The recode (planar.h) swaps k and i of a code's position (k, l = 16 h +
  * 2 i + e): the codes of the eight position sets as bytes, the pair
- * transpose, and the bytes packed back; its own inverse. */
-static void kq_recode(uint8_t *qs, uint8_t *hm) {
-    __m256i u[8], v[8];
-    codes8(qs, hm, u);
-    transpose_pairs(u, v);
+ * transpose (its own inverse), and the bytes packed back, Q2_K's as
+ * GGUF's fields (its own inverse), Q3_K's by bytes (q3_pack). */
+static void gguf_pack(const __m256i v[8], uint8_t *qs, uint8_t *hm) {
     __m256i hn = _mm256_setzero_si256();
     for (int g = 0; g < 2; g++) {
         __m256i q = _mm256_setzero_si256();
@@ -373,8 +390,40 @@ static void kq_recode(uint8_t *qs, uint8_t *hm) {
     if (hm) _mm256_storeu_si256((__m256i *)hm, hn);
 }
 
-void lq_q2_k_recode_avx2(uint8_t *blk) { kq_recode(blk + offsetof(block_q2_K, qs), NULL); }
+/* Q3_K's codes (bytes, 0..7) packed by bytes (planar.h: A, B, C); the
+ * shifted fields stay within their byte */
+static void q3_pack(const __m256i u[8], uint8_t *qs, uint8_t *hm) {
+    const __m256i lo6 = _mm256_slli_epi16(_mm256_and_si256(u[6], m8(3)), 6);
+    const __m256i lo7 = _mm256_slli_epi16(_mm256_and_si256(u[7], m8(3)), 6);
+    const __m256i hi67 = _mm256_or_si256(_mm256_slli_epi16(_mm256_and_si256(u[6], m8(4)), 4),
+                                         _mm256_slli_epi16(_mm256_and_si256(u[7], m8(4)), 5));
+    _mm256_storeu_si256((__m256i *)qs, _mm256_or_si256(_mm256_or_si256(u[0], _mm256_slli_epi16(u[1], 3)), lo6));
+    _mm256_storeu_si256((__m256i *)(qs + 32), _mm256_or_si256(_mm256_or_si256(u[2], _mm256_slli_epi16(u[3], 3)), lo7));
+    _mm256_storeu_si256((__m256i *)hm, _mm256_or_si256(_mm256_or_si256(u[4], _mm256_slli_epi16(u[5], 3)), hi67));
+}
+
+void lq_q2_k_recode_avx2(uint8_t *blk) {
+    uint8_t *qs = blk + offsetof(block_q2_K, qs);
+    __m256i u[8], v[8];
+    codes8(qs, NULL, u);
+    transpose_pairs(u, v);
+    gguf_pack(v, qs, NULL);
+}
 
 void lq_q3_k_recode_avx2(uint8_t *blk) {
-    kq_recode(blk + offsetof(block_q3_K, qs), blk + offsetof(block_q3_K, hmask));
+    block_q3_K *b = (block_q3_K *)blk;
+    uint8_t *qs = b->qs, *hm = b->hmask;
+    __m256i u[8], v[8];
+    codes8(qs, hm, u);
+    transpose_pairs(u, v);
+    q3_pack(v, qs, hm);
+}
+
+void lq_q3_k_unrecode_avx2(uint8_t *blk) {
+    block_q3_K *b = (block_q3_K *)blk;
+    uint8_t *qs = b->qs, *hm = b->hmask;
+    __m256i u[8], v[8];
+    q3_codes(qs, hm, u);
+    transpose_pairs(u, v);
+    gguf_pack(v, qs, hm);
 }

@@ -195,13 +195,20 @@ static void test_recode(const kq_type *t) {
     for (size_t i = 0; i < nb * bs; i++) src[i] = (uint8_t)rnd();
     lq_planar_pack(k->planar, row, src, nb);
     const size_t qs = t->type == LQ_TYPE_Q2_K ? offsetof(block_q2_K, qs) : offsetof(block_q3_K, qs);
+    const int q3 = t->type == LQ_TYPE_Q3_K;
+    const size_t hm = offsetof(block_q3_K, hmask);
     int moved = 1;
-    for (int kk = 0; kk < 8; kk++)
-        for (int l = 0; l < 32; l++) {
-            const int v = lq_kq_value_at(kk, l);
-            const int want = src[qs + 32 * (v / 128) + v % 32] >> (2 * (v / 32 % 4)) & 3;
-            moved &= (row[qs + 32 * (kk / 4) + l] >> (2 * (kk % 4)) & 3) == want;
-        }
+    for (size_t b = 0; b < nb; b++)
+        for (int kk = 0; kk < 8; kk++)
+            for (int l = 0; l < 32; l++) { /* GGUF's code of value v: its 2-bit field (| Q3_K's hmask bit << 2) */
+                const int v = lq_kq_value_at(kk, l);
+                const uint8_t *s = src + b * bs, *r = row + b * bs;
+                int want = s[qs + 32 * (v / 128) + v % 32] >> (2 * (v / 32 % 4)) & 3;
+                if (q3) want |= (s[hm + v % 32] >> (v / 32) & 1) << 2;
+                const int got = q3 ? lq_q3_k_code_at(r + hm, r + qs, kk, l)
+                                   : r[qs + 32 * (kk / 4) + l] >> (2 * (kk % 4)) & 3;
+                moved &= got == want;
+            }
     CHECK_MSG(moved, "%s: recoded codes not where lq_kq_value_at puts them", t->name);
     lq_planar_unpack(k->planar, back, row, nb, 0, nb);
     CHECK_MSG(memcmp(back, src, nb * bs) == 0, "%s: recoded blocks do not unpack to GGUF", t->name);

@@ -200,8 +200,9 @@ void lq_qdot_q6_k_ref(float *y, const void *W, size_t row_bytes, const void *xq,
 }
 
 /* The AVX2 Q2_K and Q3_K kernels read recoded blocks (kernels/planar.h) */
-static const lq_planar plan_q2_k = {1, {84}, 0, lq_q2_k_recode_avx2, lq_q2_k_recoded_to_float_avx2, 0, 0},
-                       plan_q3_k = {1, {110}, 0, lq_q3_k_recode_avx2, lq_q3_k_recoded_to_float_avx2, 0, 0};
+static const lq_planar plan_q2_k = {1, {84}, 0, lq_q2_k_recode_avx2, lq_q2_k_recoded_to_float_avx2, 0, 0, NULL},
+                       plan_q3_k = {1, {110}, 0, lq_q3_k_recode_avx2, lq_q3_k_recoded_to_float_avx2, 0, 0,
+                                    lq_q3_k_unrecode_avx2};
 
 #define KQ_INFOS(t, plan)                                                                             \
     static const lq_qdot_info t##_infos[3] = {                                                     \

@@ -53,9 +53,9 @@ LEGACY_REF(mxfp4, block_mxfp4, block_q8_0)
 
 /* The AVX2 kernels read planar rows (kernels/planar.h), fields in block
  * order; Q8_0's GGUF rows (see qdot_legacy_avx2.c) */
-static const lq_planar plan_q4_0 = {2, {2, 16}, 0, NULL, NULL, 0, 0}, plan_q4_1 = {2, {4, 16}, 0, NULL, NULL, 0, 0},
-                       plan_q5_0 = {3, {2, 4, 16}, 1, NULL, NULL, 0, 0}, plan_q5_1 = {3, {4, 4, 16}, 1, NULL, NULL, 0, 0},
-                       plan_mxfp4 = {2, {1, 16}, 0, NULL, NULL, 0, 0};
+static const lq_planar plan_q4_0 = {2, {2, 16}, 0, NULL, NULL, 0, 0, NULL}, plan_q4_1 = {2, {4, 16}, 0, NULL, NULL, 0, 0, NULL},
+                       plan_q5_0 = {3, {2, 4, 16}, 1, NULL, NULL, 0, 0, NULL}, plan_q5_1 = {3, {4, 4, 16}, 1, NULL, NULL, 0, 0, NULL},
+                       plan_mxfp4 = {2, {1, 16}, 0, NULL, NULL, 0, 0, NULL};
 
 #define INFOS(name, act, plan) \
     {{act, lq_qdot_##name##_ref, NULL}, {act, lq_qdot_##name##_avx2, plan}, {act, lq_qdot_##name##_avx512, NULL}}

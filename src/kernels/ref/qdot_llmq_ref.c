@@ -133,7 +133,7 @@ LQ_LLMQ_F32_TYPES(F32_REF)
  * (kernels/planar.h) in chunks of eight units: the chunk's group headers,
  * then its units (INT3's in pairs); by width (2, 3, 4, 8 bits), group
  * (32, 64, 128) and asym */
-#define PLAN(hdr, g, units, to_float, pairs) {2, {hdr, units}, 0, NULL, to_float, pairs, 256 / (g)}
+#define PLAN(hdr, g, units, to_float, pairs) {2, {hdr, units}, 0, NULL, to_float, pairs, 256 / (g), NULL}
 #define PLANS(ub) {{PLAN(2, 32, ub, NULL, 0), PLAN(4, 32, ub, NULL, 0)}, {PLAN(2, 64, 2 * ub, NULL, 0), PLAN(4, 64, 2 * ub, NULL, 0)}, \
                    {PLAN(2, 128, 4 * ub, NULL, 0), PLAN(4, 128, 4 * ub, NULL, 0)}}
 static const lq_planar plan_llmq[4][3][2] = {
