@@ -32,6 +32,9 @@ LQ_LLMQ_INT_TYPES(A_LLMQ_INT) LQ_LLMQ_F32_TYPES(A_LLMQ_F32)
  * may differ from B's; weak, for revisions without them */
 void A_lq_q2_k_recode_avx2(uint8_t *) __attribute__((weak));
 void A_lq_q3_k_recode_avx2(uint8_t *) __attribute__((weak));
+/* A's planar packing (its planar.c): B's plan, A's code (the struct's
+ * first fields agree across revisions; Q2_K / Q3_K: the recodes above) */
+void *A_lq_planar_packed(const lq_planar *, const void *, size_t, int) __attribute__((weak));
 
 static lq_qdot_rows_fn a_kernel(const char *name) {
     static const struct { const char *name; lq_qdot_rows_fn fn; } table[] = {
@@ -111,7 +114,7 @@ int main(int argc, char **argv) {
                 memcpy(Wa, W, rb * rows);
                 for (size_t o = 0; o < rb * rows; o += bs) a_recode(Wa + o);
             } else if (has_name(getenv("AB_A_PLANAR"), name)) {
-                Wa = Wb;
+                Wa = A_lq_planar_packed ? A_lq_planar_packed(b->planar, W, rb, rows) : Wb;
             }
         }
         gemv(a, ya, Wa, rb, xq, n, rows, nt);

@@ -30,7 +30,9 @@ flags=(-std=gnu11 -fopenmp -O3 -falign-functions=64 -falign-loops=64 -mavx2 -mfm
     echo "#define lq_qdot_kquants_lookup A_kquants_lookup"
 } > "$out/rename_a.h"
 objs=()
-for f in qdot_legacy_avx2 qdot_kquants_avx2 qdot_float_avx2 qdot_llmq_avx2; do
+# (planar.c: A packs its planar rows itself, its layouts may differ from B's)
+for f in qdot_legacy_avx2 qdot_kquants_avx2 qdot_float_avx2 qdot_llmq_avx2 planar; do
+    [ -f "$out/base/src/kernels/$f.c" ] || continue
     gcc "${flags[@]}" -include "$out/rename_a.h" -c "$out/base/src/kernels/$f.c" -o "$out/a_$f.o"
     # any other global A defines (helpers such as the recoders) gets A_ too
     nm --defined-only -g "$out/a_$f.o" | awk '$3 !~ /^A_/ {print $3, "A_" $3}' > "$out/syms_$f.txt"

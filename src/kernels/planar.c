@@ -53,8 +53,50 @@ void lq_int3_unpair(const uint8_t p[24], uint8_t a[12], uint8_t b[12]) {
     }
 }
 
-/* the code run of an INT3 row: its units in pairs */
-static void int3_pairs(uint8_t *run, size_t n_units) {
+/* INT3 unit u's code of value v (0..31), and the same written into a zeroed unit */
+static int i3_code(const uint8_t *u, int v) {
+    const int k = v % 16;
+    return v < 16 ? i3_nibble(u, k) & 7 : i3_lo2(u, k) | (i3_nibble(u, k) >> 3) << 2;
+}
+
+static void i3_set(uint8_t *u, int v, int c) {
+    const int k = v % 16, sh = k < 8 ? 0 : 4;
+    if (v < 16) {
+        u[k % 8] |= (uint8_t)((c & 7) << sh);
+    } else {
+        u[k % 8] |= (uint8_t)((c >> 2 & 1) << (3 + sh));
+        u[8 + k % 4] |= (uint8_t)((c & 3) << (2 * (k / 4)));
+    }
+}
+
+/* set s's lane i: unit 2 (s / 2) + i / 16, value 16 (s % 2) + i % 16 */
+#define OCT_UNIT(s, i) (2 * ((s) / 2) + (i) / 16)
+#define OCT_VALUE(s, i) (16 * ((s) % 2) + (i) % 16)
+
+void lq_int3_octet(uint8_t o[96], const uint8_t u[96]) {
+    for (int i = 0; i < 32; i++) {
+        int c[8];
+        for (int s = 0; s < 8; s++) c[s] = i3_code(u + 12 * OCT_UNIT(s, i), OCT_VALUE(s, i));
+        o[i] = (uint8_t)(c[0] | c[2] << 3 | (c[7] & 3) << 6);
+        o[32 + i] = (uint8_t)(c[1] | c[3] << 3 | (c[5] & 3) << 6);
+        o[64 + i] = (uint8_t)(c[6] | c[4] << 3 | (c[7] >> 2) << 6 | (c[5] >> 2) << 7);
+    }
+}
+
+void lq_int3_unoctet(const uint8_t o[96], uint8_t u[96]) {
+    memset(u, 0, 96);
+    for (int i = 0; i < 32; i++)
+        for (int s = 0; s < 8; s++) i3_set(u + 12 * OCT_UNIT(s, i), OCT_VALUE(s, i), lq_int3_octet_code(o, s, i));
+}
+
+/* the code run of an INT3 chunk: eight units as one octet, fewer in pairs */
+static void int3_chunk_codes(uint8_t *run, size_t n_units) {
+    if (n_units == 8) {
+        uint8_t o[96];
+        lq_int3_octet(o, run);
+        memcpy(run, o, 96);
+        return;
+    }
     for (size_t u = 0; u + 1 < n_units; u += 2) {
         uint8_t p[24];
         lq_int3_pair(p, run + 12 * u, run + 12 * u + 12);
@@ -71,7 +113,7 @@ static void pack_chunk(const lq_planar *p, void *dst, const void *src, size_t n_
         const size_t fb = p->field[f];
         copy_fields(run, fb, (const uint8_t *)src + off, bs, fb, n_blocks);
         if (f == 1 && p->qh_pairs) qh_pairs(run, n_blocks);
-        if (f == 1 && p->int3_pairs) int3_pairs(run, n_blocks * fb / 12);
+        if (f == 1 && p->int3_pairs) int3_chunk_codes(run, n_blocks * fb / 12);
         run += n_blocks * fb, off += fb;
     }
     if (p->recode)
@@ -112,7 +154,11 @@ static void unpack_chunk(const lq_planar *p, void *dst, const void *row, size_t 
                 if (b >= b0) memcpy(d + (b - b0) * bs + off, &q[0], 4);
                 if (b + 1 < b0 + nb) memcpy(d + (b + 1 - b0) * bs + off, &q[1], 4);
             }
-        if (f == 1 && p->int3_pairs) { /* units of blocks [b0, b0 + nb): whole pairs; the first may start before */
+        if (f == 1 && p->int3_pairs && n_blocks * fb == 96) { /* an octet: the units of blocks [b0, b0 + nb) */
+            uint8_t u[96];
+            lq_int3_unoctet(run, u);
+            for (size_t b = 0; b < nb; b++) memcpy(d + b * bs + off, u + (b0 + b) * fb, fb);
+        } else if (f == 1 && p->int3_pairs) { /* units of blocks [b0, b0 + nb): whole pairs; the first may start before */
             const size_t upb = fb / 12, n_units = n_blocks * upb, u0 = b0 * upb, u1 = (b0 + nb) * upb;
             for (size_t u = u0 & ~(size_t)1; u < u1 && u + 1 < n_units; u += 2) {
                 uint8_t q[2][12];

@@ -7,7 +7,8 @@
  * another, where the GGUF layout needs a gather of eight 2-byte fields and
  * an insert per pair. llmq's group formats are planar by chunks of eight
  * units (`chunk`: each chunk's headers, then its units, so the kernel
- * reads one stream), INT3's units in pairs (lq_int3_pair). Rows are packed
+ * reads one stream), INT3's units by eights (lq_int3_octet; a row's last
+ * chunk in pairs, lq_int3_pair). Rows are packed
  * once, when weights are bound (lq_qweight_init); files stay in GGUF
  * layout. */
 #ifndef LQ_KERNELS_PLANAR_H
@@ -113,6 +114,30 @@ static inline void lq_qh_unpair(uint64_t p, uint32_t *a, uint32_t *b) {
  * low bits of [a 16-31 | b 16-31]. */
 void lq_int3_pair(uint8_t p[24], const uint8_t a[12], const uint8_t b[12]);
 void lq_int3_unpair(const uint8_t p[24], uint8_t a[12], uint8_t b[12]);
+/* Eight INT3 units (a planar chunk's whole run, 96 bytes) as one octet,
+ * which the AVX2 kernel decodes with one AND for most of its codes: sets
+ * s_0..s_7 of 32 codes, s_2m = [unit 2m values 0-15 | unit 2m+1 values
+ * 0-15], s_2m+1 the same for values 16-31 (lq_int3_pair's v1, v2 of pair
+ * m), packed by bytes (i = 0..31):
+ *   o[i]      = s0 | s2 << 3 | (s7 & 3) << 6
+ *   o[32 + i] = s1 | s3 << 3 | (s5 & 3) << 6
+ *   o[64 + i] = s6 | s4 << 3 | (s7 >> 2) << 6 | (s5 >> 2) << 7
+ * A chunk of fewer units (a row's last) stays in pairs. */
+void lq_int3_octet(uint8_t o[96], const uint8_t u[96]);
+void lq_int3_unoctet(const uint8_t o[96], uint8_t u[96]);
+static inline int lq_int3_octet_code(const uint8_t o[96], int s, int i) {
+    const int a = o[i], b = o[32 + i], c = o[64 + i];
+    switch (s) {
+    case 0: return a & 7;
+    case 1: return b & 7;
+    case 2: return a >> 3 & 7;
+    case 3: return b >> 3 & 7;
+    case 4: return c >> 3 & 7;
+    case 5: return (b >> 6) | (c >> 7) << 2;
+    case 6: return c & 7;
+    default: return (a >> 6) | (c >> 6 & 1) << 2;
+    }
+}
 /* planar INT3 rows dequantized (the GGUF dequantizer's floats), per type */
 void lq_i3_g32s_planar_to_float_avx2(const void *src, float *y, int64_t n);
 void lq_i3_g32a_planar_to_float_avx2(const void *src, float *y, int64_t n);

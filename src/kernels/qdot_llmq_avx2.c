@@ -65,19 +65,22 @@ INLINE void int3_planar_pair(const uint8_t *p, __m256i *v1, __m256i *v2) {
                           _mm256_and_si256(_mm256_srli_epi16(n, 1), _mm256_set1_epi8(4)));
 }
 
-/* The same pair with unit b's fields times 16 (v1 = [a 0-15 | 16 b
- * 0-15], v2 the same for 16-31): masks in place of the shift that moved
- * b's nibbles down, so a pair takes two shifts, not three. Fields up to
- * 112 keep vpmaddubsw exact (2 * 112 * 127 < 2^15); the caller weights
- * unit a's lanes by 16 in vpmaddwd and divides the sums by 16. */
-INLINE void int3_planar_pair16(const uint8_t *p, __m256i *v1, __m256i *v2) {
-    int64_t lo;
-    memcpy(&lo, p + 16, 8);
-    const __m256i n = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)p));
-    const __m256i c = _mm256_srlv_epi64(_mm256_set1_epi64x(lo), _mm256_setr_epi64x(0, 2, 0, 2));
-    *v1 = _mm256_and_si256(n, _mm256_setr_epi64x(0x0707070707070707, 0x0707070707070707, 0x7070707070707070, 0x7070707070707070));
-    *v2 = _mm256_or_si256(_mm256_and_si256(c, _mm256_setr_epi64x(0x0303030303030303, 0x0303030303030303, 0x3030303030303030, 0x3030303030303030)),
-                          _mm256_and_si256(_mm256_srli_epi16(n, 1), _mm256_setr_epi64x(0x0404040404040404, 0x0404040404040404, 0x4040404040404040, 0x4040404040404040)));
+/* The eight code sets of an INT3 octet (lq_int3_octet), scaled: s0, s1,
+ * s6, s7 as they are, s2 .. s5 times 8 (one AND for s0 .. s4 and s6; at
+ * most 56, so two sets' vpmaddubsw add in int16: 2 * 2 * 56 * 128 < 2^15).
+ * 16-bit shifts: the neighbour byte's bits they bring in are masked off. */
+INLINE void int3_octet_sets(const uint8_t *o, __m256i s[8]) {
+    const __m256i a = _mm256_loadu_si256((const __m256i *)o), b = _mm256_loadu_si256((const __m256i *)(o + 32));
+    const __m256i c = _mm256_loadu_si256((const __m256i *)(o + 64));
+    const __m256i m7 = _mm256_set1_epi8(7), m38 = _mm256_set1_epi8(0x38);
+    s[0] = _mm256_and_si256(a, m7), s[1] = _mm256_and_si256(b, m7);
+    s[2] = _mm256_and_si256(a, m38), s[3] = _mm256_and_si256(b, m38);
+    s[4] = _mm256_and_si256(c, m38);
+    s[5] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(b, 3), _mm256_set1_epi8(0x18)),
+                           _mm256_and_si256(_mm256_srli_epi16(c, 2), _mm256_set1_epi8(0x20)));
+    s[6] = _mm256_and_si256(c, m7);
+    s[7] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(a, 6), _mm256_set1_epi8(3)),
+                           _mm256_and_si256(_mm256_srli_epi16(c, 4), _mm256_set1_epi8(4)));
 }
 
 /* 32 unsigned code fields of a unit in value order (8 bit: the raw bytes) */
@@ -308,16 +311,18 @@ INLINE __m256i batch_fsums(int bits, bool asym, bool nf4, const uint8_t *first, 
         }
         return lq_pairs_reduce8_p(v);
     }
-    if (bits == 3) { /* (INT3: always planar) */
-        const __m256i w = _mm256_setr_epi16(16, 16, 16, 16, 16, 16, 16, 16, 1, 1, 1, 1, 1, 1, 1, 1);
+    if (bits == 3) { /* (INT3: always planar, a batch's units as one octet) */
+        __m256i s[8];
+        int3_octet_sets(first, s);
+        /* pair m: sets 2m, 2m + 1 in int16, one vpmaddwd; sets 2-5 carry 8
+         * already, pairs 0 and 3 take it there, the sums lose it exactly */
+        const __m256i w1 = _mm256_set1_epi16(1), w8 = _mm256_set1_epi16(8);
 #pragma GCC unroll 4
-        for (int m = 0; m < 4; m++) {
-            __m256i lo, hi;
-            int3_planar_pair16(CODE(2 * m), &lo, &hi);
-            v[m] = _mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(lo, px[2 * m]), w),
-                                    _mm256_madd_epi16(_mm256_maddubs_epi16(hi, px[2 * m + 1]), w));
-        }
-        return _mm256_srai_epi32(lq_pairs_reduce8_p(v), 4);
+        for (int m = 0; m < 4; m++)
+            v[m] = _mm256_madd_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(s[2 * m], px[2 * m]),
+                                                      _mm256_maddubs_epi16(s[2 * m + 1], px[2 * m + 1])),
+                                     m == 0 || m == 3 ? w8 : w1);
+        return _mm256_srai_epi32(lq_pairs_reduce8_p(v), 3);
     }
     if (bits == 4) {
         /* units 2m, 2m+1 in one vector: [u0 values 0-15 | u1 0-15] and [u0
@@ -377,7 +382,7 @@ INLINE void int_rows(int bits, int group, bool asym, bool nf4, lq_qdot_rows_fn r
     /* a group's bytes: scale (and min) halves, then its units; the group
      * formats are read as planar rows (their plans in qdot_llmq_ref.c) in
      * chunks of 8 units (a batch): the chunk's groups' headers, then its
-     * units (INT3's in pairs, lq_int3_pair) */
+     * units (INT3's as one octet, lq_int3_octet) */
     const int upg = group ? group / 32 : 1, ub = bits * 4, hdr = group ? (asym ? 4 : 2) : 0;
     const size_t gbytes = (size_t)(hdr + upg * ub);
     const bool planar = LQ_LLMQ_AVX2_PLANAR(bits, group, asym);
@@ -645,37 +650,50 @@ INLINE void f32_rows_in(bool raw, int kind, int group, float *y, const void *W, 
 
 LQ_LLMQ_F32_ROWS()
 
-/* Planar INT3 rows (lq_int3_pair) dequantized with the GGUF dequantizer's
+/* Planar INT3 rows (lq_int3_octet, lq_int3_pair) dequantized with the GGUF dequantizer's
  * float operations (quant_llmq_int.c: d * (q - 4), or d * q + m, no FMA):
  * the row lookup and the prompt path's tiles read them without unpacking */
 INLINE void i3_planar_to_float(int group, bool asym, const uint8_t *src, float *y, int64_t n) {
     const int upg = group / 32, hdr = asym ? 4 : 2;
     const int64_t nu = n / 32;
     const size_t chunk = (size_t)(8 / upg) * hdr + 8 * 12; /* planar chunks of 8 units */
-    for (int64_t u = 0; u < nu; u += 2) {
-        /* unit u's chunk: its headers, then its units */
-        const uint8_t *head0 = src + (size_t)(u / 8) * chunk;
-        const int64_t in_chunk = nu - u / 8 * 8 < 8 ? nu - u / 8 * 8 : 8;
-        const uint8_t *unit = head0 + (size_t)(in_chunk / upg) * hdr + (size_t)(u % 8) * 12;
-        _Alignas(32) uint8_t c[64]; /* unit u's codes in value order, then u + 1's */
-        if (u + 1 < nu) {
-            __m256i v1, v2;
-            int3_planar_pair(unit, &v1, &v2);
-            _mm256_store_si256((__m256i *)c, _mm256_permute2x128_si256(v1, v2, 0x20));
-            _mm256_store_si256((__m256i *)(c + 32), _mm256_permute2x128_si256(v1, v2, 0x31));
-        } else { /* a row's odd last unit: GGUF bytes */
-            _mm256_store_si256((__m256i *)c, unit_codes(3, unit));
+    for (int64_t c0 = 0; c0 < nu; c0 += 8) {
+        /* a chunk: its headers, then its units (an octet, or pairs and an odd last unit) */
+        const uint8_t *head0 = src + (size_t)(c0 / 8) * chunk;
+        const int in_chunk = nu - c0 < 8 ? (int)(nu - c0) : 8;
+        const uint8_t *units = head0 + (size_t)(in_chunk / upg) * hdr;
+        __m256i s[8];
+        if (in_chunk == 8) {
+            int3_octet_sets(units, s);
+            for (int k = 2; k < 6; k++) s[k] = _mm256_srli_epi16(s[k], 3); /* unscaled: at most 7, nothing crosses a byte */
         }
-        for (int h = 0; h < 2 && u + h < nu; h++) {
-            const uint8_t *head = head0 + (size_t)((u + h) % 8 / upg) * hdr;
-            const __m256 d = _mm256_set1_ps(lq_llmq_rd_f16(head));
-            const __m256 m = _mm256_set1_ps(asym ? lq_llmq_rd_f16(head + 2) : 0.0f);
-            for (int j = 0; j < 4; j++) {
-                __m256i q = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(c + 32 * h + 8 * j)));
-                if (!asym) q = _mm256_sub_epi32(q, _mm256_set1_epi32(4));
-                __m256 v = _mm256_mul_ps(d, _mm256_cvtepi32_ps(q));
-                if (asym) v = _mm256_add_ps(v, m);
-                _mm256_storeu_ps(y + 32 * (u + h) + 8 * j, v);
+        for (int u = 0; u < in_chunk; u += 2) {
+            _Alignas(32) uint8_t c[64]; /* unit u's codes in value order, then u + 1's */
+            __m256i v1, v2;
+            if (in_chunk == 8) {
+                v1 = s[u], v2 = s[u + 1];
+            } else if (u + 1 < in_chunk) {
+                int3_planar_pair(units + 12 * u, &v1, &v2);
+            } else { /* a row's odd last unit: GGUF bytes */
+                v1 = unit_codes(3, units + 12 * u);
+                v2 = _mm256_setzero_si256();
+                _mm256_store_si256((__m256i *)c, v1);
+            }
+            if (u + 1 < in_chunk) {
+                _mm256_store_si256((__m256i *)c, _mm256_permute2x128_si256(v1, v2, 0x20));
+                _mm256_store_si256((__m256i *)(c + 32), _mm256_permute2x128_si256(v1, v2, 0x31));
+            }
+            for (int h = 0; h < 2 && u + h < in_chunk; h++) {
+                const uint8_t *head = head0 + (size_t)((u + h) / upg) * hdr;
+                const __m256 d = _mm256_set1_ps(lq_llmq_rd_f16(head));
+                const __m256 m = _mm256_set1_ps(asym ? lq_llmq_rd_f16(head + 2) : 0.0f);
+                for (int j = 0; j < 4; j++) {
+                    __m256i q = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(c + 32 * h + 8 * j)));
+                    if (!asym) q = _mm256_sub_epi32(q, _mm256_set1_epi32(4));
+                    __m256 v = _mm256_mul_ps(d, _mm256_cvtepi32_ps(q));
+                    if (asym) v = _mm256_add_ps(v, m);
+                    _mm256_storeu_ps(y + 32 * (c0 + u + h) + 8 * j, v);
+                }
             }
         }
     }

@@ -150,8 +150,8 @@ static void check_raw(uint32_t t, int n, int acts) {
     free(xq);
 }
 
-/* INT3 pairs: every value of both units where lq_int3_pair's comment puts
- * it; planar INT3 rows (odd unit counts included) unpack to the GGUF
+/* INT3 pairs and octets: every value of the units where lq_int3_pair's and
+ * lq_int3_octet's comments put it; planar INT3 rows (odd unit counts included) unpack to the GGUF
  * bytes, whole and from odd starts */
 static int i3_gguf_value(const uint8_t *u, int v) {
     const int k = v % 16, nib = k < 8 ? u[k] & 15 : u[k - 8] >> 4;
@@ -173,6 +173,17 @@ static void check_int3_planar(void) {
             for (int v = 0; v < 32; v++) bad += i3_pair_value(p, h, v) != i3_gguf_value(u[h], v);
         lq_int3_unpair(p, back[0], back[1]);
         CHECK_MSG(bad == 0 && memcmp(back, u, sizeof u) == 0, "INT3 pair %d: %d values moved", rep, bad);
+    }
+    for (int rep = 0; rep < 200; rep++) { /* octets: set s lane i = unit 2 (s / 2) + i / 16, value 16 (s % 2) + i % 16 */
+        uint8_t u[96], o[96], back[96];
+        for (int i = 0; i < 96; i++) u[i] = (uint8_t)(frand() * 128.0f + 128.0f);
+        lq_int3_octet(o, u);
+        int bad = 0;
+        for (int s = 0; s < 8; s++)
+            for (int i = 0; i < 32; i++)
+                bad += lq_int3_octet_code(o, s, i) != i3_gguf_value(u + 12 * (2 * (s / 2) + i / 16), 16 * (s % 2) + i % 16);
+        lq_int3_unoctet(o, back);
+        CHECK_MSG(bad == 0 && memcmp(back, u, sizeof u) == 0, "INT3 octet %d: %d values moved", rep, bad);
     }
     for (uint32_t t = LQ_TYPE_I3_G32S; t <= LQ_TYPE_I3_G128A; t++) {
         const lq_qdot_info *k = lq_qdot_llmq_lookup(t, 1);
