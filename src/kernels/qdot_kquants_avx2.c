@@ -52,6 +52,10 @@ static inline __m256i word_idx(int a, int b) {
     return _mm256_setr_epi16(ea, ea, ea, ea, ea, ea, ea, ea, eb, eb, eb, eb, eb, eb, eb, eb);
 }
 
+static inline __m256i sum4(const __m256i *a) {
+    return _mm256_add_epi32(_mm256_add_epi32(a[0], a[1]), _mm256_add_epi32(a[2], a[3]));
+}
+
 static inline __m256i sum8(const __m256i *a) {
     const __m256i s0 = _mm256_add_epi32(a[0], a[1]), s1 = _mm256_add_epi32(a[2], a[3]);
     const __m256i s2 = _mm256_add_epi32(a[4], a[5]), s3 = _mm256_add_epi32(a[6], a[7]);
@@ -149,20 +153,30 @@ static inline __attribute__((always_inline)) __m256i superblock(enum kq t, const
              * s = 3 (64 u could saturate maddubs); scales 16, 4, 1, 1 times
              * theirs, so every sum carries 16 */
             const __m256i S4 = _mm256_slli_epi16(S, 2), S16 = _mm256_slli_epi16(S, 4);
-            for (int g = 0; g < 2; g++) {
-                const __m256i q = ld(qs + 32 * g);
-                const __m256i u[4] = {_mm256_and_si256(q, m8(3)), _mm256_and_si256(q, m8(0x0C)),
-                                      _mm256_and_si256(q, m8(0x30)), _mm256_and_si256(_mm256_srli_epi16(q, 2), m8(0x30))};
-                const __m256i *sc[4] = {&S16, &S4, &S, &S};
-                for (int s = 0; s < 4; s++)
-                    p[4 * g + s] = _mm256_madd_epi16(_mm256_maddubs_epi16(u[s], xt[4 * g + s]), *sc[s]);
-            }
+            const __m256i q0 = ld(qs), q1 = ld(qs + 32);
+            const __m256i u[2][4] = {{_mm256_and_si256(q0, m8(3)), _mm256_and_si256(q0, m8(0x0C)), _mm256_and_si256(q0, m8(0x30)),
+                                      _mm256_and_si256(_mm256_srli_epi16(q0, 2), m8(0x30))},
+                                     {_mm256_and_si256(q1, m8(3)), _mm256_and_si256(q1, m8(0x0C)), _mm256_and_si256(q1, m8(0x30)),
+                                      _mm256_and_si256(_mm256_srli_epi16(q1, 2), m8(0x30))}};
+            const __m256i *sc[4] = {&S16, &S4, &S, &S};
+            /* every set shares the lanes' sub-blocks: the two halves' sets s
+             * add in int16 (at most 2 * 2 * 48 * 128 < 2^15) before one madd */
+            for (int s = 0; s < 4; s++)
+                p[s] = _mm256_madd_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(u[0][s], xt[s]),
+                                                          _mm256_maddubs_epi16(u[1][s], xt[4 + s])), *sc[s]);
         } else { /* the byte-packed codes (planar.h), sets as 1, 8, 1, 8, 1, 8, 16, 8 times u */
             __m256i u[8];
             q3_codes_scaled(ld(qs), ld(qs + 32), ld(((const block_q3_K *)blk)->hmask), u);
             const __m256i S8 = _mm256_srai_epi16(S, 3), S16 = _mm256_srai_epi16(S, 4); /* exact: S = 256 s */
-            const __m256i *sc[8] = {&S, &S8, &S, &S8, &S, &S8, &S16, &S8};
-            for (int k = 0; k < 8; k++) p[k] = _mm256_madd_epi16(_mm256_maddubs_epi16(u[k], xt[k]), *sc[k]);
+            __m256i d[8];
+            for (int k = 0; k < 8; k++) d[k] = _mm256_maddubs_epi16(u[k], xt[k]);
+            /* every set shares the lanes' sub-blocks: sets of one scale add
+             * in int16 before one madd (times 1: 3 * 2 * 7 * 128, times 8:
+             * 2 * 2 * 56 * 128 < 2^15) */
+            p[0] = _mm256_madd_epi16(_mm256_add_epi16(_mm256_add_epi16(d[0], d[2]), d[4]), S);
+            p[1] = _mm256_madd_epi16(_mm256_add_epi16(d[1], d[3]), S8);
+            p[2] = _mm256_madd_epi16(_mm256_add_epi16(d[5], d[7]), S8);
+            p[3] = _mm256_madd_epi16(d[6], S16);
         }
         if (t == KQ2) {
             /* the mins zero-extended in-lane: bytes 0-7 from lane 0, 8-15 from lane 1 */
@@ -170,11 +184,11 @@ static inline __attribute__((always_inline)) __m256i superblock(enum kq t, const
                                                      _mm256_setr_epi8(0, -128, 1, -128, 2, -128, 3, -128, 4, -128, 5, -128, 6, -128, 7, -128,
                                                                       8, -128, 9, -128, 10, -128, 11, -128, 12, -128, 13, -128, 14, -128, 15, -128));
             *imin = _mm256_madd_epi16(mins, bs);
-            return sum8(p);
+            return sum4(p);
         }
         /* codes are q + 4: take out 4 sum_j s_j bsum_j (times 256) */
         const __m256i off = _mm256_madd_epi16(_mm256_cvtepi8_epi16(s8), bs);
-        return _mm256_sub_epi32(sum8(p), _mm256_slli_epi32(off, 10));
+        return _mm256_sub_epi32(sum4(p), _mm256_slli_epi32(off, 10));
     }
     if (t == KQ4 || t == KQ5) {
         const uint8_t *qs = blk + (t == KQ4 ? 16 : 48); /* after d, dmin, scales[12] (, qh[32]) */
