@@ -133,7 +133,11 @@ def main():
             med = lambda k: statistics.median(x[k] for x in rr)
             lw, lb, gw, gb, bw = (med(k) for k in range(5))
             ratio = statistics.median(x[0] / x[2] for x in rr)
-            r = (th, tname, lw, lb, 100 * lb / bw, gw, gb, 100 * gb / bw, ratio, bw, any(x[5] for x in rr))
+            # shares of the read bandwidth: medians of the per-round shares (each
+            # against the bandwidth llmq's bench measured in that round)
+            lpct = statistics.median(100 * x[1] / x[4] for x in rr)
+            gpct = statistics.median(100 * x[3] / x[4] for x in rr)
+            r = (th, tname, lw, lb, lpct, gw, gb, gpct, ratio, bw, any(x[5] for x in rr))
             rows_out.append(r)
             print("%d thr %-7s llmq %6.2f Gw/s %5.1f GB/s (%3.0f%%)   llama.cpp %6.2f Gw/s %5.1f GB/s (%3.0f%%)   "
                   "%.2fx   [read bw %.1f GB/s]%s" % (r[:10] + (" llmq: no kernel" if r[10] else "",)), flush=True)
@@ -143,8 +147,8 @@ def main():
             f.write("# GEMV throughput: llmq and llama.cpp side by side\n\n")
             f.write("Matrix %d x %d, one activation row, median of %d calls per measurement; "
                     "each measurement ran llmq's `bench` then ggml's `mul_mat` back to back, %d round(s) over all "
-                    "types, and the table gives the medians over the rounds (the ratio is the median of the "
-                    "per-round ratios). The read bandwidth is llmq's 1 GiB read-sum measured in the same `bench` "
+                    "types, and the table gives the medians over the rounds (the ratio and the shares of the read "
+                    "bandwidth are medians of the per-round figures). The read bandwidth is llmq's 1 GiB read-sum measured in the same `bench` "
                     "call. Where the CPU's last-level cache is larger than the matrix, a kernel can beat that "
                     "DRAM figure (over 100%%).\n\n"
                     % (a.rows, a.cols, a.reps, a.rounds))
