@@ -114,7 +114,10 @@ int main(int argc, char **argv) {
                 memcpy(Wa, W, rb * rows);
                 for (size_t o = 0; o < rb * rows; o += bs) a_recode(Wa + o);
             } else if (has_name(getenv("AB_A_PLANAR"), name)) {
-                Wa = A_lq_planar_packed ? A_lq_planar_packed(b->planar, W, rb, rows) : Wb;
+                /* revisions before unit_codes had int3_pairs there: INT3 1, else 0 */
+                lq_planar pa = *b->planar;
+                if (!getenv("AB_A_UNIT_CODES")) pa.unit_codes = pa.unit_codes == 3;
+                Wa = A_lq_planar_packed ? A_lq_planar_packed(&pa, W, rb, rows) : Wb;
             }
         }
         gemv(a, ya, Wa, rb, xq, n, rows, nt);

@@ -45,13 +45,18 @@ gcc -O2 -fopenmp -Isrc -Iinclude bench/ab_qdot.c "${objs[@]}" build/lib/libllmq.
 AB_A_PLANAR=$(for f in qdot_legacy_ref qdot_kquants_ref; do git show "$base:src/kernels/ref/$f.c" 2>/dev/null || true; done |
     { grep -o 'INFOS([a-z0-9_]*, [^)]*&plan' || true; } | sed 's/.*INFOS(\([a-z0-9_]*\),.*/\1/' | tr a-z A-Z | paste -sd, -)
 # llmq's group formats whose AVX2 kernels read planar rows in A's revision
-# (plan_llmq: INT3, groups of 64 and 128 (LQ_LLMQ_AVX2_PLANAR); plan_i3: INT3)
+# (plan_llmq: INT3 (and INT2 where LQ_LLMQ_AVX2_PLANAR says bits <= 3),
+# groups of 64 and 128; plan_i3: INT3)
 llmq_ref=$(git show "$base:src/kernels/ref/qdot_llmq_ref.c" 2>/dev/null || true)
 if grep -q plan_llmq <<<"$llmq_ref"; then
+    small='^I3_'
+    grep -q 'AVX2_PLANAR(bits, group, asym) ((bits) <= 3' "$out/base/src/kernels/qdot_llmq.h" && small='^I[23]_'
     AB_A_PLANAR="$AB_A_PLANAR,$(grep -o 'X([A-Z0-9_]\+' "$out/base/src/kernels/qdot_llmq.h" | cut -c3- |
-        grep -E '^I3_|_G64|_G128|^NF4$' | paste -sd, -)"
+        grep -E "$small|_G64|_G128|^NF4\$" | paste -sd, -)"
 elif grep -q plan_i3 <<<"$llmq_ref"; then
     AB_A_PLANAR="$AB_A_PLANAR,I3_G32S,I3_G32A,I3_G64S,I3_G64A,I3_G128S,I3_G128A"
 fi
 export AB_A_PLANAR
+# A's lq_planar names its unit-code layouts (2: INT2 quads, 3: INT3), or has int3_pairs (1: INT3)
+if grep -q unit_codes "$out/base/src/kernels/planar.h" 2>/dev/null; then export AB_A_UNIT_CODES=1; fi
 "$out/ab_qdot" "$@"

@@ -89,6 +89,24 @@ void lq_int3_unoctet(const uint8_t o[96], uint8_t u[96]) {
         for (int s = 0; s < 8; s++) i3_set(u + 12 * OCT_UNIT(s, i), OCT_VALUE(s, i), lq_int3_octet_code(o, s, i));
 }
 
+/* INT2 unit u's code of value v (quant_llmq_int.c), and quads (planar.h) */
+static int i2_code(const uint8_t *u, int v) { return u[v % 8] >> (2 * (v / 8)) & 3; }
+
+void lq_int2_quads(uint8_t q[64], const uint8_t u[64]) {
+    memset(q, 0, 64);
+    for (int unit = 0; unit < 8; unit++)
+        for (int v = 0; v < 32; v++) {
+            const int m = unit / 2, i = 16 * (unit % 2) + v % 16, f = 2 * (m % 2) + v / 16;
+            q[32 * (m / 2) + i] |= (uint8_t)(i2_code(u + 8 * unit, v) << (2 * f));
+        }
+}
+
+void lq_int2_unquads(const uint8_t q[64], uint8_t u[64]) {
+    memset(u, 0, 64);
+    for (int unit = 0; unit < 8; unit++)
+        for (int v = 0; v < 32; v++) u[8 * unit + v % 8] |= (uint8_t)(lq_int2_quads_code(q, unit, v) << (2 * (v / 8)));
+}
+
 /* the code run of an INT3 chunk: eight units as one octet, fewer in pairs */
 static void int3_chunk_codes(uint8_t *run, size_t n_units) {
     if (n_units == 8) {
@@ -113,7 +131,12 @@ static void pack_chunk(const lq_planar *p, void *dst, const void *src, size_t n_
         const size_t fb = p->field[f];
         copy_fields(run, fb, (const uint8_t *)src + off, bs, fb, n_blocks);
         if (f == 1 && p->qh_pairs) qh_pairs(run, n_blocks);
-        if (f == 1 && p->int3_pairs) int3_chunk_codes(run, n_blocks * fb / 12);
+        if (f == 1 && p->unit_codes == 3) int3_chunk_codes(run, n_blocks * fb / 12);
+        if (f == 1 && p->unit_codes == 2 && n_blocks * fb == 64) { /* a whole chunk: quads */
+            uint8_t q[64];
+            lq_int2_quads(q, run);
+            memcpy(run, q, 64);
+        }
         run += n_blocks * fb, off += fb;
     }
     if (p->recode)
@@ -154,11 +177,14 @@ static void unpack_chunk(const lq_planar *p, void *dst, const void *row, size_t 
                 if (b >= b0) memcpy(d + (b - b0) * bs + off, &q[0], 4);
                 if (b + 1 < b0 + nb) memcpy(d + (b + 1 - b0) * bs + off, &q[1], 4);
             }
-        if (f == 1 && p->int3_pairs && n_blocks * fb == 96) { /* an octet: the units of blocks [b0, b0 + nb) */
-            uint8_t u[96];
-            lq_int3_unoctet(run, u);
+        if (f == 1 && ((p->unit_codes == 3 && n_blocks * fb == 96) || (p->unit_codes == 2 && n_blocks * fb == 64))) {
+            uint8_t u[96]; /* an octet or quads: the units of blocks [b0, b0 + nb) */
+            if (p->unit_codes == 3)
+                lq_int3_unoctet(run, u);
+            else
+                lq_int2_unquads(run, u);
             for (size_t b = 0; b < nb; b++) memcpy(d + b * bs + off, u + (b0 + b) * fb, fb);
-        } else if (f == 1 && p->int3_pairs) { /* units of blocks [b0, b0 + nb): whole pairs; the first may start before */
+        } else if (f == 1 && p->unit_codes == 3) { /* units of blocks [b0, b0 + nb): whole pairs; the first may start before */
             const size_t upb = fb / 12, n_units = n_blocks * upb, u0 = b0 * upb, u1 = (b0 + nb) * upb;
             for (size_t u = u0 & ~(size_t)1; u < u1 && u + 1 < n_units; u += 2) {
                 uint8_t q[2][12];

@@ -27,8 +27,10 @@ typedef struct lq_planar {
     void (*recode)(uint8_t *blk);
     /* NULL, or a dequantizer of such rows (n values), the GGUF one's floats */
     void (*to_float)(const void *src, float *y, int64_t n);
-    uint8_t int3_pairs; /* llmq's INT3: field 1 holds 12-byte units; units 2m, 2m+1 of the run
-                           as one lq_int3_pair (a row's odd last unit keeps its bytes) */
+    uint8_t unit_codes; /* llmq's INT3 (3): field 1 holds 12-byte units, a chunk's eight as one
+                           lq_int3_octet, fewer as lq_int3_pair of units 2m, 2m+1 (a row's odd
+                           last unit keeps its bytes); INT2 (2): 8-byte units, a chunk's eight as
+                           lq_int2_quads, fewer as they are */
     uint8_t chunk; /* 0: the row is one planar run per field; else each run of `chunk` blocks
                       is (its fields' runs, one after the other), so a kernel streams one run */
     /* NULL: recode is its own inverse; else the inverse (kernel order back to GGUF) */
@@ -124,6 +126,17 @@ void lq_int3_unpair(const uint8_t p[24], uint8_t a[12], uint8_t b[12]);
  *   o[64 + i] = s6 | s4 << 3 | (s7 >> 2) << 6 | (s5 >> 2) << 7
  * A chunk of fewer units (a row's last) stays in pairs. */
 void lq_int3_octet(uint8_t o[96], const uint8_t u[96]);
+/* Eight INT2 units (8 bytes: value 8 f + i in bits 2 f of byte i) as two
+ * vectors the AVX2 kernel reads with masks in place: byte i of vector g
+ * holds in bits 2 f the code of lane i of pair 2g's v1 (f = 0), v2 (f =
+ * 1), pair 2g + 1's v1 (f = 2), v2 (f = 3), with v1, v2 as lq_int3_pair's
+ * (lane i: unit 2m + i / 16, value i % 16, or 16 + i % 16). */
+void lq_int2_quads(uint8_t q[64], const uint8_t u[64]);
+void lq_int2_unquads(const uint8_t q[64], uint8_t u[64]);
+static inline int lq_int2_quads_code(const uint8_t q[64], int unit, int v) {
+    const int m = unit / 2, i = 16 * (unit % 2) + v % 16, f = 2 * (m % 2) + v / 16;
+    return q[32 * (m / 2) + i] >> (2 * f) & 3;
+}
 void lq_int3_unoctet(const uint8_t o[96], uint8_t u[96]);
 static inline int lq_int3_octet_code(const uint8_t o[96], int s, int i) {
     const int a = o[i], b = o[32 + i], c = o[64 + i];

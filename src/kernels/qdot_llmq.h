@@ -40,11 +40,11 @@ extern const int16_t lq_nf4_book_i16[16];
 #define LQ_LLMQ_F32_TYPES(X) X(F8_E4M3_CH, 1, 0) X(F8_E4M3_G32, 2, 32) X(F8_E4M3_G128, 2, 128)
 
 /* The AVX2 kernels of these group formats read planar rows (planar.h;
- * plans in qdot_llmq_ref.c): INT3 and groups of 64 and 128. I4 / I8 G32
+ * plans in qdot_llmq_ref.c): INT2, INT3 and groups of 64 and 128. I4 / I8 G32
  * planar ran faster in cache (1.12-1.26x) but slower memory-bound (one
  * header run per row 0.66-0.89x, per chunk of 8 units 0.92-0.94x), where
  * their GGUF rows already stream at the read bandwidth */
-#define LQ_LLMQ_AVX2_PLANAR(bits, group, asym) ((bits) == 3 || (group) >= 64)
+#define LQ_LLMQ_AVX2_PLANAR(bits, group, asym) ((bits) <= 3 || (group) >= 64)
 
 /* kernels: _ref, _avx2 and _avx512 (VNNI) */
 #define LQ_LLMQ_QDOT_DECL2(t)                                                                              \

@@ -101,9 +101,9 @@ INLINE __m256i unit_codes(int bits, const uint8_t *u) {
                             _mm256_set1_epi8(3));
 }
 
-/* 3- and 4-bit formats (NF4 too) take two units per vector (the pair
+/* 2-, 3- and 4-bit formats (NF4 too) take two units per vector (the pair
  * layout) and keep a batch's lanes in the pairs' order */
-#define PAIRS_LAYOUT(bits) ((bits) == 3 || (bits) == 4)
+#define PAIRS_LAYOUT(bits) ((bits) <= 4)
 
 /* The activations' part of the units, prepared once per call and shared by
  * all rows: per unit the correction that turns a field sum into the ref's
@@ -323,6 +323,25 @@ INLINE __m256i batch_fsums(int bits, bool asym, bool nf4, const uint8_t *first, 
                                                       _mm256_maddubs_epi16(s[2 * m + 1], px[2 * m + 1])),
                                      m == 0 || m == 3 ? w8 : w1);
         return _mm256_srai_epi32(lq_pairs_reduce8_p(v), 3);
+    }
+    if (bits == 2) { /* (INT2: always planar, a batch's units as quads, lq_int2_quads) */
+        /* vector g: pair 2g's v1, v2 in fields 0, 1, pair 2g + 1's in 2, 3,
+         * masked in place (times 1, 4, 16; field 3 shifted down to times 16
+         * too, as 64 u could saturate vpmaddubsw); the sums carry 16 */
+        const __m256i w4 = _mm256_set1_epi16(4), w16 = _mm256_set1_epi16(16), m30 = _mm256_set1_epi8(0x30);
+#pragma GCC unroll 2
+        for (int g = 0; g < 2; g++) {
+            const __m256i q = _mm256_loadu_si256((const __m256i *)(first + 32 * g));
+            const __m256i *x = px + 4 * g;
+            v[2 * g] = _mm256_add_epi32(
+                _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_and_si256(q, _mm256_set1_epi8(3)), x[0]), w16),
+                _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_and_si256(q, _mm256_set1_epi8(0x0C)), x[1]), w4));
+            /* fields of 16 u (at most 48): two add in int16 (2 * 2 * 48 * 128 < 2^15) */
+            v[2 * g + 1] = _mm256_madd_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(_mm256_and_si256(q, m30), x[2]),
+                                                              _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(q, 2), m30), x[3])),
+                                             _mm256_set1_epi16(1));
+        }
+        return _mm256_srai_epi32(lq_pairs_reduce8_p(v), 4);
     }
     if (bits == 4) {
         /* units 2m, 2m+1 in one vector: [u0 values 0-15 | u1 0-15] and [u0

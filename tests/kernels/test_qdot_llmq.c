@@ -150,8 +150,9 @@ static void check_raw(uint32_t t, int n, int acts) {
     free(xq);
 }
 
-/* INT3 pairs and octets: every value of the units where lq_int3_pair's and
- * lq_int3_octet's comments put it; planar INT3 rows (odd unit counts included) unpack to the GGUF
+/* INT3 pairs and octets, INT2 quads: every value of the units where
+ * lq_int3_pair's, lq_int3_octet's and lq_int2_quads' comments put it;
+ * planar INT2 and INT3 rows (odd unit counts included) unpack to the GGUF
  * bytes, whole and from odd starts */
 static int i3_gguf_value(const uint8_t *u, int v) {
     const int k = v % 16, nib = k < 8 ? u[k] & 15 : u[k - 8] >> 4;
@@ -163,7 +164,7 @@ static int i3_pair_value(const uint8_t *p, int h, int v) { /* unit h (0: a, 1: b
     return v < 16 ? nib & 7 : (p[16 + k % 8] >> (4 * h + 2 * (k / 8)) & 3) | (nib >> 3) << 2;
 }
 
-static void check_int3_planar(void) {
+static void check_planar_codes(void) {
     for (int rep = 0; rep < 500; rep++) {
         uint8_t u[2][12], p[24], back[2][12];
         for (int i = 0; i < 24; i++) u[i / 12][i % 12] = (uint8_t)(frand() * 128.0f + 128.0f);
@@ -185,9 +186,20 @@ static void check_int3_planar(void) {
         lq_int3_unoctet(o, back);
         CHECK_MSG(bad == 0 && memcmp(back, u, sizeof u) == 0, "INT3 octet %d: %d values moved", rep, bad);
     }
-    for (uint32_t t = LQ_TYPE_I3_G32S; t <= LQ_TYPE_I3_G128A; t++) {
+    for (int rep = 0; rep < 200; rep++) { /* INT2 quads: unit u's value v = 8 f + i in bits 2 f of its byte i */
+        uint8_t u[64], q[64], back[64];
+        for (int i = 0; i < 64; i++) u[i] = (uint8_t)(frand() * 128.0f + 128.0f);
+        lq_int2_quads(q, u);
+        int bad = 0;
+        for (int unit = 0; unit < 8; unit++)
+            for (int v = 0; v < 32; v++) bad += lq_int2_quads_code(q, unit, v) != (u[8 * unit + v % 8] >> (2 * (v / 8)) & 3);
+        lq_int2_unquads(q, back);
+        CHECK_MSG(bad == 0 && memcmp(back, u, sizeof u) == 0, "INT2 quads %d: %d values moved", rep, bad);
+    }
+    for (uint32_t t = LQ_TYPE_I2_G32S; t <= LQ_TYPE_I3_G128A; t++) { /* INT2, then INT3 */
         const lq_qdot_info *k = lq_qdot_llmq_lookup(t, 1);
-        CHECK_MSG(k && k->planar && k->planar->int3_pairs, "%s: AVX2 planar rows", lq_type_name(t));
+        const int want = t <= LQ_TYPE_I2_G128A ? 2 : 3;
+        CHECK_MSG(k && k->planar && k->planar->unit_codes == want, "%s: AVX2 planar rows", lq_type_name(t));
         if (!k || !k->planar) continue;
         const size_t bs = lq_planar_block_bytes(k->planar), nb = 4096 / 32 * 32 / lq_type_get(t)->blck_size + 1;
         uint8_t *src = malloc(nb * bs), *row = malloc(nb * bs), *back = malloc(nb * bs);
@@ -203,6 +215,7 @@ static void check_int3_planar(void) {
         }
         free(src), free(row), free(back);
         /* the plan's dequantizer == the GGUF one, odd unit counts included */
+        if (!k->planar->to_float) continue;
         const int blk = lq_type_get(t)->blck_size, sizes[3] = {blk, 3 * blk, 4096 + blk};
         for (int si = 0; si < 3; si++) {
             const int n = sizes[si];
@@ -275,7 +288,7 @@ static void bench(uint32_t t, int isa, int rows, int nt) {
 
 int main(void) {
     check_lookup();
-    check_int3_planar();
+    check_planar_codes();
     for (int k = 0; k < 16; k++) /* the integer book the NF4 kernels use is the fp16 book */
         CHECK_MSG((float)lq_nf4_book_i16[k] * 0x1p-14f == lq_nf4_values[k] && lq_nf4_book_i16[k] % 4 == 0, /* (AVX2 takes it in 2^-12) */
                   "NF4 entry %d", k);

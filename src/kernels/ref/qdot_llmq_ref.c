@@ -131,18 +131,19 @@ LQ_LLMQ_F32_TYPES(F32_REF)
 
 /* The AVX2 kernels of the group formats read planar rows
  * (kernels/planar.h) in chunks of eight units: the chunk's group headers,
- * then its units (INT3's in pairs); by width (2, 3, 4, 8 bits), group
+ * then its units (INT3's as an octet, INT2's as quads); by width (2, 3, 4, 8 bits), group
  * (32, 64, 128) and asym */
-#define PLAN(hdr, g, units, to_float, pairs) {2, {hdr, units}, 0, NULL, to_float, pairs, 256 / (g), NULL}
-#define PLANS(ub) {{PLAN(2, 32, ub, NULL, 0), PLAN(4, 32, ub, NULL, 0)}, {PLAN(2, 64, 2 * ub, NULL, 0), PLAN(4, 64, 2 * ub, NULL, 0)}, \
-                   {PLAN(2, 128, 4 * ub, NULL, 0), PLAN(4, 128, 4 * ub, NULL, 0)}}
+#define PLAN(hdr, g, units, to_float, codes) {2, {hdr, units}, 0, NULL, to_float, codes, 256 / (g), NULL}
+#define PLANS(ub, codes) {{PLAN(2, 32, ub, NULL, codes), PLAN(4, 32, ub, NULL, codes)}, \
+                          {PLAN(2, 64, 2 * ub, NULL, codes), PLAN(4, 64, 2 * ub, NULL, codes)}, \
+                          {PLAN(2, 128, 4 * ub, NULL, codes), PLAN(4, 128, 4 * ub, NULL, codes)}}
 static const lq_planar plan_llmq[4][3][2] = {
-    PLANS(8),
-    {{PLAN(2, 32, 12, lq_i3_g32s_planar_to_float_avx2, 1), PLAN(4, 32, 12, lq_i3_g32a_planar_to_float_avx2, 1)},
-     {PLAN(2, 64, 24, lq_i3_g64s_planar_to_float_avx2, 1), PLAN(4, 64, 24, lq_i3_g64a_planar_to_float_avx2, 1)},
-     {PLAN(2, 128, 48, lq_i3_g128s_planar_to_float_avx2, 1), PLAN(4, 128, 48, lq_i3_g128a_planar_to_float_avx2, 1)}},
-    PLANS(16),
-    PLANS(32),
+    PLANS(8, 2),
+    {{PLAN(2, 32, 12, lq_i3_g32s_planar_to_float_avx2, 3), PLAN(4, 32, 12, lq_i3_g32a_planar_to_float_avx2, 3)},
+     {PLAN(2, 64, 24, lq_i3_g64s_planar_to_float_avx2, 3), PLAN(4, 64, 24, lq_i3_g64a_planar_to_float_avx2, 3)},
+     {PLAN(2, 128, 48, lq_i3_g128s_planar_to_float_avx2, 3), PLAN(4, 128, 48, lq_i3_g128a_planar_to_float_avx2, 3)}},
+    PLANS(16, 0),
+    PLANS(32, 0),
 };
 #define PLAN_ref(b, g, a) NULL
 #define PLAN_avx2(b, g, a) (LQ_LLMQ_AVX2_PLANAR(b, g, a) ? &plan_llmq[(b) == 8 ? 3 : (b) - 2][(g) / 64][a] : NULL)
