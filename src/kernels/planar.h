@@ -151,7 +151,13 @@ static inline int lq_int3_octet_code(const uint8_t o[96], int s, int i) {
     default: return (a >> 6) | (c >> 6 & 1) << 2;
     }
 }
-/* planar INT3 rows dequantized (the GGUF dequantizer's floats), per type */
+/* planar INT2 / INT3 rows dequantized (the GGUF dequantizer's floats), per type */
+void lq_i2_g32s_planar_to_float_avx2(const void *src, float *y, int64_t n);
+void lq_i2_g32a_planar_to_float_avx2(const void *src, float *y, int64_t n);
+void lq_i2_g64s_planar_to_float_avx2(const void *src, float *y, int64_t n);
+void lq_i2_g64a_planar_to_float_avx2(const void *src, float *y, int64_t n);
+void lq_i2_g128s_planar_to_float_avx2(const void *src, float *y, int64_t n);
+void lq_i2_g128a_planar_to_float_avx2(const void *src, float *y, int64_t n);
 void lq_i3_g32s_planar_to_float_avx2(const void *src, float *y, int64_t n);
 void lq_i3_g32a_planar_to_float_avx2(const void *src, float *y, int64_t n);
 void lq_i3_g64s_planar_to_float_avx2(const void *src, float *y, int64_t n);

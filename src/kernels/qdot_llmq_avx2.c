@@ -669,38 +669,43 @@ INLINE void f32_rows_in(bool raw, int kind, int group, float *y, const void *W, 
 
 LQ_LLMQ_F32_ROWS()
 
-/* Planar INT3 rows (lq_int3_octet, lq_int3_pair) dequantized with the GGUF dequantizer's
- * float operations (quant_llmq_int.c: d * (q - 4), or d * q + m, no FMA):
- * the row lookup and the prompt path's tiles read them without unpacking */
-INLINE void i3_planar_to_float(int group, bool asym, const uint8_t *src, float *y, int64_t n) {
-    const int upg = group / 32, hdr = asym ? 4 : 2;
+/* Planar INT2 / INT3 rows (lq_int2_quads; lq_int3_octet, lq_int3_pair)
+ * dequantized with the GGUF dequantizer's float operations
+ * (quant_llmq_int.c: d * (q - 2^(bits-1)), or d * q + m, no FMA): the row
+ * lookup and the prompt path's tiles read them without unpacking */
+INLINE void small_planar_to_float(int bits, int group, bool asym, const uint8_t *src, float *y, int64_t n) {
+    const int upg = group / 32, hdr = asym ? 4 : 2, ub = 4 * bits;
     const int64_t nu = n / 32;
-    const size_t chunk = (size_t)(8 / upg) * hdr + 8 * 12; /* planar chunks of 8 units */
+    const size_t chunk = (size_t)(8 / upg) * hdr + 8 * (size_t)ub; /* planar chunks of 8 units */
     for (int64_t c0 = 0; c0 < nu; c0 += 8) {
-        /* a chunk: its headers, then its units (an octet, or pairs and an odd last unit) */
+        /* a chunk: its headers, then its units (whole: an octet or quads;
+         * else INT3's pairs and odd last unit, INT2's units as they are) */
         const uint8_t *head0 = src + (size_t)(c0 / 8) * chunk;
         const int in_chunk = nu - c0 < 8 ? (int)(nu - c0) : 8;
         const uint8_t *units = head0 + (size_t)(in_chunk / upg) * hdr;
-        __m256i s[8];
-        if (in_chunk == 8) {
+        __m256i s[8]; /* pair m's v1, v2 (the pair layout) */
+        if (in_chunk == 8 && bits == 3) {
             int3_octet_sets(units, s);
             for (int k = 2; k < 6; k++) s[k] = _mm256_srli_epi16(s[k], 3); /* unscaled: at most 7, nothing crosses a byte */
+        } else if (in_chunk == 8) {
+            for (int g = 0; g < 2; g++) {
+                const __m256i q = _mm256_loadu_si256((const __m256i *)(units + 32 * g));
+                for (int f = 0; f < 4; f++) s[4 * g + f] = _mm256_and_si256(_mm256_srli_epi16(q, 2 * f), _mm256_set1_epi8(3));
+            }
         }
         for (int u = 0; u < in_chunk; u += 2) {
             _Alignas(32) uint8_t c[64]; /* unit u's codes in value order, then u + 1's */
-            __m256i v1, v2;
-            if (in_chunk == 8) {
-                v1 = s[u], v2 = s[u + 1];
-            } else if (u + 1 < in_chunk) {
-                int3_planar_pair(units + 12 * u, &v1, &v2);
-            } else { /* a row's odd last unit: GGUF bytes */
-                v1 = unit_codes(3, units + 12 * u);
-                v2 = _mm256_setzero_si256();
-                _mm256_store_si256((__m256i *)c, v1);
-            }
-            if (u + 1 < in_chunk) {
+            if (in_chunk == 8 || (bits == 3 && u + 1 < in_chunk)) {
+                __m256i v1, v2;
+                if (in_chunk == 8)
+                    v1 = s[u], v2 = s[u + 1];
+                else
+                    int3_planar_pair(units + (size_t)ub * u, &v1, &v2);
                 _mm256_store_si256((__m256i *)c, _mm256_permute2x128_si256(v1, v2, 0x20));
                 _mm256_store_si256((__m256i *)(c + 32), _mm256_permute2x128_si256(v1, v2, 0x31));
+            } else { /* GGUF units */
+                _mm256_store_si256((__m256i *)c, unit_codes(bits, units + (size_t)ub * u));
+                if (u + 1 < in_chunk) _mm256_store_si256((__m256i *)(c + 32), unit_codes(bits, units + (size_t)ub * (u + 1)));
             }
             for (int h = 0; h < 2 && u + h < in_chunk; h++) {
                 const uint8_t *head = head0 + (size_t)((u + h) / upg) * hdr;
@@ -708,7 +713,7 @@ INLINE void i3_planar_to_float(int group, bool asym, const uint8_t *src, float *
                 const __m256 m = _mm256_set1_ps(asym ? lq_llmq_rd_f16(head + 2) : 0.0f);
                 for (int j = 0; j < 4; j++) {
                     __m256i q = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(c + 32 * h + 8 * j)));
-                    if (!asym) q = _mm256_sub_epi32(q, _mm256_set1_epi32(4));
+                    if (!asym) q = _mm256_sub_epi32(q, _mm256_set1_epi32(1 << (bits - 1)));
                     __m256 v = _mm256_mul_ps(d, _mm256_cvtepi32_ps(q));
                     if (asym) v = _mm256_add_ps(v, m);
                     _mm256_storeu_ps(y + 32 * (c0 + u + h) + 8 * j, v);
@@ -718,14 +723,20 @@ INLINE void i3_planar_to_float(int group, bool asym, const uint8_t *src, float *
     }
 }
 
-#define I3_TO_FLOAT(name, group, asym) \
-    void lq_##name##_planar_to_float_avx2(const void *src, float *y, int64_t n) { i3_planar_to_float(group, asym, src, y, n); }
-I3_TO_FLOAT(i3_g32s, 32, false)
-I3_TO_FLOAT(i3_g32a, 32, true)
-I3_TO_FLOAT(i3_g64s, 64, false)
-I3_TO_FLOAT(i3_g64a, 64, true)
-I3_TO_FLOAT(i3_g128s, 128, false)
-I3_TO_FLOAT(i3_g128a, 128, true)
+#define SMALL_TO_FLOAT(name, bits, group, asym) \
+    void lq_##name##_planar_to_float_avx2(const void *src, float *y, int64_t n) { small_planar_to_float(bits, group, asym, src, y, n); }
+SMALL_TO_FLOAT(i2_g32s, 2, 32, false)
+SMALL_TO_FLOAT(i2_g32a, 2, 32, true)
+SMALL_TO_FLOAT(i2_g64s, 2, 64, false)
+SMALL_TO_FLOAT(i2_g64a, 2, 64, true)
+SMALL_TO_FLOAT(i2_g128s, 2, 128, false)
+SMALL_TO_FLOAT(i2_g128a, 2, 128, true)
+SMALL_TO_FLOAT(i3_g32s, 3, 32, false)
+SMALL_TO_FLOAT(i3_g32a, 3, 32, true)
+SMALL_TO_FLOAT(i3_g64s, 3, 64, false)
+SMALL_TO_FLOAT(i3_g64a, 3, 64, true)
+SMALL_TO_FLOAT(i3_g128s, 3, 128, false)
+SMALL_TO_FLOAT(i3_g128a, 3, 128, true)
 
 #define LQ_LLMQ_ISA avx2
 LQ_LLMQ_KERNELS()

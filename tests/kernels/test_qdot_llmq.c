@@ -215,6 +215,7 @@ static void check_planar_codes(void) {
         }
         free(src), free(row), free(back);
         /* the plan's dequantizer == the GGUF one, odd unit counts included */
+        CHECK_MSG(k->planar->to_float != NULL, "%s: a planar dequantizer", lq_type_name(t));
         if (!k->planar->to_float) continue;
         const int blk = lq_type_get(t)->blck_size, sizes[3] = {blk, 3 * blk, 4096 + blk};
         for (int si = 0; si < 3; si++) {

@@ -138,7 +138,9 @@ LQ_LLMQ_F32_TYPES(F32_REF)
                           {PLAN(2, 64, 2 * ub, NULL, codes), PLAN(4, 64, 2 * ub, NULL, codes)}, \
                           {PLAN(2, 128, 4 * ub, NULL, codes), PLAN(4, 128, 4 * ub, NULL, codes)}}
 static const lq_planar plan_llmq[4][3][2] = {
-    PLANS(8, 2),
+    {{PLAN(2, 32, 8, lq_i2_g32s_planar_to_float_avx2, 2), PLAN(4, 32, 8, lq_i2_g32a_planar_to_float_avx2, 2)},
+     {PLAN(2, 64, 16, lq_i2_g64s_planar_to_float_avx2, 2), PLAN(4, 64, 16, lq_i2_g64a_planar_to_float_avx2, 2)},
+     {PLAN(2, 128, 32, lq_i2_g128s_planar_to_float_avx2, 2), PLAN(4, 128, 32, lq_i2_g128a_planar_to_float_avx2, 2)}},
     {{PLAN(2, 32, 12, lq_i3_g32s_planar_to_float_avx2, 3), PLAN(4, 32, 12, lq_i3_g32a_planar_to_float_avx2, 3)},
      {PLAN(2, 64, 24, lq_i3_g64s_planar_to_float_avx2, 3), PLAN(4, 64, 24, lq_i3_g64a_planar_to_float_avx2, 3)},
      {PLAN(2, 128, 48, lq_i3_g128s_planar_to_float_avx2, 3), PLAN(4, 128, 48, lq_i3_g128a_planar_to_float_avx2, 3)}},
