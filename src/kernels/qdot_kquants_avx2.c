@@ -416,28 +416,16 @@ static void q3_pack(const __m256i u[8], uint8_t *qs, uint8_t *hm) {
     _mm256_storeu_si256((__m256i *)hm, _mm256_or_si256(_mm256_or_si256(u[4], _mm256_slli_epi16(u[5], 3)), hi67));
 }
 
-void lq_q2_k_recode_avx2(uint8_t *blk) {
-    uint8_t *qs = blk + offsetof(block_q2_K, qs);
+/* a block's codes read in one layout, transposed, written in another */
+static inline __attribute__((always_inline)) void recode(void (*read)(const uint8_t *, const uint8_t *, __m256i *),
+                                                         void (*write)(const __m256i *, uint8_t *, uint8_t *),
+                                                         uint8_t *qs, uint8_t *hm) {
     __m256i u[8], v[8];
-    codes8(qs, NULL, u);
+    read(qs, hm, u);
     transpose_pairs(u, v);
-    gguf_pack(v, qs, NULL);
+    write(v, qs, hm);
 }
 
-void lq_q3_k_recode_avx2(uint8_t *blk) {
-    block_q3_K *b = (block_q3_K *)blk;
-    uint8_t *qs = b->qs, *hm = b->hmask;
-    __m256i u[8], v[8];
-    codes8(qs, hm, u);
-    transpose_pairs(u, v);
-    q3_pack(v, qs, hm);
-}
-
-void lq_q3_k_unrecode_avx2(uint8_t *blk) {
-    block_q3_K *b = (block_q3_K *)blk;
-    uint8_t *qs = b->qs, *hm = b->hmask;
-    __m256i u[8], v[8];
-    q3_codes(qs, hm, u);
-    transpose_pairs(u, v);
-    gguf_pack(v, qs, hm);
-}
+void lq_q2_k_recode_avx2(uint8_t *blk) { recode(codes8, gguf_pack, ((block_q2_K *)blk)->qs, NULL); }
+void lq_q3_k_recode_avx2(uint8_t *blk) { recode(codes8, q3_pack, ((block_q3_K *)blk)->qs, ((block_q3_K *)blk)->hmask); }
+void lq_q3_k_unrecode_avx2(uint8_t *blk) { recode(q3_codes, gguf_pack, ((block_q3_K *)blk)->qs, ((block_q3_K *)blk)->hmask); }
