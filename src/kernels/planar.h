@@ -47,6 +47,14 @@ typedef struct lq_planar {
  * so every int16 lane of a maddubs belongs to one sub-block and one
  * scale vector (scales 0, 2, .., 14 | 1, 3, .., 15) serves all eight. */
 static inline int lq_kq_value_at(int k, int l) { return 16 * (2 * ((l % 16) / 2) + l / 16) + 2 * k + (l % 2); }
+/* Q4_K's recoded blocks hold in nibble k % 2 of qs[32 (k / 2) + l] the
+ * code of value lq_q4_k_value_at(k, l) = 32 (l / 4) + 4 k + l % 4 (GGUF:
+ * value 64 (k / 2) + 32 (k % 2) + l there): set k holds word k (values 4k
+ * .. 4k + 3) of all eight sub-blocks, so every int16 lane of a maddubs
+ * belongs to one sub-block and the eight sets add before one madd with
+ * the scales. Its own inverse (an 8 x 8 transpose of 32-bit words). */
+static inline int lq_q4_k_value_at(int k, int l) { return 32 * (l / 4) + 4 * k + l % 4; }
+
 /* Q3_K's recoded blocks hold the 3-bit code u_k (= q + 4, GGUF's 2-bit
  * field | hmask bit << 2) of position (k, l) packed by bytes instead:
  *   A = qs[l]      = u0 | u1 << 3 | (u6 & 3) << 6
@@ -74,6 +82,8 @@ static inline int lq_q3_k_code_at(const uint8_t *hmask, const uint8_t *qs, int k
 void lq_q2_k_recode_avx2(uint8_t *blk);
 void lq_q3_k_recode_avx2(uint8_t *blk);
 void lq_q3_k_unrecode_avx2(uint8_t *blk);
+void lq_q4_k_recode_avx2(uint8_t *blk);
+void lq_q4_k_recoded_to_float_avx2(const void *src, float *y, int64_t n);
 void lq_q2_k_recoded_to_float_avx2(const void *src, float *y, int64_t n);
 void lq_q3_k_recoded_to_float_avx2(const void *src, float *y, int64_t n);
 

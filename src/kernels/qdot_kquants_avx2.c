@@ -19,6 +19,7 @@
 #include "kernels/qdot_kquants_layout.h"
 #include "kernels/simd_avx2.h"
 #include "quant/blocks.h"
+#include "quant/dequant.h"
 
 #include <immintrin.h>
 #include <stddef.h>
@@ -87,6 +88,26 @@ static inline void transpose_pairs(const __m256i a[8], __m256i out[8]) {
     for (int i = 0; i < 4; i++) {
         out[2 * i] = _mm256_unpacklo_epi64(u[i], u[i + 4]);
         out[2 * i + 1] = _mm256_unpackhi_epi64(u[i], u[i + 4]);
+    }
+}
+
+/* An 8 x 8 transpose of 32-bit words: out[k] word i = a[i] word k. Q4_K's
+ * recode and activations (planar.h): set k takes word k (values 4k ..
+ * 4k + 3) of every sub-block. */
+static inline void transpose_words(const __m256i a[8], __m256i out[8]) {
+    __m256i t[8], u[8];
+    for (int i = 0; i < 4; i++) {
+        t[2 * i] = _mm256_unpacklo_epi32(a[2 * i], a[2 * i + 1]);
+        t[2 * i + 1] = _mm256_unpackhi_epi32(a[2 * i], a[2 * i + 1]);
+    }
+    for (int j = 0; j < 2; j++)
+        for (int i = 0; i < 2; i++) {
+            u[4 * j + 2 * i] = _mm256_unpacklo_epi64(t[4 * j + i], t[4 * j + i + 2]);
+            u[4 * j + 2 * i + 1] = _mm256_unpackhi_epi64(t[4 * j + i], t[4 * j + i + 2]);
+        }
+    for (int i = 0; i < 4; i++) {
+        out[i] = _mm256_permute2x128_si256(u[i], u[i + 4], 0x20);
+        out[i + 4] = _mm256_permute2x128_si256(u[i], u[i + 4], 0x31);
     }
 }
 
@@ -190,8 +211,32 @@ static inline __attribute__((always_inline)) __m256i superblock(enum kq t, const
         const __m256i off = _mm256_madd_epi16(_mm256_cvtepi8_epi16(s8), bs);
         return _mm256_sub_epi32(sum4(p), _mm256_slli_epi32(off, 10));
     }
-    if (t == KQ4 || t == KQ5) {
-        const uint8_t *qs = blk + (t == KQ4 ? 16 : 48); /* after d, dmin, scales[12] (, qh[32]) */
+    if (t == KQ4) { /* recoded (planar.h): set k against the transposed activations xt[k] */
+        const uint8_t *qs = blk + 16; /* after d, dmin, scales[12] */
+        uint64_t scales, mins;
+        k4_scales_mins(blk + 4, &scales, &mins);
+        /* every set's int16 lanes 2j, 2j + 1 belong to sub-block j: all
+         * eight sets add in int16 (8 * 2 * 15 * 128 < 2^15), one madd with
+         * the scales [s0 s0 s1 s1 .. s7 s7] */
+        __m256i d = _mm256_setzero_si256();
+        for (int g = 0; g < 4; g++) {
+            const __m256i q = ld(qs + 32 * g);
+            d = _mm256_add_epi16(d, _mm256_add_epi16(_mm256_maddubs_epi16(_mm256_and_si256(q, m8(15)), xt[2 * g]),
+                                                     _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(q, 4), m8(15)), xt[2 * g + 1])));
+        }
+        const __m256i S = _mm256_shuffle_epi8(_mm256_set1_epi64x((long long)scales),
+                                              _mm256_setr_epi8(0, -128, 0, -128, 1, -128, 1, -128, 2, -128, 2, -128, 3, -128, 3, -128,
+                                                               4, -128, 4, -128, 5, -128, 5, -128, 6, -128, 6, -128, 7, -128, 7, -128));
+        /* min j against bsums 2j and 2j+1 */
+        const __m256i mdup = _mm256_shuffle_epi8(_mm256_set1_epi64x((long long)mins),
+                                                 _mm256_setr_epi8(0, -128, 0, -128, 1, -128, 1, -128, 2, -128, 2, -128,
+                                                                  3, -128, 3, -128, 4, -128, 4, -128, 5, -128, 5, -128,
+                                                                  6, -128, 6, -128, 7, -128, 7, -128));
+        *imin = _mm256_madd_epi16(mdup, bs);
+        return _mm256_madd_epi16(d, S);
+    }
+    if (t == KQ5) {
+        const uint8_t *qs = blk + 48; /* after d, dmin, scales[12], qh[32] */
         const __m256i qh = t == KQ5 ? ld(blk + 16) : _mm256_setzero_si256();
         uint64_t scales, mins;
         k4_scales_mins(blk + 4, &scales, &mins);
@@ -309,14 +354,17 @@ static inline __attribute__((always_inline)) void qdot_rows(enum kq t, float *y,
     const int nb = n / QK_K;
     const size_t bsize = BLOCK_BYTES[t];
     float xd[GROUP + 8];
-    __m256i xt[t == KQ2 || t == KQ3 ? GROUP * 8 : 1]; /* Q2_K, Q3_K: the pass's activations transposed */
+    __m256i xt[t == KQ2 || t == KQ3 || t == KQ4 ? GROUP * 8 : 1]; /* recoded types: the pass's activations transposed */
     for (int g0 = 0; g0 < nb; g0 += GROUP) {
         const int gn = nb - g0 < GROUP ? nb - g0 : GROUP;
         for (int i = 0; i < gn; i++) xd[i] = xb[g0 + i].d;
-        for (int i = 0; (t == KQ2 || t == KQ3) && i < gn; i++) {
+        for (int i = 0; (t == KQ2 || t == KQ3 || t == KQ4) && i < gn; i++) {
             __m256i a[8];
             for (int k = 0; k < 8; k++) a[k] = ld(xb[g0 + i].qs + 32 * k);
-            transpose_pairs(a, xt + 8 * i);
+            if (t == KQ4)
+                transpose_words(a, xt + 8 * i);
+            else
+                transpose_pairs(a, xt + 8 * i);
         }
         for (int i = gn; i < GROUP + 8; i++) xd[i] = 0.0f;
         int prow = -1, pcnt = 0; /* the pending batch: its row and size */
@@ -429,3 +477,29 @@ static inline __attribute__((always_inline)) void recode(void (*read)(const uint
 void lq_q2_k_recode_avx2(uint8_t *blk) { recode(codes8, gguf_pack, ((block_q2_K *)blk)->qs, NULL); }
 void lq_q3_k_recode_avx2(uint8_t *blk) { recode(codes8, q3_pack, ((block_q3_K *)blk)->qs, ((block_q3_K *)blk)->hmask); }
 void lq_q3_k_unrecode_avx2(uint8_t *blk) { recode(q3_codes, gguf_pack, ((block_q3_K *)blk)->qs, ((block_q3_K *)blk)->hmask); }
+
+/* Q4_K's recode (planar.h): the nibbles of each 32-byte vector g as sets
+ * 2g (low) and 2g + 1 (high), the words transposed, the nibbles packed
+ * back; its own inverse */
+void lq_q4_k_recode_avx2(uint8_t *blk) {
+    uint8_t *qs = ((block_q4_K *)blk)->qs;
+    __m256i u[8], v[8];
+    for (int g = 0; g < 4; g++) {
+        const __m256i q = ld(qs + 32 * g);
+        u[2 * g] = _mm256_and_si256(q, m8(15)), u[2 * g + 1] = _mm256_and_si256(_mm256_srli_epi16(q, 4), m8(15));
+    }
+    transpose_words(u, v);
+    for (int g = 0; g < 4; g++) /* at most 15 << 4: nothing crosses a byte */
+        _mm256_storeu_si256((__m256i *)(qs + 32 * g), _mm256_or_si256(v[2 * g], _mm256_slli_epi16(v[2 * g + 1], 4)));
+}
+
+/* recoded Q4_K rows to floats: each block back to GGUF, then the GGUF
+ * dequantizer (the same floats) */
+void lq_q4_k_recoded_to_float_avx2(const void *src, float *y, int64_t n) {
+    for (int64_t b = 0; b < n / QK_K; b++) {
+        block_q4_K blk;
+        memcpy(&blk, (const uint8_t *)src + b * (int64_t)sizeof blk, sizeof blk);
+        lq_q4_k_recode_avx2((uint8_t *)&blk);
+        lq_dequant_q4_k(&blk, y + b * QK_K, QK_K);
+    }
+}

@@ -184,8 +184,8 @@ static void test_raw_blocks(const kq_type *t) {
 }
 
 /* A kernel's recoded blocks (planar.h) go back to the GGUF bytes, and the
- * recode is the position map it documents: value v's code moves from
- * position (v / 32, v % 32) to the (k, l) with lq_kq_value_at(k, l) = v. */
+ * recode is the position map it documents: value v's code moves to the
+ * (k, l) with lq_kq_value_at(k, l) = v (Q2_K, Q3_K) or lq_q4_k_value_at. */
 static void test_recode(const kq_type *t) {
     const lq_qdot_info *k = lq_qdot_kquants_lookup(t->type, 1);
     if (!isa_ok[1] || !k || !k->planar) return; /* the recode is AVX2 code */
@@ -194,11 +194,20 @@ static void test_recode(const kq_type *t) {
     uint8_t *src = malloc(nb * bs), *row = malloc(nb * bs), *back = malloc(nb * bs);
     for (size_t i = 0; i < nb * bs; i++) src[i] = (uint8_t)rnd();
     lq_planar_pack(k->planar, row, src, nb);
-    const size_t qs = t->type == LQ_TYPE_Q2_K ? offsetof(block_q2_K, qs) : offsetof(block_q3_K, qs);
+    const size_t qs = t->type == LQ_TYPE_Q2_K   ? offsetof(block_q2_K, qs)
+                      : t->type == LQ_TYPE_Q3_K ? offsetof(block_q3_K, qs)
+                                                : offsetof(block_q4_K, qs);
     const int q3 = t->type == LQ_TYPE_Q3_K;
     const size_t hm = offsetof(block_q3_K, hmask);
     int moved = 1;
-    for (size_t b = 0; b < nb; b++)
+    for (size_t b = 0; b < nb && t->type == LQ_TYPE_Q4_K; b++) /* GGUF: value v in nibble v % 64 / 32 of byte 32 (v / 64) + v % 32 */
+        for (int kk = 0; kk < 8; kk++)
+            for (int l = 0; l < 32; l++) {
+                const int v = lq_q4_k_value_at(kk, l);
+                moved &= (src[b * bs + qs + 32 * (v / 64) + v % 32] >> (4 * (v % 64 / 32)) & 15) ==
+                         (row[b * bs + qs + 32 * (kk / 2) + l] >> (4 * (kk % 2)) & 15);
+            }
+    for (size_t b = 0; b < nb && t->type != LQ_TYPE_Q4_K; b++)
         for (int kk = 0; kk < 8; kk++)
             for (int l = 0; l < 32; l++) { /* GGUF's code of value v: its 2-bit field (| Q3_K's hmask bit << 2) */
                 const int v = lq_kq_value_at(kk, l);
