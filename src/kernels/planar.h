@@ -47,8 +47,8 @@ typedef struct lq_planar {
  * so every int16 lane of a maddubs belongs to one sub-block and one
  * scale vector (scales 0, 2, .., 14 | 1, 3, .., 15) serves all eight. */
 static inline int lq_kq_value_at(int k, int l) { return 16 * (2 * ((l % 16) / 2) + l / 16) + 2 * k + (l % 2); }
-/* Q4_K's recoded blocks hold in nibble k % 2 of qs[32 (k / 2) + l] the
- * code of value lq_q4_k_value_at(k, l) = 32 (l / 4) + 4 k + l % 4 (GGUF:
+/* Q4_K's and Q5_K's recoded blocks hold in nibble k % 2 of qs[32 (k / 2)
+ * + l] (Q5_K: and in bit k of qh[l]) the code of value lq_q4_k_value_at(k, l) = 32 (l / 4) + 4 k + l % 4 (GGUF:
  * value 64 (k / 2) + 32 (k % 2) + l there): set k holds word k (values 4k
  * .. 4k + 3) of all eight sub-blocks, so every int16 lane of a maddubs
  * belongs to one sub-block and the eight sets add before one madd with
@@ -83,7 +83,9 @@ void lq_q2_k_recode_avx2(uint8_t *blk);
 void lq_q3_k_recode_avx2(uint8_t *blk);
 void lq_q3_k_unrecode_avx2(uint8_t *blk);
 void lq_q4_k_recode_avx2(uint8_t *blk);
+void lq_q5_k_recode_avx2(uint8_t *blk);
 void lq_q4_k_recoded_to_float_avx2(const void *src, float *y, int64_t n);
+void lq_q5_k_recoded_to_float_avx2(const void *src, float *y, int64_t n);
 void lq_q2_k_recoded_to_float_avx2(const void *src, float *y, int64_t n);
 void lq_q3_k_recoded_to_float_avx2(const void *src, float *y, int64_t n);
 

@@ -211,18 +211,25 @@ static inline __attribute__((always_inline)) __m256i superblock(enum kq t, const
         const __m256i off = _mm256_madd_epi16(_mm256_cvtepi8_epi16(s8), bs);
         return _mm256_sub_epi32(sum4(p), _mm256_slli_epi32(off, 10));
     }
-    if (t == KQ4) { /* recoded (planar.h): set k against the transposed activations xt[k] */
-        const uint8_t *qs = blk + 16; /* after d, dmin, scales[12] */
+    if (t == KQ4 || t == KQ5) { /* recoded (planar.h): set k against the transposed activations xt[k] */
+        const uint8_t *qs = blk + (t == KQ4 ? 16 : 48); /* after d, dmin, scales[12] (, qh[32]) */
+        const __m256i qh = t == KQ5 ? ld(blk + 16) : _mm256_setzero_si256();
         uint64_t scales, mins;
         k4_scales_mins(blk + 4, &scales, &mins);
-        /* every set's int16 lanes 2j, 2j + 1 belong to sub-block j: all
-         * eight sets add in int16 (8 * 2 * 15 * 128 < 2^15), one madd with
-         * the scales [s0 s0 s1 s1 .. s7 s7] */
-        __m256i d = _mm256_setzero_si256();
+        /* every set's int16 lanes 2j, 2j + 1 belong to sub-block j: sets add
+         * in int16 before a madd with the scales [s0 s0 s1 s1 .. s7 s7]: all
+         * eight for Q4_K (8 * 2 * 15 * 128 < 2^15), four at a time for
+         * Q5_K (4 * 2 * 31 * 128) */
+        __m256i d[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
         for (int g = 0; g < 4; g++) {
             const __m256i q = ld(qs + 32 * g);
-            d = _mm256_add_epi16(d, _mm256_add_epi16(_mm256_maddubs_epi16(_mm256_and_si256(q, m8(15)), xt[2 * g]),
-                                                     _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(q, 4), m8(15)), xt[2 * g + 1])));
+            __m256i lo = _mm256_and_si256(q, m8(15)), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m8(15));
+            if (t == KQ5) {
+                lo = _mm256_or_si256(lo, bit_to(qh, 2 * g, 4));
+                hi = _mm256_or_si256(hi, bit_to(qh, 2 * g + 1, 4));
+            }
+            __m256i *dg = &d[t == KQ5 && g >= 2];
+            *dg = _mm256_add_epi16(*dg, _mm256_add_epi16(_mm256_maddubs_epi16(lo, xt[2 * g]), _mm256_maddubs_epi16(hi, xt[2 * g + 1])));
         }
         const __m256i S = _mm256_shuffle_epi8(_mm256_set1_epi64x((long long)scales),
                                               _mm256_setr_epi8(0, -128, 0, -128, 1, -128, 1, -128, 2, -128, 2, -128, 3, -128, 3, -128,
@@ -233,32 +240,8 @@ static inline __attribute__((always_inline)) __m256i superblock(enum kq t, const
                                                                   3, -128, 3, -128, 4, -128, 4, -128, 5, -128, 5, -128,
                                                                   6, -128, 6, -128, 7, -128, 7, -128));
         *imin = _mm256_madd_epi16(mdup, bs);
-        return _mm256_madd_epi16(d, S);
-    }
-    if (t == KQ5) {
-        const uint8_t *qs = blk + 48; /* after d, dmin, scales[12], qh[32] */
-        const __m256i qh = t == KQ5 ? ld(blk + 16) : _mm256_setzero_si256();
-        uint64_t scales, mins;
-        k4_scales_mins(blk + 4, &scales, &mins);
-        const __m256i S = _mm256_set1_epi64x((long long)scales);
-        for (int g = 0; g < 4; g++) {
-            const __m256i q = ld(qs + 32 * g);
-            __m256i lo = _mm256_and_si256(q, m8(15)), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m8(15));
-            if (t == KQ5) {
-                lo = _mm256_or_si256(lo, bit_to(qh, 2 * g, 4));
-                hi = _mm256_or_si256(hi, bit_to(qh, 2 * g + 1, 4));
-            }
-            const __m256i dlo = _mm256_maddubs_epi16(lo, ld(x + 64 * g)), dhi = _mm256_maddubs_epi16(hi, ld(x + 64 * g + 32));
-            p[2 * g] = _mm256_madd_epi16(dlo, _mm256_shuffle_epi8(S, byte_idx(2 * g)));
-            p[2 * g + 1] = _mm256_madd_epi16(dhi, _mm256_shuffle_epi8(S, byte_idx(2 * g + 1)));
-        }
-        /* min j against bsums 2j and 2j+1 */
-        const __m256i mdup = _mm256_shuffle_epi8(_mm256_set1_epi64x((long long)mins),
-                                                 _mm256_setr_epi8(0, -128, 0, -128, 1, -128, 1, -128, 2, -128, 2, -128,
-                                                                  3, -128, 3, -128, 4, -128, 4, -128, 5, -128, 5, -128,
-                                                                  6, -128, 6, -128, 7, -128, 7, -128));
-        *imin = _mm256_madd_epi16(mdup, bs);
-        return sum8(p);
+        const __m256i p0 = _mm256_madd_epi16(d[0], S);
+        return t == KQ4 ? p0 : _mm256_add_epi32(p0, _mm256_madd_epi16(d[1], S));
     }
     /* Q6_K */
     const block_q6_K *b = (const block_q6_K *)blk;
@@ -354,14 +337,14 @@ static inline __attribute__((always_inline)) void qdot_rows(enum kq t, float *y,
     const int nb = n / QK_K;
     const size_t bsize = BLOCK_BYTES[t];
     float xd[GROUP + 8];
-    __m256i xt[t == KQ2 || t == KQ3 || t == KQ4 ? GROUP * 8 : 1]; /* recoded types: the pass's activations transposed */
+    __m256i xt[t == KQ6 ? 1 : GROUP * 8]; /* recoded types: the pass's activations transposed */
     for (int g0 = 0; g0 < nb; g0 += GROUP) {
         const int gn = nb - g0 < GROUP ? nb - g0 : GROUP;
         for (int i = 0; i < gn; i++) xd[i] = xb[g0 + i].d;
-        for (int i = 0; (t == KQ2 || t == KQ3 || t == KQ4) && i < gn; i++) {
+        for (int i = 0; t != KQ6 && i < gn; i++) {
             __m256i a[8];
             for (int k = 0; k < 8; k++) a[k] = ld(xb[g0 + i].qs + 32 * k);
-            if (t == KQ4)
+            if (t == KQ4 || t == KQ5)
                 transpose_words(a, xt + 8 * i);
             else
                 transpose_pairs(a, xt + 8 * i);
@@ -478,28 +461,49 @@ void lq_q2_k_recode_avx2(uint8_t *blk) { recode(codes8, gguf_pack, ((block_q2_K 
 void lq_q3_k_recode_avx2(uint8_t *blk) { recode(codes8, q3_pack, ((block_q3_K *)blk)->qs, ((block_q3_K *)blk)->hmask); }
 void lq_q3_k_unrecode_avx2(uint8_t *blk) { recode(q3_codes, gguf_pack, ((block_q3_K *)blk)->qs, ((block_q3_K *)blk)->hmask); }
 
-/* Q4_K's recode (planar.h): the nibbles of each 32-byte vector g as sets
- * 2g (low) and 2g + 1 (high), the words transposed, the nibbles packed
- * back; its own inverse */
-void lq_q4_k_recode_avx2(uint8_t *blk) {
-    uint8_t *qs = ((block_q4_K *)blk)->qs;
+/* Q4_K's and Q5_K's recode (planar.h): the codes of each 32-byte vector g
+ * as sets 2g (low nibbles) and 2g + 1 (high; Q5_K: qh bits 2g, 2g + 1 as
+ * bit 4), the words transposed, packed back the same way; its own inverse */
+static void k45_recode(uint8_t *qs, uint8_t *qh) {
+    const __m256i h = qh ? ld(qh) : _mm256_setzero_si256();
     __m256i u[8], v[8];
     for (int g = 0; g < 4; g++) {
         const __m256i q = ld(qs + 32 * g);
         u[2 * g] = _mm256_and_si256(q, m8(15)), u[2 * g + 1] = _mm256_and_si256(_mm256_srli_epi16(q, 4), m8(15));
+        if (qh) {
+            u[2 * g] = _mm256_or_si256(u[2 * g], bit_to(h, 2 * g, 4));
+            u[2 * g + 1] = _mm256_or_si256(u[2 * g + 1], bit_to(h, 2 * g + 1, 4));
+        }
     }
     transpose_words(u, v);
-    for (int g = 0; g < 4; g++) /* at most 15 << 4: nothing crosses a byte */
-        _mm256_storeu_si256((__m256i *)(qs + 32 * g), _mm256_or_si256(v[2 * g], _mm256_slli_epi16(v[2 * g + 1], 4)));
+    __m256i hn = _mm256_setzero_si256();
+    for (int g = 0; g < 4; g++) { /* nibbles at most 15 << 4: nothing crosses a byte */
+        const __m256i lo = _mm256_and_si256(v[2 * g], m8(15)), hi = _mm256_and_si256(v[2 * g + 1], m8(15));
+        _mm256_storeu_si256((__m256i *)(qs + 32 * g), _mm256_or_si256(lo, _mm256_slli_epi16(hi, 4)));
+        for (int k = 2 * g; qh && k < 2 * g + 2; k++) hn = _mm256_or_si256(hn, bit_to(v[k], 4, k));
+    }
+    if (qh) _mm256_storeu_si256((__m256i *)qh, hn);
 }
 
-/* recoded Q4_K rows to floats: each block back to GGUF, then the GGUF
- * dequantizer (the same floats) */
+void lq_q4_k_recode_avx2(uint8_t *blk) { k45_recode(((block_q4_K *)blk)->qs, NULL); }
+void lq_q5_k_recode_avx2(uint8_t *blk) { k45_recode(((block_q5_K *)blk)->qs, ((block_q5_K *)blk)->qh); }
+
+/* recoded Q4_K / Q5_K rows to floats: each block back to GGUF, then the
+ * GGUF dequantizer (the same floats) */
 void lq_q4_k_recoded_to_float_avx2(const void *src, float *y, int64_t n) {
     for (int64_t b = 0; b < n / QK_K; b++) {
         block_q4_K blk;
         memcpy(&blk, (const uint8_t *)src + b * (int64_t)sizeof blk, sizeof blk);
         lq_q4_k_recode_avx2((uint8_t *)&blk);
         lq_dequant_q4_k(&blk, y + b * QK_K, QK_K);
+    }
+}
+
+void lq_q5_k_recoded_to_float_avx2(const void *src, float *y, int64_t n) {
+    for (int64_t b = 0; b < n / QK_K; b++) {
+        block_q5_K blk;
+        memcpy(&blk, (const uint8_t *)src + b * (int64_t)sizeof blk, sizeof blk);
+        lq_q5_k_recode_avx2((uint8_t *)&blk);
+        lq_dequant_q5_k(&blk, y + b * QK_K, QK_K);
     }
 }

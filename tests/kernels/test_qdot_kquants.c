@@ -151,12 +151,15 @@ static uint16_t rand_fp16(void) {
 }
 
 /* Raw random bytes as blocks: every code and scale pattern, activations
- * down to -128 with consistent bsums. Bit-exactness only. */
+ * down to -128 with consistent bsums; the first rows all ones (every code
+ * and scale at its largest) against blocks of activations all -128 or all
+ * 127, the corner where int16 sums in a kernel would saturate first.
+ * Bit-exactness only. */
 static void test_raw_blocks(const kq_type *t) {
     const int n = 256 * 19, rows = 37, nb = n / QK_K;
     const size_t row_bytes = (size_t)nb * t->block_bytes;
     uint8_t *W = malloc(row_bytes * rows);
-    for (size_t i = 0; i < row_bytes * rows; i++) W[i] = (uint8_t)rnd();
+    for (size_t i = 0; i < row_bytes * rows; i++) W[i] = i < 4 * row_bytes ? 0xFF : (uint8_t)rnd();
     for (int b = 0; b < nb * rows; b++) {
         int count;
         uint16_t *f = t->fp16_fields(W + (size_t)b * t->block_bytes, &count);
@@ -168,7 +171,8 @@ static void test_raw_blocks(const kq_type *t) {
     block_q8_K *xq = malloc((size_t)nb * sizeof *xq);
     for (int b = 0; b < nb; b++) {
         xq[b].d = frand() * 0.05f;
-        for (int j = 0; j < QK_K; j++) xq[b].qs[j] = (int8_t)(b % 3 == 0 ? (rnd() & 1 ? 127 : -128) : (int)(rnd() & 0xFF) - 128);
+        for (int j = 0; j < QK_K; j++)
+            xq[b].qs[j] = (int8_t)(b % 5 == 1 ? -128 : b % 5 == 2 ? 127 : b % 3 == 0 ? (rnd() & 1 ? 127 : -128) : (int)(rnd() & 0xFF) - 128);
         for (int j = 0; j < 16; j++) {
             int s = 0;
             for (int l = 0; l < 16; l++) s += xq[b].qs[16 * j + l];
@@ -196,18 +200,22 @@ static void test_recode(const kq_type *t) {
     lq_planar_pack(k->planar, row, src, nb);
     const size_t qs = t->type == LQ_TYPE_Q2_K   ? offsetof(block_q2_K, qs)
                       : t->type == LQ_TYPE_Q3_K ? offsetof(block_q3_K, qs)
-                                                : offsetof(block_q4_K, qs);
+                      : t->type == LQ_TYPE_Q4_K ? offsetof(block_q4_K, qs)
+                                                : offsetof(block_q5_K, qs);
+    const int k45 = t->type == LQ_TYPE_Q4_K || t->type == LQ_TYPE_Q5_K, qh = offsetof(block_q5_K, qh);
     const int q3 = t->type == LQ_TYPE_Q3_K;
     const size_t hm = offsetof(block_q3_K, hmask);
     int moved = 1;
-    for (size_t b = 0; b < nb && t->type == LQ_TYPE_Q4_K; b++) /* GGUF: value v in nibble v % 64 / 32 of byte 32 (v / 64) + v % 32 */
+    for (size_t b = 0; b < nb && k45; b++) /* GGUF: value v in nibble v % 64 / 32 of byte 32 (v / 64) + v % 32 (Q5_K: | bit v / 32 of qh[v % 32] << 4) */
         for (int kk = 0; kk < 8; kk++)
             for (int l = 0; l < 32; l++) {
                 const int v = lq_q4_k_value_at(kk, l);
-                moved &= (src[b * bs + qs + 32 * (v / 64) + v % 32] >> (4 * (v % 64 / 32)) & 15) ==
-                         (row[b * bs + qs + 32 * (kk / 2) + l] >> (4 * (kk % 2)) & 15);
+                const uint8_t *s = src + b * bs, *r = row + b * bs;
+                int want = s[qs + 32 * (v / 64) + v % 32] >> (4 * (v % 64 / 32)) & 15, got = r[qs + 32 * (kk / 2) + l] >> (4 * (kk % 2)) & 15;
+                if (t->type == LQ_TYPE_Q5_K) want |= (s[qh + v % 32] >> (v / 32) & 1) << 4, got |= (r[qh + l] >> kk & 1) << 4;
+                moved &= got == want;
             }
-    for (size_t b = 0; b < nb && t->type != LQ_TYPE_Q4_K; b++)
+    for (size_t b = 0; b < nb && !k45; b++)
         for (int kk = 0; kk < 8; kk++)
             for (int l = 0; l < 32; l++) { /* GGUF's code of value v: its 2-bit field (| Q3_K's hmask bit << 2) */
                 const int v = lq_kq_value_at(kk, l);

@@ -103,7 +103,30 @@ static void check_type(uint32_t t, int n) {
 /* FP8 activations beside the plain ones: the AVX2 kernel multiplies them
  * by 2^112 where no value reaches 2^16 and the CPU keeps subnormal inputs
  * (it decodes codes as value 2^-120), else decodes through fp16 */
-enum { ACTS_PLAIN, ACTS_BIG, ACTS_TINY, ACTS_INF, ACTS_DAZ, ACTS_END };
+enum { ACTS_PLAIN, ACTS_BIG, ACTS_TINY, ACTS_INF, ACTS_DAZ, ACTS_END, ACTS_SAT };
+
+/* ACTS_SAT's rows: every code at its largest magnitude (8-bit symmetric:
+ * -128) under scales of 1 and mins of 0, the corner where a kernel's int16
+ * sums would saturate first (against activations all 127 or all -127) */
+static void max_codes_row(uint32_t t, uint8_t *row, size_t rb) {
+    int bits, group;
+    bool asym;
+    const uint8_t code = (t == LQ_TYPE_I8_CH || (lq_llmq_group_params(t, &bits, &group, &asym) && bits == 8 && !asym)) ? 0x80 : 0xFF;
+    memset(row, code, rb);
+    const uint16_t one = 0x3C00, zero = 0;
+    if (t == LQ_TYPE_I8_CH) {
+        const float s = 1.0f;
+        memcpy(row, &s, 4);
+    } else if (t == LQ_TYPE_NF4) { /* blocks of 64: an fp16 absmax, 32 code bytes */
+        for (size_t o = 0; o + 34 <= rb; o += 34) memcpy(row + o, &one, 2);
+    } else if (lq_llmq_group_params(t, &bits, &group, &asym)) {
+        const size_t hdr = asym ? 4 : 2, gbytes = hdr + (size_t)(group / 32) * lq_llmq_unit_bytes(bits);
+        for (size_t o = 0; o + gbytes <= rb; o += gbytes) {
+            memcpy(row + o, &one, 2);
+            if (asym) memcpy(row + o + 2, &zero, 2);
+        }
+    }
+}
 
 /* Raw bytes: every code (E4M3 NaN codes 0x7F / 0xFF included, which the
  * SIMD kernels leave to the reference) and random scales, infinities and
@@ -117,6 +140,10 @@ static void check_raw(uint32_t t, int n, int acts) {
     uint8_t *xq = malloc((size_t)n * 4 + 64);
     for (size_t i = 0; i < (size_t)ROWS * rb; i++) W[i] = (uint8_t)(frand() * 128.0f + 128.0f);
     for (int i = 0; i < n; i++) x[i] = frand() * (acts == ACTS_TINY ? 0x1p-120f : 1.0f);
+    if (acts == ACTS_SAT) {
+        for (int i = 0; i < n; i++) x[i] = (i / 32) % 2 ? -1.0f : 1.0f; /* Q8_0 blocks of all 127, all -127 */
+        for (int r = 0; r < 3; r++) max_codes_row(t, W + (size_t)r * rb, rb);
+    }
     if (acts == ACTS_BIG) x[n / 3] = 0x1p16f;
     if (acts == ACTS_INF) x[n - 1] = -INFINITY;
     if (ref->act_type == LQ_TYPE_Q8_0) lq_quant_q8_0_ref(x, xq, n);
@@ -301,6 +328,7 @@ int main(void) {
         for (int s = 0; s < 6; s++) check_type(t, sizes[s]);
         check_raw(t, 3 * unit, ACTS_PLAIN);
         check_raw(t, 4096, ACTS_PLAIN);
+        if (t < LQ_TYPE_F8_E4M3_CH) check_raw(t, 4096 + 2 * unit, ACTS_SAT);
         if (t >= LQ_TYPE_F8_E4M3_CH)
             for (int a = ACTS_BIG; a < ACTS_END; a++) check_raw(t, 4 * unit, a);
         if (t == LQ_TYPE_F8_E4M3_CH) { /* float activations: any length */

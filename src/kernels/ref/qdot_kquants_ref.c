@@ -199,11 +199,12 @@ void lq_qdot_q6_k_ref(float *y, const void *W, size_t row_bytes, const void *xq,
     }
 }
 
-/* The AVX2 Q2_K, Q3_K and Q4_K kernels read recoded blocks (kernels/planar.h) */
+/* The AVX2 Q2_K, Q3_K, Q4_K and Q5_K kernels read recoded blocks (kernels/planar.h) */
 static const lq_planar plan_q2_k = {1, {84}, 0, lq_q2_k_recode_avx2, lq_q2_k_recoded_to_float_avx2, 0, 0, NULL},
                        plan_q3_k = {1, {110}, 0, lq_q3_k_recode_avx2, lq_q3_k_recoded_to_float_avx2, 0, 0,
                                     lq_q3_k_unrecode_avx2},
-                       plan_q4_k = {1, {144}, 0, lq_q4_k_recode_avx2, lq_q4_k_recoded_to_float_avx2, 0, 0, NULL};
+                       plan_q4_k = {1, {144}, 0, lq_q4_k_recode_avx2, lq_q4_k_recoded_to_float_avx2, 0, 0, NULL},
+                       plan_q5_k = {1, {176}, 0, lq_q5_k_recode_avx2, lq_q5_k_recoded_to_float_avx2, 0, 0, NULL};
 
 #define KQ_INFOS(t, plan)                                                                             \
     static const lq_qdot_info t##_infos[3] = {                                                     \
@@ -213,7 +214,7 @@ static const lq_planar plan_q2_k = {1, {84}, 0, lq_q2_k_recode_avx2, lq_q2_k_rec
 KQ_INFOS(q2_k, &plan_q2_k)
 KQ_INFOS(q3_k, &plan_q3_k)
 KQ_INFOS(q4_k, &plan_q4_k)
-KQ_INFOS(q5_k, NULL)
+KQ_INFOS(q5_k, &plan_q5_k)
 KQ_INFOS(q6_k, NULL)
 
 const lq_qdot_info *lq_qdot_kquants_lookup(uint32_t t, int isa) {
