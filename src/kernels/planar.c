@@ -107,15 +107,17 @@ void lq_int2_unquads(const uint8_t q[64], uint8_t u[64]) {
         for (int v = 0; v < 32; v++) u[8 * unit + v % 8] |= (uint8_t)(lq_int2_quads_code(q, unit, v) << (2 * (v / 8)));
 }
 
-/* the code run of an INT3 chunk: eight units as one octet, fewer in pairs */
-static void int3_chunk_codes(uint8_t *run, size_t n_units) {
+/* a chunk's code run of n_units units (planar.h: unit_codes): INT3's eight
+ * as one octet, fewer in pairs; INT2's eight as quads, fewer as they are */
+static void chunk_unit_codes(int unit_codes, uint8_t *run, size_t n_units) {
+    uint8_t o[96];
+    if (n_units == 8 && unit_codes == 3) lq_int3_octet(o, run);
+    if (n_units == 8 && unit_codes == 2) lq_int2_quads(o, run);
     if (n_units == 8) {
-        uint8_t o[96];
-        lq_int3_octet(o, run);
-        memcpy(run, o, 96);
+        memcpy(run, o, unit_codes == 3 ? 96 : 64);
         return;
     }
-    for (size_t u = 0; u + 1 < n_units; u += 2) {
+    for (size_t u = 0; unit_codes == 3 && u + 1 < n_units; u += 2) {
         uint8_t p[24];
         lq_int3_pair(p, run + 12 * u, run + 12 * u + 12);
         memcpy(run + 12 * u, p, 24);
@@ -131,12 +133,8 @@ static void pack_chunk(const lq_planar *p, void *dst, const void *src, size_t n_
         const size_t fb = p->field[f];
         copy_fields(run, fb, (const uint8_t *)src + off, bs, fb, n_blocks);
         if (f == 1 && p->qh_pairs) qh_pairs(run, n_blocks);
-        if (f == 1 && p->unit_codes == 3) int3_chunk_codes(run, n_blocks * fb / 12);
-        if (f == 1 && p->unit_codes == 2 && n_blocks * fb == 64) { /* a whole chunk: quads */
-            uint8_t q[64];
-            lq_int2_quads(q, run);
-            memcpy(run, q, 64);
-        }
+        if (f == 1 && p->unit_codes) /* units of 4 x bits bytes (unit_codes: the bits) */
+            chunk_unit_codes(p->unit_codes, run, n_blocks * fb / (4 * p->unit_codes));
         run += n_blocks * fb, off += fb;
     }
     if (p->recode)
@@ -177,7 +175,7 @@ static void unpack_chunk(const lq_planar *p, void *dst, const void *row, size_t 
                 if (b >= b0) memcpy(d + (b - b0) * bs + off, &q[0], 4);
                 if (b + 1 < b0 + nb) memcpy(d + (b + 1 - b0) * bs + off, &q[1], 4);
             }
-        if (f == 1 && ((p->unit_codes == 3 && n_blocks * fb == 96) || (p->unit_codes == 2 && n_blocks * fb == 64))) {
+        if (f == 1 && p->unit_codes && n_blocks * fb == (size_t)32 * p->unit_codes) { /* eight units */
             uint8_t u[96]; /* an octet or quads: the units of blocks [b0, b0 + nb) */
             if (p->unit_codes == 3)
                 lq_int3_unoctet(run, u);

@@ -7,10 +7,10 @@
  * another, where the GGUF layout needs a gather of eight 2-byte fields and
  * an insert per pair. llmq's group formats are planar by chunks of eight
  * units (`chunk`: each chunk's headers, then its units, so the kernel
- * reads one stream), INT3's units by eights (lq_int3_octet; a row's last
- * chunk in pairs, lq_int3_pair). Rows are packed
- * once, when weights are bound (lq_qweight_init); files stay in GGUF
- * layout. */
+ * reads one stream), a chunk's eight INT3 units as one octet
+ * (lq_int3_octet; a row's last, shorter chunk in pairs, lq_int3_pair), its
+ * eight INT2 units as quads (lq_int2_quads). Rows are packed once, when
+ * weights are bound (lq_qweight_init); files stay in GGUF layout. */
 #ifndef LQ_KERNELS_PLANAR_H
 #define LQ_KERNELS_PLANAR_H
 
@@ -48,11 +48,12 @@ typedef struct lq_planar {
  * scale vector (scales 0, 2, .., 14 | 1, 3, .., 15) serves all eight. */
 static inline int lq_kq_value_at(int k, int l) { return 16 * (2 * ((l % 16) / 2) + l / 16) + 2 * k + (l % 2); }
 /* Q4_K's and Q5_K's recoded blocks hold in nibble k % 2 of qs[32 (k / 2)
- * + l] (Q5_K: and in bit k of qh[l]) the code of value lq_q4_k_value_at(k, l) = 32 (l / 4) + 4 k + l % 4 (GGUF:
- * value 64 (k / 2) + 32 (k % 2) + l there): set k holds word k (values 4k
- * .. 4k + 3) of all eight sub-blocks, so every int16 lane of a maddubs
- * belongs to one sub-block and the eight sets add before one madd with
- * the scales. Its own inverse (an 8 x 8 transpose of 32-bit words). */
+ * + l] (Q5_K: and in bit k of qh[l]) the code of value lq_q4_k_value_at(k,
+ * l) = 32 (l / 4) + 4 k + l % 4 (GGUF: value 64 (k / 2) + 32 (k % 2) + l
+ * there): set k holds word k (values 4k .. 4k + 3) of all eight
+ * sub-blocks, so every int16 lane of a maddubs belongs to one sub-block
+ * and the sets add before one madd with the scales. Its own inverse (an
+ * 8 x 8 transpose of 32-bit words). */
 static inline int lq_q4_k_value_at(int k, int l) { return 32 * (l / 4) + 4 * k + l % 4; }
 
 /* Q3_K's recoded blocks hold the 3-bit code u_k (= q + 4, GGUF's 2-bit
@@ -77,8 +78,9 @@ static inline int lq_q3_k_code_at(const uint8_t *hmask, const uint8_t *qs, int k
     default: return (b >> 6) | (c >> 7) << 2;
     }
 }
-/* the recodes (Q3_K's inverse too), and such rows dequantized with the GGUF dequantizers' float
- * operations (AVX2 code: the plans belong to the AVX2 kernels) */
+/* the recodes (Q3_K's inverse too), and such rows dequantized with the
+ * GGUF dequantizers' float operations (AVX2 code: the plans belong to the
+ * AVX2 kernels) */
 void lq_q2_k_recode_avx2(uint8_t *blk);
 void lq_q3_k_recode_avx2(uint8_t *blk);
 void lq_q3_k_unrecode_avx2(uint8_t *blk);
@@ -138,17 +140,6 @@ void lq_int3_unpair(const uint8_t p[24], uint8_t a[12], uint8_t b[12]);
  *   o[64 + i] = s6 | s4 << 3 | (s7 >> 2) << 6 | (s5 >> 2) << 7
  * A chunk of fewer units (a row's last) stays in pairs. */
 void lq_int3_octet(uint8_t o[96], const uint8_t u[96]);
-/* Eight INT2 units (8 bytes: value 8 f + i in bits 2 f of byte i) as two
- * vectors the AVX2 kernel reads with masks in place: byte i of vector g
- * holds in bits 2 f the code of lane i of pair 2g's v1 (f = 0), v2 (f =
- * 1), pair 2g + 1's v1 (f = 2), v2 (f = 3), with v1, v2 as lq_int3_pair's
- * (lane i: unit 2m + i / 16, value i % 16, or 16 + i % 16). */
-void lq_int2_quads(uint8_t q[64], const uint8_t u[64]);
-void lq_int2_unquads(const uint8_t q[64], uint8_t u[64]);
-static inline int lq_int2_quads_code(const uint8_t q[64], int unit, int v) {
-    const int m = unit / 2, i = 16 * (unit % 2) + v % 16, f = 2 * (m % 2) + v / 16;
-    return q[32 * (m / 2) + i] >> (2 * f) & 3;
-}
 void lq_int3_unoctet(const uint8_t o[96], uint8_t u[96]);
 static inline int lq_int3_octet_code(const uint8_t o[96], int s, int i) {
     const int a = o[i], b = o[32 + i], c = o[64 + i];
@@ -162,6 +153,17 @@ static inline int lq_int3_octet_code(const uint8_t o[96], int s, int i) {
     case 6: return c & 7;
     default: return (a >> 6) | (c >> 6 & 1) << 2;
     }
+}
+/* Eight INT2 units (8 bytes: value 8 f + i in bits 2 f of byte i) as two
+ * vectors the AVX2 kernel reads with masks in place: byte i of vector g
+ * holds in bits 2 f the code of lane i of pair 2g's v1 (f = 0), v2 (f =
+ * 1), pair 2g + 1's v1 (f = 2), v2 (f = 3), with v1, v2 as lq_int3_pair's
+ * (lane i: unit 2m + i / 16, value i % 16, or 16 + i % 16). */
+void lq_int2_quads(uint8_t q[64], const uint8_t u[64]);
+void lq_int2_unquads(const uint8_t q[64], uint8_t u[64]);
+static inline int lq_int2_quads_code(const uint8_t q[64], int unit, int v) {
+    const int m = unit / 2, i = 16 * (unit % 2) + v % 16, f = 2 * (m % 2) + v / 16;
+    return q[32 * (m / 2) + i] >> (2 * f) & 3;
 }
 /* planar INT2 / INT3 rows dequantized (the GGUF dequantizer's floats), per type */
 void lq_i2_g32s_planar_to_float_avx2(const void *src, float *y, int64_t n);

@@ -2,11 +2,15 @@
  *
  * Integer part of one super-block: maddubs of the unsigned weight codes
  * with the int8 activations (pairs that never saturate: codes are at most
- * 63), then madd with int16 sub-block scales laid out by one vpshufb each
+ * 63), then madd with int16 sub-block scales laid out by one vpshufb
  * (unsigned scales zero-extended; Q3_K's signed ones in the high byte, so
  * its sums carry a factor 256, undone exactly in float). Signed codes
  * (Q3_K's q + 4, Q6_K's q + 32) have their offset taken out with the
- * activation bsums, as do the mins.
+ * activation bsums, as do the mins. Q2_K .. Q5_K read blocks recoded when
+ * weights are bound (planar.h) against activations transposed alike once
+ * per call, so that every set of codes spans all sub-blocks with one
+ * scale vector for all, and sets of one scale add in int16 before their
+ * madd; Q6_K reads GGUF blocks, one scale shuffle per sub-block.
  *
  * Each super-block leaves one vector of int32 lanes ([4 isum parts | 4 imin
  * parts] with mins, else 8 isum parts). Eight of them are reduced together
@@ -42,10 +46,6 @@ _Static_assert(offsetof(block_q2_K, dmin) == offsetof(block_q2_K, d) + 2 &&
 static inline __m256i m8(int v) { return _mm256_set1_epi8((char)v); }
 
 static inline __m256i ld(const void *p) { return _mm256_loadu_si256((const __m256i *)p); }
-
-/* vpshufb index over a vector holding the scale bytes in both 128-bit
- * lanes: every int16 lane byte a, zero-extended */
-static inline __m256i byte_idx(int a) { return _mm256_set1_epi16((short)(0x8000 | a)); }
 
 /* int16 lanes of words a (0-7) and b (0-7) of the same 8-word source */
 static inline __m256i word_idx(int a, int b) {

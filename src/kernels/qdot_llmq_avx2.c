@@ -1,6 +1,8 @@
 /* AVX2 GEMV kernels of llmq's formats, bit-exact with
  * kernels/ref/qdot_llmq_ref.c. Integer formats: eight 32-value units at a
- * time; each unit's integer sum in 8 lanes (3- and 4-bit: two units per vector),
+ * time; each unit's integer sum in 8 lanes (2-, 3- and 4-bit: two units per
+ * vector; INT2 and INT3 from planar chunks packed for masks in place:
+ * lq_int2_quads, lq_int3_octet),
  * the eight reduced to one vector of unit sums, then the float terms of the
  * eight units at once. Lane sums come from vpmaddubsw + vpmaddwd, exact as
  * |code * activation| pairs stay below 2^15 (codes < 16 unsigned, or int8
@@ -401,7 +403,7 @@ INLINE void int_rows(int bits, int group, bool asym, bool nf4, lq_qdot_rows_fn r
     /* a group's bytes: scale (and min) halves, then its units; the group
      * formats are read as planar rows (their plans in qdot_llmq_ref.c) in
      * chunks of 8 units (a batch): the chunk's groups' headers, then its
-     * units (INT3's as one octet, lq_int3_octet) */
+     * units (INT3's as one octet, INT2's as quads: planar.h) */
     const int upg = group ? group / 32 : 1, ub = bits * 4, hdr = group ? (asym ? 4 : 2) : 0;
     const size_t gbytes = (size_t)(hdr + upg * ub);
     const bool planar = LQ_LLMQ_AVX2_PLANAR(bits, group, asym);
