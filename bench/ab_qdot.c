@@ -50,22 +50,6 @@ static lq_qdot_rows_fn a_kernel(const char *name) {
     return NULL;
 }
 
-/* one call per thread over its share of 32-row chunks, as lq_qgemv_team */
-static void gemv(lq_qdot_rows_fn f, float *y, const void *W, size_t rb, const void *x, int n, int rows, int nt) {
-    #pragma omp parallel num_threads(nt)
-    {
-        const int chunks = (rows + 31) / 32, th = omp_get_num_threads(), id = omp_get_thread_num();
-        const int c0 = id * (chunks / th) + (id < chunks % th ? id : chunks % th);
-        const int c1 = c0 + chunks / th + (id < chunks % th), r1 = 32 * c1 < rows ? 32 * c1 : rows;
-        if (c0 < c1) f(y, W, rb, x, n, 32 * c0, r1);
-    }
-}
-
-static double median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return v[n / 2];
-}
-
 int main(int argc, char **argv) {
     if (argc < 2) {
         fprintf(stderr, "usage: ab_qdot TYPES [ROWS [REPS [THREADS [COLS]]]]\n");
@@ -120,8 +104,8 @@ int main(int argc, char **argv) {
                 Wa = A_lq_planar_packed ? A_lq_planar_packed(&pa, W, rb, rows) : Wb;
             }
         }
-        gemv(a, ya, Wa, rb, xq, n, rows, nt);
-        gemv(b->rows, yb, Wb, rb, xq, n, rows, nt);
+        bench_gemv_team(a, ya, Wa, rb, xq, n, rows, nt);
+        bench_gemv_team(b->rows, yb, Wb, rb, xq, n, rows, nt);
         const int a_ok = !memcmp(y0, ya, (size_t)check * 4), b_ok = !memcmp(y0, yb, (size_t)check * 4);
         double ta[256], tb[256], ratio[256], bw[256];
         for (int k = 0; k < reps; k++) {
@@ -133,17 +117,18 @@ int main(int argc, char **argv) {
                 const int first_a = (k + i) % 2 == 0;
                 lq_qdot_rows_fn f = first_a ? a : b->rows;
                 const uint8_t *Wk = first_a ? Wa : Wb;
-                gemv(f, first_a ? ya : yb, Wk, rb, xq, n, rows, nt);
+                bench_gemv_team(f, first_a ? ya : yb, Wk, rb, xq, n, rows, nt);
                 const double t0 = now();
-                gemv(f, first_a ? ya : yb, Wk, rb, xq, n, rows, nt);
+                bench_gemv_team(f, first_a ? ya : yb, Wk, rb, xq, n, rows, nt);
                 *(first_a ? &ta[k] : &tb[k]) = now() - t0;
             }
             ratio[k] = ta[k] / tb[k];
         }
-        const double bytes = (double)rb * rows, ga = bytes / median(ta, reps) / 1e9, gb = bytes / median(tb, reps) / 1e9;
-        const double rbw = median(bw, reps);
+        const double bytes = (double)rb * rows;
+        const double ga = bytes / bench_median(ta, reps) / 1e9, gb = bytes / bench_median(tb, reps) / 1e9;
+        const double rbw = bench_median(bw, reps);
         printf("%-7s A %6.1f GB/s  B %6.1f GB/s (%3.0f%% of read %5.1f GB/s)  B/A %.2fx  bits A %s B %s\n", name, ga,
-               gb, 100 * gb / rbw, rbw, median(ratio, reps), a_ok ? "ok" : "DIFFER", b_ok ? "ok" : "DIFFER");
+               gb, 100 * gb / rbw, rbw, bench_median(ratio, reps), a_ok ? "ok" : "DIFFER", b_ok ? "ok" : "DIFFER");
         if (Wa != W && Wa != Wb) lq_free_aligned(Wa);
         if (Wb != W) lq_free_aligned(Wb);
         free(W), free(xq), free(y0), free(ya), free(yb);

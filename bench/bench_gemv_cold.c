@@ -18,22 +18,6 @@
 
 #include <omp.h>
 
-/* one call per thread over its share of 32-row chunks, as lq_qgemv_team */
-static void gemv(lq_qdot_rows_fn f, float *y, const void *W, size_t rb, const void *x, int n, int rows, int nt) {
-    #pragma omp parallel num_threads(nt)
-    {
-        const int chunks = (rows + 31) / 32, th = omp_get_num_threads(), id = omp_get_thread_num();
-        const int c0 = id * (chunks / th) + (id < chunks % th ? id : chunks % th);
-        const int c1 = c0 + chunks / th + (id < chunks % th), r1 = 32 * c1 < rows ? 32 * c1 : rows;
-        if (c0 < c1) f(y, W, rb, x, n, 32 * c0, r1);
-    }
-}
-
-static double median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return v[n / 2];
-}
-
 int main(int argc, char **argv) {
     if (argc < 2) {
         fprintf(stderr, "usage: bench_gemv_cold TYPES [ROWS [COLS [REPS [THREADS]]]]\n");
@@ -75,15 +59,15 @@ int main(int argc, char **argv) {
         for (int r = 0; r < reps; r++) {
             bw[r] = bench_read_bw(big, nbw, nt, 1);
             double t0 = now();
-            gemv(k->rows, y, Wk, rb, xq, n, rows, nt);
+            bench_gemv_team(k->rows, y, Wk, rb, xq, n, rows, nt);
             tc[r] = now() - t0;
             t0 = now();
-            gemv(k->rows, y, Wk, rb, xq, n, rows, nt);
+            bench_gemv_team(k->rows, y, Wk, rb, xq, n, rows, nt);
             tw[r] = now() - t0;
             sc[r] = bytes / tc[r] / 1e9 / bw[r], sw[r] = bytes / tw[r] / 1e9 / bw[r];
         }
-        printf("%-13s %7.1f | %9.1f %4.0f%% | %9.1f %4.0f%% | %7.1f\n", tr->name, bytes / 1e6, bytes / median(tc, reps) / 1e9,
-               100 * median(sc, reps), bytes / median(tw, reps) / 1e9, 100 * median(sw, reps), median(bw, reps));
+        printf("%-13s %7.1f | %9.1f %4.0f%% | %9.1f %4.0f%% | %7.1f\n", tr->name, bytes / 1e6, bytes / bench_median(tc, reps) / 1e9,
+               100 * bench_median(sc, reps), bytes / bench_median(tw, reps) / 1e9, 100 * bench_median(sw, reps), bench_median(bw, reps));
         fflush(stdout);
         if (Wk != W) lq_free_aligned(Wk);
         free(W), free(xq), free(y);

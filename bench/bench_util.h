@@ -56,4 +56,24 @@ static inline double bench_read_bw(const void *p, size_t n, int nt, int reps) {
     return (double)n / t[reps / 2] / 1e9;
 }
 
+/* median of n doubles (sorts v) */
+static inline double bench_median(double *v, int n) {
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return v[n / 2];
+}
+
+/* One GEMV as the model runs it: nt threads, one kernel call each over
+ * its share of the rows in chunks of 32 (as lq_qgemv_team). The kernel's
+ * type is lq_qdot_rows_fn (kernels/qdot.h). */
+static inline void bench_gemv_team(void (*f)(float *, const void *, size_t, const void *, int, int, int), float *y,
+                                   const void *W, size_t rb, const void *x, int n, int rows, int nt) {
+    #pragma omp parallel num_threads(nt)
+    {
+        const int chunks = (rows + 31) / 32, th = omp_get_num_threads(), id = omp_get_thread_num();
+        const int c0 = id * (chunks / th) + (id < chunks % th ? id : chunks % th);
+        const int c1 = c0 + chunks / th + (id < chunks % th), r1 = 32 * c1 < rows ? 32 * c1 : rows;
+        if (c0 < c1) f(y, W, rb, x, n, 32 * c0, r1);
+    }
+}
+
 #endif
