@@ -23,7 +23,6 @@
 #include "kernels/qdot_kquants_layout.h"
 #include "kernels/simd_avx2.h"
 #include "quant/blocks.h"
-#include "quant/dequant.h"
 
 #include <immintrin.h>
 #include <stddef.h>
@@ -464,9 +463,8 @@ void lq_q3_k_unrecode_avx2(uint8_t *blk) { recode(q3_codes, gguf_pack, ((block_q
 /* Q4_K's and Q5_K's recode (planar.h): the codes of each 32-byte vector g
  * as sets 2g (low nibbles) and 2g + 1 (high; Q5_K: qh bits 2g, 2g + 1 as
  * bit 4), the words transposed, packed back the same way; its own inverse */
-static void k45_recode(uint8_t *qs, uint8_t *qh) {
+static void k45_codes(const uint8_t *qs, const uint8_t *qh, __m256i u[8]) {
     const __m256i h = qh ? ld(qh) : _mm256_setzero_si256();
-    __m256i u[8], v[8];
     for (int g = 0; g < 4; g++) {
         const __m256i q = ld(qs + 32 * g);
         u[2 * g] = _mm256_and_si256(q, m8(15)), u[2 * g + 1] = _mm256_and_si256(_mm256_srli_epi16(q, 4), m8(15));
@@ -475,6 +473,11 @@ static void k45_recode(uint8_t *qs, uint8_t *qh) {
             u[2 * g + 1] = _mm256_or_si256(u[2 * g + 1], bit_to(h, 2 * g + 1, 4));
         }
     }
+}
+
+static void k45_recode(uint8_t *qs, uint8_t *qh) {
+    __m256i u[8], v[8];
+    k45_codes(qs, qh, u);
     transpose_words(u, v);
     __m256i hn = _mm256_setzero_si256();
     for (int g = 0; g < 4; g++) { /* nibbles at most 15 << 4: nothing crosses a byte */
@@ -488,22 +491,32 @@ static void k45_recode(uint8_t *qs, uint8_t *qh) {
 void lq_q4_k_recode_avx2(uint8_t *blk) { k45_recode(((block_q4_K *)blk)->qs, NULL); }
 void lq_q5_k_recode_avx2(uint8_t *blk) { k45_recode(((block_q5_K *)blk)->qs, ((block_q5_K *)blk)->qh); }
 
-/* recoded Q4_K / Q5_K rows to floats: each block back to GGUF, then the
- * GGUF dequantizer (the same floats) */
-void lq_q4_k_recoded_to_float_avx2(const void *src, float *y, int64_t n) {
-    for (int64_t b = 0; b < n / QK_K; b++) {
-        block_q4_K blk;
-        memcpy(&blk, (const uint8_t *)src + b * (int64_t)sizeof blk, sizeof blk);
-        lq_q4_k_recode_avx2((uint8_t *)&blk);
-        lq_dequant_q4_k(&blk, y + b * QK_K, QK_K);
+/* recoded Q4_K / Q5_K rows to floats: the sets decoded and transposed
+ * back into sub-blocks, then y = d1 * q - m1 per sub-block with the GGUF
+ * dequantizers' float operations (d1 = d * sc, m1 = dmin * m; a multiply
+ * and a subtract, no FMA: the same floats) */
+static inline void k45_recoded_to_float(enum kq t, const void *src, float *y, int64_t n) {
+    const size_t bsize = BLOCK_BYTES[t];
+    for (int64_t b = 0; b < n / QK_K; b++, y += QK_K) {
+        const uint8_t *blk = (const uint8_t *)src + b * (int64_t)bsize;
+        _Alignas(32) uint8_t codes[256]; /* sub-block j: codes[32 j ..] in value order */
+        __m256i u[8], v[8];
+        k45_codes(blk + (t == KQ4 ? 16 : 48), t == KQ5 ? blk + 16 : NULL, u);
+        transpose_words(u, v);
+        for (int j = 0; j < 8; j++) _mm256_store_si256((__m256i *)(codes + 32 * j), v[j]);
+        uint64_t scales, mins;
+        k4_scales_mins(blk + 4, &scales, &mins);
+        const float d = _cvtsh_ss(lq_half_at(blk)), dmin = _cvtsh_ss(lq_half_at(blk + 2));
+        for (int j = 0; j < 8; j++) {
+            const __m256 d1 = _mm256_set1_ps(d * (float)(uint8_t)(scales >> 8 * j));
+            const __m256 m1 = _mm256_set1_ps(dmin * (float)(uint8_t)(mins >> 8 * j));
+            for (int i = 0; i < 4; i++) {
+                const __m256i q = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(codes + 32 * j + 8 * i)));
+                _mm256_storeu_ps(y + 32 * j + 8 * i, _mm256_sub_ps(_mm256_mul_ps(d1, _mm256_cvtepi32_ps(q)), m1));
+            }
+        }
     }
 }
 
-void lq_q5_k_recoded_to_float_avx2(const void *src, float *y, int64_t n) {
-    for (int64_t b = 0; b < n / QK_K; b++) {
-        block_q5_K blk;
-        memcpy(&blk, (const uint8_t *)src + b * (int64_t)sizeof blk, sizeof blk);
-        lq_q5_k_recode_avx2((uint8_t *)&blk);
-        lq_dequant_q5_k(&blk, y + b * QK_K, QK_K);
-    }
-}
+void lq_q4_k_recoded_to_float_avx2(const void *src, float *y, int64_t n) { k45_recoded_to_float(KQ4, src, y, n); }
+void lq_q5_k_recoded_to_float_avx2(const void *src, float *y, int64_t n) { k45_recoded_to_float(KQ5, src, y, n); }

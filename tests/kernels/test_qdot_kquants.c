@@ -227,6 +227,21 @@ static void test_recode(const kq_type *t) {
                 moved &= got == want;
             }
     CHECK_MSG(moved, "%s: recoded codes not where lq_kq_value_at puts them", t->name);
+    /* the plan's dequantizer == the GGUF one (finite scales: random fp16 fields) */
+    for (size_t b = 0; b < nb; b++) {
+        int count;
+        uint16_t *f = t->fp16_fields(src + b * bs, &count);
+        for (int c = 0; c < count; c++) {
+            const uint16_t h = rand_fp16();
+            memcpy(f + c, &h, 2);
+        }
+    }
+    lq_planar_pack(k->planar, row, src, nb);
+    float *y0 = malloc(nb * QK_K * sizeof *y0), *y1 = malloc(nb * QK_K * sizeof *y1);
+    lq_type_get(t->type)->to_float(src, y0, (int64_t)nb * QK_K);
+    k->planar->to_float(row, y1, (int64_t)nb * QK_K);
+    CHECK_MSG(memcmp(y0, y1, nb * QK_K * sizeof *y0) == 0, "%s: the plan's dequantizer differs from the GGUF one", t->name);
+    free(y0), free(y1);
     lq_planar_unpack(k->planar, back, row, nb, 0, nb);
     CHECK_MSG(memcmp(back, src, nb * bs) == 0, "%s: recoded blocks do not unpack to GGUF", t->name);
     free(src), free(row), free(back);
