@@ -28,12 +28,23 @@ A_DECL(mxfp4) A_DECL(q2_k) A_DECL(q3_k) A_DECL(q4_k) A_DECL(q5_k) A_DECL(q6_k)
 #define A_LLMQ_F32(name, a, b) A_DECL(llmq_##name)
 LQ_LLMQ_INT_TYPES(A_LLMQ_INT) LQ_LLMQ_F32_TYPES(A_LLMQ_F32)
 
-/* A's own recodes of Q2_K / Q3_K blocks (planar.h): its revision's layout
- * may differ from B's; weak, for revisions without them */
+/* A's own recodes of the recoded K-quants (planar.h): its revision's
+ * layout may differ from B's; weak, for revisions without them */
 void A_lq_q2_k_recode_avx2(uint8_t *) __attribute__((weak));
 void A_lq_q3_k_recode_avx2(uint8_t *) __attribute__((weak));
+void A_lq_q4_k_recode_avx2(uint8_t *) __attribute__((weak));
+void A_lq_q5_k_recode_avx2(uint8_t *) __attribute__((weak));
+static void (*a_recode(uint32_t t))(uint8_t *) {
+    switch (t) {
+    case LQ_TYPE_Q2_K: return A_lq_q2_k_recode_avx2;
+    case LQ_TYPE_Q3_K: return A_lq_q3_k_recode_avx2;
+    case LQ_TYPE_Q4_K: return A_lq_q4_k_recode_avx2;
+    case LQ_TYPE_Q5_K: return A_lq_q5_k_recode_avx2;
+    default: return NULL;
+    }
+}
 /* A's planar packing (its planar.c): B's plan, A's code (the struct's
- * first fields agree across revisions; Q2_K / Q3_K: the recodes above) */
+ * first fields agree across revisions; recoded blocks: the recodes above) */
 void *A_lq_planar_packed(const lq_planar *, const void *, size_t, int) __attribute__((weak));
 
 static lq_qdot_rows_fn a_kernel(const char *name) {
@@ -90,13 +101,12 @@ int main(int argc, char **argv) {
         uint8_t *Wb = W, *Wa = W; /* the rows B and A read */
         if (b->planar) {
             Wb = lq_planar_packed(b->planar, W, rb, rows);
-            void (*a_recode)(uint8_t *) = t == LQ_TYPE_Q2_K ? A_lq_q2_k_recode_avx2
-                                          : t == LQ_TYPE_Q3_K ? A_lq_q3_k_recode_avx2 : NULL;
-            if (has_name(getenv("AB_A_PLANAR"), name) && a_recode && b->planar->recode) {
+            void (*recode)(uint8_t *) = b->planar->recode ? a_recode(t) : NULL;
+            if (has_name(getenv("AB_A_PLANAR"), name) && recode) {
                 const size_t bs = lq_planar_block_bytes(b->planar); /* one field: GGUF blocks, recoded */
                 Wa = lq_alloc_aligned(rb * rows);
                 memcpy(Wa, W, rb * rows);
-                for (size_t o = 0; o < rb * rows; o += bs) a_recode(Wa + o);
+                for (size_t o = 0; o < rb * rows; o += bs) recode(Wa + o);
             } else if (has_name(getenv("AB_A_PLANAR"), name)) {
                 /* revisions before unit_codes had int3_pairs there: INT3 1, else 0 */
                 lq_planar pa = *b->planar;

@@ -2,6 +2,7 @@
 #include "kernels/planar.h"
 
 #include "core/lq.h"
+#include "quant/types_llmq.h"
 
 #include <string.h>
 
@@ -53,58 +54,54 @@ void lq_int3_unpair(const uint8_t p[24], uint8_t a[12], uint8_t b[12]) {
     }
 }
 
-/* INT3 unit u's code of value v (0..31), and the same written into a zeroed unit */
-static int i3_code(const uint8_t *u, int v) {
-    const int k = v % 16;
-    return v < 16 ? i3_nibble(u, k) & 7 : i3_lo2(u, k) | (i3_nibble(u, k) >> 3) << 2;
+/* Octets and quads (planar.h) from the eight units' codes in value order
+ * (the unit layout: lq_llmq_unpack_unit / lq_llmq_pack_unit). Both place
+ * lane i of pair m's vectors v1, v2: unit 2m + i / 16, value i % 16 or
+ * 16 + i % 16; set s of an octet is pair s / 2's v1 (s even) or v2. */
+#define PAIR_UNIT(m, i) (2 * (m) + (i) / 16)
+#define PAIR_VALUE(second, i) (16 * (second) + (i) % 16)
+
+static void unit_codes8(int bits, const uint8_t *u, uint8_t c[8][32]) {
+    for (int k = 0; k < 8; k++) lq_llmq_unpack_unit(bits, u + 4 * bits * k, c[k]);
 }
 
-static void i3_set(uint8_t *u, int v, int c) {
-    const int k = v % 16, sh = k < 8 ? 0 : 4;
-    if (v < 16) {
-        u[k % 8] |= (uint8_t)((c & 7) << sh);
-    } else {
-        u[k % 8] |= (uint8_t)((c >> 2 & 1) << (3 + sh));
-        u[8 + k % 4] |= (uint8_t)((c & 3) << (2 * (k / 4)));
-    }
+static void units8(int bits, uint8_t c[8][32], uint8_t *u) {
+    for (int k = 0; k < 8; k++) lq_llmq_pack_unit(bits, c[k], u + 4 * bits * k);
 }
-
-/* set s's lane i: unit 2 (s / 2) + i / 16, value 16 (s % 2) + i % 16 */
-#define OCT_UNIT(s, i) (2 * ((s) / 2) + (i) / 16)
-#define OCT_VALUE(s, i) (16 * ((s) % 2) + (i) % 16)
 
 void lq_int3_octet(uint8_t o[96], const uint8_t u[96]) {
+    uint8_t c[8][32];
+    unit_codes8(3, u, c);
     for (int i = 0; i < 32; i++) {
-        int c[8];
-        for (int s = 0; s < 8; s++) c[s] = i3_code(u + 12 * OCT_UNIT(s, i), OCT_VALUE(s, i));
-        o[i] = (uint8_t)(c[0] | c[2] << 3 | (c[7] & 3) << 6);
-        o[32 + i] = (uint8_t)(c[1] | c[3] << 3 | (c[5] & 3) << 6);
-        o[64 + i] = (uint8_t)(c[6] | c[4] << 3 | (c[7] >> 2) << 6 | (c[5] >> 2) << 7);
+        int s[8];
+        for (int k = 0; k < 8; k++) s[k] = c[PAIR_UNIT(k / 2, i)][PAIR_VALUE(k % 2, i)];
+        o[i] = (uint8_t)(s[0] | s[2] << 3 | (s[7] & 3) << 6);
+        o[32 + i] = (uint8_t)(s[1] | s[3] << 3 | (s[5] & 3) << 6);
+        o[64 + i] = (uint8_t)(s[6] | s[4] << 3 | (s[7] >> 2) << 6 | (s[5] >> 2) << 7);
     }
 }
 
 void lq_int3_unoctet(const uint8_t o[96], uint8_t u[96]) {
-    memset(u, 0, 96);
+    uint8_t c[8][32];
     for (int i = 0; i < 32; i++)
-        for (int s = 0; s < 8; s++) i3_set(u + 12 * OCT_UNIT(s, i), OCT_VALUE(s, i), lq_int3_octet_code(o, s, i));
+        for (int k = 0; k < 8; k++) c[PAIR_UNIT(k / 2, i)][PAIR_VALUE(k % 2, i)] = (uint8_t)lq_int3_octet_code(o, k, i);
+    units8(3, c, u);
 }
 
-/* INT2 unit u's code of value v (quant_llmq_int.c), and quads (planar.h) */
-static int i2_code(const uint8_t *u, int v) { return u[v % 8] >> (2 * (v / 8)) & 3; }
-
 void lq_int2_quads(uint8_t q[64], const uint8_t u[64]) {
+    uint8_t c[8][32];
+    unit_codes8(2, u, c);
     memset(q, 0, 64);
-    for (int unit = 0; unit < 8; unit++)
-        for (int v = 0; v < 32; v++) {
-            const int m = unit / 2, i = 16 * (unit % 2) + v % 16, f = 2 * (m % 2) + v / 16;
-            q[32 * (m / 2) + i] |= (uint8_t)(i2_code(u + 8 * unit, v) << (2 * f));
-        }
+    for (int i = 0; i < 32; i++)
+        for (int k = 0; k < 8; k++) /* pair k / 2's v1 or v2 in field 2 (k / 2 % 2) + k % 2 of vector k / 4 */
+            q[32 * (k / 4) + i] |= (uint8_t)(c[PAIR_UNIT(k / 2, i)][PAIR_VALUE(k % 2, i)] << (2 * (k % 4)));
 }
 
 void lq_int2_unquads(const uint8_t q[64], uint8_t u[64]) {
-    memset(u, 0, 64);
+    uint8_t c[8][32];
     for (int unit = 0; unit < 8; unit++)
-        for (int v = 0; v < 32; v++) u[8 * unit + v % 8] |= (uint8_t)(lq_int2_quads_code(q, unit, v) << (2 * (v / 8)));
+        for (int v = 0; v < 32; v++) c[unit][v] = (uint8_t)lq_int2_quads_code(q, unit, v);
+    units8(2, c, u);
 }
 
 /* a chunk's code run of n_units units (planar.h: unit_codes): INT3's eight

@@ -144,6 +144,21 @@ static inline void q3_codes(const uint8_t *qs, const uint8_t *hm, __m256i u[8]) 
         if (shift[k]) u[k] = _mm256_srli_epi16(u[k], shift[k]); /* at most 7 << 4: nothing crosses a byte */
 }
 
+/* Q4_K's / Q5_K's codes, 32-byte vector g as sets 2g (low nibbles) and
+ * 2g + 1 (high; Q5_K: qh bits 2g, 2g + 1 as bit 4): GGUF blocks' sub-blocks
+ * in order, recoded blocks' sets (planar.h) */
+static inline __attribute__((always_inline)) void k45_codes(const uint8_t *qs, const uint8_t *qh, __m256i u[8]) {
+    const __m256i h = qh ? ld(qh) : _mm256_setzero_si256();
+    for (int g = 0; g < 4; g++) {
+        const __m256i q = ld(qs + 32 * g);
+        u[2 * g] = _mm256_and_si256(q, m8(15)), u[2 * g + 1] = _mm256_and_si256(_mm256_srli_epi16(q, 4), m8(15));
+        if (qh) {
+            u[2 * g] = _mm256_or_si256(u[2 * g], bit_to(h, 2 * g, 4));
+            u[2 * g + 1] = _mm256_or_si256(u[2 * g + 1], bit_to(h, 2 * g + 1, 4));
+        }
+    }
+}
+
 /* One super-block: 8 int32 lanes summing to isum, and for Q2_K/Q4_K/Q5_K 8
  * more in *imin summing to imin. Q2_K's lanes sum to 16 isum, Q3_K's to
  * 256 isum (|16 or 256 isum| < 2^31 and the lanes add modulo 2^32, so the
@@ -212,32 +227,21 @@ static inline __attribute__((always_inline)) __m256i superblock(enum kq t, const
     }
     if (t == KQ4 || t == KQ5) { /* recoded (planar.h): set k against the transposed activations xt[k] */
         const uint8_t *qs = blk + (t == KQ4 ? 16 : 48); /* after d, dmin, scales[12] (, qh[32]) */
-        const __m256i qh = t == KQ5 ? ld(blk + 16) : _mm256_setzero_si256();
         uint64_t scales, mins;
         k4_scales_mins(blk + 4, &scales, &mins);
         /* every set's int16 lanes 2j, 2j + 1 belong to sub-block j: sets add
          * in int16 before a madd with the scales [s0 s0 s1 s1 .. s7 s7]: all
          * eight for Q4_K (8 * 2 * 15 * 128 < 2^15), four at a time for
          * Q5_K (4 * 2 * 31 * 128) */
-        __m256i d[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
-        for (int g = 0; g < 4; g++) {
-            const __m256i q = ld(qs + 32 * g);
-            __m256i lo = _mm256_and_si256(q, m8(15)), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m8(15));
-            if (t == KQ5) {
-                lo = _mm256_or_si256(lo, bit_to(qh, 2 * g, 4));
-                hi = _mm256_or_si256(hi, bit_to(qh, 2 * g + 1, 4));
-            }
-            __m256i *dg = &d[t == KQ5 && g >= 2];
-            *dg = _mm256_add_epi16(*dg, _mm256_add_epi16(_mm256_maddubs_epi16(lo, xt[2 * g]), _mm256_maddubs_epi16(hi, xt[2 * g + 1])));
-        }
-        const __m256i S = _mm256_shuffle_epi8(_mm256_set1_epi64x((long long)scales),
-                                              _mm256_setr_epi8(0, -128, 0, -128, 1, -128, 1, -128, 2, -128, 2, -128, 3, -128, 3, -128,
-                                                               4, -128, 4, -128, 5, -128, 5, -128, 6, -128, 6, -128, 7, -128, 7, -128));
-        /* min j against bsums 2j and 2j+1 */
-        const __m256i mdup = _mm256_shuffle_epi8(_mm256_set1_epi64x((long long)mins),
-                                                 _mm256_setr_epi8(0, -128, 0, -128, 1, -128, 1, -128, 2, -128, 2, -128,
-                                                                  3, -128, 3, -128, 4, -128, 4, -128, 5, -128, 5, -128,
-                                                                  6, -128, 6, -128, 7, -128, 7, -128));
+        __m256i u[8], d[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
+        k45_codes(qs, t == KQ5 ? blk + 16 : NULL, u);
+        for (int k = 0; k < 8; k++) d[t == KQ5 && k >= 4] = _mm256_add_epi16(d[t == KQ5 && k >= 4], _mm256_maddubs_epi16(u[k], xt[k]));
+        /* byte j of a 64-bit word twice as int16: scale j for sub-block j's
+         * lanes 2j, 2j + 1; min j against bsums 2j and 2j+1 */
+        const __m256i dup = _mm256_setr_epi8(0, -128, 0, -128, 1, -128, 1, -128, 2, -128, 2, -128, 3, -128, 3, -128,
+                                             4, -128, 4, -128, 5, -128, 5, -128, 6, -128, 6, -128, 7, -128, 7, -128);
+        const __m256i S = _mm256_shuffle_epi8(_mm256_set1_epi64x((long long)scales), dup);
+        const __m256i mdup = _mm256_shuffle_epi8(_mm256_set1_epi64x((long long)mins), dup);
         *imin = _mm256_madd_epi16(mdup, bs);
         const __m256i p0 = _mm256_madd_epi16(d[0], S);
         return t == KQ4 ? p0 : _mm256_add_epi32(p0, _mm256_madd_epi16(d[1], S));
@@ -460,21 +464,8 @@ void lq_q2_k_recode_avx2(uint8_t *blk) { recode(codes8, gguf_pack, ((block_q2_K 
 void lq_q3_k_recode_avx2(uint8_t *blk) { recode(codes8, q3_pack, ((block_q3_K *)blk)->qs, ((block_q3_K *)blk)->hmask); }
 void lq_q3_k_unrecode_avx2(uint8_t *blk) { recode(q3_codes, gguf_pack, ((block_q3_K *)blk)->qs, ((block_q3_K *)blk)->hmask); }
 
-/* Q4_K's and Q5_K's recode (planar.h): the codes of each 32-byte vector g
- * as sets 2g (low nibbles) and 2g + 1 (high; Q5_K: qh bits 2g, 2g + 1 as
- * bit 4), the words transposed, packed back the same way; its own inverse */
-static void k45_codes(const uint8_t *qs, const uint8_t *qh, __m256i u[8]) {
-    const __m256i h = qh ? ld(qh) : _mm256_setzero_si256();
-    for (int g = 0; g < 4; g++) {
-        const __m256i q = ld(qs + 32 * g);
-        u[2 * g] = _mm256_and_si256(q, m8(15)), u[2 * g + 1] = _mm256_and_si256(_mm256_srli_epi16(q, 4), m8(15));
-        if (qh) {
-            u[2 * g] = _mm256_or_si256(u[2 * g], bit_to(h, 2 * g, 4));
-            u[2 * g + 1] = _mm256_or_si256(u[2 * g + 1], bit_to(h, 2 * g + 1, 4));
-        }
-    }
-}
-
+/* Q4_K's and Q5_K's recode (planar.h): the codes (k45_codes), the words
+ * transposed, packed back the same way; its own inverse */
 static void k45_recode(uint8_t *qs, uint8_t *qh) {
     __m256i u[8], v[8];
     k45_codes(qs, qh, u);

@@ -113,7 +113,7 @@ INLINE __m256i unit_codes(int bits, const uint8_t *u) {
  * asymmetric ones, 4096 S for NF4, 0 where none), the sum S of its values
  * as float and its scale da (NF4: da 2^-12, which stands for the ref's
  * dw 2^-14 times an isum in units of 2^-14, the same bits as products of
- * normal numbers scaled by powers of 2); 3- and 4-bit and NF4: the values
+ * normal numbers scaled by powers of 2); 2-, 3- and 4-bit and NF4: the values
  * of units u, u + 1 (u even) in the pair layout, px[u] = [x_u 0-15 |
  * x_u+1 0-15], px[u+1] = [x_u 16-31 | x_u+1 16-31]; a row's last odd unit
  * goes without. Folding these in here saves a batch's shift and NF4's
@@ -292,7 +292,7 @@ INLINE void group_scales8(const uint8_t *first, int upg, size_t gbytes, bool asy
 #undef HV
 }
 
-/* field sums of the 8 units of a batch, one lane per unit (3- and 4-bit
+/* field sums of the 8 units of a batch, one lane per unit (2-, 3- and 4-bit
  * formats in the pairs' order, LQ_PAIRS_ORDER). Unit k's codes are at
  * first + (k / upg) * gbytes + hdr + (k % upg) * ub, constant offsets (upg
  * divides 8). */
@@ -410,7 +410,7 @@ INLINE void int_rows(int bits, int group, bool asym, bool nf4, lq_qdot_rows_fn r
     const size_t hstride = planar ? (size_t)hdr : gbytes; /* from one group's header to the next */
     const size_t chunk_hdrs = (size_t)(8 / upg) * hdr; /* a chunk's header bytes, then 8 units */
     const int nb8 = nb & ~7;
-    /* 3- and 4-bit formats keep a batch's lanes in the pairs' order
+    /* 2-, 3- and 4-bit formats keep a batch's lanes in the pairs' order
      * (LQ_PAIRS_ORDER: the prepared activations too) and restore the ref's
      * once per row: the permute per batch is gone */
     const bool pairs = PAIRS_LAYOUT(bits);

@@ -187,6 +187,27 @@ static void test_raw_blocks(const kq_type *t) {
     free(W), free(xq), free(yref);
 }
 
+/* Code of value v (0..255) of a GGUF block of type t (Q2_K .. Q5_K): its
+ * 2-bit field (| Q3_K's hmask bit << 2) or nibble (| Q5_K's qh bit << 4) */
+static int gguf_code(uint32_t t, const uint8_t *blk, int v) {
+    if (t == LQ_TYPE_Q4_K || t == LQ_TYPE_Q5_K) {
+        const int c = blk[offsetof(block_q4_K, qs) + (t == LQ_TYPE_Q5_K ? 32 : 0) + 32 * (v / 64) + v % 32] >> (4 * (v % 64 / 32)) & 15;
+        return t == LQ_TYPE_Q4_K ? c : c | (blk[offsetof(block_q5_K, qh) + v % 32] >> (v / 32) & 1) << 4;
+    }
+    const size_t qs = t == LQ_TYPE_Q2_K ? offsetof(block_q2_K, qs) : offsetof(block_q3_K, qs);
+    const int c = blk[qs + 32 * (v / 128) + v % 32] >> (2 * (v / 32 % 4)) & 3;
+    return t == LQ_TYPE_Q2_K ? c : c | (blk[offsetof(block_q3_K, hmask) + v % 32] >> (v / 32) & 1) << 2;
+}
+
+/* ... and the code a recoded block (planar.h) holds at position (k, l) */
+static int recoded_code(uint32_t t, const uint8_t *blk, int k, int l) {
+    if (t == LQ_TYPE_Q3_K) return lq_q3_k_code_at(blk + offsetof(block_q3_K, hmask), blk + offsetof(block_q3_K, qs), k, l);
+    if (t == LQ_TYPE_Q2_K) return blk[offsetof(block_q2_K, qs) + 32 * (k / 4) + l] >> (2 * (k % 4)) & 3;
+    const size_t qs = t == LQ_TYPE_Q4_K ? offsetof(block_q4_K, qs) : offsetof(block_q5_K, qs);
+    const int c = blk[qs + 32 * (k / 2) + l] >> (4 * (k % 2)) & 15;
+    return t == LQ_TYPE_Q4_K ? c : c | (blk[offsetof(block_q5_K, qh) + l] >> k & 1) << 4;
+}
+
 /* A kernel's recoded blocks (planar.h) go back to the GGUF bytes, and the
  * recode is the position map it documents: value v's code moves to the
  * (k, l) with lq_kq_value_at(k, l) = v (Q2_K, Q3_K) or lq_q4_k_value_at. */
@@ -198,33 +219,13 @@ static void test_recode(const kq_type *t) {
     uint8_t *src = malloc(nb * bs), *row = malloc(nb * bs), *back = malloc(nb * bs);
     for (size_t i = 0; i < nb * bs; i++) src[i] = (uint8_t)rnd();
     lq_planar_pack(k->planar, row, src, nb);
-    const size_t qs = t->type == LQ_TYPE_Q2_K   ? offsetof(block_q2_K, qs)
-                      : t->type == LQ_TYPE_Q3_K ? offsetof(block_q3_K, qs)
-                      : t->type == LQ_TYPE_Q4_K ? offsetof(block_q4_K, qs)
-                                                : offsetof(block_q5_K, qs);
-    const int k45 = t->type == LQ_TYPE_Q4_K || t->type == LQ_TYPE_Q5_K, qh = offsetof(block_q5_K, qh);
-    const int q3 = t->type == LQ_TYPE_Q3_K;
-    const size_t hm = offsetof(block_q3_K, hmask);
+    const int k45 = t->type == LQ_TYPE_Q4_K || t->type == LQ_TYPE_Q5_K;
     int moved = 1;
-    for (size_t b = 0; b < nb && k45; b++) /* GGUF: value v in nibble v % 64 / 32 of byte 32 (v / 64) + v % 32 (Q5_K: | bit v / 32 of qh[v % 32] << 4) */
+    for (size_t b = 0; b < nb; b++)
         for (int kk = 0; kk < 8; kk++)
             for (int l = 0; l < 32; l++) {
-                const int v = lq_q4_k_value_at(kk, l);
-                const uint8_t *s = src + b * bs, *r = row + b * bs;
-                int want = s[qs + 32 * (v / 64) + v % 32] >> (4 * (v % 64 / 32)) & 15, got = r[qs + 32 * (kk / 2) + l] >> (4 * (kk % 2)) & 15;
-                if (t->type == LQ_TYPE_Q5_K) want |= (s[qh + v % 32] >> (v / 32) & 1) << 4, got |= (r[qh + l] >> kk & 1) << 4;
-                moved &= got == want;
-            }
-    for (size_t b = 0; b < nb && !k45; b++)
-        for (int kk = 0; kk < 8; kk++)
-            for (int l = 0; l < 32; l++) { /* GGUF's code of value v: its 2-bit field (| Q3_K's hmask bit << 2) */
-                const int v = lq_kq_value_at(kk, l);
-                const uint8_t *s = src + b * bs, *r = row + b * bs;
-                int want = s[qs + 32 * (v / 128) + v % 32] >> (2 * (v / 32 % 4)) & 3;
-                if (q3) want |= (s[hm + v % 32] >> (v / 32) & 1) << 2;
-                const int got = q3 ? lq_q3_k_code_at(r + hm, r + qs, kk, l)
-                                   : r[qs + 32 * (kk / 4) + l] >> (2 * (kk % 4)) & 3;
-                moved &= got == want;
+                const int v = k45 ? lq_q4_k_value_at(kk, l) : lq_kq_value_at(kk, l);
+                moved &= recoded_code(t->type, row + b * bs, kk, l) == gguf_code(t->type, src + b * bs, v);
             }
     CHECK_MSG(moved, "%s: recoded codes not where lq_kq_value_at puts them", t->name);
     /* the plan's dequantizer == the GGUF one (finite scales: random fp16 fields) */

@@ -103,7 +103,7 @@ static void check_type(uint32_t t, int n) {
 /* FP8 activations beside the plain ones: the AVX2 kernel multiplies them
  * by 2^112 where no value reaches 2^16 and the CPU keeps subnormal inputs
  * (it decodes codes as value 2^-120), else decodes through fp16 */
-enum { ACTS_PLAIN, ACTS_BIG, ACTS_TINY, ACTS_INF, ACTS_DAZ, ACTS_END, ACTS_SAT };
+enum { ACTS_PLAIN, ACTS_BIG, ACTS_TINY, ACTS_INF, ACTS_DAZ, ACTS_END, ACTS_SAT }; /* SAT: integer formats, past END's loop */
 
 /* ACTS_SAT's rows: every code at its largest magnitude (8-bit symmetric:
  * -128) under scales of 1 and mins of 0, the corner where a kernel's int16
