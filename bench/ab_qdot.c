@@ -1,4 +1,5 @@
-/* A/B of two builds of the AVX2 GEMV kernels (scripts/ab_qdot.sh builds
+/* A/B of two builds of the AVX2 GEMV kernels, or with AB_ISA=avx512 the
+ * AVX-512 ones (scripts/ab_qdot.sh builds
  * the A_ ones from an earlier revision): each rep measures the read
  * bandwidth, then times one GEMV with A and one with B over the same matrix
  * (each after an untimed one, the order alternating); medians of each and
@@ -84,10 +85,13 @@ int main(int argc, char **argv) {
     for (char *name = strtok(types, ","); name; name = strtok(NULL, ",")) {
         uint32_t t = 0; /* GGML's ids, then llmq's */
         while (t < LQ_TYPE_LLMQ_END && !(lq_type_get(t) && lq_type_get(t)->name && !strcmp(lq_type_get(t)->name, name))) t++;
-        const lq_qdot_info *b = t < LQ_TYPE_LLMQ_END ? lq_qdot_get_isa(t, 1) : NULL, *ref = b ? lq_qdot_get_isa(t, 0) : NULL;
+        const char *isa = getenv("AB_ISA");
+        const int isa_index = isa && !strcmp(isa, "avx512") ? 2 : 1;
+        const lq_qdot_info *b = t < LQ_TYPE_LLMQ_END ? lq_qdot_get_isa(t, isa_index) : NULL, *ref = b ? lq_qdot_get_isa(t, 0) : NULL;
         const lq_qdot_rows_fn a = a_kernel(name);
         if (!b || !a || !lq_row_size(t, n)) {
-            printf("%-7s no AVX2 kernel in both builds, or COLS not a multiple of its block\n", name);
+            printf("%-7s no %s kernel in both builds (or CPU), or COLS not a multiple of its block\n", name,
+                   isa_index == 2 ? "AVX-512" : "AVX2");
             continue;
         }
         const size_t rb = lq_row_size(t, n), xbytes = b->act_type == LQ_TYPE_F32 ? (size_t)n * 4 : lq_row_size(b->act_type, n);

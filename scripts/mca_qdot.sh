@@ -5,7 +5,7 @@
 # kernels/qdot.h), and llvm-mca simulates each type's region on the CPU
 # model. Prints cycles per 32 weights of the AVX2 and the AVX-512 loop and
 # their ratio. The regions: llmq formats and GGML 32-blocks a loop pass
-# (AVX2 8 / 16 units, AVX-512 16; FP8 per channel 32 values), K-quants one
+# (8 / 16 units; FP8 per channel 32 values), K-quants one
 # super-block (the per-batch reduction and float terms left out). A model
 # of the core alone: no caches or memory, so it says how much work a loop
 # is, not what a memory-bound GEMV will reach.
@@ -24,14 +24,20 @@ mkdir -p "$out"
 common=(-std=gnu11 -O3 -ffp-contract=off -DLQ_MCA -Isrc -Iinclude -S)
 for fam in llmq legacy kquants; do
     gcc "${common[@]}" -mavx2 -mfma -mf16c "src/kernels/qdot_${fam}_avx2.c" -o "$out/${fam}_avx2.s"
-    gcc "${common[@]}" -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -mavx2 -mfma -mf16c \
-        "src/kernels/qdot_${fam}_avx512.c" -o "$out/${fam}_avx512.s"
+    # the AVX-512 table's kernels: the AVX2 files built for AVX-512
+    # (*_ymm_avx512.c) and the zmm ones that stayed (qdot_legacy_avx512.c)
+    : > "$out/${fam}_avx512.s"
+    for f in "src/kernels/qdot_${fam}_avx512.c" "src/kernels/qdot_${fam}_ymm_avx512.c"; do
+        [ -f "$f" ] || continue
+        gcc "${common[@]}" -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -mavx2 -mfma -mf16c \
+            -Isrc/kernels "$f" -o - >> "$out/${fam}_avx512.s"
+    done
 done
 
 # "family function-stem weights-per-AVX2-region weights-per-AVX-512-region"
 kernels() {
     for t in $(grep -o 'X([A-Z0-9_]\+' src/kernels/qdot_llmq.h | cut -c3-); do
-        case $t in F8_*) echo "llmq llmq_$t 32 32" ;; *) echo "llmq llmq_$t 256 512" ;; esac
+        case $t in F8_*) echo "llmq llmq_$t 32 32" ;; *) echo "llmq llmq_$t 256 256" ;; esac
     done
     for t in q8_0 q5_1 q5_0 q4_1 q4_0 iq4_nl mxfp4; do echo "legacy $t 512 512"; done
     for t in q6_k q5_k q4_k q3_k q2_k; do echo "kquants $t 256 256"; done

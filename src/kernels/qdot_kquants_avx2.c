@@ -374,6 +374,11 @@ static inline __attribute__((always_inline)) void qdot_rows(enum kq t, float *y,
     }
 }
 
+#ifdef LQ_YMM_ON_AVX512
+/* qdot_kquants_ymm_avx512.c: these kernels, built with AVX-512's flags,
+ * are the AVX-512 table's */
+LQ_KQUANT_ENTRY_POINTS(avx512)
+#else
 LQ_KQUANT_ENTRY_POINTS(avx2)
 
 /* Recoded Q2_K / Q3_K rows to floats: a block's eight position sets
@@ -511,3 +516,4 @@ static inline void k45_recoded_to_float(enum kq t, const void *src, float *y, in
 
 void lq_q4_k_recoded_to_float_avx2(const void *src, float *y, int64_t n) { k45_recoded_to_float(KQ4, src, y, n); }
 void lq_q5_k_recoded_to_float_avx2(const void *src, float *y, int64_t n) { k45_recoded_to_float(KQ5, src, y, n); }
+#endif

@@ -1,7 +1,7 @@
-/* Shared by the SIMD K-quant GEMV files (qdot_kquants_avx2.c,
- * qdot_kquants_avx512.c): the formats as an enum, where each block keeps
- * its scales, their unpacking, and the five entry points, which each file defines over its
- * own qdot_rows(t, y, W, row_bytes, xb, n, r0, r1). */
+/* The K-quant GEMV kernels of qdot_kquants_avx2.c (built for AVX2 and
+ * again for AVX-512): the formats as an enum, where each block keeps its
+ * scales, their unpacking, and the entry points, which the file defines
+ * over its qdot_rows(t, y, W, row_bytes, xb, n, r0, r1). */
 #ifndef LQ_KERNELS_QDOT_KQUANTS_LAYOUT_H
 #define LQ_KERNELS_QDOT_KQUANTS_LAYOUT_H
 
@@ -17,11 +17,9 @@ enum kq { KQ2, KQ3, KQ4, KQ5, KQ6 };
 
 static const size_t BLOCK_BYTES[5] = {sizeof(block_q2_K), sizeof(block_q3_K), sizeof(block_q4_K),
                                       sizeof(block_q5_K), sizeof(block_q6_K)};
-/* offset of d and (when the format has mins) dmin in a block */
+/* offset of d in a block (with mins, dmin follows it) */
 static const size_t D_OFFSET[5] = {offsetof(block_q2_K, d), offsetof(block_q3_K, d), offsetof(block_q4_K, d),
                                    offsetof(block_q5_K, d), offsetof(block_q6_K, d)};
-static const size_t DMIN_OFFSET[5] = {offsetof(block_q2_K, dmin), 0, offsetof(block_q4_K, dmin),
-                                      offsetof(block_q5_K, dmin), 0};
 
 /* Q4_K/Q5_K 6-bit scales (bytes 0-7) and mins (bytes 8-15) */
 static inline void k4_scales_mins(const uint8_t *packed, uint64_t *scales, uint64_t *mins) {

@@ -282,16 +282,27 @@ static inline __attribute__((always_inline)) void drive(float *y, const void *W,
     }
 }
 
-#define AVX2_KERNEL(name, kind)                                                                          \
-    void lq_qdot_##name##_avx2(float *y, const void *W, size_t row_bytes, const void *xq, int n, int r0,  \
-                               int r1) {                                                                \
+#define LEGACY_KERNEL(name, kind, isa)                                                                 \
+    void lq_qdot_##name##_##isa(float *y, const void *W, size_t row_bytes, const void *xq, int n, int r0, \
+                                int r1) {                                                               \
         drive(y, W, row_bytes, xq, n, r0, r1, kind);                                                    \
     }
 
-AVX2_KERNEL(q4_0, K_Q4_0)
-AVX2_KERNEL(q4_1, K_Q4_1)
-AVX2_KERNEL(q5_0, K_Q5_0)
-AVX2_KERNEL(q5_1, K_Q5_1)
-AVX2_KERNEL(q8_0, K_Q8_0)
-AVX2_KERNEL(iq4_nl, K_IQ4_NL)
-AVX2_KERNEL(mxfp4, K_MXFP4)
+#ifdef LQ_YMM_ON_AVX512
+/* qdot_legacy_ymm_avx512.c: these kernels, built with AVX-512's flags, are
+ * the AVX-512 table's (IQ4_NL's is qdot_legacy_avx512.c) */
+LEGACY_KERNEL(q4_0, K_Q4_0, avx512)
+LEGACY_KERNEL(q4_1, K_Q4_1, avx512)
+LEGACY_KERNEL(q5_0, K_Q5_0, avx512)
+LEGACY_KERNEL(q5_1, K_Q5_1, avx512)
+LEGACY_KERNEL(q8_0, K_Q8_0, avx512)
+LEGACY_KERNEL(mxfp4, K_MXFP4, avx512)
+#else
+LEGACY_KERNEL(q4_0, K_Q4_0, avx2)
+LEGACY_KERNEL(q4_1, K_Q4_1, avx2)
+LEGACY_KERNEL(q5_0, K_Q5_0, avx2)
+LEGACY_KERNEL(q5_1, K_Q5_1, avx2)
+LEGACY_KERNEL(q8_0, K_Q8_0, avx2)
+LEGACY_KERNEL(iq4_nl, K_IQ4_NL, avx2)
+LEGACY_KERNEL(mxfp4, K_MXFP4, avx2)
+#endif

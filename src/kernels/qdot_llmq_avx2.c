@@ -725,6 +725,12 @@ INLINE void small_planar_to_float(int bits, int group, bool asym, const uint8_t 
     }
 }
 
+#ifdef LQ_YMM_ON_AVX512
+/* qdot_llmq_ymm_avx512.c: these kernels, built with AVX-512's flags, are
+ * the AVX-512 table's */
+#define LQ_LLMQ_ISA avx512
+LQ_LLMQ_KERNELS()
+#else
 #define SMALL_TO_FLOAT(name, bits, group, asym) \
     void lq_##name##_planar_to_float_avx2(const void *src, float *y, int64_t n) { small_planar_to_float(bits, group, asym, src, y, n); }
 SMALL_TO_FLOAT(i2_g32s, 2, 32, false)
@@ -742,3 +748,4 @@ SMALL_TO_FLOAT(i3_g128a, 3, 128, true)
 
 #define LQ_LLMQ_ISA avx2
 LQ_LLMQ_KERNELS()
+#endif

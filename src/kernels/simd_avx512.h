@@ -1,8 +1,8 @@
-/* Small AVX-512 pieces shared by the 32-value-unit GEMV kernels
- * (qdot_legacy_avx512.c, qdot_llmq_avx512.c; include them from *_avx512.c
- * files only): integer partial sums of 16 units turned into one lane per
- * unit, the references' fold of 16 lane sums, byte masks of a row's last
- * bytes, and fp16 scales read by scalar loads. */
+/* Small AVX-512 pieces of the 32-value-block GEMV kernel
+ * (qdot_legacy_avx512.c; include them from *_avx512.c files only): integer
+ * partial sums of 16 blocks turned into one lane per block, the
+ * references' fold of 16 lane sums, byte masks of a row's last bytes, and
+ * fp16 scales read by scalar loads. */
 #ifndef LQ_KERNELS_SIMD_AVX512_H
 #define LQ_KERNELS_SIMD_AVX512_H
 
@@ -22,12 +22,6 @@ static inline __m512i isum16_groups(__m512i a0, __m512i a1, __m512i a2, __m512i 
     return _mm512_permutexvar_epi32(order, t);
 }
 
-/* z_j holds units 2j, 2j+1 as 8 partial sums each: to the group form */
-static inline __m512i pairs_to_group(__m512i z0, __m512i z1) {
-    return _mm512_add_epi32(_mm512_shuffle_i32x4(z0, z1, _MM_SHUFFLE(2, 0, 2, 0)),
-                            _mm512_shuffle_i32x4(z0, z1, _MM_SHUFFLE(3, 1, 3, 1)));
-}
-
 /* the references' fold of 16 lane sums: h = 8, 4, 2, 1 */
 static inline float fold16(__m512 v) {
     const __m256 s8 = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
@@ -38,7 +32,6 @@ static inline float fold16(__m512 v) {
 
 /* Byte masks of the first k bytes of a load (k may be <= 0 or past the width). */
 static inline __mmask64 first64(long k) { return k >= 64 ? ~0ull : k <= 0 ? 0 : (1ull << k) - 1; }
-static inline __mmask32 first32(long k) { return (__mmask32)first64(k < 32 ? k : 32); }
 static inline __mmask16 first16(long k) { return (__mmask16)first64(k < 16 ? k : 16); }
 
 /* The 16-bit words at w + i * bs for i < 4 (0 for i >= live) in one

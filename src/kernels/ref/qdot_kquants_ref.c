@@ -199,7 +199,9 @@ void lq_qdot_q6_k_ref(float *y, const void *W, size_t row_bytes, const void *xq,
     }
 }
 
-/* The AVX2 Q2_K, Q3_K, Q4_K and Q5_K kernels read recoded blocks (kernels/planar.h) */
+/* The AVX2 Q2_K, Q3_K, Q4_K and Q5_K kernels read recoded blocks
+ * (kernels/planar.h), and so do the AVX-512 ones: the same source built
+ * for AVX-512 (qdot_kquants_ymm_avx512.c) */
 static const lq_planar plan_q2_k = {1, {84}, 0, lq_q2_k_recode_avx2, lq_q2_k_recoded_to_float_avx2, 0, 0, NULL},
                        plan_q3_k = {1, {110}, 0, lq_q3_k_recode_avx2, lq_q3_k_recoded_to_float_avx2, 0, 0,
                                     lq_q3_k_unrecode_avx2},
@@ -210,7 +212,7 @@ static const lq_planar plan_q2_k = {1, {84}, 0, lq_q2_k_recode_avx2, lq_q2_k_rec
     static const lq_qdot_info t##_infos[3] = {                                                     \
         {LQ_TYPE_Q8_K, lq_qdot_##t##_ref, NULL},                                                    \
         {LQ_TYPE_Q8_K, lq_qdot_##t##_avx2, plan},                                                   \
-        {LQ_TYPE_Q8_K, lq_qdot_##t##_avx512, NULL}};
+        {LQ_TYPE_Q8_K, lq_qdot_##t##_avx512, plan}};
 KQ_INFOS(q2_k, &plan_q2_k)
 KQ_INFOS(q3_k, &plan_q3_k)
 KQ_INFOS(q4_k, &plan_q4_k)

@@ -149,7 +149,7 @@ static const lq_planar plan_llmq[4][3][2] = {
 };
 #define PLAN_ref(b, g, a) NULL
 #define PLAN_avx2(b, g, a) (LQ_LLMQ_AVX2_PLANAR(b, g, a) ? &plan_llmq[(b) == 8 ? 3 : (b) - 2][(g) / 64][a] : NULL)
-#define PLAN_avx512(b, g, a) NULL
+#define PLAN_avx512(b, g, a) PLAN_avx2(b, g, a) /* the same kernels built for AVX-512 (qdot_llmq_ymm_avx512.c) */
 
 #define INFO_INT(name, b, g, a, isa) \
     [LQ_TYPE_##name - LQ_TYPE_LLMQ_FIRST] = {LQ_TYPE_Q8_0, lq_qdot_llmq_##name##_##isa, PLAN_##isa(b, g, a)},
