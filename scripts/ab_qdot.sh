@@ -71,6 +71,9 @@ fi
 # built for AVX-512 (its *_ymm_avx512 wrappers), GGUF rows elsewhere
 if [ "$isa" = avx512 ]; then
     ymm=$( (cat "$out"/base/src/kernels/*_ymm_avx512.c 2>/dev/null || true) | { grep -o 'YMM_TYPES [A-Z0-9_,]*' || true; } | cut -d' ' -f2 | paste -sd, -)
+    # (LLMQ: every format of A's qdot_llmq.h)
+    llmq_names=$(grep -o 'X([A-Z0-9_]\+' "$out/base/src/kernels/qdot_llmq.h" | cut -c3- | paste -sd, -)
+    ymm=${ymm//LLMQ/$llmq_names}
     AB_A_PLANAR=$(tr , '\n' <<<"$AB_A_PLANAR" | grep -xF -f <(tr , '\n' <<<"${ymm:-NONE}") | paste -sd, - || true)
 fi
 export AB_A_PLANAR

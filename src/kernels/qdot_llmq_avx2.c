@@ -152,14 +152,10 @@ INLINE void prepare_acts(int bits, bool asym, bool nf4, const block_q8_0 *xb, in
  * fields as signed codes (asymmetric ones as q - 128) via |q| * sign(a, q) */
 INLINE __m256i unit_lanes(int bits, bool asym, const uint8_t *u, const block_q8_0 *xb) {
     const __m256i a = _mm256_loadu_si256((const __m256i *)xb->qs);
-    __m256i c = unit_codes(bits, u), s16;
-    if (bits == 8) {
-        if (asym) c = _mm256_xor_si256(c, _mm256_set1_epi8((char)0x80));
-        s16 = _mm256_maddubs_epi16(_mm256_abs_epi8(c), _mm256_sign_epi8(a, c));
-    } else {
-        s16 = _mm256_maddubs_epi16(c, a);
-    }
-    return _mm256_madd_epi16(s16, _mm256_set1_epi16(1));
+    __m256i c = unit_codes(bits, u);
+    if (bits < 8) return lq_dot4(c, a);
+    if (asym) c = _mm256_xor_si256(c, _mm256_set1_epi8((char)0x80));
+    return lq_dot4(_mm256_abs_epi8(c), _mm256_sign_epi8(a, c));
 }
 
 /* NF4's book in units of 2^-12 (its int16 entries are multiples of 4), B
@@ -179,6 +175,11 @@ INLINE void nf4_tables(__m256i *th, __m256i *tl) {
 
 /* NF4 field sum lanes of the codes c against activations a (byte for byte) */
 INLINE __m256i nf4_fields(__m256i c0, __m256i a0, __m256i c1, __m256i a1, __m256i th, __m256i tl) {
+#if defined(__AVX512VNNI__) && defined(__AVX512VL__) /* (see lq_dot4) */
+    const __m256i L = lq_dot4x2(_mm256_shuffle_epi8(tl, c0), a0, _mm256_shuffle_epi8(tl, c1), a1);
+    const __m256i H = lq_dot4x2(_mm256_shuffle_epi8(th, c0), a0, _mm256_shuffle_epi8(th, c1), a1);
+    return _mm256_add_epi32(L, _mm256_slli_epi32(H, 6));
+#else
     const __m256i l = _mm256_add_epi16(_mm256_maddubs_epi16(_mm256_shuffle_epi8(tl, c0), a0),
                                        _mm256_maddubs_epi16(_mm256_shuffle_epi8(tl, c1), a1));
     const __m256i h0 = _mm256_maddubs_epi16(_mm256_shuffle_epi8(th, c0), a0);
@@ -186,6 +187,7 @@ INLINE __m256i nf4_fields(__m256i c0, __m256i a0, __m256i c1, __m256i a1, __m256
     const __m256i s64 = _mm256_set1_epi16(64);
     return _mm256_add_epi32(_mm256_madd_epi16(l, _mm256_set1_epi16(1)),
                             _mm256_add_epi32(_mm256_madd_epi16(h0, s64), _mm256_madd_epi16(h1, s64)));
+#endif
 }
 
 /* NF4, one unit (a row's last units): 8 int32 lanes summing to its field
@@ -339,9 +341,7 @@ INLINE __m256i batch_fsums(int bits, bool asym, bool nf4, const uint8_t *first, 
                 _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_and_si256(q, _mm256_set1_epi8(3)), x[0]), w16),
                 _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_and_si256(q, _mm256_set1_epi8(0x0C)), x[1]), w4));
             /* fields of 16 u (at most 48): two add in int16 (2 * 2 * 48 * 128 < 2^15) */
-            v[2 * g + 1] = _mm256_madd_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(_mm256_and_si256(q, m30), x[2]),
-                                                              _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(q, 2), m30), x[3])),
-                                             _mm256_set1_epi16(1));
+            v[2 * g + 1] = lq_dot4x2(_mm256_and_si256(q, m30), x[2], _mm256_and_si256(_mm256_srli_epi16(q, 2), m30), x[3]);
         }
         return _mm256_srai_epi32(lq_pairs_reduce8_p(v), 4);
     }
@@ -354,8 +354,7 @@ INLINE __m256i batch_fsums(int bits, bool asym, bool nf4, const uint8_t *first, 
             const __m256i q = PAIR(m);
             const __m256i lo = _mm256_and_si256(q, _mm256_set1_epi8(0x0F));
             const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), _mm256_set1_epi8(0x0F));
-            const __m256i s16 = _mm256_add_epi16(_mm256_maddubs_epi16(lo, px[2 * m]), _mm256_maddubs_epi16(hi, px[2 * m + 1]));
-            v[m] = _mm256_madd_epi16(s16, _mm256_set1_epi16(1));
+            v[m] = lq_dot4x2(lo, px[2 * m], hi, px[2 * m + 1]);
         }
         return lq_pairs_reduce8_p(v);
     }
@@ -476,9 +475,7 @@ INLINE void int_rows(int bits, int group, bool asym, bool nf4, lq_qdot_rows_fn r
                 if (bits == 3 && t % 2 == 0 && b + 1 < nb) { /* (INT3: always planar) */
                     __m256i lo, hi;
                     int3_planar_pair(code, &lo, &hi);
-                    const __m256i s32 = _mm256_madd_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(lo, A.px[b]),
-                                                                            _mm256_maddubs_epi16(hi, A.px[b + 1])),
-                                                          _mm256_set1_epi16(1));
+                    const __m256i s32 = lq_dot4x2(lo, A.px[b], hi, A.px[b + 1]);
                     tail_term(bits, asym, &A, b, lq_hsum4_epi32(_mm256_castsi256_si128(s32)), dw, m, a);
                     tail_header(thdr + (size_t)((t + 1) / upg) * hdr, asym, &dw, &m);
                     tail_term(bits, asym, &A, b + 1, lq_hsum4_epi32(_mm256_extracti128_si256(s32, 1)), dw, m, a);

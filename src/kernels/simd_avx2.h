@@ -38,6 +38,28 @@ static inline __m256i lq_pairs_reduce8_p(const __m256i *v) {
     return _mm256_add_epi32(_mm256_unpacklo_epi64(s01, s23), _mm256_unpackhi_epi64(s01, s23));
 }
 
+/* int32 lanes: sums of 4 adjacent u8 x s8 products (lq_dot4), of both
+ * pairs' (lq_dot4x2). In the AVX-512 build of the AVX2 kernels
+ * (*_ymm_avx512.c: AVX-512 VNNI and VL) one vpdpbusd each; else vpmaddubsw
+ * (two added in int16) and one vpmaddwd: the same lanes wherever no int16
+ * sum saturates, which every caller's code and activation ranges rule out. */
+static inline __m256i lq_dot4(__m256i u, __m256i s) {
+#if defined(__AVX512VNNI__) && defined(__AVX512VL__)
+    return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s);
+#else
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
+#endif
+}
+
+static inline __m256i lq_dot4x2(__m256i u0, __m256i s0, __m256i u1, __m256i s1) {
+#if defined(__AVX512VNNI__) && defined(__AVX512VL__)
+    return _mm256_dpbusd_epi32(_mm256_dpbusd_epi32(_mm256_setzero_si256(), u0, s0), u1, s1);
+#else
+    return _mm256_madd_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(u0, s0), _mm256_maddubs_epi16(u1, s1)),
+                             _mm256_set1_epi16(1));
+#endif
+}
+
 /* ... -> lane k = sum of unit k's lanes */
 static inline __m256i lq_pairs_reduce8(const __m256i *v) {
     return _mm256_permutevar8x32_epi32(lq_pairs_reduce8_p(v), _mm256_setr_epi32(LQ_PAIRS_UNORDER));
