@@ -282,27 +282,28 @@ static inline __attribute__((always_inline)) void drive(float *y, const void *W,
     }
 }
 
-#define LEGACY_KERNEL(name, kind, isa)                                                                 \
-    void lq_qdot_##name##_##isa(float *y, const void *W, size_t row_bytes, const void *xq, int n, int r0, \
-                                int r1) {                                                               \
-        drive(y, W, row_bytes, xq, n, r0, r1, kind);                                                    \
+/* qdot_legacy_ymm_avx512.c builds these kernels again with AVX-512's flags
+ * as the AVX-512 table's, but for IQ4_NL (its own zmm kernel there:
+ * qdot_legacy_avx512.c) */
+#ifdef LQ_YMM_ON_AVX512
+#define LEGACY_ISA avx512
+#else
+#define LEGACY_ISA avx2
+#endif
+#define LEGACY_PASTE(a, b, c) a##b##c
+#define LEGACY_NAME(name, isa) LEGACY_PASTE(lq_qdot_, name, isa)
+#define LEGACY_KERNEL(name, kind)                                                                          \
+    void LEGACY_NAME(name##_, LEGACY_ISA)(float *y, const void *W, size_t row_bytes, const void *xq, int n, \
+                                          int r0, int r1) {                                               \
+        drive(y, W, row_bytes, xq, n, r0, r1, kind);                                                      \
     }
 
-#ifdef LQ_YMM_ON_AVX512
-/* qdot_legacy_ymm_avx512.c: these kernels, built with AVX-512's flags, are
- * the AVX-512 table's (IQ4_NL's is qdot_legacy_avx512.c) */
-LEGACY_KERNEL(q4_0, K_Q4_0, avx512)
-LEGACY_KERNEL(q4_1, K_Q4_1, avx512)
-LEGACY_KERNEL(q5_0, K_Q5_0, avx512)
-LEGACY_KERNEL(q5_1, K_Q5_1, avx512)
-LEGACY_KERNEL(q8_0, K_Q8_0, avx512)
-LEGACY_KERNEL(mxfp4, K_MXFP4, avx512)
-#else
-LEGACY_KERNEL(q4_0, K_Q4_0, avx2)
-LEGACY_KERNEL(q4_1, K_Q4_1, avx2)
-LEGACY_KERNEL(q5_0, K_Q5_0, avx2)
-LEGACY_KERNEL(q5_1, K_Q5_1, avx2)
-LEGACY_KERNEL(q8_0, K_Q8_0, avx2)
-LEGACY_KERNEL(iq4_nl, K_IQ4_NL, avx2)
-LEGACY_KERNEL(mxfp4, K_MXFP4, avx2)
+LEGACY_KERNEL(q4_0, K_Q4_0)
+LEGACY_KERNEL(q4_1, K_Q4_1)
+LEGACY_KERNEL(q5_0, K_Q5_0)
+LEGACY_KERNEL(q5_1, K_Q5_1)
+LEGACY_KERNEL(q8_0, K_Q8_0)
+LEGACY_KERNEL(mxfp4, K_MXFP4)
+#ifndef LQ_YMM_ON_AVX512
+LEGACY_KERNEL(iq4_nl, K_IQ4_NL)
 #endif
