@@ -17,7 +17,8 @@
  * by a transpose, the float part runs 8 super-blocks wide, and only the
  * running sum acc = acc + t[i] stays scalar, in the reference order. The
  * weight stream is prefetched PF_AHEAD bytes ahead: with this much work per
- * byte the hardware prefetcher alone leaves DRAM idle between requests. */
+ * byte the hardware prefetcher alone leaves DRAM idle between requests.
+ * Built again for AVX-512 by qdot_kquants_ymm_avx512.c. */
 #include "kernels/planar.h"
 #include "kernels/qdot.h"
 #include "kernels/qdot_kquants_layout.h"

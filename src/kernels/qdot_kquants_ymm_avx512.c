@@ -8,4 +8,5 @@
  * Q6_K level (docs/KERNELS.md, "AVX-512 on Zen 4").
  * YMM_TYPES Q2_K,Q3_K,Q4_K,Q5_K,Q6_K (scripts/ab_qdot.sh reads this line) */
 #define LQ_YMM_ON_AVX512 1
+#define LQ_DOT4_VNNI 1 /* lq_dot4 as vpdpbusd (simd_avx2.h) */
 #include "qdot_kquants_avx2.c"

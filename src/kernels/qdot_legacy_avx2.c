@@ -2,8 +2,8 @@
  * ref/qdot_legacy_ref.c. They read planar rows (kernels/planar.h; Q8_0
  * GGUF rows): a row's scales, qh words and codes each in a run of their
  * own, so eight blocks' scales are one load and two blocks' codes another.
- * The plan of qdot_legacy_avx512.c (which reads GGUF rows) with 8-wide
- * vectors: each row turns 8 blocks at a time into 8 float terms, and keeps
+ * (Built again for AVX-512 by qdot_legacy_ymm_avx512.c.) Each row turns 8
+ * blocks at a time into 8 float terms, and keeps
  * the reference's 16 partial sums as two vectors (lanes 0..7: blocks 0..7
  * of each 16, lanes 8..15: blocks 8..15). A row's last 1..7 blocks give
  * terms of +0.0f in the lanes past them (nothing past the row is read,

@@ -7,4 +7,5 @@
  * 4"); IQ4_NL's zmm kernel stayed (qdot_legacy_avx512.c).
  * YMM_TYPES Q4_0,Q4_1,Q5_0,Q5_1,Q8_0,MXFP4 (scripts/ab_qdot.sh reads this line) */
 #define LQ_YMM_ON_AVX512 1
+#define LQ_DOT4_VNNI 1 /* lq_dot4 as vpdpbusd (simd_avx2.h) */
 #include "qdot_legacy_avx2.c"

@@ -10,7 +10,8 @@
  * lq_quant_q8_0_ref makes them); NF4 splits its book into two byte tables
  * (nf4_tables) looked up by byte shuffles, each taken by vpmaddubsw. FP8
  * (E4M3): the ref's 32 lanes as four ymm, codes decoded by integer
- * operations (or F16C) and FMA. */
+ * operations (or F16C) and FMA. Built again for AVX-512 by
+ * qdot_llmq_ymm_avx512.c, where the unit sums are vpdpbusd (lq_dot4). */
 #include <immintrin.h>
 #include <math.h>
 
@@ -175,7 +176,7 @@ INLINE void nf4_tables(__m256i *th, __m256i *tl) {
 
 /* NF4 field sum lanes of the codes c against activations a (byte for byte) */
 INLINE __m256i nf4_fields(__m256i c0, __m256i a0, __m256i c1, __m256i a1, __m256i th, __m256i tl) {
-#if defined(__AVX512VNNI__) && defined(__AVX512VL__) /* (see lq_dot4) */
+#ifdef LQ_DOT4_VNNI /* (see lq_dot4) */
     const __m256i L = lq_dot4x2(_mm256_shuffle_epi8(tl, c0), a0, _mm256_shuffle_epi8(tl, c1), a1);
     const __m256i H = lq_dot4x2(_mm256_shuffle_epi8(th, c0), a0, _mm256_shuffle_epi8(th, c1), a1);
     return _mm256_add_epi32(L, _mm256_slli_epi32(H, 6));

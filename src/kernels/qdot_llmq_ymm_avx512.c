@@ -8,4 +8,5 @@
  * for all): docs/KERNELS.md, "AVX-512 on Zen 4".
  * YMM_TYPES LLMQ (all of qdot_llmq.h's; scripts/ab_qdot.sh reads this line) */
 #define LQ_YMM_ON_AVX512 1
+#define LQ_DOT4_VNNI 1 /* lq_dot4 as vpdpbusd (simd_avx2.h) */
 #include "qdot_llmq_avx2.c"

@@ -39,12 +39,13 @@ static inline __m256i lq_pairs_reduce8_p(const __m256i *v) {
 }
 
 /* int32 lanes: sums of 4 adjacent u8 x s8 products (lq_dot4), of both
- * pairs' (lq_dot4x2). In the AVX-512 build of the AVX2 kernels
- * (*_ymm_avx512.c: AVX-512 VNNI and VL) one vpdpbusd each; else vpmaddubsw
- * (two added in int16) and one vpmaddwd: the same lanes wherever no int16
- * sum saturates, which every caller's code and activation ranges rule out. */
+ * pairs' (lq_dot4x2). In the AVX-512 build of the AVX2 kernels (the
+ * *_ymm_avx512.c wrappers define LQ_DOT4_VNNI; AVX-512 VNNI and VL, or
+ * SIMDe's in the emulation build) one vpdpbusd each; else vpmaddubsw (two
+ * added in int16) and one vpmaddwd: the same lanes wherever no int16 sum
+ * saturates, which every caller's code and activation ranges rule out. */
 static inline __m256i lq_dot4(__m256i u, __m256i s) {
-#if defined(__AVX512VNNI__) && defined(__AVX512VL__)
+#ifdef LQ_DOT4_VNNI
     return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s);
 #else
     return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
@@ -52,7 +53,7 @@ static inline __m256i lq_dot4(__m256i u, __m256i s) {
 }
 
 static inline __m256i lq_dot4x2(__m256i u0, __m256i s0, __m256i u1, __m256i s1) {
-#if defined(__AVX512VNNI__) && defined(__AVX512VL__)
+#ifdef LQ_DOT4_VNNI
     return _mm256_dpbusd_epi32(_mm256_dpbusd_epi32(_mm256_setzero_si256(), u0, s0), u1, s1);
 #else
     return _mm256_madd_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(u0, s0), _mm256_maddubs_epi16(u1, s1)),
