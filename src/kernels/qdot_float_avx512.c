@@ -8,9 +8,11 @@
 
 /* Rows side by side: their add chains overlap, and their weight streams
  * keep DRAM busy. On a Zen 4 (16384 x 4096 GEMV, 2 threads, in-process
- * A/B) eight streamed 1.03-1.11x as fast as four, sixteen 0.76-0.83x, and
- * one row with four chains (a 64-sum reference order) 0.60-0.77x. */
-#define ROWS 8
+ * A/B) eight streamed 1.03-1.11x as fast as four, twelve 1.03-1.09x as
+ * fast as eight in 8 of 10 pairs (0.86x and 0.95x in the other two),
+ * fourteen 0.86-0.90x and sixteen 0.76-0.83x (registers run out), and one
+ * row with four chains (a 64-sum reference order) 0.60-0.77x. */
+#define ROWS 12
 
 static inline float fold(__m512 v) {
     __m256 a = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1)); /* s[j] + s[j+8] */
