@@ -7,6 +7,7 @@
 #include "quant/types.h"
 
 #include <immintrin.h>
+#include <math.h>
 
 /* No software prefetch: one stream of 2 bytes per weight is what the
  * hardware prefetcher handles best; prefetching 2 KiB ahead, as the
@@ -27,14 +28,14 @@ static inline __m256 load_bf16(const uint16_t *p) {
             const uint16_t *w = (const uint16_t *)((const char *)W + (size_t)r * row_bytes);               \
             __m256 lo = _mm256_setzero_ps(), hi = _mm256_setzero_ps();                                     \
             for (int i = 0; i < full; i += 16) {                                                           \
-                lo = _mm256_add_ps(lo, _mm256_mul_ps(load(w + i), _mm256_loadu_ps(x + i)));                \
-                hi = _mm256_add_ps(hi, _mm256_mul_ps(load(w + i + 8), _mm256_loadu_ps(x + i + 8)));        \
+                lo = _mm256_fmadd_ps(load(w + i), _mm256_loadu_ps(x + i), lo);                             \
+                hi = _mm256_fmadd_ps(load(w + i + 8), _mm256_loadu_ps(x + i + 8), hi);                     \
             }                                                                                              \
             if (full < n) {                                                                                \
                 float s[16];                                                                               \
                 _mm256_storeu_ps(s, lo);                                                                   \
                 _mm256_storeu_ps(s + 8, hi);                                                               \
-                for (int i = full; i < n; i++) s[i % 16] = s[i % 16] + conv(w[i]) * x[i];                  \
+                for (int i = full; i < n; i++) s[i % 16] = fmaf(conv(w[i]), x[i], s[i % 16]);              \
                 lo = _mm256_loadu_ps(s);                                                                   \
                 hi = _mm256_loadu_ps(s + 8);                                                               \
             }                                                                                              \

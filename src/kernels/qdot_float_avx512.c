@@ -29,8 +29,8 @@ static inline __m512 load_bf16(const uint16_t *p, __mmask16 m) {
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, p)), 16));
 }
 
-/* acc += w[i..i+16) * x[i..i+16) lane-wise; m masks a tail (missing lanes keep their sums) */
-#define STEP(load, acc, w, xv, i, m) acc = _mm512_mask_add_ps(acc, m, acc, _mm512_mul_ps(load((w) + (i), m), xv))
+/* acc = fma(w[i..i+16), x[i..i+16), acc) lane-wise; m masks a tail (missing lanes keep their sums) */
+#define STEP(load, acc, w, xv, i, m) acc = _mm512_mask3_fmadd_ps(load((w) + (i), m), xv, acc, m)
 
 #define FLOAT_ROWS_AVX512(name, load)                                                                           \
     void lq_qdot_##name##_avx512(float *y, const void *W, size_t row_bytes, const void *xq, int n, int r0,      \

@@ -165,6 +165,11 @@ LQ_E512 __m512i _mm512_cvttps_epi32(__m512 a) {
     return lq_e512_i32(r);
 }
 
+/* c where k is clear, else fma(a, b, c) (SIMDe's fmadd is fused: FMA on ymm halves) */
+LQ_E512 __m512 _mm512_mask3_fmadd_ps(__m512 a, __m512 b, __m512 c, __mmask16 k) {
+    return _mm512_mask_mov_ps(c, k, _mm512_fmadd_ps(a, b, c));
+}
+
 LQ_E512 __m512 _mm512_cvtph_ps(__m256i h) {
     float f[16];
     _mm256_storeu_ps(f, _mm256_cvtph_ps(_mm256_castsi256_si128(h)));
