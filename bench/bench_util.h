@@ -2,6 +2,8 @@
 #ifndef LLMQ_BENCH_UTIL_H
 #define LLMQ_BENCH_UTIL_H
 
+#include "eval/read_sum.h"
+
 #include <omp.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -33,27 +35,19 @@ static inline int cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-/* read bandwidth in GB/s: nt threads touch 8 bytes of every 64-byte line
- * of the n bytes at p, median of reps (at most 64) passes */
+/* read bandwidth in GB/s: nt threads read every byte of the n bytes at p
+ * (eval/read_sum.h), median of reps (at most 64) passes */
 static inline double bench_read_bw(const void *p, size_t n, int nt, int reps) {
-    const uint8_t *a = p;
     double t[64];
     uint64_t sink = 0;
     for (int r = 0; r < reps; r++) {
         double t0 = now();
-        uint64_t s = 0;
-        #pragma omp parallel for num_threads(nt) reduction(+ : s) schedule(static)
-        for (size_t i = 0; i < n / 64; i++) {
-            uint64_t v;
-            memcpy(&v, a + i * 64, 8);
-            s += v;
-        }
+        sink += lq_read_sum(p, n, nt); /* every byte (eval/read_sum.h) */
         t[r] = now() - t0;
-        sink += s;
     }
     qsort(t, (size_t)reps, sizeof t[0], cmp_double);
     if (sink == 12345) puts("");
-    return (double)n / t[reps / 2] / 1e9;
+    return (double)(n / 128 * 128) / t[reps / 2] / 1e9;
 }
 
 /* median of n doubles (sorts v) */

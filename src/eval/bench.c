@@ -3,6 +3,7 @@
 
 #include "algo/rtn.h"
 #include "core/lq.h"
+#include "eval/read_sum.h"
 #include "kernels/qmatmul.h"
 #include "model/model_internal.h"
 #include "quant/types.h"
@@ -25,27 +26,23 @@ static double median(double *t, int n) {
 }
 
 double llmq_bench_read_bw(size_t bytes, int n_threads, int reps) {
-    size_t n = bytes / sizeof(float) / 16 * 16;
-    float *a = lq_alloc_aligned(n * sizeof(float));
+    const size_t n = bytes / 128 * 128;
+    uint8_t *a = lq_alloc_aligned(n);
     if (!a || n == 0) return lq_free_aligned(a), 0.0;
     if (reps < 1) reps = 1;
     if (reps > MAX_REPS) reps = MAX_REPS;
     #pragma omp parallel for num_threads(n_threads) schedule(static)
-    for (size_t i = 0; i < n; i++) a[i] = (float)(i & 1023);
+    for (size_t i = 0; i < n; i++) a[i] = (uint8_t)i;
     double t[MAX_REPS];
-    volatile float sink = 0;
+    volatile uint64_t sink = 0;
     for (int r = 0; r <= reps; r++) {
         double t0 = lq_now();
-        float s = 0;
-        /* one load per 64-byte line: the hardware still moves every byte */
-        #pragma omp parallel for num_threads(n_threads) reduction(+ : s) schedule(static)
-        for (size_t i = 0; i < n; i += 16) s += a[i];
+        sink += lq_read_sum(a, n, n_threads); /* every byte (read_sum.h) */
         if (r > 0) t[r - 1] = lq_now() - t0; /* the first pass is a warm-up */
-        sink += s;
     }
     (void)sink;
     lq_free_aligned(a);
-    return (double)n * sizeof(float) / median(t, reps) / 1e9;
+    return (double)n / median(t, reps) / 1e9;
 }
 
 /* deterministic weights with a few larger values, as trained weights have */
