@@ -1,10 +1,10 @@
 /* The read bandwidth the benchmarks compare the GEMV kernels with: every
  * byte of a buffer summed by threads streaming contiguous parts, with
  * 32-byte vector loads where the CPU has AVX2. (Until 2026-12-03 it read
- * one 8-byte word per 64-byte line; on a Zen 4 that measured 28-33 GB/s
- * where reading every byte moved 39-50 and ggml's F16 GEMV 30-31: the
- * shares against it were about 1.5x too high. docs/KERNELS.md, "AVX-512
- * on Zen 4".) */
+ * one 8-byte word per 64-byte line; on a Zen 4 that measured 20-34 GB/s
+ * where reading every byte moved 39-50 in most passes and ggml's F16 GEMV
+ * 30-31: shares against it were about 1.5x too high. docs/KERNELS.md, end
+ * of "AVX-512 on Zen 4".) */
 #ifndef LQ_EVAL_READ_SUM_H
 #define LQ_EVAL_READ_SUM_H
 
