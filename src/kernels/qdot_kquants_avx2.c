@@ -26,6 +26,7 @@
 #include "quant/blocks.h"
 
 #include <immintrin.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -70,46 +71,40 @@ static inline __m256i bit_to(__m256i h, int b, int to) {
     return _mm256_and_si256(h, m8(1 << to));
 }
 
-/* A super-block's activations for recoded Q2_K / Q3_K codes (planar.h):
- * its 8 vectors of 32 (sub-blocks 2i | 2i + 1 in the two 128-bit lanes)
- * as int16 pairs, transposed 8 x 8 in each lane: out[k] word i of lane h =
- * pair k of sub-block 2i + h. */
-static inline void transpose_pairs(const __m256i a[8], __m256i out[8]) {
+/* An 8 x 8 transpose of int16 pairs within each 128-bit lane (words =
+ * false), or of 32-bit words across the vector (words = true): three
+ * unpack stages of widths 16, 32, 64 or 32, 64 and a lane permute.
+ * - pairs, for the recoded Q2_K / Q3_K codes (planar.h): a super-block's 8
+ *   activation vectors of 32 (sub-blocks 2i | 2i + 1 in the two lanes) as
+ *   int16 pairs; out[k] word i of lane h = pair k of sub-block 2i + h;
+ * - words, for Q4_K / Q5_K: out[k] word i = a[i] word k (set k takes word
+ *   k, values 4k .. 4k + 3, of every sub-block). Both are their own
+ *   inverse. */
+static inline __attribute__((always_inline)) void transpose8(const __m256i a[8], __m256i out[8], bool words) {
     __m256i t[8], u[8];
     for (int i = 0; i < 4; i++) {
-        t[2 * i] = _mm256_unpacklo_epi16(a[2 * i], a[2 * i + 1]);
-        t[2 * i + 1] = _mm256_unpackhi_epi16(a[2 * i], a[2 * i + 1]);
+        t[2 * i] = words ? _mm256_unpacklo_epi32(a[2 * i], a[2 * i + 1]) : _mm256_unpacklo_epi16(a[2 * i], a[2 * i + 1]);
+        t[2 * i + 1] = words ? _mm256_unpackhi_epi32(a[2 * i], a[2 * i + 1]) : _mm256_unpackhi_epi16(a[2 * i], a[2 * i + 1]);
     }
     for (int j = 0; j < 2; j++)
         for (int i = 0; i < 2; i++) {
-            u[4 * j + 2 * i] = _mm256_unpacklo_epi32(t[4 * j + i], t[4 * j + i + 2]);
-            u[4 * j + 2 * i + 1] = _mm256_unpackhi_epi32(t[4 * j + i], t[4 * j + i + 2]);
+            const __m256i x = t[4 * j + i], y = t[4 * j + i + 2];
+            u[4 * j + 2 * i] = words ? _mm256_unpacklo_epi64(x, y) : _mm256_unpacklo_epi32(x, y);
+            u[4 * j + 2 * i + 1] = words ? _mm256_unpackhi_epi64(x, y) : _mm256_unpackhi_epi32(x, y);
         }
     for (int i = 0; i < 4; i++) {
-        out[2 * i] = _mm256_unpacklo_epi64(u[i], u[i + 4]);
-        out[2 * i + 1] = _mm256_unpackhi_epi64(u[i], u[i + 4]);
+        if (words) {
+            out[i] = _mm256_permute2x128_si256(u[i], u[i + 4], 0x20);
+            out[i + 4] = _mm256_permute2x128_si256(u[i], u[i + 4], 0x31);
+        } else {
+            out[2 * i] = _mm256_unpacklo_epi64(u[i], u[i + 4]);
+            out[2 * i + 1] = _mm256_unpackhi_epi64(u[i], u[i + 4]);
+        }
     }
 }
 
-/* An 8 x 8 transpose of 32-bit words: out[k] word i = a[i] word k. Q4_K's
- * recode and activations (planar.h): set k takes word k (values 4k ..
- * 4k + 3) of every sub-block. */
-static inline void transpose_words(const __m256i a[8], __m256i out[8]) {
-    __m256i t[8], u[8];
-    for (int i = 0; i < 4; i++) {
-        t[2 * i] = _mm256_unpacklo_epi32(a[2 * i], a[2 * i + 1]);
-        t[2 * i + 1] = _mm256_unpackhi_epi32(a[2 * i], a[2 * i + 1]);
-    }
-    for (int j = 0; j < 2; j++)
-        for (int i = 0; i < 2; i++) {
-            u[4 * j + 2 * i] = _mm256_unpacklo_epi64(t[4 * j + i], t[4 * j + i + 2]);
-            u[4 * j + 2 * i + 1] = _mm256_unpackhi_epi64(t[4 * j + i], t[4 * j + i + 2]);
-        }
-    for (int i = 0; i < 4; i++) {
-        out[i] = _mm256_permute2x128_si256(u[i], u[i + 4], 0x20);
-        out[i + 4] = _mm256_permute2x128_si256(u[i], u[i + 4], 0x31);
-    }
-}
+static inline void transpose_pairs(const __m256i a[8], __m256i out[8]) { transpose8(a, out, false); }
+static inline void transpose_words(const __m256i a[8], __m256i out[8]) { transpose8(a, out, true); }
 
 /* The codes of a Q2_K / Q3_K block's eight position sets (position order
  * k, l: planar.h) as bytes: the 2-bit fields, Q3_K's high bit (hm) as bit 2 */
