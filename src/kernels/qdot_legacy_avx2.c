@@ -15,7 +15,11 @@
  * Q8_0 and IQ4_NL, whose weights are signed: maddubs of |w| with the
  * activations negated where w < 0, exact because activations are never
  * -128 (qdot.h) and |w| <= 128: a pair is at most 2 * 128 * 127 < 2^15;
- * IQ4_NL two blocks per vector as the nibble types. */
+ * IQ4_NL two blocks per vector as the nibble types. In the AVX-512 build
+ * (LQ_DOT4_VNNI) MXFP4 and IQ4_NL take vpdpbusd (lq_dot4x2), IQ4_NL its
+ * values + 128 (unsigned) with 128 times the block sum taken off after;
+ * Q8_0 stays with vpmaddubsw: its vpdpbusd form (w + 128, 0.72x the
+ * cycles) streamed 0.83-0.93x as fast from DRAM. */
 #include "kernels/qdot.h"
 #include "kernels/qdot_legacy_block.h"
 #include "kernels/simd_avx2.h"
@@ -37,7 +41,9 @@ typedef struct {
     _Alignas(32) int32_t xsum[CHUNK];
     _Alignas(32) int8_t xp[CHUNK * 32];   /* nibble types, blocks b, b+1 (b even): [x_b 0-15 | x_b+1 0-15],
                                              then [x_b 16-31 | x_b+1 16-31] */
+#ifndef LQ_DOT4_VNNI
     _Alignas(32) int8_t xpn[CHUNK * 32];  /* IQ4_NL: the same, negated */
+#endif
     _Alignas(32) uint8_t xcopy[CHUNK * sizeof(block_q8_1)]; /* the chunk's blocks, zero blocks up to a multiple of 8 */
     const uint8_t *xqs0;                  /* qs of the chunk's first block */
     size_t xbs;                           /* bytes per activation block */
@@ -72,10 +78,12 @@ static void prep_chunk(xchunk *c, const uint8_t *xb0, int nbc, int npad, int q81
             _mm256_store_si256((__m256i *)(c->xp + b * 32), _mm256_permute2x128_si256(x0, x1, 0x20));
             _mm256_store_si256((__m256i *)(c->xp + b * 32 + 32), _mm256_permute2x128_si256(x0, x1, 0x31));
         }
+#ifndef LQ_DOT4_VNNI
     if (neg) /* activations are never -128 (qdot.h): -x is exact */
         for (int i = 0; i < npad * 32; i += 32)
             _mm256_store_si256((__m256i *)(c->xpn + i),
                                _mm256_sub_epi8(_mm256_setzero_si256(), _mm256_load_si256((const __m256i *)(c->xp + i))));
+#endif
 }
 
 /* sum of w * x in int16 pairs for signed w (|w| <= 128) and x (never -128) */
@@ -155,6 +163,15 @@ static inline __attribute__((always_inline)) __m256i pairs8(runs p, const xchunk
         }
         const int8_t *x = c->xp + (bi + 2 * m) * 32;
         const __m256i xlo = _mm256_load_si256((const __m256i *)x), xhi = _mm256_load_si256((const __m256i *)(x + 32));
+#ifdef LQ_DOT4_VNNI
+        if (kind == K_IQ4_NL) { /* value + 128 (unsigned) from a table, 128 * xsum taken off in row8 */
+            _Alignas(16) uint8_t t[16];
+            for (int i = 0; i < 16; i++) t[i] = (uint8_t)(lq_kvalues_iq4nl[i] + 128);
+            const __m256i tab = _mm256_broadcastsi128_si256(_mm_load_si128((const __m128i *)t));
+            v[m] = lq_dot4x2(_mm256_shuffle_epi8(tab, lo), xlo, _mm256_shuffle_epi8(tab, hi), xhi);
+            continue;
+        }
+#else
         if (kind == K_IQ4_NL) {
             /* |value| from a table, the activation or its negation by the
              * value's sign, which is bit 3 of the code (codes 0-7 are the
@@ -171,12 +188,19 @@ static inline __attribute__((always_inline)) __m256i pairs8(runs p, const xchunk
                                     _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_shuffle_epi8(tab, hi), shi), ones16));
             continue;
         }
+#endif
         if (kind == K_MXFP4) { /* code + 12 in [0, 24] */
             _Alignas(16) int8_t t[16];
             for (int i = 0; i < 16; i++) t[i] = (int8_t)(lq_kvalues_mxfp4[i] + 12);
             const __m256i tab = _mm256_broadcastsi128_si256(_mm_load_si128((const __m128i *)t));
             lo = _mm256_shuffle_epi8(tab, lo), hi = _mm256_shuffle_epi8(tab, hi);
         }
+#ifdef LQ_DOT4_VNNI
+        if (kind == K_MXFP4) { /* the one memory-bound A/B where vpdpbusd won (docs/KERNELS.md) */
+            v[m] = lq_dot4x2(lo, xlo, hi, xhi);
+            continue;
+        }
+#endif
         const __m256i s16 = _mm256_add_epi16(_mm256_maddubs_epi16(lo, xlo), _mm256_maddubs_epi16(hi, xhi));
         v[m] = _mm256_madd_epi16(s16, _mm256_set1_epi16(1)); /* [block 2m: 4 lanes | block 2m+1: 4 lanes] */
     }
@@ -226,6 +250,9 @@ static inline __attribute__((always_inline)) __m256 row8(runs p, const xchunk *c
                                                          : halves8(h, hdr_bytes[kind], cnt));
     }
     const __m256i xs = _mm256_load_si256((const __m256i *)(c->xsum + bi));
+#ifdef LQ_DOT4_VNNI
+    if (kind == K_IQ4_NL) isum = _mm256_sub_epi32(isum, _mm256_slli_epi32(xs, 7));
+#endif
     if (kind == K_Q4_0) isum = _mm256_sub_epi32(isum, _mm256_slli_epi32(xs, 3));
     if (kind == K_Q5_0) isum = _mm256_sub_epi32(isum, _mm256_slli_epi32(xs, 4));
     if (kind == K_MXFP4) isum = _mm256_sub_epi32(isum, _mm256_mullo_epi32(xs, _mm256_set1_epi32(12)));
@@ -283,8 +310,7 @@ static inline __attribute__((always_inline)) void drive(float *y, const void *W,
 }
 
 /* qdot_legacy_ymm_avx512.c builds these kernels again with AVX-512's flags
- * as the AVX-512 table's, but for IQ4_NL (its own zmm kernel there:
- * qdot_legacy_avx512.c) */
+ * as the AVX-512 table's */
 #ifdef LQ_YMM_ON_AVX512
 #define LEGACY_ISA avx512
 #else
@@ -304,6 +330,4 @@ LEGACY_KERNEL(q5_0, K_Q5_0)
 LEGACY_KERNEL(q5_1, K_Q5_1)
 LEGACY_KERNEL(q8_0, K_Q8_0)
 LEGACY_KERNEL(mxfp4, K_MXFP4)
-#ifndef LQ_YMM_ON_AVX512
 LEGACY_KERNEL(iq4_nl, K_IQ4_NL)
-#endif

@@ -53,8 +53,8 @@ LEGACY_REF(mxfp4, block_mxfp4, block_q8_0)
 
 /* The AVX2 kernels read planar rows (kernels/planar.h), fields in block
  * order; Q8_0's GGUF rows (see qdot_legacy_avx2.c). The AVX-512 ones are
- * the same kernels built for AVX-512 (qdot_legacy_ymm_avx512.c), but for
- * IQ4_NL's, which reads GGUF rows (qdot_legacy_avx512.c). */
+ * the same kernels built for AVX-512 (qdot_legacy_ymm_avx512.c). IQ4_NL's
+ * rows are Q4_0's layout (d, qs). */
 static const lq_planar plan_q4_0 = {2, {2, 16}, 0, NULL, NULL, 0, 0, NULL}, plan_q4_1 = {2, {4, 16}, 0, NULL, NULL, 0, 0, NULL},
                        plan_q5_0 = {3, {2, 4, 16}, 1, NULL, NULL, 0, 0, NULL}, plan_q5_1 = {3, {4, 4, 16}, 1, NULL, NULL, 0, 0, NULL},
                        plan_mxfp4 = {2, {1, 16}, 0, NULL, NULL, 0, 0, NULL};
@@ -67,7 +67,7 @@ static const lq_qdot_info infos_q4_1[3] = INFOS(q4_1, LQ_TYPE_Q8_1, &plan_q4_1, 
 static const lq_qdot_info infos_q5_0[3] = INFOS(q5_0, LQ_TYPE_Q8_0, &plan_q5_0, &plan_q5_0);
 static const lq_qdot_info infos_q5_1[3] = INFOS(q5_1, LQ_TYPE_Q8_1, &plan_q5_1, &plan_q5_1);
 static const lq_qdot_info infos_q8_0[3] = INFOS(q8_0, LQ_TYPE_Q8_0, NULL, NULL);
-static const lq_qdot_info infos_iq4_nl[3] = INFOS(iq4_nl, LQ_TYPE_Q8_0, &plan_q4_0, NULL); /* d, qs as Q4_0 */
+static const lq_qdot_info infos_iq4_nl[3] = INFOS(iq4_nl, LQ_TYPE_Q8_0, &plan_q4_0, &plan_q4_0); /* d, qs as Q4_0 */
 static const lq_qdot_info infos_mxfp4[3] = INFOS(mxfp4, LQ_TYPE_Q8_0, &plan_mxfp4, &plan_mxfp4);
 
 const lq_qdot_info *lq_qdot_legacy_lookup(uint32_t t, int isa) {
