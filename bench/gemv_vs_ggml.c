@@ -13,7 +13,8 @@
  * every rep; each GEMV reads its matrix from DRAM, the other's having gone
  * through the caches in between. ggml runs its graph on a persistent
  * thread pool (ggml_threadpool_new) as llama.cpp does, resumed before its
- * timed call and paused after (quiet()); llmq's call is
+ * timed call and paused after (quiet()); OpenMP's team is woken by an
+ * empty parallel region before llmq's timed call; llmq's call is
  * lq_qmatmul, as `llmq bench` and the models. Reported: medians of GB/s
  * (the matrix's bytes per second), of the per-rep shares of that rep's read
  * bandwidth, and of the per-rep ratios llmq / ggml; the two outputs are
@@ -166,6 +167,10 @@ int main(int argc, char **argv) {
             for (int k = 0; k < 2; k++) {
                 quiet();
                 if ((k + r) % 2 == 0) {
+                    /* OpenMP's threads woken before the clock starts, as
+                     * ggml's by its resume: both teams start awake */
+                    #pragma omp parallel num_threads(nt)
+                    { __asm__ volatile("" ::: "memory"); }
                     const double t0 = now();
                     lq_qmatmul(yl, x, &W, 1, nt, mm);
                     tl[r] = now() - t0;

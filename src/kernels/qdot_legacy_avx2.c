@@ -31,16 +31,6 @@
 #ifndef PF_AHEAD
 #define PF_AHEAD 2048 /* bytes of the weight stream prefetched ahead (see below) */
 #endif
-/* Q8_0's GGUF rows: prefetched in the AVX2 build (Zen 3: 0.77x without),
- * not in the AVX-512 one (Zen 4, ab_qdot from DRAM: 1.01-1.10x without, five
- * runs; docs/KERNELS.md, "Eleventh pass") */
-#ifndef PF_Q8_0
-#ifdef LQ_YMM_ON_AVX512
-#define PF_Q8_0 0
-#else
-#define PF_Q8_0 1
-#endif
-#endif
 #ifndef PF_HINT
 #define PF_HINT _MM_HINT_T0
 #endif
@@ -298,9 +288,8 @@ static inline __attribute__((always_inline)) void drive(float *y, const void *W,
                      * The row's bytes in address order, as far ahead as the
                      * blocks read: the runs of the next row come in time */
                     const size_t b = (size_t)(c0 + bi);
-                    if (kind != K_Q8_0 || PF_Q8_0)
-                        for (size_t o = 0; o < 16 * wbs; o += 64)
-                            _mm_prefetch((const char *)row + b * wbs + PF_AHEAD + o, PF_HINT);
+                    for (size_t o = 0; o < 16 * wbs; o += 64)
+                        _mm_prefetch((const char *)row + b * wbs + PF_AHEAD + o, PF_HINT);
                     lo = _mm256_add_ps(lo, row8(runs_at(row, (size_t)nb, b, kind), &c, bi, kind, 8));
                     hi = _mm256_add_ps(hi, row8(runs_at(row, (size_t)nb, b + 8, kind), &c, bi + 8, kind, 8));
                     LQ_MCA_END();
