@@ -113,6 +113,17 @@ static inline __m256i lone_qh_bits(__m256i h, int hi) {
     return _mm256_and_si256(_mm256_cmpeq_epi8(t, bit), _mm256_set1_epi8(0x10));
 }
 
+/* The non-linear types' values shifted to unsigned bytes, a 16-entry table
+ * in both lanes: MXFP4's + 12 (in [0, 24]), IQ4_NL's + 128 (vpdpbusd
+ * only: vpmaddubsw pairs could saturate); row8 takes the shift times the
+ * block sums off */
+static inline __m256i shifted_values(int kind) {
+    _Alignas(16) uint8_t t[16];
+    for (int i = 0; i < 16; i++)
+        t[i] = (uint8_t)(kind == K_MXFP4 ? lq_kvalues_mxfp4[i] + 12 : lq_kvalues_iq4nl[i] + 128);
+    return _mm256_broadcastsi128_si256(_mm_load_si128((const __m128i *)t));
+}
+
 /* A row's runs at block b: headers (d; d and m; MXFP4's e), the Q5 types'
  * qh words and the codes, each with its stride. Planar rows (planar.h),
  * except Q8_0: it streams its GGUF rows faster (34-byte blocks, a fifteenth
@@ -164,10 +175,8 @@ static inline __attribute__((always_inline)) __m256i pairs8(runs p, const xchunk
         const int8_t *x = c->xp + (bi + 2 * m) * 32;
         const __m256i xlo = _mm256_load_si256((const __m256i *)x), xhi = _mm256_load_si256((const __m256i *)(x + 32));
 #ifdef LQ_DOT4_VNNI
-        if (kind == K_IQ4_NL) { /* value + 128 (unsigned) from a table, 128 * xsum taken off in row8 */
-            _Alignas(16) uint8_t t[16];
-            for (int i = 0; i < 16; i++) t[i] = (uint8_t)(lq_kvalues_iq4nl[i] + 128);
-            const __m256i tab = _mm256_broadcastsi128_si256(_mm_load_si128((const __m128i *)t));
+        if (kind == K_IQ4_NL || kind == K_MXFP4) { /* values + 128 / + 12 (unsigned) by vpdpbusd */
+            const __m256i tab = shifted_values(kind);
             v[m] = lq_dot4x2(_mm256_shuffle_epi8(tab, lo), xlo, _mm256_shuffle_epi8(tab, hi), xhi);
             continue;
         }
@@ -188,17 +197,9 @@ static inline __attribute__((always_inline)) __m256i pairs8(runs p, const xchunk
                                     _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_shuffle_epi8(tab, hi), shi), ones16));
             continue;
         }
-#endif
-        if (kind == K_MXFP4) { /* code + 12 in [0, 24] */
-            _Alignas(16) int8_t t[16];
-            for (int i = 0; i < 16; i++) t[i] = (int8_t)(lq_kvalues_mxfp4[i] + 12);
-            const __m256i tab = _mm256_broadcastsi128_si256(_mm_load_si128((const __m128i *)t));
+        if (kind == K_MXFP4) {
+            const __m256i tab = shifted_values(kind);
             lo = _mm256_shuffle_epi8(tab, lo), hi = _mm256_shuffle_epi8(tab, hi);
-        }
-#ifdef LQ_DOT4_VNNI
-        if (kind == K_MXFP4) { /* the one memory-bound A/B where vpdpbusd won (docs/KERNELS.md) */
-            v[m] = lq_dot4x2(lo, xlo, hi, xhi);
-            continue;
         }
 #endif
         const __m256i s16 = _mm256_add_epi16(_mm256_maddubs_epi16(lo, xlo), _mm256_maddubs_epi16(hi, xhi));
