@@ -305,7 +305,11 @@ llmq_status llmq_model_quantize(llmq_model *m, const char *path, llmq_quantize_p
  * weights: quantize (reference quantizer), dequantize to F32 and GEMV (one
  * activation row, quantized as the kernel needs, as in generation). Each
  * figure is the median of reps timed runs after a warm-up (quantize: one run). The GEMV result is
- * checked against a dequantize-then-dot reference first (FORMAT on mismatch). */
+ * checked against a dequantize-then-dot reference first (FORMAT on mismatch).
+ * cold: a 256 MiB read-sum before each timed GEMV evicts the matrix from
+ * the caches, as in a model where every GEMV reads another matrix (else
+ * the GEMVs run back to back, and a matrix smaller than the last-level
+ * cache is partly read from it). */
 typedef struct llmq_bench_format_result {
     double bits_per_weight;
     double quantize_gws, dequantize_gws, gemv_gws; /* G weights per second */
@@ -313,7 +317,7 @@ typedef struct llmq_bench_format_result {
     bool gemv_native;  /* false: no kernel for the type, the GEMV ran on F32 */
 } llmq_bench_format_result;
 
-llmq_status llmq_bench_format(const char *type, int rows, int cols, int n_threads, int reps,
+llmq_status llmq_bench_format(const char *type, int rows, int cols, int n_threads, int reps, bool cold,
                               llmq_bench_format_result *r, llmq_error *err);
 
 /* Encoder speed: batch sequences of n_tokens tokens each (a fixed English
