@@ -3,9 +3,10 @@
 # process (bench/gemv_vs_ggml.c): per rep a 1 GiB read-sum, then one GEMV of
 # each engine from DRAM, the order swapped every rep; medians of GB/s, of
 # the shares of each rep's read bandwidth and of the per-rep ratios.
-# Supersedes compare_gemv_llamacpp.sh's back-to-back rounds (kept for the
-# figures docs/BENCH-gemv.md quotes from it): on this busy host its single
-# rounds ranged 0.3x-7.8x, these per-rep ratios stay within a few tenths.
+# Replaces compare_gemv_llamacpp.sh (in git history up to bcb3e75; the
+# earlier figures in docs/BENCH-gemv.md come from it), whose back-to-back
+# rounds ranged 0.3x-7.8x on this busy host: these per-rep ratios stay
+# within a few tenths.
 #   scripts/gemv_vs_ggml.sh [TYPES [ROWS [COLS [REPS [THREADS]]]]]
 #   defaults: the 14 types both engines run, 16384 4096 15 2
 # Sets up .peers (llama-cpp-python built for this CPU) like the other
