@@ -1,7 +1,7 @@
 /* llmq's GEMV beside ggml's (llama.cpp's CPU backend), alternated call by
  * call in one process, so the host's drift hits both alike.
  *
- * Not part of the default build: scripts/compare_gemv_llamacpp.sh compiles
+ * Not part of the default build: scripts/gemv_vs_ggml.sh compiles
  * it against the headers and libraries of llama-cpp-python in .peers.
  *
  * Per type, one float matrix (rows x cols, deterministic) is quantized by
