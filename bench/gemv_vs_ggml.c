@@ -23,6 +23,7 @@
  * usage: gemv_vs_ggml TYPES [ROWS [COLS [REPS [THREADS]]]]   (16384 4096 15 2) */
 #include "algo/rtn.h"
 #include "core/lq.h"
+#include "eval/synth_weights.h"
 #include "kernels/qmatmul.h"
 #include "quant/types.h"
 
@@ -113,12 +114,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     memset(big, 1, nbw);
-    uint64_t s = 0x9E3779B97F4A7C15ull; /* weights with a few larger values, as trained ones have */
-    for (size_t i = 0; i < (size_t)rows * cols; i++) {
-        s ^= s << 13, s ^= s >> 7, s ^= s << 17;
-        const float u = (float)((s >> 40) & 0xFFFFFF) / 16777216.0f - 0.5f;
-        w[i] = (i % 997 == 0) ? 8.0f * u : 0.1f * u;
-    }
+    lq_synth_weights(w, (size_t)rows * cols); /* as llmq bench's */
     for (int i = 0; i < cols; i++) x[i] = sinf(0.37f * (float)i);
     printf("isa %s, %d thread(s), %d x %d, %d reps, each: 1 GiB read-sum, then both engines' GEMV (order swapped per rep)\n",
            llmq_isa_name(), nt, rows, cols, reps);

@@ -4,6 +4,7 @@
 #include "algo/rtn.h"
 #include "core/lq.h"
 #include "eval/read_sum.h"
+#include "eval/synth_weights.h"
 #include "kernels/qmatmul.h"
 #include "model/model_internal.h"
 #include "quant/types.h"
@@ -48,16 +49,6 @@ double llmq_bench_read_bw(size_t bytes, int n_threads, int reps) {
     return (double)n / median(t, reps) / 1e9;
 }
 
-/* deterministic weights with a few larger values, as trained weights have */
-static void fill_weights(float *w, size_t n) {
-    uint64_t s = 0x9E3779B97F4A7C15ull;
-    for (size_t i = 0; i < n; i++) {
-        s ^= s << 13, s ^= s >> 7, s ^= s << 17;
-        float u = (float)((s >> 40) & 0xFFFFFF) / 16777216.0f - 0.5f;
-        w[i] = (i % 997 == 0) ? 8.0f * u : u * 0.1f;
-    }
-}
-
 llmq_status llmq_bench_format(const char *type_name, int rows, int cols, int n_threads, int reps, bool cold,
                               llmq_bench_format_result *res, llmq_error *err) {
     memset(res, 0, sizeof *res);
@@ -81,7 +72,7 @@ llmq_status llmq_bench_format(const char *type_name, int rows, int cols, int n_t
         st = lq_fail(err, LLMQ_ERR_NOMEM, "out of memory for a %d x %d matrix", rows, cols);
         goto done;
     }
-    fill_weights(w, n);
+    lq_synth_weights(w, n);
     for (int i = 0; i < cols; i++) x[i] = sinf(0.37f * (float)i);
     /* quantizing is slow and long enough to time once */
     double t[MAX_REPS], tq = lq_now();

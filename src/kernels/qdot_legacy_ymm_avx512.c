@@ -1,7 +1,6 @@
 /* The AVX-512 table's 32-value block kernels (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0,
- * IQ4_NL, MXFP4):
- * qdot_legacy_avx2.c's kernels of planar rows, built again with AVX-512's
- * flags (EVEX forms, 32 vector registers). On the one AVX-512 CPU
+ * IQ4_NL, MXFP4): qdot_legacy_avx2.c's kernels of planar rows, built again
+ * with AVX-512's flags (EVEX forms, 32 vector registers). On the one AVX-512 CPU
  * measured, an AMD Zen 4 (which runs a zmm operation as two ymm halves),
  * they streamed a 16384 x 4096 GEMV 1.02-1.35x as fast as the zmm VNNI
  * kernels of GGUF rows that were here (docs/KERNELS.md, "AVX-512 on Zen

@@ -59,16 +59,16 @@ static const lq_planar plan_q4_0 = {2, {2, 16}, 0, NULL, NULL, 0, 0, NULL}, plan
                        plan_q5_0 = {3, {2, 4, 16}, 1, NULL, NULL, 0, 0, NULL}, plan_q5_1 = {3, {4, 4, 16}, 1, NULL, NULL, 0, 0, NULL},
                        plan_mxfp4 = {2, {1, 16}, 0, NULL, NULL, 0, 0, NULL};
 
-#define INFOS(name, act, plan, plan512) \
-    {{act, lq_qdot_##name##_ref, NULL}, {act, lq_qdot_##name##_avx2, plan}, {act, lq_qdot_##name##_avx512, plan512}}
+#define INFOS(name, act, plan) \
+    {{act, lq_qdot_##name##_ref, NULL}, {act, lq_qdot_##name##_avx2, plan}, {act, lq_qdot_##name##_avx512, plan}}
 
-static const lq_qdot_info infos_q4_0[3] = INFOS(q4_0, LQ_TYPE_Q8_0, &plan_q4_0, &plan_q4_0);
-static const lq_qdot_info infos_q4_1[3] = INFOS(q4_1, LQ_TYPE_Q8_1, &plan_q4_1, &plan_q4_1);
-static const lq_qdot_info infos_q5_0[3] = INFOS(q5_0, LQ_TYPE_Q8_0, &plan_q5_0, &plan_q5_0);
-static const lq_qdot_info infos_q5_1[3] = INFOS(q5_1, LQ_TYPE_Q8_1, &plan_q5_1, &plan_q5_1);
-static const lq_qdot_info infos_q8_0[3] = INFOS(q8_0, LQ_TYPE_Q8_0, NULL, NULL);
-static const lq_qdot_info infos_iq4_nl[3] = INFOS(iq4_nl, LQ_TYPE_Q8_0, &plan_q4_0, &plan_q4_0); /* d, qs as Q4_0 */
-static const lq_qdot_info infos_mxfp4[3] = INFOS(mxfp4, LQ_TYPE_Q8_0, &plan_mxfp4, &plan_mxfp4);
+static const lq_qdot_info infos_q4_0[3] = INFOS(q4_0, LQ_TYPE_Q8_0, &plan_q4_0);
+static const lq_qdot_info infos_q4_1[3] = INFOS(q4_1, LQ_TYPE_Q8_1, &plan_q4_1);
+static const lq_qdot_info infos_q5_0[3] = INFOS(q5_0, LQ_TYPE_Q8_0, &plan_q5_0);
+static const lq_qdot_info infos_q5_1[3] = INFOS(q5_1, LQ_TYPE_Q8_1, &plan_q5_1);
+static const lq_qdot_info infos_q8_0[3] = INFOS(q8_0, LQ_TYPE_Q8_0, NULL);
+static const lq_qdot_info infos_iq4_nl[3] = INFOS(iq4_nl, LQ_TYPE_Q8_0, &plan_q4_0); /* d, qs as Q4_0 */
+static const lq_qdot_info infos_mxfp4[3] = INFOS(mxfp4, LQ_TYPE_Q8_0, &plan_mxfp4);
 
 const lq_qdot_info *lq_qdot_legacy_lookup(uint32_t t, int isa) {
     if (isa < 0 || isa > 2) return NULL;
